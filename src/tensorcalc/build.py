@@ -1,0 +1,485 @@
+"""Canonical constructors: every node the library builds goes through these.
+
+They keep the IR in the normal form of the Einstein-notation design, so that structurally
+equal results are one interned node and printing can recover matrix notation:
+
+* ``einsum`` merges nested products into one, folds constant factors into a leading scalar
+  coefficient, drops all-ones factors whose indices are carried elsewhere, contracts Kronecker
+  deltas (``EYE``) away by relabelling indices, and relabels/sorts operands canonically;
+* ``add`` flattens sums, drops zeros, collects like terms (``x + x → 2 * x``) and factors out
+  a common part of two products (``A @ x + A' @ x → (A + A') @ x``);
+* the elementwise constructors broadcast scalars and fold trivial constants.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import numpy as np
+
+from .errors import ShapeError
+from .expr import Expr, node, postorder
+from .ops import KIND, UNARY, Op
+from .shapes import as_shape
+
+
+def var(name: str, shape=()) -> Expr:
+    """A variable; ``shape`` is a tuple of ints and dimension names."""
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ShapeError("variable", [], f"bad variable name {name!r}")
+    return node(Op.VAR, (), (name, as_shape(shape)))
+
+
+def const(value, shape=()) -> Expr:
+    """A tensor of the given shape filled with ``value``."""
+    return node(Op.CONST, (), (float(value), as_shape(shape)))
+
+
+def zeros(shape) -> Expr:
+    return const(0.0, shape)
+
+
+def ones(shape) -> Expr:
+    return const(1.0, shape)
+
+
+def eye(n) -> Expr:
+    """The n×n identity matrix (the Kronecker delta)."""
+    return node(Op.EYE, (), as_shape((n,)))
+
+
+def const_value(e: Expr):
+    """The fill value of a ``CONST`` node, else ``None``."""
+    return e.attrs[0] if e.op is Op.CONST else None
+
+
+def to_expr(x) -> Expr:
+    if isinstance(x, Expr):
+        return x
+    if isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool):
+        return const(float(x))
+    raise TypeError(f"cannot use {type(x).__name__} in a tensorcalc expression")
+
+
+# ---------------------------------------------------------------------------------- einsum
+
+
+def einsum(terms, out) -> Expr:
+    """The canonical product ``out[...] = Σ Π term[labels]`` (labels: any hashables).
+
+    ``terms`` is a list of ``(Expr, labels)``.  Equal products give the same node.
+    """
+    ids = {}
+
+    def lab(x):
+        return ids.setdefault(x, len(ids))
+
+    out = tuple(lab(x) for x in out)
+    dims = {}
+    for e, labels in terms:
+        if len(labels) != e.ndim:
+            raise ShapeError("einsum", [t.shape for t, _ in terms], f"labels {labels} vs {e.shape}")
+        for x, d in zip(labels, e.shape):
+            if dims.setdefault(lab(x), d) != d:
+                raise ShapeError(
+                    "einsum",
+                    [t.shape for t, _ in terms],
+                    f"index {x!r} has dims {dims[lab(x)]} and {d}",
+                )
+    if len(set(out)) != len(out) or any(x not in dims for x in out):
+        raise ShapeError("einsum", [t.shape for t, _ in terms], f"bad output indices {out}")
+    out_shape = tuple(dims[x] for x in out)
+    coef = 1.0
+    ops = []
+    work = [(e, tuple(lab(x) for x in labels)) for e, labels in terms]
+    while work:
+        e, labels = work.pop()
+        if e.op is Op.EINSUM:
+            ins, inner_out = e.attrs
+            m = dict(zip(inner_out, labels))
+            for a, il in zip(e.args, ins):
+                for x in il:
+                    if x not in m:
+                        m[x] = len(ids)
+                        ids[("fresh", len(ids))] = m[x]
+                work.append((a, tuple(m[x] for x in il)))
+        elif e.op is Op.CONST:
+            coef *= e.attrs[0]
+            if e.ndim:
+                ops.append((ones(e.shape), labels))
+        else:
+            ops.append((e, labels))
+        for x, d in zip(labels, e.shape):
+            dims.setdefault(x, d)
+    if coef == 0.0:
+        return zeros(out_shape)
+    ops = _contract_deltas(ops, out)
+    ops, coef = _drop_ones(ops, out, dims, coef)
+    if not ops:
+        return const(coef, out_shape)
+    if len(ops) == 1 and ops[0][1] == out:
+        return ops[0][0] if coef == 1.0 else _finish([(ops[0][0], out)], out, coef)
+    return _finish(ops, out, coef)
+
+
+def _contract_deltas(ops, out):
+    """Σ_q δ_pq F(q) = F(p): rename one index of each delta away when it is not an output."""
+    changed = True
+    while changed:
+        changed = False
+        for k, (e, labels) in enumerate(ops):
+            if e.op is not Op.EYE or labels[0] == labels[1]:
+                continue
+            p, q = labels
+            if p in out and q in out:
+                continue
+            if q in out:
+                p, q = q, p
+            ops = [
+                (a, tuple(p if x == q else x for x in ls))
+                for i, (a, ls) in enumerate(ops)
+                if i != k
+            ]
+            if p not in out and not any(p in ls for _, ls in ops):
+                ops.append((ones(e.shape[:1]), (p,)))
+            changed = True
+            break
+    return ops
+
+
+def _drop_ones(ops, out, dims, coef):
+    """Remove all-ones factors whose indices other factors carry; Σ_i 1 = n for int n."""
+    keep = []
+    for k, (e, labels) in enumerate(ops):
+        if not (e.op is Op.CONST and e.attrs[0] == 1.0):
+            keep.append((e, labels))
+            continue
+        others = {x for i, (a, ls) in enumerate(ops) if i != k and not _is_ones(a) for x in ls}
+        free = [x for x in dict.fromkeys(labels) if x not in others]
+        summed = [x for x in free if x not in out and isinstance(dims[x], int)]
+        for x in summed:
+            coef *= dims[x]
+        rest = tuple(x for x in free if x not in summed)
+        if rest:
+            keep.append((ones(tuple(dims[x] for x in rest)), rest))
+    return keep, coef
+
+
+def _is_ones(e):
+    return e.op is Op.CONST and e.attrs[0] == 1.0
+
+
+def _finish(ops, out, coef):
+    outpos = {x: i for i, x in enumerate(out)}
+
+    def pattern(item):
+        e, labels = item
+        first = {}
+        return (
+            e.digest,
+            tuple(outpos.get(x, -1 - first.setdefault(x, len(first))) for x in labels),
+        )
+
+    ops = sorted(ops, key=pattern)
+    names = dict(outpos)
+    for _, labels in ops:
+        for x in labels:
+            names.setdefault(x, len(names))
+    args = [const(coef)] if coef != 1.0 else []
+    ins = [()] if coef != 1.0 else []
+    for e, labels in ops:
+        args.append(e)
+        ins.append(tuple(names[x] for x in labels))
+    return node(Op.EINSUM, tuple(args), (tuple(ins), tuple(range(len(out)))))
+
+
+def split_coef(e: Expr):
+    """``(c, core)`` with ``e == c * core``; the core of a scaled einsum has no coefficient."""
+    if e.op is Op.EINSUM and e.args[0].op is Op.CONST and not e.args[0].shape:
+        ins, out = e.attrs
+        rest = e.args[1:]
+        if len(rest) == 1 and ins[1] == out:
+            return e.args[0].attrs[0], rest[0]
+        return e.args[0].attrs[0], node(Op.EINSUM, rest, (ins[1:], out))
+    return 1.0, e
+
+
+def factors(e: Expr):
+    """``(operands, out)`` of a product: an einsum's own, else the node itself."""
+    if e.op is Op.EINSUM:
+        return list(zip(e.args, e.attrs[0])), e.attrs[1]
+    idx = tuple(range(e.ndim))
+    return [(e, idx)], idx
+
+
+def scale(c, x: Expr) -> Expr:
+    idx = tuple(range(x.ndim))
+    return einsum([(const(c), ()), (x, idx)], idx)
+
+
+# ------------------------------------------------------------------------------------- add
+
+
+def add(*terms) -> Expr:
+    """The canonical sum of same-shape terms (scalars broadcast)."""
+    terms = [to_expr(t) for t in terms]
+    shape = next((t.shape for t in terms if t.shape), ())
+    terms = [broadcast(t, shape, "add") for t in terms]
+    flat = []
+    for core, c in _collect(terms).items():
+        flat.extend(core.args if core.op is Op.ADD and c == 1.0 else [scale(c, core)])
+    coefs = _collect(flat)
+    while True:
+        pair = _best_factoring(coefs)
+        if pair is None:
+            break
+        i, j, new = pair
+        rest = [(c, e) for k, (c, e) in enumerate(coefs.items()) if k not in (i, j)]
+        coefs = _collect([scale(c, e) for c, e in rest] + [new])
+    cval = sum(c for e, c in coefs.items() if e.op is Op.CONST)
+    parts = [scale(c, e) for e, c in coefs.items() if e.op is not Op.CONST]
+    if cval != 0.0:
+        parts.append(const(cval, shape))
+    if not parts:
+        return zeros(shape)
+    if len(parts) == 1:
+        return parts[0]
+    return node(Op.ADD, tuple(sorted(parts, key=lambda p: p.digest)))
+
+
+def _collect(flat):
+    coefs = {}
+    for t in flat:
+        if t.op is Op.CONST:
+            c, core = t.attrs[0], ones(t.shape)
+        else:
+            c, core = split_coef(t)
+        coefs[core] = coefs.get(core, 0.0) + c
+    return {e: c for e, c in coefs.items() if c != 0.0}
+
+
+def _best_factoring(coefs):
+    """Find two products sharing factors: c1·P·Q1 + c2·P·Q2 → P·(c1·Q1 + c2·Q2)."""
+    items = list(coefs.items())
+    best = None
+    for i in range(len(items)):
+        for j in range(i + 1, len(items)):
+            (e1, c1), (e2, c2) = items[i], items[j]
+            if e1.op is not Op.EINSUM or e2.op is not Op.EINSUM or e1.attrs[1] != e2.attrs[1]:
+                continue
+            f1, out = factors(e1)
+            f2, _ = factors(e2)
+            common = Counter(f1) & Counter(f2)
+            if not common:
+                continue
+            left1 = list((Counter(f1) - common).elements())
+            left2 = list((Counter(f2) - common).elements())
+            if not left1 or not left2:
+                continue
+            bound = set(out) | {x for _, ls in common.elements() for x in ls}
+            l1 = sorted({x for _, ls in left1 for x in ls} & bound)
+            l2 = sorted({x for _, ls in left2 for x in ls} & bound)
+            if l1 != l2:
+                continue
+            size = sum(common.values())
+            if best is None or size > best[0]:
+                best = (size, i, j, common, left1, left2, l1, out, c1, c2)
+    if best is None:
+        return None
+    _, i, j, common, left1, left2, lab, out, c1, c2 = best
+    inner = add(
+        einsum([(const(c1), ())] + left1, lab),
+        einsum([(const(c2), ())] + left2, lab),
+    )
+    return i, j, einsum(list(common.elements()) + [(inner, tuple(lab))], out)
+
+
+# ------------------------------------------------------------------------ elementwise & co
+
+
+def broadcast(x: Expr, shape, op="broadcast") -> Expr:
+    """Broadcast a scalar to ``shape`` (only scalars broadcast)."""
+    if x.shape == tuple(shape):
+        return x
+    if x.shape != ():
+        raise ShapeError(op, [x.shape, tuple(shape)], "shapes differ and neither is a scalar")
+    if x.op is Op.CONST:
+        return const(x.attrs[0], shape)
+    idx = tuple(range(len(shape)))
+    return einsum([(x, ()), (ones(shape), idx)], idx)
+
+
+def _pair(a, b, op):
+    a, b = to_expr(a), to_expr(b)
+    shape = a.shape or b.shape
+    return broadcast(a, shape, op), broadcast(b, shape, op)
+
+
+def mul(a, b) -> Expr:
+    """Elementwise product; a scalar scales."""
+    a, b = to_expr(a), to_expr(b)
+    if a.shape and b.shape and a.shape != b.shape:
+        raise ShapeError("*", [a.shape, b.shape], "elementwise product needs equal shapes")
+    idx = tuple(range(max(a.ndim, b.ndim)))
+    return einsum([(a, idx[: a.ndim]), (b, idx[: b.ndim])], idx)
+
+
+def neg(a) -> Expr:
+    return scale(-1.0, to_expr(a))
+
+
+def sub(a, b) -> Expr:
+    return add(a, neg(b))
+
+
+def matmul(a, b) -> Expr:
+    """NumPy ``@`` for vectors and matrices."""
+    a, b = to_expr(a), to_expr(b)
+    if a.ndim not in (1, 2) or b.ndim not in (1, 2):
+        raise ShapeError(
+            "@", [a.shape, b.shape], "matmul needs vectors or matrices (use * for scalars)"
+        )
+    if a.shape[-1] != b.shape[0]:
+        raise ShapeError(
+            "@", [a.shape, b.shape], f"inner dimensions {a.shape[-1]} and {b.shape[0]} differ"
+        )
+    la = ("i", "k")[2 - a.ndim :]
+    lb = ("k", "j")[: b.ndim]
+    return einsum([(a, la), (b, lb)], tuple(x for x in la + lb if x != "k"))
+
+
+def outer(a, b) -> Expr:
+    """Tensor (outer) product: ``outer(a, b)[I, J] = a[I] b[J]``."""
+    a, b = to_expr(a), to_expr(b)
+    la = tuple(("a", k) for k in range(a.ndim))
+    lb = tuple(("b", k) for k in range(b.ndim))
+    return einsum([(a, la), (b, lb)], la + lb)
+
+
+def transpose(a, axes=None) -> Expr:
+    """Reverse the axes (or permute them by ``axes``); vectors and scalars are unchanged."""
+    a = to_expr(a)
+    idx = tuple(range(a.ndim))
+    axes = tuple(reversed(idx)) if axes is None else tuple(axes)
+    if sorted(axes) != list(idx):
+        raise ShapeError("transpose", [a.shape], f"bad axes {axes}")
+    return einsum([(a, idx)], axes)
+
+
+def sum_(a, axis=None) -> Expr:
+    """Sum of all entries, or along ``axis`` (an int or a tuple)."""
+    a = to_expr(a)
+    idx = tuple(range(a.ndim))
+    if axis is None:
+        return einsum([(a, idx)], ())
+    axes = {axis} if isinstance(axis, int) else set(axis)
+    axes = {x % a.ndim if a.ndim else x for x in axes}
+    if any(x < 0 or x >= a.ndim for x in axes):
+        raise ShapeError("sum", [a.shape], f"axis {axis} out of range")
+    return einsum([(a, idx)], tuple(x for x in idx if x not in axes))
+
+
+def trace(a) -> Expr:
+    a = to_expr(a)
+    if a.ndim != 2 or a.shape[0] != a.shape[1]:
+        raise ShapeError("tr", [a.shape], "trace needs a square matrix")
+    return einsum([(a, (0, 0))], ())
+
+
+def diag(a) -> Expr:
+    """Vector → diagonal matrix; square matrix → its diagonal."""
+    a = to_expr(a)
+    if a.ndim == 1:
+        return einsum([(a, (0,)), (eye(a.shape[0]), (0, 1))], (0, 1))
+    if a.ndim == 2 and a.shape[0] == a.shape[1]:
+        return einsum([(a, (0, 0))], (0,))
+    raise ShapeError("diag", [a.shape], "diag needs a vector or a square matrix")
+
+
+_FOLD = {
+    Op.EXP: np.exp, Op.LOG: np.log, Op.SIN: np.sin, Op.COS: np.cos, Op.TAN: np.tan,
+    Op.ARCSIN: np.arcsin, Op.ARCCOS: np.arccos, Op.ARCTAN: np.arctan, Op.TANH: np.tanh,
+    Op.SQRT: np.sqrt, Op.ABS: np.abs, Op.SIGN: np.sign, Op.STEP: lambda v: float(v > 0),
+    Op.RELU: lambda v: max(v, 0.0), Op.LOG1P: np.log1p,
+}  # fmt: skip
+
+
+def unary(op: Op, a) -> Expr:
+    """An elementwise function; constants fold when the result is an exact integer."""
+    a = to_expr(a)
+    assert KIND[op] == UNARY
+    v = const_value(a)
+    if v is not None and op in _FOLD:
+        with np.errstate(all="ignore"):
+            r = float(_FOLD[op](v))
+        if math.isfinite(r) and r == round(r):
+            return const(r, a.shape)
+    return node(op, (a,))
+
+
+def pow_(a, b) -> Expr:
+    """Elementwise power ``a^b`` (a scalar broadcasts)."""
+    a, b = _pair(a, b, "^")
+    va, vb = const_value(a), const_value(b)
+    if vb == 1.0:
+        return a
+    if vb == 0.0 or va == 1.0:
+        return ones(a.shape)
+    if va is not None and vb is not None:
+        return const(va**vb, a.shape)
+    if vb == 2.0 and a.op is Op.NORM:
+        (x,) = a.args
+        idx = tuple(range(x.ndim))
+        return einsum([(x, idx), (x, idx)], ())
+    return node(Op.POW, (a, b))
+
+
+def div(a, b) -> Expr:
+    """Elementwise quotient ``a / b`` (a scalar broadcasts)."""
+    a, b = _pair(a, b, "/")
+    vb = const_value(b)
+    if vb is not None and vb != 0.0:
+        return scale(1.0 / vb, a)
+    if const_value(a) == 0.0:
+        return zeros(a.shape)
+    if a is b:
+        return ones(a.shape)
+    ca, core = split_coef(a)
+    if ca != 1.0:
+        return scale(ca, div(core, b))
+    return node(Op.DIV, (a, b))
+
+
+def func(op: Op, a) -> Expr:
+    """A non-elementwise function (inv, det, logdet, norm, softmax, logsumexp)."""
+    return node(op, (to_expr(a),))
+
+
+REBUILD = {
+    Op.EINSUM: lambda n, args: einsum(list(zip(args, n.attrs[0])), n.attrs[1]),
+    Op.ADD: lambda n, args: add(*args),
+    Op.POW: lambda n, args: pow_(*args),
+    Op.DIV: lambda n, args: div(*args),
+}
+for _op in Op:
+    if KIND[_op] == UNARY:
+        REBUILD[_op] = lambda n, args: unary(n.op, args[0])
+    elif _op not in REBUILD and _op not in (Op.VAR, Op.CONST, Op.EYE):
+        REBUILD[_op] = lambda n, args: func(n.op, args[0])
+
+
+def substitute(e: Expr, mapping: dict) -> Expr:
+    """Replace nodes (usually variables) by expressions of the same shape, re-canonicalising."""
+    for old, new in mapping.items():
+        if old.shape != new.shape:
+            raise ShapeError(
+                "subs", [old.shape, new.shape], f"cannot replace {old} by a different shape"
+            )
+    memo = dict(mapping)
+    for n in postorder([e]):
+        if n in memo:
+            continue
+        args = tuple(memo[a] for a in n.args)
+        memo[n] = n if args == n.args else REBUILD[n.op](n, args)
+    return memo[e]

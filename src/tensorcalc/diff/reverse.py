@@ -1,0 +1,74 @@
+"""The reverse-mode engine over the expression DAG.
+
+The adjoint of a node ``v`` is the tensor ∂f/∂v, of shape ``f.shape + v.shape`` (a seed
+Kronecker delta for a tensor-valued ``f``).  One sweep in reverse topological order contracts
+each adjoint with the ``PARTIAL`` terms of the node and adds the result to the arguments'
+adjoints, so the derivative is an ordinary expression of about the size of ``f``; repeating the
+sweep gives derivatives of any order.  The canonical constructors contract the deltas away.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from ..build import add, const, einsum, eye, ones, zeros
+from ..errors import DifferentiationError
+from ..expr import Expr, postorder
+from ..ops import Op
+from .rules import PARTIAL, RULE_NAME
+
+
+class Step(NamedTuple):
+    """One rule application: ``rule`` at ``node`` gave ``contribution`` to ∂f/∂``arg``."""
+
+    rule: str
+    node: Expr
+    arg: Expr
+    contribution: Expr
+
+
+def derivative(f: Expr, x: Expr, steps: list | None = None) -> Expr:
+    """∂f/∂x with shape ``f.shape + x.shape``; rule applications are appended to ``steps``."""
+    if x.op is not Op.VAR:
+        raise DifferentiationError("can only differentiate with respect to a variable")
+    order = postorder([f])
+    dep = set()
+    for n in order:
+        if n is x or any(a in dep for a in n.args):
+            dep.add(n)
+    if f not in dep:
+        return zeros(f.shape + x.shape)
+    batch = tuple(("b", k) for k in range(f.ndim))
+    seeds = [(eye(d), (("b", k), ("s", k))) for k, d in enumerate(f.shape)]
+    seed = einsum(seeds, batch + tuple(("s", k) for k in range(f.ndim)))
+    adj = {f: [seed]}
+    for n in reversed(order):
+        if n is x or n not in dep:
+            continue
+        g = add(*adj.pop(n))
+        for i, a in enumerate(n.args):
+            if a not in dep:
+                continue
+            for t in PARTIAL[n.op](n, i):
+                c = _contract(g, batch, t, a)
+                adj.setdefault(a, []).append(c)
+                if steps is not None:
+                    steps.append(Step(RULE_NAME[n.op], n, a, c))
+    return add(*adj[x])
+
+
+def _contract(g, batch, t, a):
+    """Σ_out g[batch, out] · coef · Π factors  →  [batch, arg]; repeated arg labels become δ's."""
+    operands = [(const(t.coef), ()), (g, batch + tuple(("t", x) for x in t.out))]
+    operands += [(e, tuple(("t", x) for x in ls)) for e, ls in t.factors]
+    present = {x for _, ls in operands for x in ls}
+    out = []
+    for k, x in enumerate(t.arg):
+        label = ("t", x)
+        if label in out:
+            operands.append((eye(a.shape[k]), (label, ("d", k))))
+            label = ("d", k)
+        elif label not in present:
+            operands.append((ones(a.shape[k : k + 1]), (label,)))
+        out.append(label)
+    return einsum(operands, batch + tuple(out))

@@ -1,0 +1,62 @@
+"""The error hierarchy: every failure caused by user input is a ``TensorCalcError``.
+
+``TensorCalcError`` subclasses ``ValueError`` so that callers that already catch
+``ValueError`` keep working.  Each subclass carries what a user needs to fix the input:
+parse errors the position and a caret line, shape errors the op and the operand shapes.
+"""
+
+from __future__ import annotations
+
+
+class TensorCalcError(ValueError):
+    """Base class of all tensorcalc errors caused by bad input."""
+
+
+class ParseError(TensorCalcError):
+    """An expression string could not be parsed.
+
+    ``position`` is the 0-based offset into ``text``; ``str(err)`` shows the text with a caret.
+    """
+
+    def __init__(self, message: str, text: str, position: int):
+        self.message = message
+        self.text = text
+        self.position = position
+        caret = " " * position + "^"
+        super().__init__(f"{message} at position {position}\n  {text}\n  {caret}")
+
+
+class ShapeError(TensorCalcError):
+    """Operand shapes do not fit an operation (names the op and the operand shapes)."""
+
+    def __init__(self, op: str, shapes, detail: str = ""):
+        self.op = op
+        self.shapes = tuple(shapes)
+        shown = ", ".join(format_shape(s) for s in self.shapes)
+        msg = f"shape error in {op}: operand shapes {shown}"
+        self.detail = detail
+        self.position = None
+        super().__init__(f"{msg}: {detail}" if detail else msg)
+
+    def at(self, text: str, position: int, hint: str = "") -> ShapeError:
+        """The same error located in ``text`` with a caret line (and an optional hint)."""
+        err = ShapeError(self.op, self.shapes, self.detail)
+        err.position = position
+        extra = f"\n  {text}\n  {' ' * position}^"
+        err.args = (str(self) + extra + (f"\n{hint}" if hint else ""),)
+        return err
+
+
+class DifferentiationError(TensorCalcError):
+    """A derivative was requested that cannot be computed (bad variable, order, layout)."""
+
+
+class EvaluationError(TensorCalcError):
+    """Values given to ``evaluate`` are missing or do not match the declared shapes."""
+
+
+def format_shape(shape) -> str:
+    """Format a shape tuple as ``(n, 3)``; ``()`` for scalars."""
+    if len(shape) == 1:
+        return f"({shape[0]},)"
+    return "(" + ", ".join(str(d) for d in shape) + ")"

@@ -1,0 +1,1 @@
+"""Numerical tools: the reference NumPy evaluator of the IR (``evaluate``)."""

@@ -1,0 +1,85 @@
+"""The op enum: every node of the IR has one of these ops.
+
+Following the Einstein-notation design, every product, transpose, sum, trace and diagonal
+is one ``EINSUM`` op; the others are leaves, n-ary addition, elementwise functions and the
+few matrix functions with their own derivative rules.  ``KIND`` groups ops for the engines,
+which dispatch on tables keyed by op and never on a specific op.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Op(Enum):
+    VAR = "var"
+    CONST = "const"  # a tensor filled with one number
+    EYE = "eye"  # the n×n identity / Kronecker delta
+    EINSUM = "einsum"
+    ADD = "add"
+    EXP = "exp"
+    LOG = "log"
+    SIN = "sin"
+    COS = "cos"
+    TAN = "tan"
+    ARCSIN = "arcsin"
+    ARCCOS = "arccos"
+    ARCTAN = "arctan"
+    TANH = "tanh"
+    SQRT = "sqrt"
+    ABS = "abs"
+    SIGN = "sign"
+    STEP = "step"  # Heaviside step, the derivative of relu
+    RELU = "relu"
+    SIGMOID = "sigmoid"
+    SOFTPLUS = "softplus"
+    LOG1P = "log1p"
+    POW = "pow"
+    DIV = "div"
+    INV = "inv"
+    DET = "det"
+    LOGDET = "logdet"
+    NORM = "norm"
+    SOFTMAX = "softmax"
+    LOGSUMEXP = "logsumexp"
+
+
+LEAF = "leaf"
+UNARY = "unary"  # elementwise, one argument
+BINARY = "binary"  # elementwise, two same-shape arguments
+STRUCT = "struct"  # everything else
+
+KIND = {
+    Op.VAR: LEAF,
+    Op.CONST: LEAF,
+    Op.EYE: LEAF,
+    Op.EINSUM: STRUCT,
+    Op.ADD: STRUCT,
+    Op.EXP: UNARY,
+    Op.LOG: UNARY,
+    Op.SIN: UNARY,
+    Op.COS: UNARY,
+    Op.TAN: UNARY,
+    Op.ARCSIN: UNARY,
+    Op.ARCCOS: UNARY,
+    Op.ARCTAN: UNARY,
+    Op.TANH: UNARY,
+    Op.SQRT: UNARY,
+    Op.ABS: UNARY,
+    Op.SIGN: UNARY,
+    Op.STEP: UNARY,
+    Op.RELU: UNARY,
+    Op.SIGMOID: UNARY,
+    Op.SOFTPLUS: UNARY,
+    Op.LOG1P: UNARY,
+    Op.POW: BINARY,
+    Op.DIV: BINARY,
+    Op.INV: STRUCT,
+    Op.DET: STRUCT,
+    Op.LOGDET: STRUCT,
+    Op.NORM: STRUCT,
+    Op.SOFTMAX: STRUCT,
+    Op.LOGSUMEXP: STRUCT,
+}
+
+UNARY_OPS = tuple(op for op in Op if KIND[op] == UNARY)

@@ -1,0 +1,51 @@
+"""The parse tree: a few frozen node types, each with its source position."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Num:
+    value: float
+    pos: int
+
+
+@dataclass(frozen=True)
+class Name:
+    id: str
+    pos: int
+
+
+@dataclass(frozen=True)
+class Str:
+    value: str
+    pos: int
+
+
+@dataclass(frozen=True)
+class BinOp:
+    op: str  # + - * / @ ^
+    left: object
+    right: object
+    pos: int
+
+
+@dataclass(frozen=True)
+class Neg:
+    arg: object
+    pos: int
+
+
+@dataclass(frozen=True)
+class Transpose:
+    arg: object
+    pos: int
+
+
+@dataclass(frozen=True)
+class Call:
+    func: str
+    args: tuple
+    kwargs: tuple  # ((name, node), ...)
+    pos: int

@@ -1,0 +1,121 @@
+"""Recursive-descent parser for the expression language (math-friendly NumPy syntax).
+
+Precedence, loosest first: ``+ -``; ``* / @`` (left-associative); unary ``-``; ``^``/``**``
+(right-associative, so ``-x^2`` is ``-(x^2)`` and ``2^-1`` works); postfix ``'`` and ``.T``.
+"""
+
+from __future__ import annotations
+
+from ..errors import ParseError
+from .ast import BinOp, Call, Name, Neg, Num, Str, Transpose
+from .lexer import tokenize
+
+
+class _Parser:
+    def __init__(self, text):
+        self.text = text
+        self.toks = tokenize(text)
+        self.i = 0
+
+    @property
+    def tok(self):
+        return self.toks[self.i]
+
+    def error(self, msg, pos=None):
+        raise ParseError(msg, self.text, self.tok.pos if pos is None else pos)
+
+    def accept(self, *texts):
+        if self.tok.kind == "OP" and self.tok.text in texts:
+            self.i += 1
+            return self.toks[self.i - 1]
+        return None
+
+    def expect(self, text):
+        if not self.accept(text):
+            found = self.tok.text or "end of input"
+            self.error(f"expected {text!r} but found {found!r}")
+
+    def parse(self):
+        if self.tok.kind == "END":
+            self.error("empty expression")
+        node = self.additive()
+        if self.tok.kind != "END":
+            what = "operator" if self.tok.kind in ("NUM", "NAME", "STR") else "end of input"
+            self.error(f"expected an {what} but found {self.tok.text!r}")
+        return node
+
+    def additive(self):
+        node = self.multiplicative()
+        while (t := self.accept("+", "-")) is not None:
+            node = BinOp(t.text, node, self.multiplicative(), t.pos)
+        return node
+
+    def multiplicative(self):
+        node = self.unary()
+        while (t := self.accept("*", "/", "@")) is not None:
+            node = BinOp(t.text, node, self.unary(), t.pos)
+        return node
+
+    def unary(self):
+        if (t := self.accept("-")) is not None:
+            return Neg(self.unary(), t.pos)
+        if self.accept("+") is not None:
+            return self.unary()
+        return self.power()
+
+    def power(self):
+        node = self.postfix()
+        if (t := self.accept("^", "**")) is not None:
+            return BinOp("^", node, self.unary(), t.pos)
+        return node
+
+    def postfix(self):
+        node = self.atom()
+        while (t := self.accept("'", ".T")) is not None:
+            node = Transpose(node, t.pos)
+        if self.tok.kind == "OP" and self.tok.text == "[":
+            self.error("indexing is not part of the expression language")
+        return node
+
+    def atom(self):
+        t = self.tok
+        if t.kind == "NUM":
+            self.i += 1
+            return Num(float(t.text), t.pos)
+        if t.kind == "STR":
+            self.i += 1
+            return Str(t.text[1:-1], t.pos)
+        if t.kind == "NAME":
+            self.i += 1
+            if self.accept("("):
+                return self.call(t)
+            return Name(t.text, t.pos)
+        if self.accept("("):
+            node = self.additive()
+            self.expect(")")
+            return node
+        if t.kind == "END":
+            self.error("unexpected end of input: an operand is missing")
+        self.error(f"unexpected {t.text!r}")
+
+    def call(self, name):
+        args, kwargs = [], []
+        if not self.accept(")"):
+            while True:
+                if self.tok.kind == "NAME" and self.toks[self.i + 1].text == "=":
+                    key = self.tok.text
+                    self.i += 2
+                    kwargs.append((key, self.additive()))
+                else:
+                    if kwargs:
+                        self.error("positional argument after a keyword argument")
+                    args.append(self.additive())
+                if self.accept(")"):
+                    break
+                self.expect(",")
+        return Call(name.text, tuple(args), tuple(kwargs), name.pos)
+
+
+def parse_tree(text: str):
+    """Parse ``text`` into a tree of ``tensorcalc.parse.ast`` nodes (no shapes yet)."""
+    return _Parser(text).parse()

@@ -1,0 +1,133 @@
+"""Render a print tree as LaTeX: matrix products by juxtaposition, ``\\odot`` for elementwise
+products of tensors, ``^\\top`` for transposes, ``\\frac`` for quotients, and index notation
+(``\\sum_k A_{ik} B_{kj}``) for products that have no matrix form."""
+
+from __future__ import annotations
+
+from ..expr import Expr
+from .matrix import P, to_tree
+from .text import fmt_num, prec
+
+GREEK = set(
+    "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi pi rho sigma tau"
+    " upsilon phi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Upsilon Phi Psi Omega".split()
+)
+
+FUNC = {
+    "exp": r"\exp", "log": r"\log", "sin": r"\sin", "cos": r"\cos", "tan": r"\tan",
+    "arcsin": r"\arcsin", "arccos": r"\arccos", "arctan": r"\arctan", "tanh": r"\tanh",
+    "det": r"\det", "tr": r"\operatorname{tr}", "logdet": r"\log\det",
+}  # fmt: skip
+
+
+def name(s: str) -> str:
+    base = s.rstrip("0123456789")
+    sub = s[len(base) :]
+    if base in GREEK:
+        base = "\\" + base
+    elif len(base) > 1:
+        base = r"\mathrm{" + base.replace("_", r"\_") + "}"
+    return f"{base}_{{{sub}}}" if sub else base
+
+
+def wrap(p: P, min_prec: int) -> str:
+    s = render(p)
+    return rf"\left({s}\right)" if prec(p) < min_prec else s
+
+
+def _add(p):
+    out = ("-" if p.value[0] else "") + wrap(p.children[0], 11)
+    for neg, c in zip(p.value[1:], p.children[1:]):
+        out += (" - " if neg else " + ") + wrap(c, 11)
+    return out
+
+
+def _mul(p):
+    a, b = p.children
+    sym = " " if a.rank == 0 or b.rank == 0 else r" \odot "
+    return wrap(a, 20) + sym + wrap(b, 21)
+
+
+def _matmul(p):
+    a, b = p.children
+    return wrap(a, 20) + " " + wrap(b, 20 if b.kind == "matmul" else 21)
+
+
+def _pow(p):
+    a, b = p.children
+    if a.kind == "call" and a.value[0] == "norm":
+        return render(a) + "^{" + render(b) + "}"
+    return "{" + wrap(a, 41) + "}^{" + render(b) + "}"
+
+
+def _T(p):
+    c = p.children[0]
+    if c.kind == "call" and c.value[0] == "inv":
+        return "{" + wrap(c.children[0], 51) + r"}^{-\top}"
+    if c.kind == "var":
+        return render(c) + r"^\top"
+    return "{" + wrap(c, 51) + r"}^\top"
+
+
+def _call(p):
+    fn, extra = p.value
+    args = [render(c) for c in p.children]
+    if fn == "inv":
+        return "{" + wrap(p.children[0], 51) + "}^{-1}"
+    if fn == "sqrt":
+        return r"\sqrt{" + args[0] + "}"
+    if fn == "abs":
+        return r"\left|" + args[0] + r"\right|"
+    if fn == "norm":
+        return r"\left\lVert " + args[0] + r" \right\rVert"
+    if fn in ("eye", "ones", "zeros"):
+        sym = {"eye": "I", "ones": r"\mathbf{1}", "zeros": r"\mathbf{0}"}[fn]
+        return sym + "_{" + r" \times ".join(args) + "}"
+    if fn == "sum" and extra:
+        return r"\operatorname{sum}_{" + str(extra[0]) + r"}\left(" + args[0] + r"\right)"
+    head = FUNC.get(fn, r"\operatorname{" + fn + "}")
+    return head + r"\left(" + ", ".join(args) + r"\right)"
+
+
+def _einsum(p):
+    spec = p.value
+    ins, out = spec.split("->")
+    groups = ins.split(",")
+    summed = sorted(set("".join(groups)) - set(out))
+    body = " ".join(
+        (r"\delta" if c.kind == "call" and c.value[0] == "eye" else wrap(c, 60)) + "_{" + g + "}"
+        for c, g in zip(p.children, groups)
+    )
+    if summed:
+        body = r"\sum_{" + "".join(summed) + "} " + body
+    return r"\left[" + body + r"\right]_{" + out + "}"
+
+
+RENDER = {
+    "var": lambda p: name(p.value),
+    "dim": lambda p: str(p.value),
+    "num": lambda p: fmt_num(p.value),
+    "add": _add,
+    "neg": lambda p: "-" + wrap(p.children[0], 20),
+    "mul": _mul,
+    "matmul": _matmul,
+    "div": lambda p: r"\frac{" + render(p.children[0]) + "}{" + render(p.children[1]) + "}",
+    "pow": _pow,
+    "T": _T,
+    "call": _call,
+    "einsum": _einsum,
+}
+
+
+def render(p: P) -> str:
+    return RENDER[p.kind](p)
+
+
+def to_latex(e: Expr) -> str:
+    r"""LaTeX for ``e``.
+
+    >>> import tensorcalc as tc
+    >>> tc.parse("x' @ A @ x", shapes={"x": "n", "A": "n,n"}).latex()
+    'x^\\top A x'
+    """
+    return render(to_tree(e))

@@ -1,0 +1,332 @@
+"""Recover matrix notation from the canonical einsum IR.
+
+``to_tree(expr)`` returns a small print tree of ``P`` nodes (kinds: var, num, add, neg, mul,
+matmul, div, pow, T, call, einsum).  An einsum is printed by folding its operands pairwise
+in every order (up to 6 operands) and keeping the reading with the fewest transposes: each
+pair is matched to ``@`` (matrix product, matrix-vector, inner ``u' @ v`` and outer
+``u @ v'``), ``*`` (elementwise, or a scalar factor), ``diag``, ``tr`` or ``sum``.  Products
+with no matrix form (3- and 4-tensors) print as ``einsum("spec", ...)``, which the parser
+reads back.  The renderers never see the IR.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import permutations
+
+from ..build import factors, split_coef
+from ..expr import Expr
+from ..ops import KIND, UNARY, Op
+
+LETTERS = "ijklmnopqrstuvwxyzabcdefghIJKLMNOPQRSTUVWXYZABCDEFGH"
+
+
+@dataclass(frozen=True)
+class P:
+    kind: str
+    children: tuple = ()
+    value: object = None
+    rank: int = 0
+
+
+def num(v):
+    return P("num", (), float(v), 0)
+
+
+def call(name, *children, rank=0, extra=()):
+    return P("call", tuple(children), (name, tuple(extra)), rank)
+
+
+def tr_(p):
+    """Transpose a print tree, pushing the transpose inwards where that reads better."""
+    if p.rank < 2:
+        return p.children[0] if p.kind == "T" else P("T", (p,), None, p.rank)
+    if p.kind == "T" and p.children[0].rank == 2:
+        return p.children[0]
+    if p.kind == "call" and p.value[0] in ("diag", "eye"):
+        return p
+    if p.kind == "neg":
+        return P("neg", (tr_(p.children[0]),), None, 2)
+    if p.kind == "mul" and p.children[0].rank == 0:
+        return P("mul", (p.children[0], tr_(p.children[1])), None, 2)
+    if p.kind == "matmul":
+        a, b = p.children
+        pushed = P("matmul", (tr_(b), tr_(a)), None, 2)
+        plain = P("T", (p,), None, 2)
+        return min((pushed, plain), key=cost)
+    return P("T", (p,), None, 2)
+
+
+@lru_cache(maxsize=65536)
+def cost(p: P) -> float:
+    own = 0.0
+    if p.kind == "T":
+        atom = p.children[0].kind in ("var", "call")
+        own = (1.0 if atom else 3.0) if p.children[0].rank == 2 else (0.1 if atom else 0.5)
+    elif p.kind == "einsum":
+        own = 1000.0
+    elif p.kind == "call" and p.value[0] == "sum" and p.value[1]:
+        own = 1.0
+    elif p.kind == "matmul" and p.rank == 2 and p.children[0].rank == 1:
+        own = 0.3
+    elif p.kind == "call" and p.value[0] == "sum" and not p.value[1]:
+        own = 0.2 if p.children[0].kind not in ("var", "call") else 0.0
+    elif p.kind == "call" and p.value[0] in ("tr", "diag"):
+        own = 0.3 if p.children[0].kind in ("var", "call") else 0.6
+    return own + sum(cost(c) for c in p.children)
+
+
+def mul(a, b):
+    if b.rank == 0 and a.rank > 0:
+        a, b = b, a
+    rank = max(a.rank, b.rank)
+    if a.rank == b.rank and b.kind in ("var", "call") and a.kind not in ("var", "call", "num"):
+        a, b = b, a
+    if (
+        b.kind == "div"
+        and b.children[0].kind == "num"
+        and b.children[0].value == 1.0
+        and b.rank == rank
+    ):
+        return P("div", (a, b.children[1]), None, rank)
+    if (
+        a.kind == "div"
+        and a.children[0].kind == "num"
+        and a.children[0].value == 1.0
+        and a.rank == rank
+        and b.rank == rank
+    ):
+        return P("div", (b, a.children[1]), None, rank)
+    return P("mul", (a, b), None, rank)
+
+
+def matmul(a, b, rank):
+    return P("matmul", (a, b), None, rank)
+
+
+# ---------------------------------------------------------------------------- expr -> tree
+
+NAMES = {op: op.value for op in Op}
+NAMES.update({Op.INV: "inv", Op.DET: "det", Op.LOGDET: "logdet", Op.NORM: "norm"})
+
+
+def to_tree(e: Expr, bcast_ok: bool = False) -> P:
+    """The print tree of ``e`` (memoised per node)."""
+    return _tree(e, bcast_ok)
+
+
+@lru_cache(maxsize=65536)
+def _tree(e: Expr, bcast_ok: bool) -> P:
+    op = e.op
+    if op is Op.VAR:
+        return P("var", (), e.attrs[0], e.ndim)
+    if op is Op.CONST:
+        v = e.attrs[0]
+        if not e.shape or bcast_ok:
+            return num(v)
+        dims = tuple(P("dim", (), d) for d in e.shape)
+        if v == 0.0:
+            return call("zeros", *dims, rank=e.ndim)
+        if v == 1.0:
+            return call("ones", *dims, rank=e.ndim)
+        return mul(num(v), call("ones", *dims, rank=e.ndim))
+    if op is Op.EYE:
+        return call("eye", P("dim", (), e.attrs[0]), rank=2)
+    if op is Op.ADD:
+        return _add(e)
+    if op is Op.EINSUM:
+        return _einsum(e, bcast_ok)
+    if op in (Op.POW, Op.DIV):
+        a, b = e.args
+        ok = (not _is_bcast(a), not _is_bcast(b))
+        ta, tb = _tree(a, ok[1]), _tree(b, ok[0])
+        return P("pow" if op is Op.POW else "div", (ta, tb), None, e.ndim)
+    if KIND[op] == UNARY or op in NAMES:
+        return call(NAMES[op], _tree(e.args[0], False), rank=e.ndim)
+    raise NotImplementedError(op)  # pragma: no cover - the registry test guards this
+
+
+def _is_bcast(e):
+    if e.op is Op.CONST:
+        return True
+    if e.op is not Op.EINSUM:
+        return False
+    return all(a.ndim == 0 or (a.op is Op.CONST) for a in e.args)
+
+
+def _size(p):
+    return 1 + sum(_size(c) for c in p.children)
+
+
+def _add(e):
+    bc = not all(_is_bcast(t) for t in e.args)
+    terms = []
+    for t in e.args:
+        c, core = split_coef(t)
+        if t.op is Op.CONST:
+            c, core = t.attrs[0], None
+        if core is None:
+            p = num(abs(c))
+        else:
+            p = _tree(core, bc)
+            if abs(c) != 1.0:
+                p = mul(num(abs(c)), p)
+        terms.append((c < 0, p))
+    terms.sort(key=lambda sp: (sp[0], _size(sp[1])))
+    return P("add", tuple(p for _, p in terms), tuple(s for s, _ in terms), e.ndim)
+
+
+# --------------------------------------------------------------------------- einsum -> tree
+
+
+@dataclass(frozen=True)
+class _Part:
+    p: P
+    labels: tuple
+
+
+def _einsum(e, bcast_ok):
+    c, core = split_coef(e)
+    ops, out = factors(core)
+    if bcast_ok:
+        carried = [(a, ls) for a, ls in ops if not (a.op is Op.CONST and a.attrs[0] == 1.0)]
+        if carried and all(a.ndim == 0 for a, _ in carried):
+            ops = carried
+            out = ()
+    if core is not e and core.op is not Op.EINSUM:
+        body = _tree(core, bcast_ok)
+    else:
+        body = _einsum_body(ops, out)
+    if c == 1.0:
+        return body
+    if c == -1.0:
+        return P("neg", (body,), None, body.rank)
+    return mul(num(c), body) if c > 0 else P("neg", (mul(num(-c), body),), None, body.rank)
+
+
+def _einsum_body(ops, out):
+    parts = [_Part(_tree(a, False), tuple(ls)) for a, ls in ops]
+    best = None
+    orders = permutations(range(len(parts))) if len(parts) <= 6 else [tuple(range(len(parts)))]
+    for order in orders:
+        p = _fold([parts[k] for k in order], out)
+        if p is not None and (best is None or cost(p) < cost(best)):
+            best = p
+            if cost(p) == 0:
+                break
+    if best is None:
+        best = _fallback(ops, out)
+    return best
+
+
+def _fallback(ops, out):
+    spec = ",".join("".join(LETTERS[x] for x in ls) for _, ls in ops) + "->"
+    spec += "".join(LETTERS[x] for x in out)
+    return P("einsum", tuple(_tree(a, False) for a, _ in ops), spec, len(out))
+
+
+def _fold(parts, out):
+    rest_labels = [set(p.labels) for p in parts]
+    acc = None
+    for k, part in enumerate(parts):
+        keep = set(out).union(*rest_labels[k + 1 :])
+        keep_here = keep | (set(acc.labels) if acc else set())
+        part = _reduce(part, keep_here)
+        if part is None:
+            return None
+        acc = part if acc is None else _combine(acc, part, keep)
+        if acc is None:
+            return None
+    acc = _reduce(acc, set(out))
+    if acc is None:
+        return None
+    if acc.labels == tuple(out):
+        return acc.p
+    if len(out) == 2 and acc.labels == tuple(out)[::-1]:
+        return tr_(acc.p)
+    return None
+
+
+def _reduce(part, keep):
+    """Apply diag/trace for repeated indices and sums for indices nobody else needs."""
+    p, ls = part.p, part.labels
+    if len(ls) == 2 and ls[0] == ls[1]:
+        if ls[0] in keep:
+            return _Part(call("diag", p, rank=1), ls[:1])
+        return _Part(call("tr", p), ())
+    if len(set(ls)) != len(ls):
+        return None
+    gone = [k for k, x in enumerate(ls) if x not in keep]
+    if not gone:
+        return part
+    if len(gone) == len(ls):
+        return _Part(call("sum", p), ())
+    if len(ls) == 2:
+        return _Part(call("sum", p, rank=1, extra=(gone[0],)), tuple(x for x in ls if x in keep))
+    return None
+
+
+def _combine(a, b, keep):
+    la, lb = a.labels, b.labels
+    shared = set(la) & set(lb)
+    summed = shared - keep
+    if not la or not lb:
+        return _Part(mul(a.p, b.p), la or lb)
+    if not shared:
+        if len(la) == 1 and len(lb) == 1:
+            return _Part(matmul(a.p, tr_(b.p), 2), la + lb)
+        return None
+    if summed == shared:
+        return _contract(a, b, summed)
+    if not summed:
+        return _hadamard(a, b)
+    had = _hadamard(a, b)
+    return _reduce(had, keep) if had else None
+
+
+def _contract(a, b, summed):
+    la, lb = a.labels, b.labels
+    if len(summed) == 1:
+        (s,) = summed
+        if len(la) == 2 and len(lb) == 2:
+            pa = a.p if la[1] == s else tr_(a.p)
+            pb = b.p if lb[0] == s else tr_(b.p)
+            i = la[0] if la[1] == s else la[1]
+            j = lb[1] if lb[0] == s else lb[0]
+            return _Part(matmul(pa, pb, 2), (i, j))
+        if len(la) == 2 and len(lb) == 1:
+            pa = a.p if la[1] == s else tr_(a.p)
+            return _Part(matmul(pa, b.p, 1), (la[0] if la[1] == s else la[1],))
+        if len(la) == 1 and len(lb) == 2:
+            pb = b.p if lb[1] == s else tr_(b.p)
+            return _Part(matmul(pb, a.p, 1), (lb[0] if lb[1] == s else lb[1],))
+        if len(la) == 1 and len(lb) == 1:
+            if a.p == b.p and a.p.kind != "var":
+                return _Part(P("pow", (call("norm", a.p), num(2)), None, 0), ())
+            options = (matmul(tr_(a.p), b.p, 0), matmul(tr_(b.p), a.p, 0))
+            return _Part(min(options, key=cost), ())
+        return None
+    if len(summed) == 2 and len(la) == 2 and len(lb) == 2:
+        if la == lb:
+            if a.p == b.p:
+                return _Part(P("pow", (call("norm", a.p), num(2)), None, 0), ())
+            return _Part(call("sum", mul(a.p, b.p)), ())
+        return _Part(call("tr", matmul(a.p, b.p, 2)), ())
+    return None
+
+
+def _hadamard(a, b):
+    la, lb = a.labels, b.labels
+    if la == lb:
+        return _Part(mul(a.p, b.p), la)
+    if len(la) == 2 and lb == la[::-1]:
+        return _Part(mul(a.p, tr_(b.p)), la)
+    if len(la) == 1 and len(lb) == 2:
+        a, b, la, lb = b, a, lb, la
+    if len(la) == 2 and len(lb) == 1:
+        d = call("diag", b.p, rank=2)
+        if lb[0] == la[0]:
+            return _Part(matmul(d, a.p, 2), la)
+        return _Part(matmul(a.p, d, 2), la)
+    return None

@@ -1,0 +1,89 @@
+"""Render a print tree as text in tensorcalc's own language (``tc.parse`` reads it back).
+
+One table entry per print-node kind plus a precedence table; ``@`` chains drop the
+parentheses that associativity makes redundant (``x' @ (A @ x)`` prints as ``x' @ A @ x``).
+"""
+
+from __future__ import annotations
+
+from ..expr import Expr
+from .matrix import P, to_tree
+
+PREC = {"add": 10, "mul": 20, "matmul": 20, "div": 20, "neg": 30, "pow": 40, "T": 50}
+ATOM = 60
+FMT_FUNC = {"tr": "tr"}
+
+
+def fmt_num(v: float) -> str:
+    if v == int(v) and abs(v) < 1e15:
+        return str(int(v))
+    return repr(v)
+
+
+def prec(p: P) -> int:
+    if p.kind == "num" and p.value < 0:
+        return PREC["neg"]
+    return PREC.get(p.kind, ATOM)
+
+
+def wrap(p: P, min_prec: int) -> str:
+    s = render(p)
+    return f"({s})" if prec(p) < min_prec else s
+
+
+def _add(p):
+    out = wrap(p.children[0], 11)
+    out = ("-" + out) if p.value[0] else out
+    for neg, c in zip(p.value[1:], p.children[1:]):
+        out += (" - " if neg else " + ") + wrap(c, 11)
+    return out
+
+
+def _binop(sym):
+    def f(p):
+        a, b = p.children
+        assoc = (sym == "@" and b.kind == "matmul") or (sym == "*" and a.rank == 0)
+        right_min = 20 if assoc and b.kind != "div" else 21
+        return f"{wrap(a, 20)} {sym} {wrap(b, right_min)}"
+
+    return f
+
+
+def _call(p):
+    name, extra = p.value
+    args = [render(c) for c in p.children] + [str(x) for x in extra]
+    return f"{FMT_FUNC.get(name, name)}({', '.join(args)})"
+
+
+def _einsum(p):
+    return f'einsum("{p.value}", ' + ", ".join(render(c) for c in p.children) + ")"
+
+
+RENDER = {
+    "var": lambda p: p.value,
+    "dim": lambda p: str(p.value),
+    "num": lambda p: fmt_num(p.value),
+    "add": _add,
+    "neg": lambda p: "-" + wrap(p.children[0], 20),
+    "mul": _binop("*"),
+    "matmul": _binop("@"),
+    "div": _binop("/"),
+    "pow": lambda p: f"{wrap(p.children[0], 41)}^{wrap(p.children[1], 40)}",
+    "T": lambda p: wrap(p.children[0], 51) + "'",
+    "call": _call,
+    "einsum": _einsum,
+}
+
+
+def render(p: P) -> str:
+    return RENDER[p.kind](p)
+
+
+def to_text(e: Expr) -> str:
+    """Compact text of ``e`` in the input language.
+
+    >>> import tensorcalc as tc
+    >>> str(tc.derivative(tc.parse("x' @ A @ x", shapes={"x": "n", "A": "n,n"}), "x"))
+    "(A + A') @ x"
+    """
+    return render(to_tree(e))
