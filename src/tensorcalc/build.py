@@ -235,7 +235,7 @@ def add(*terms) -> Expr:
         if pair is None:
             break
         i, j, new = pair
-        rest = [(c, e) for k, (c, e) in enumerate(coefs.items()) if k not in (i, j)]
+        rest = [(c, e) for k, (e, c) in enumerate(coefs.items()) if k not in (i, j)]
         coefs = _collect([scale(c, e) for c, e in rest] + [new])
     cval = sum(c for e, c in coefs.items() if e.op is Op.CONST)
     parts = [scale(c, e) for e, c in coefs.items() if e.op is not Op.CONST]
@@ -266,21 +266,19 @@ def _best_factoring(coefs):
     for i in range(len(items)):
         for j in range(i + 1, len(items)):
             (e1, c1), (e2, c2) = items[i], items[j]
-            if e1.op is not Op.EINSUM or e2.op is not Op.EINSUM or e1.attrs[1] != e2.attrs[1]:
-                continue
             f1, out = factors(e1)
-            f2, _ = factors(e2)
+            f2, out2 = factors(e2)
+            if out != out2 or Op.CONST in (e1.op, e2.op):
+                continue
             common = Counter(f1) & Counter(f2)
             if not common:
                 continue
             left1 = list((Counter(f1) - common).elements())
             left2 = list((Counter(f2) - common).elements())
-            if not left1 or not left2:
-                continue
             bound = set(out) | {x for _, ls in common.elements() for x in ls}
             l1 = sorted({x for _, ls in left1 for x in ls} & bound)
             l2 = sorted({x for _, ls in left2 for x in ls} & bound)
-            if l1 != l2:
+            if l1 != l2 or ((not left1 or not left2) and l1):
                 continue
             size = sum(common.values())
             if best is None or size > best[0]:

@@ -84,9 +84,9 @@ class Expr:
     def _repr_latex_(self):
         return "$" + self._call("latex") + "$"
 
-    def evaluate(self, values=None, **kw):
+    def evaluate(self, values=None, dims=None, **kw):
         """Evaluate numerically with NumPy; ``values`` maps variable names to arrays."""
-        return self._call("evaluate", values, **kw)
+        return self._call("evaluate", values, dims, **kw)
 
     def subs(self, mapping, shapes=None):
         """Substitute variables by expressions (``Expr`` or strings in the language)."""

@@ -7,12 +7,10 @@ identical.  ``SHAPE[op](args, attrs)`` returns the result shape of a node or rai
 
 from __future__ import annotations
 
-from typing import Union
-
 from .errors import ShapeError
 from .ops import KIND, UNARY, Op
 
-Dim = Union[int, str]
+Dim = int | str
 Shape = tuple
 
 

@@ -73,9 +73,9 @@ EVAL = {
 }
 
 
-def bind_dims(e: Expr, values: dict) -> dict:
+def bind_dims(e: Expr, values: dict, dims=None) -> dict:
     """Check the arrays against the variables' shapes; return the symbolic dim bindings."""
-    dims = {}
+    dims = dict(dims or {})
     for n in postorder([e]):
         if n.op is not Op.VAR:
             continue
@@ -99,11 +99,17 @@ def _concrete(shape, dims):
     try:
         return tuple(d if isinstance(d, int) else dims[d] for d in shape)
     except KeyError as err:
-        raise EvaluationError(f"dimension {err.args[0]!r} is not bound by any variable") from None
+        d = err.args[0]
+        raise EvaluationError(
+            f"dimension {d!r} is not bound by any variable of the expression; pass dims={{{d!r}: ...}}"
+        ) from None
 
 
-def evaluate(e: Expr, values=None, **kw) -> np.ndarray:
+def evaluate(e: Expr, values=None, dims=None, **kw) -> np.ndarray:
     """Evaluate ``e`` with NumPy in float64 (complex inputs stay complex).
+
+    Symbolic dimensions are bound from the arrays; ``dims`` binds any others (for example
+    ``d(A @ x)/dA`` no longer contains ``A``, so its ``M`` comes from ``dims={"M": 3}``).
 
     >>> import tensorcalc as tc
     >>> f = tc.parse("x' @ A @ x", shapes={"x": ("n",), "A": ("n", "n")})
@@ -114,7 +120,7 @@ def evaluate(e: Expr, values=None, **kw) -> np.ndarray:
     values = {
         k: np.asarray(v, dtype=np.result_type(np.asarray(v), np.float64)) for k, v in values.items()
     }
-    dims = bind_dims(e, values)
+    dims = bind_dims(e, values, dims)
     memo = {}
     with np.errstate(all="ignore"):
         for n in postorder([e]):

@@ -4,7 +4,8 @@
 from use where that determines it: an operand of an elementwise operator (``+ - * / ^``)
 or of an elementwise function beside an operand of known shape gets that shape, and an
 undeclared vector next to a known matrix in ``@`` gets the matching length (``A @ x``,
-``x' @ A``).  Variables that nothing determines are scalars.  If the expression then does not
+``x' @ A``), and so does an undeclared operand of an inner product with a known vector
+(``c' @ x``).  Variables that nothing determines are scalars.  If the expression then does not
 type-check, the ``ShapeError`` lists the variables whose shapes were guessed and asks for a
 declaration.
 
@@ -60,6 +61,7 @@ class _Infer:
     def __init__(self, shapes):
         self.shapes = dict(shapes)
         self.changed = False
+        self.guess = False
 
     def sh(self, n):
         if isinstance(n, Num):
@@ -85,10 +87,8 @@ class _Infer:
             if sr is None and sl:
                 self.assign(n.right, sl)
             return sl or sr if (sl is not None and sr is not None) else (sl or sr or None)
-        if sl is None and sr is not None and len(sr) == 2:
-            self.assign(n.left, (sr[0],))
-        if sr is None and sl is not None and len(sl) == 2:
-            self.assign(n.right, (sl[1],))
+        if self.guess:
+            self.guess_matmul(n, sl, sr)
         if sl is None or sr is None:
             return None
         row_l = isinstance(n.left, Transpose) and len(sl) == 1
@@ -96,6 +96,23 @@ class _Infer:
         if len(sl) == 1 and len(sr) == 1:
             return (sl[0], sr[0]) if (row_r and not row_l) else ()
         return sl[:-1] + sr[1:]
+
+    def guess_matmul(self, n, sl, sr):
+        """An undeclared variable in ``@`` beside a known matrix or vector is a vector."""
+        if not all(self.is_name(x) for x in (n.left, n.right) if self.sh(x) is None):
+            return
+        if sl is None and sr is not None and len(sr) == 2:
+            self.assign(n.left, (sr[0],))
+        if sr is None and sl is not None and len(sl) == 2:
+            self.assign(n.right, (sl[1],))
+        if sl is None and sr is not None and len(sr) == 1:
+            self.assign(n.left, sr)
+        if sr is None and sl is not None and len(sl) == 1 and not isinstance(n.right, Transpose):
+            self.assign(n.right, sl)
+
+    @staticmethod
+    def is_name(n):
+        return isinstance(n, Name) or (isinstance(n, Transpose) and isinstance(n.arg, Name))
 
     def call(self, n):
         args = [self.sh(a) for a in n.args]
@@ -105,6 +122,10 @@ class _Infer:
             return ()
         if n.func in SAME_OUT and args:
             return args[0]
+        if n.func == "diag" and args and args[0] is not None:
+            return args[0][:1] * (3 - len(args[0]))
+        if n.func == "outer" and len(args) == 2 and None not in args:
+            return args[0] + args[1]
         return None
 
     def assign(self, n, shape):
@@ -116,8 +137,16 @@ class _Infer:
             self.assign(n.arg, shape)
         elif isinstance(n, Transpose):
             self.assign(n.arg, tuple(reversed(shape)))
-        elif isinstance(n, Call) and n.func in ELEMENTWISE and n.args:
+        elif isinstance(n, Call) and (n.func in ELEMENTWISE or n.func in SAME_OUT) and n.args:
             self.assign(n.args[0], shape)
+        elif isinstance(n, Call) and n.func == "diag" and len(n.args) == 1 and len(shape) in (1, 2):
+            self.assign(n.args[0], shape[:1] * (3 - len(shape)))
+        elif isinstance(n, BinOp) and n.op == "@" and len(shape) == 2:
+            sl, sr = self.sh(n.left), self.sh(n.right)
+            if sl is not None and len(sl) == 2 and sr is None:
+                self.assign(n.right, (sl[1], shape[1]))
+            if sr is not None and len(sr) == 2 and sl is None:
+                self.assign(n.left, (shape[0], sr[0]))
         elif isinstance(n, BinOp) and n.op != "@":
             for child in (n.left, n.right):
                 if self.sh(child) is None:
@@ -143,11 +172,15 @@ def _names(n, out):
 def infer_shapes(tree, shapes: dict, known: dict | None = None) -> tuple[dict, list]:
     """Full variable shapes for ``tree`` and the names that defaulted to scalars."""
     inf = _Infer({**(known or {}), **shapes})
-    for _ in range(20):
+    for _ in range(50):
         inf.changed = False
         inf.sh(tree)
         if not inf.changed:
-            break
+            if inf.guess:
+                break
+            inf.guess = True
+        else:
+            inf.guess = False
     defaulted = [name for name in _names(tree, {}) if name not in inf.shapes]
     for name in defaulted:
         inf.shapes[name] = ()

@@ -78,27 +78,22 @@ def cost(p: P) -> float:
 
 
 def mul(a, b):
+    if a == b and a.rank == b.rank:
+        return P("pow", (a, num(2)), None, a.rank)
     if b.rank == 0 and a.rank > 0:
         a, b = b, a
     rank = max(a.rank, b.rank)
     if a.rank == b.rank and b.kind in ("var", "call") and a.kind not in ("var", "call", "num"):
         a, b = b, a
-    if (
-        b.kind == "div"
-        and b.children[0].kind == "num"
-        and b.children[0].value == 1.0
-        and b.rank == rank
-    ):
+    if _is_recip(b):
         return P("div", (a, b.children[1]), None, rank)
-    if (
-        a.kind == "div"
-        and a.children[0].kind == "num"
-        and a.children[0].value == 1.0
-        and a.rank == rank
-        and b.rank == rank
-    ):
+    if _is_recip(a):
         return P("div", (b, a.children[1]), None, rank)
     return P("mul", (a, b), None, rank)
+
+
+def _is_recip(p):
+    return p.kind == "div" and p.children[0].kind == "num" and p.children[0].value == 1.0
 
 
 def matmul(a, b, rank):
@@ -326,6 +321,8 @@ def _hadamard(a, b):
         a, b, la, lb = b, a, lb, la
     if len(la) == 2 and len(lb) == 1:
         d = call("diag", b.p, rank=2)
+        if a.p.kind == "call" and a.p.value[0] == "eye":
+            return _Part(d, la)
         if lb[0] == la[0]:
             return _Part(matmul(d, a.p, 2), la)
         return _Part(matmul(a.p, d, 2), la)
