@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ..expr import Expr
 from .matrix import P, to_tree
-from .text import fmt_num, prec
+from .text import _pure_chain, fmt_num, prec
 
 GREEK = set(
     "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi pi rho sigma tau"
@@ -50,7 +50,7 @@ def _mul(p):
 
 def _matmul(p):
     a, b = p.children
-    return wrap(a, 20) + " " + wrap(b, 20 if b.kind == "matmul" else 21)
+    return wrap(a, 20) + " " + wrap(b, 20 if _pure_chain(b) else 21)
 
 
 def _pow(p):

@@ -216,6 +216,8 @@ def _einsum_body(ops, out):
 
 
 def _fallback(ops, out):
+    pos = {x: k for k, x in enumerate(out)}
+    ops = sorted(ops, key=lambda o: min((pos.get(x, len(out)) for x in o[1]), default=len(out)))
     spec = ",".join("".join(LETTERS[x] for x in ls) for _, ls in ops) + "->"
     spec += "".join(LETTERS[x] for x in out)
     return P("einsum", tuple(_tree(a, False) for a, _ in ops), spec, len(out))

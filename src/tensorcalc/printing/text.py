@@ -42,11 +42,18 @@ def _add(p):
 def _binop(sym):
     def f(p):
         a, b = p.children
-        assoc = (sym == "@" and b.kind == "matmul") or (sym == "*" and a.rank == 0)
+        assoc = (sym == "@" and _pure_chain(b)) or (sym == "*" and a.rank == 0)
         right_min = 20 if assoc and b.kind != "div" else 21
         return f"{wrap(a, 20)} {sym} {wrap(b, right_min)}"
 
     return f
+
+
+def _pure_chain(p: P) -> bool:
+    """An ``@`` chain whose left spine has no other operator of the same precedence."""
+    while p.kind == "matmul":
+        p = p.children[0]
+    return prec(p) != PREC["matmul"]
 
 
 def _call(p):

@@ -1,0 +1,51 @@
+"""Every op has an entry in every table: shape, derivative, evaluator, printer, rebuild.
+
+Adding an op to ``Op`` without its rules fails here."""
+
+from __future__ import annotations
+
+import pytest
+
+from tensorcalc import build
+from tensorcalc.diff.rules import D1, D2, PARTIAL, RULE_NAME
+from tensorcalc.numeric.evaluate import EVAL
+from tensorcalc.ops import BINARY, KIND, LEAF, UNARY, Op
+from tensorcalc.parse.lower import ELEMENTWISE, ONE_ARG
+from tensorcalc.printing.matrix import NAMES
+from tensorcalc.shapes import SHAPE
+
+NON_LEAF = [op for op in Op if KIND[op] != LEAF]
+
+
+@pytest.mark.parametrize("op", list(Op), ids=lambda o: o.value)
+def test_shape_rule(op):
+    assert op in SHAPE
+
+
+@pytest.mark.parametrize("op", NON_LEAF, ids=lambda o: o.value)
+def test_derivative_rule(op):
+    assert op in PARTIAL
+    assert op in RULE_NAME
+    if KIND[op] == UNARY:
+        assert op in D1
+    if KIND[op] == BINARY:
+        assert op in D2
+
+
+@pytest.mark.parametrize("op", NON_LEAF, ids=lambda o: o.value)
+def test_evaluator_and_rebuild(op):
+    assert op in EVAL
+    assert op in build.REBUILD
+
+
+@pytest.mark.parametrize("op", NON_LEAF, ids=lambda o: o.value)
+def test_printer_and_parser(op):
+    assert op in NAMES
+    if KIND[op] == UNARY:
+        assert ELEMENTWISE[NAMES[op]] is op  # the printed name parses back to the op
+    elif op not in (Op.EINSUM, Op.ADD, Op.POW, Op.DIV):
+        assert NAMES[op] in ONE_ARG
+
+
+def test_kind_covers_every_op():
+    assert set(KIND) == set(Op)
