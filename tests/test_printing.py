@@ -116,7 +116,7 @@ def test_shared_subexpressions_keep_gradient_small():
 
     f = tc.scalar("x")
     sizes = []
-    for k in range(1, 13):
+    for _ in range(12):
         f = tc.sin(f) * f + tc.exp(f)
         g = tc.derivative(f, "x")
         sizes.append((len(postorder([f])), len(postorder([g]))))

@@ -135,7 +135,7 @@ def subs(e: Expr, mapping: dict, shapes=None) -> Expr:
     >>> import tensorcalc as tc
     >>> f = tc.parse("x1^2 + 2 * x2").subs({"x1": "sin(t)", "x2": "cos(t)"})
     >>> print(tc.derivative(f, "t"))
-    2 * sin(t) * cos(t) - 2 * sin(t)
+    sin(t) * (2 * cos(t) - 2)
     """
     found = variables(e)
     known = {name: v.shape for name, v in found.items()}

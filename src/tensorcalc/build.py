@@ -225,6 +225,8 @@ def add(*terms) -> Expr:
     """The canonical sum of same-shape terms (scalars broadcast)."""
     terms = [to_expr(t) for t in terms]
     shape = next((t.shape for t in terms if t.shape), ())
+    if any(t.shape not in ((), shape) for t in terms):
+        raise ShapeError("add", [t.shape for t in terms], "shapes differ and neither is a scalar")
     terms = [broadcast(t, shape, "add") for t in terms]
     flat = []
     for core, c in _collect(terms).items():

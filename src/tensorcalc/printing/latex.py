@@ -32,7 +32,8 @@ def name(s: str) -> str:
 
 def wrap(p: P, min_prec: int) -> str:
     s = render(p)
-    return rf"\left({s}\right)" if prec(p) < min_prec else s
+    atomic = p.kind == "div"  # \frac{}{} needs no parentheses
+    return rf"\left({s}\right)" if prec(p) < min_prec and not atomic else s
 
 
 def _add(p):
@@ -45,7 +46,7 @@ def _add(p):
 def _mul(p):
     a, b = p.children
     sym = " " if a.rank == 0 or b.rank == 0 else r" \odot "
-    return wrap(a, 20) + sym + wrap(b, 21)
+    return wrap(a, 20) + sym + wrap(b, 20 if a.rank == 0 and b.kind != "div" else 21)
 
 
 def _matmul(p):

@@ -69,9 +69,9 @@ def cost(p: P) -> float:
     elif p.kind == "call" and p.value[0] == "sum" and p.value[1]:
         own = 1.0
     elif p.kind == "matmul" and p.rank == 2 and p.children[0].rank == 1:
-        own = 0.3
+        own = 0.5
     elif p.kind == "call" and p.value[0] == "sum" and not p.value[1]:
-        own = 0.2 if p.children[0].kind not in ("var", "call") else 0.0
+        own = 2.0 if p.children[0].kind not in ("var", "call") else 0.0
     elif p.kind == "call" and p.value[0] in ("tr", "diag"):
         own = 0.3 if p.children[0].kind in ("var", "call") else 0.6
     return own + sum(cost(c) for c in p.children)

@@ -1,0 +1,23 @@
+"""Run the docstring examples of every module of the installed package."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import pkgutil
+
+import pytest
+
+import tensorcalc
+
+MODULES = sorted(
+    m.name
+    for m in pkgutil.walk_packages(tensorcalc.__path__, "tensorcalc.")
+    if m.name != "tensorcalc.__main__"
+)
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0

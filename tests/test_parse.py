@@ -1,0 +1,167 @@
+"""The parser: syntax, precedence, shape inference, row vectors and error messages."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tensorcalc as tc
+from conftest import assert_close
+
+
+@pytest.mark.parametrize(
+    "text,value",
+    [
+        ("-2^2", -4.0),
+        ("2^3^2", 512.0),
+        ("2**-1", 0.5),
+        ("1 - 2 - 3", -4.0),
+        ("8 / 4 / 2", 1.0),
+        ("2 * 3 + 4", 10.0),
+        ("-(1 + 2) * 3", -9.0),
+        ("exp(0) + log(1) + sqrt(4)", 3.0),
+        ("1e-1 * .5e1", 0.5),
+    ],
+)
+def test_numbers_and_precedence(text, value):
+    assert float(tc.parse(text).evaluate()) == pytest.approx(value)
+
+
+def test_transpose_spellings_agree(rng):
+    A = rng.normal(size=(3, 3))
+    sh = {"A": (3, 3)}
+    assert tc.parse("A'", sh) is tc.parse("A.T", sh)
+    assert tc.parse("A''", sh) is tc.parse("A", sh)
+    assert_close(tc.parse("A.T @ A", sh).evaluate(A=A), A.T @ A)
+
+
+def test_row_vector_convention(rng):
+    a, b = rng.normal(size=3), rng.normal(size=4)
+    sh = {"a": (3,), "b": (4,), "c": (3,)}
+    assert_close(tc.parse("a @ b'", sh).evaluate(a=a, b=b), np.outer(a, b))
+    c = rng.normal(size=3)
+    assert_close(tc.parse("a' @ c", sh).evaluate(a=a, c=c), a @ c)
+    assert_close(tc.parse("a @ c", sh).evaluate(a=a, c=c), a @ c)  # NumPy meaning for 1-D @ 1-D
+
+
+def test_scalar_broadcasts(rng):
+    x = rng.normal(size=3)
+    e = tc.parse("1 + s * x - x / s", {"x": (3,), "s": ()})
+    assert_close(e.evaluate(x=x, s=2.0), 1 + 2 * x - x / 2)
+
+
+def test_sum_axis_keyword(rng):
+    X = rng.normal(size=(2, 3))
+    sh = {"X": (2, 3)}
+    assert_close(tc.parse("sum(X, axis=0)", sh).evaluate(X=X), X.sum(0))
+    assert_close(tc.parse("sum(X, -1)", sh).evaluate(X=X), X.sum(1))
+
+
+def test_symbolic_dims_bind_from_arrays(rng):
+    f = tc.parse("x' @ A @ x", {"x": ("n",), "A": ("n", "n")})
+    for n in (2, 5):
+        x, A = rng.normal(size=n), rng.normal(size=(n, n))
+        assert float(f.evaluate(x=x, A=A)) == pytest.approx(x @ A @ x)
+    with pytest.raises(tc.EvaluationError, match="dimension 'n'"):
+        f.evaluate(x=np.ones(2), A=np.ones((3, 3)))
+    with pytest.raises(tc.EvaluationError, match="no value given for variable 'A'"):
+        f.evaluate(x=np.ones(2))
+
+
+# -- shape inference --------------------------------------------------------------------------
+
+
+def test_inference_from_declared_neighbours():
+    f = tc.parse("sum(log(1 + exp(-y * (X @ w))))", {"X": ("N", "D")})
+    vs = tc.expr.variables(f)
+    assert vs["w"].shape == ("D",)
+    assert vs["y"].shape == ("N",)
+    f = tc.parse("x' @ A @ x", {"A": ("n", "n")})
+    assert tc.expr.variables(f)["x"].shape == ("n",)
+    f = tc.parse("norm(X - U @ V)^2", {"X": ("m", "n"), "U": ("m", "r")})
+    assert tc.expr.variables(f)["V"].shape == ("r", "n")
+
+
+def test_unconstrained_names_are_scalars():
+    f = tc.parse("x^2 + y")
+    assert all(v.shape == () for v in tc.expr.variables(f).values())
+
+
+def test_ambiguous_shape_asks_for_declaration():
+    with pytest.raises(tc.ShapeError) as err:
+        tc.parse("det(X)")
+    msg = str(err.value)
+    assert "declare" in msg and "'X'" in msg and "det" in msg
+
+
+# -- errors -----------------------------------------------------------------------------------
+
+PARSE_ERRORS = [
+    ("x' @ A @@ x", 8, "unexpected '@'"),
+    ("x +", 3, "operand is missing"),
+    ("(x + 1", 6, "expected ')'"),
+    ("2 x", 2, "expected an operator"),
+    ("x $ y", 2, "unexpected character '$'"),
+    ("foo(x)", 0, "unknown function 'foo'"),
+    ("exp(x, y)", 0, "exp() takes 1 argument"),
+    ("exp", 0, "is a function"),
+    ("x[0]", 1, "indexing"),
+    ('einsum("ij->", )', 15, "unexpected ')'"),
+    ('einsum("ij->")', 7, "bad einsum spec"),
+    ("", 0, "empty expression"),
+    ("__import__('os')", 11, "unexpected"),
+]
+
+
+@pytest.mark.parametrize("text,pos,msg", PARSE_ERRORS)
+def test_parse_errors_have_a_caret(text, pos, msg):
+    with pytest.raises(tc.ParseError) as err:
+        tc.parse(text)
+    e = err.value
+    assert isinstance(e, tc.TensorCalcError) and isinstance(e, ValueError)
+    assert msg in str(e)
+    assert e.position == pos
+    lines = str(e).splitlines()
+    assert lines[-1].index("^") - 2 == pos
+    assert lines[-2].strip() == text.strip() or text == ""
+
+
+SHAPE_ERRORS = [
+    ("A @ x", {"A": (2, 3), "x": (4,)}, "@", "inner dimensions 3 and 4 differ"),
+    ("A + B", {"A": (2, 3), "B": (3, 2)}, "add", "(2, 3), (3, 2)"),
+    ("inv(A)", {"A": (2, 3)}, "inv", "square matrix"),
+    ("tr(x)", {"x": (3,)}, "tr", "square matrix"),
+    ("x * y", {"x": (2,), "y": (3,)}, "*", "equal shapes"),
+]
+
+
+@pytest.mark.parametrize("text,shapes,op,detail", SHAPE_ERRORS)
+def test_shape_errors_name_op_and_shapes(text, shapes, op, detail):
+    with pytest.raises(tc.ShapeError) as err:
+        tc.parse(text, shapes)
+    assert err.value.op == op
+    assert detail in str(err.value)
+    assert "^" in str(err.value)
+
+
+def test_differentiation_errors():
+    with pytest.raises(tc.DifferentiationError, match="no variable 'z'"):
+        tc.derivative("x^2", "z")
+    with pytest.raises(tc.DifferentiationError, match="order"):
+        tc.derivative("x^2", "x", order=0)
+    with pytest.raises(tc.DifferentiationError, match="layout"):
+        tc.derivative("x^2", "x", layout="sideways")
+    with pytest.raises(tc.DifferentiationError, match="scalar"):
+        tc.gradient("A @ x", "x", shapes={"A": (2, 2)})
+
+
+def test_user_text_is_never_evaluated(monkeypatch):
+    import builtins
+
+    def boom(*a, **k):
+        raise AssertionError("eval/exec called")
+
+    monkeypatch.setattr(builtins, "eval", boom)
+    monkeypatch.setattr(builtins, "exec", boom)
+    f = tc.parse("exp(x) * __class__", {})
+    assert str(tc.derivative(f, "x")) == "__class__ * exp(x)"
