@@ -35,7 +35,10 @@ def parse(
     except ShapeError as err:
         if defaulted:
             names = ", ".join(defaulted)
-            example = ", ".join(f"{name!r}: ('n',)" for name in defaulted[:2])
+            dims = (
+                "('n', 'n')" if err.op in ("det", "logdet", "inv", "tr", "diag", "@") else "('n',)"
+            )
+            example = ", ".join(f"{name!r}: {dims}" for name in defaulted[:2])
             err.args = (
                 f"{err}\nThe shapes of {names} were not declared and could not be inferred from "
                 f"use, so they were taken as scalars; declare them, e.g. shapes={{{example}}}",
