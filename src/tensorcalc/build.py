@@ -114,6 +114,7 @@ def einsum(terms, out) -> Expr:
             dims.setdefault(x, d)
     if coef == 0.0:
         return zeros(out_shape)
+    ops = _cancel_quotients(ops)
     ops = _contract_deltas(ops, out)
     ops, coef = _drop_ones(ops, out, dims, coef)
     if not ops:
@@ -121,6 +122,23 @@ def einsum(terms, out) -> Expr:
     if len(ops) == 1 and ops[0][1] == out:
         return ops[0][0] if coef == 1.0 else _finish([(ops[0][0], out)], out, coef)
     return _finish(ops, out, coef)
+
+
+def _cancel_quotients(ops):
+    """(n / d) ⊙ d = n where both carry the same indices (a removable singularity at d = 0)."""
+    changed = True
+    while changed:
+        changed = False
+        for i, (q, lq) in enumerate(ops):
+            if q.op is not Op.DIV:
+                continue
+            j = next((j for j, (d, ld) in enumerate(ops) if d is q.args[1] and ld == lq), None)
+            if j is None:
+                continue
+            ops = [o for k, o in enumerate(ops) if k not in (i, j)] + [(q.args[0], lq)]
+            changed = True
+            break
+    return ops
 
 
 def _contract_deltas(ops, out):
@@ -406,9 +424,18 @@ _FOLD = {
 
 
 def unary(op: Op, a) -> Expr:
-    """An elementwise function; constants fold when the result is an exact integer."""
+    """An elementwise function; constants fold when the result is an exact integer.
+
+    ``log(exp(t))`` is ``t`` and ``log(1 + exp(t))`` is the stable ``softplus(t)``.
+    """
     a = to_expr(a)
     assert KIND[op] == UNARY
+    if op is Op.LOG and a.op is Op.EXP:
+        return a.args[0]
+    if op is Op.LOG and a.op is Op.ADD and len(a.args) == 2:
+        c, e = sorted(a.args, key=lambda t: t.op is not Op.CONST)
+        if const_value(c) == 1.0 and e.op is Op.EXP:
+            return node(Op.SOFTPLUS, e.args)
     v = const_value(a)
     if v is not None and op in _FOLD:
         with np.errstate(all="ignore"):
@@ -436,7 +463,11 @@ def pow_(a, b) -> Expr:
 
 
 def div(a, b) -> Expr:
-    """Elementwise quotient ``a / b`` (a scalar broadcasts)."""
+    """Elementwise quotient ``a / b`` (a scalar broadcasts), kept as ``a ⊙ (1 / b)``.
+
+    Only reciprocals are ``DIV`` nodes, so quotients multiply out like any other product and
+    equal quotients are one node: ``(1/x)/x`` and ``1/(x*x)``-style nestings meet.
+    """
     a, b = _pair(a, b, "/")
     vb = const_value(b)
     if vb is not None and vb != 0.0:
@@ -445,10 +476,9 @@ def div(a, b) -> Expr:
         return zeros(a.shape)
     if a is b:
         return ones(a.shape)
-    ca, core = split_coef(a)
-    if ca != 1.0:
-        return scale(ca, div(core, b))
-    return node(Op.DIV, (a, b))
+    if const_value(a) == 1.0:
+        return node(Op.DIV, (a, b))
+    return mul(a, node(Op.DIV, (ones(b.shape), b)))
 
 
 def func(op: Op, a) -> Expr:

@@ -35,9 +35,7 @@ def parse(
     except ShapeError as err:
         if defaulted:
             names = ", ".join(defaulted)
-            dims = (
-                "('n', 'n')" if err.op in ("det", "logdet", "inv", "tr", "diag", "@") else "('n',)"
-            )
+            dims = "('n', 'n')" if err.op in ("det", "logdet", "inv", "tr") else "('n',)"
             example = ", ".join(f"{name!r}: {dims}" for name in defaulted[:2])
             err.args = (
                 f"{err}\nThe shapes of {names} were not declared and could not be inferred from "

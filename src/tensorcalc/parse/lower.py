@@ -112,7 +112,9 @@ class _Infer:
 
     @staticmethod
     def is_name(n):
-        return isinstance(n, Name) or (isinstance(n, Transpose) and isinstance(n.arg, Name))
+        while isinstance(n, (Neg, Transpose)):
+            n = n.arg
+        return isinstance(n, Name)
 
     def call(self, n):
         args = [self.sh(a) for a in n.args]

@@ -11,6 +11,7 @@ reads back.  The renderers never see the IR.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import permutations
@@ -79,7 +80,7 @@ def cost(p: P) -> float:
 
 def mul(a, b):
     if a == b and a.rank == b.rank:
-        return P("pow", (a, num(2)), None, a.rank)
+        return _power(a, 2)
     if b.rank == 0 and a.rank > 0:
         a, b = b, a
     rank = max(a.rank, b.rank)
@@ -200,8 +201,20 @@ def _einsum(e, bcast_ok):
     return mul(num(c), body) if c > 0 else P("neg", (mul(num(-c), body),), None, body.rank)
 
 
+def _power(p, k):
+    if _is_recip(p):  # (1 / x)^k reads 1 / x^k
+        return P("div", (p.children[0], _power(p.children[1], k)), None, p.rank)
+    return P("pow", (p, num(k)), None, p.rank)
+
+
 def _einsum_body(ops, out):
-    parts = [_Part(_tree(a, False), tuple(ls)) for a, ls in ops]
+    parts = []
+    for (a, ls), k in Counter((a, tuple(ls)) for a, ls in ops).items():
+        others = {x for b, lb in ops if (b, tuple(lb)) != (a, ls) for x in lb}
+        if k > 1 and set(ls) <= others | set(out):  # y ⊙ y ⊙ Z → y^2 ⊙ Z
+            parts.append(_Part(_power(_tree(a, False), k), ls))
+        else:
+            parts.extend([_Part(_tree(a, False), ls)] * k)
     best = None
     orders = permutations(range(len(parts))) if len(parts) <= 6 else [tuple(range(len(parts)))]
     for order in orders:
