@@ -165,3 +165,9 @@ def test_user_text_is_never_evaluated(monkeypatch):
     monkeypatch.setattr(builtins, "exec", boom)
     f = tc.parse("exp(x) * __class__", {})
     assert str(tc.derivative(f, "x")) == "__class__ * exp(x)"
+
+
+def test_singular_matrix_is_a_clear_evaluation_error():
+    d = tc.derivative("det(X)", "X", shapes={"X": (2, 2)})
+    with pytest.raises(tc.EvaluationError, match="singular"):
+        d.evaluate(X=np.ones((2, 2)))

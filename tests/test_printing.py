@@ -123,3 +123,34 @@ def test_shared_subexpressions_keep_gradient_small():
     for nf, ng in sizes:
         assert ng <= 10 * nf
     assert sizes[-1][1] < 2000
+
+
+ML_TEXTS = [
+    ("sum(log(1 + exp(-y * (X @ w))))", "w", 1, "-X' @ (sigmoid(-y * (X @ w)) * y)"),
+    (
+        "sum(log(1 + exp(-y * (X @ w))))", "w", 2,
+        "X' @ diag(sigmoid(-y * (X @ w)) * (1 - sigmoid(-y * (X @ w))) * y^2) @ X",
+    ),
+    ("-y' @ log(softmax(W @ x))", "W", 1, "(sum(y) * softmax(W @ x) - y) @ x'"),
+    ("sum(y * log(sigmoid(X @ w)))", "w", 1, "X' @ (y * (1 - sigmoid(X @ w)))"),
+    ("log(x)", "x", 3, "2 / x^3"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text,wrt,order,expected", ML_TEXTS)
+def test_machine_learning_forms(text, wrt, order, expected):
+    sh = {"X": ("N", "D"), "W": ("k", "n"), "x": ("n",), "y": ("N",)}
+    if "softmax" in text:
+        sh["y"] = ("k",)
+    if text == "log(x)":
+        sh = {}
+    assert str(tc.derivative(text, wrt, order=order, shapes=sh)) == expected
+
+
+def test_canonical_forms_are_stable_and_shared():
+    assert tc.parse("(1/x)/x") is tc.parse("1/x * (1/x)")
+    assert tc.parse("log(exp(x))") is tc.parse("x")
+    sp = tc.parse("log(1 + exp(t))")
+    assert str(sp) == "softplus(t)"
+    assert float(sp.evaluate(t=1000.0)) == 1000.0  # stable where log(1 + exp(t)) overflows
+    assert float(sp.evaluate(t=-3.0)) == pytest.approx(np.log1p(np.exp(-3.0)))

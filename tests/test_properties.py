@@ -113,7 +113,7 @@ def combos(draw, kind, depth):
         "inner": (f"({t2})' @ ({t2})", lambda e: f2(e) @ f2(e)),
         "quad": (f"({t2})' @ ({t1}) @ ({t2})", lambda e: f2(e) @ f1(e) @ f2(e)),
         "norm": (f"norm(2 + tanh({t2}))", lambda e: np.linalg.norm(2 + np.tanh(f2(e)))),
-        "det": (f"det({t1})", lambda e: np.linalg.det(f1(e))),
+        "det": (f"det({WELL.format(t1)})", lambda e: np.linalg.det(well(f1)(e))),
         "logdet": (f"logdet({WELL.format(t1)})", lambda e: np.linalg.slogdet(well(f1)(e))[1]),
         "lse": (f"logsumexp({t2})", lambda e: np.log(np.sum(np.exp(f2(e))))),
         "sumT": (f'sum(einsum("ij,k->ijk", {t1}, {t2}))', lambda e: np.sum(f1(e)) * np.sum(f2(e))),

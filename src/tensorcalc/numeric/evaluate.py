@@ -131,5 +131,10 @@ def evaluate(e: Expr, values=None, dims=None, **kw) -> np.ndarray:
             elif n.op is Op.EYE:
                 memo[n] = np.eye(_concrete(n.shape, dims)[0])
             else:
-                memo[n] = np.asarray(EVAL[n.op](n, [memo[a] for a in n.args]))
+                try:
+                    memo[n] = np.asarray(EVAL[n.op](n, [memo[a] for a in n.args]))
+                except np.linalg.LinAlgError as err:
+                    raise EvaluationError(
+                        f"{n.op.value} failed: {err} (the matrix is singular)"
+                    ) from None
     return memo[e]
