@@ -171,3 +171,37 @@ def test_singular_matrix_is_a_clear_evaluation_error():
     d = tc.derivative("det(X)", "X", shapes={"X": (2, 2)})
     with pytest.raises(tc.EvaluationError, match="singular"):
         d.evaluate(X=np.ones((2, 2)))
+
+
+# matrixcalculus.org's documented examples, in our NumPy-meaning syntax (their * is @)
+MATRIXCALCULUS = [
+    ("0.5 * x' @ A @ x", "x", {"A": (3, 3)}, lambda v: 0.5 * (v["A"] + v["A"].T) @ v["x"]),
+    ("(y .* v)' @ x", "x", {"x": (3,)}, lambda v: v["y"] * v["v"]),
+    ("a^b", "b", {}, lambda v: v["a"] ** v["b"] * np.log(v["a"])),
+    ("norm1(A @ x - y)", "x", {"A": (3, 3)}, lambda v: v["A"].T @ np.sign(v["A"] @ v["x"] - v["y"])),
+    ("norm2(A @ x - y)^2", "x", {"A": (3, 3)}, lambda v: 2 * v["A"].T @ (v["A"] @ v["x"] - v["y"])),
+    (
+        "sum(log(exp(-y .* (X @ w)) + vector(1)))", "w", {"X": (3, 3)},
+        lambda v: -v["X"].T @ (v["y"] / (1 + np.exp(v["y"] * (v["X"] @ v["w"])))),
+    ),
+    (
+        "tr(A @ X' @ B @ X @ C)", "X", {"A": (3, 3), "B": (3, 3), "C": (3, 3), "X": (3, 3)},
+        lambda v: v["B"] @ v["X"] @ v["C"] @ v["A"] + v["B"].T @ v["X"] @ v["A"].T @ v["C"].T,
+    ),
+    ("log(det(inv(X)))", "X", {"X": (3, 3)}, lambda v: -np.linalg.inv(v["X"]).T),
+    ("sin(x)' @ y", "x", {"x": (3,)}, lambda v: np.cos(v["x"]) * v["y"]),
+    ("A @ exp(x) ./ x.^2", "x", {"A": (3, 3)}, None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text,wrt,shapes,closed", MATRIXCALCULUS)
+def test_matrixcalculus_examples(text, wrt, shapes, closed, rng):
+    from conftest import central_jacobian, expr_fun
+
+    f = tc.parse(text, shapes)
+    vals = {k: rng.uniform(0.5, 1.5, size=v.shape) for k, v in tc.expr.variables(f).items()}
+    vals = {k: (v + 3 * np.eye(3) if v.ndim == 2 else v) for k, v in vals.items()}
+    d = tc.derivative(f, wrt).evaluate(vals)
+    assert_close(d, central_jacobian(expr_fun(f, vals, wrt), vals[wrt]))
+    if closed is not None:
+        assert_close(d, closed(vals))

@@ -16,6 +16,7 @@ class Token(NamedTuple):
 
 _TOKEN = re.compile(
     r"""(?P<ws>\s+)
+    |(?P<EW>\.\*|\./|\.\^)
     |(?P<NUM>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
     |(?P<NAME>[A-Za-z_][A-Za-z_0-9]*)
     |(?P<STR>"[^"]*")
@@ -34,7 +35,9 @@ def tokenize(text: str) -> list[Token]:
         m = _TOKEN.match(text, pos)
         if m is None:
             raise ParseError(f"unexpected character {text[pos]!r}", text, pos)
-        if m.lastgroup != "ws":
+        if m.lastgroup == "EW":  # MATLAB-style elementwise spellings: .* ./ .^
+            out.append(Token("OP", m.group()[1], pos))
+        elif m.lastgroup != "ws":
             out.append(Token(m.lastgroup, m.group(), pos))
         pos = m.end()
     out.append(Token("END", "", len(text)))

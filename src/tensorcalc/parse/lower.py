@@ -33,18 +33,30 @@ ONE_ARG = {
     "logdet": lambda x: b.func(Op.LOGDET, x),
     "inv": lambda x: b.func(Op.INV, x),
     "norm": lambda x: b.func(Op.NORM, x),
+    "norm2": lambda x: b.func(Op.NORM, x),
     "norm1": lambda x: b.sum_(b.unary(Op.ABS, x)),
     "diag": b.diag,
     "logsumexp": lambda x: b.func(Op.LOGSUMEXP, x),
     "softmax": lambda x: b.func(Op.SOFTMAX, x),
     "transpose": b.transpose,
+    "vector": lambda x: _scalar_const("vector", x),
+    "matrix": lambda x: _scalar_const("matrix", x),
 }
+
+
+def _scalar_const(name, x):
+    """``vector(c)`` / ``matrix(c)``: a constant whose shape comes from broadcasting."""
+    if x.shape:
+        raise ShapeError(name, [x.shape], f"{name}(c) takes a scalar; it broadcasts to its context")
+    return x
+
+
 TWO_ARG = {"outer": b.outer, "dot": b.matmul}
 DIM_FUNCS = {"eye": lambda dims: b.eye(dims[0]), "ones": b.ones, "zeros": b.zeros}
 FUNCTIONS = sorted(
     set(ELEMENTWISE) | set(ONE_ARG) | set(TWO_ARG) | set(DIM_FUNCS) | {"sum", "einsum"}
 )
-SCALAR_OUT = {"tr", "trace", "det", "logdet", "norm", "norm1", "logsumexp"}
+SCALAR_OUT = {"tr", "trace", "det", "logdet", "norm", "norm1", "norm2", "logsumexp"}
 SAME_OUT = {"inv", "softmax"}
 
 
@@ -99,7 +111,7 @@ class _Infer:
 
     def guess_matmul(self, n, sl, sr):
         """An undeclared variable in ``@`` beside a known matrix or vector is a vector."""
-        if not all(self.is_name(x) for x in (n.left, n.right) if self.sh(x) is None):
+        if not all(self.shape_preserving(x) for x in (n.left, n.right) if self.sh(x) is None):
             return
         if sl is None and sr is not None and len(sr) == 2:
             self.assign(n.left, (sr[0],))
@@ -110,10 +122,15 @@ class _Infer:
         if sr is None and sl is not None and len(sl) == 1 and not isinstance(n.right, Transpose):
             self.assign(n.right, sl)
 
-    @staticmethod
-    def is_name(n):
-        while isinstance(n, (Neg, Transpose)):
-            n = n.arg
+    def shape_preserving(self, n):
+        """Built from undeclared variables by elementwise steps only (so ``assign`` reaches them)."""
+        if isinstance(n, (Neg, Transpose)):
+            return self.shape_preserving(n.arg)
+        if isinstance(n, BinOp) and n.op != "@":
+            kids = [k for k in (n.left, n.right) if self.sh(k) != ()]
+            return bool(kids) and all(self.shape_preserving(k) for k in kids)
+        if isinstance(n, Call) and n.func in ELEMENTWISE and len(n.args) == 1:
+            return self.shape_preserving(n.args[0])
         return isinstance(n, Name)
 
     def call(self, n):
