@@ -43,7 +43,9 @@ def _vals():
 V = _vals()
 X, A, x, y, w = V["X"], V["A"], V["x"], V["y"], V["w"]
 Xi = np.linalg.inv(X)
-SH = {k: (N,) for k in ("x", "a", "b", "y", "w", "theta")} | {k: (N, N) for k in ("A", "X", "U", "V", "Phi")}
+SH = {k: (N,) for k in ("x", "a", "b", "y", "w", "theta")} | {
+    k: (N, N) for k in ("A", "X", "U", "V", "Phi")
+}
 
 
 def _sig(z):
@@ -102,7 +104,9 @@ def _sympy_value(expr):
     S = _sympy_syms()
     for name, sym in S.items():
         v = V[name]
-        subs[sym] = sp.ImmutableMatrix(np.atleast_2d(v).reshape(sym.shape)) if hasattr(sym, "shape") else v
+        subs[sym] = (
+            sp.ImmutableMatrix(np.atleast_2d(v).reshape(sym.shape)) if hasattr(sym, "shape") else v
+        )
     out = expr.subs(subs).doit()
     if isinstance(out, sp.MatrixExpr):
         out = out.as_explicit()
@@ -152,7 +156,9 @@ def main(argv=None):
 
 def _fd(text, shapes, wrt, h=1e-6):
     f = tc.parse(text, shapes)
-    return (float(f.evaluate(V | {wrt: V[wrt] + h})) - float(f.evaluate(V | {wrt: V[wrt] - h}))) / (2 * h)
+    return (float(f.evaluate(V | {wrt: V[wrt] + h})) - float(f.evaluate(V | {wrt: V[wrt] - h}))) / (
+        2 * h
+    )
 
 
 def _run_sympy(build, closed, repeat):
@@ -186,7 +192,9 @@ def _print(rows):
         if have_sympy:
             sms = r["sympy_ms"]
             ratio = f"{sms / r['tensorcalc_ms']:7.1f}×" if sms else "       -"
-            line += f" {sms if sms is None else round(sms, 3)!s:>9} | {r['sympy']:24} | {ratio:>8} |"
+            line += (
+                f" {sms if sms is None else round(sms, 3)!s:>9} | {r['sympy']:24} | {ratio:>8} |"
+            )
         print(line)
     med = statistics.median(r["tensorcalc_ms"] for r in rows)
     print(f"\ntensorcalc median parse+derive: {med:.3f} ms over {len(rows)} cases (goal < 10 ms); "

@@ -68,3 +68,14 @@ def test_console_entry_point_runs():
     )  # fmt: skip
     assert proc.returncode == 0
     assert proc.stdout.splitlines() == ["2 * cos(x) * sin(x)", "shape: ()"]
+
+
+def test_check_command(capsys):
+    rc, out, _ = run(capsys, "check", "logdet(X)", "--wrt", "X", "--shape", "X=n,n")
+    assert rc == 0
+    assert out.startswith("PASS: d/dX of logdet(X)")
+    assert "error estimate" in out
+    rc, out, _ = run(capsys, "check", "x * exp(-x^2 - y^2)", "--wrt", "x", "--order", "2")
+    assert rc == 0 and "PASS" in out
+    rc, _, err = run(capsys, "check", "x +", "--wrt", "x")
+    assert rc == 2 and "^" in err

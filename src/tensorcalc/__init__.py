@@ -10,9 +10,11 @@ Layers (lower never imports higher): IR (``ops``, ``shapes``, ``expr``, ``build`
 (``numeric``) → interfaces (``api``, ``cli``).
 """
 
+from . import numeric
 from .api import Derivation, derivation, derivative, gradient, hessian, jacobian, subs
 from .errors import DifferentiationError, EvaluationError, ParseError, ShapeError, TensorCalcError
 from .expr import Expr
+from .numeric.check import CheckReport, check, check_grad, check_hessian, check_jacobian
 from .numeric.evaluate import evaluate
 from .parse import parse
 from .printing.latex import to_latex as latex
@@ -61,6 +63,7 @@ from .sugar import sum as sum  # noqa: A004
 __version__ = "0.1.0"
 
 __all__ = [
+    "CheckReport", "check", "check_grad", "check_hessian", "check_jacobian", "numeric",
     "Derivation", "DifferentiationError", "EvaluationError", "Expr", "ParseError", "ShapeError",
     "TensorCalcError", "abs_", "arccos", "arcsin", "arctan", "cos", "derivation", "derivative",
     "det", "diag", "dot", "evaluate", "exp", "eye", "gradient", "hessian", "inv", "jacobian",

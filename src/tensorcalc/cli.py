@@ -2,9 +2,12 @@
 
     tensorcalc diff "x' @ A @ x" --wrt x [--order 2] [--shape A=n,n] [--layout numerator]
                     [--latex | --json]
+    tensorcalc check "logdet(X)" --wrt X [--order 2] [--shape X=n,n] [--seed 0]
 
-prints the derivative and its shape.  Bad input prints the error (with a caret for parse
-errors) to stderr and exits with status 2.
+``diff`` prints the derivative and its shape; ``check`` compares it with finite differences on
+random inputs that respect the functions' domains, prints the report and exits with 0 on a
+pass and 1 on a failure.  Bad input prints the error (with a caret for parse errors) to stderr
+and exits with status 2.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import sys
 
 from .api import derivative, parse
 from .errors import TensorCalcError, format_shape
+from .numeric.check import check
 from .shapes import as_shape
 
 
@@ -42,7 +46,21 @@ def build_parser() -> argparse.ArgumentParser:
     fmt = d.add_mutually_exclusive_group()
     fmt.add_argument("--latex", action="store_true", help="print LaTeX")
     fmt.add_argument("--json", action="store_true", help="print JSON")
+    c = sub.add_parser("check", help="check a derivative against finite differences")
+    c.add_argument("expression")
+    c.add_argument("--wrt", required=True)
+    c.add_argument("--order", type=int, default=1)
+    c.add_argument("--shape", action="append", type=_shape_arg, default=[], metavar="NAME=DIMS")
+    c.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
     return p
+
+
+def _check(args) -> int:
+    report = check(
+        parse(args.expression, dict(args.shape)), args.wrt, order=args.order, seed=args.seed
+    )
+    print(report)
+    return 0 if report.passed else 1
 
 
 def _diff(args) -> int:
@@ -71,7 +89,7 @@ def _diff(args) -> int:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"diff": _diff}[args.command](args)
+        return {"diff": _diff, "check": _check}[args.command](args)
     except TensorCalcError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
