@@ -114,6 +114,15 @@ def to_tree(e: Expr, bcast_ok: bool = False) -> P:
 
 @lru_cache(maxsize=65536)
 def _tree(e: Expr, bcast_ok: bool) -> P:
+    return node_tree(e, bcast_ok, _tree)
+
+
+def node_tree(e: Expr, bcast_ok: bool, sub) -> P:
+    """The print tree of one node; ``sub(arg, bcast_ok)`` gives the trees of its arguments.
+
+    The printer recurses (``sub`` is this function, memoised); the code generator passes a
+    ``sub`` that returns the names of shared temporaries.
+    """
     op = e.op
     if op is Op.VAR:
         return P("var", (), e.attrs[0], e.ndim)
@@ -130,16 +139,16 @@ def _tree(e: Expr, bcast_ok: bool) -> P:
     if op is Op.EYE:
         return call("eye", P("dim", (), e.attrs[0]), rank=2)
     if op is Op.ADD:
-        return _add(e)
+        return _add(e, sub)
     if op is Op.EINSUM:
-        return _einsum(e, bcast_ok)
+        return _einsum(e, bcast_ok, sub)
     if op in (Op.POW, Op.DIV):
         a, b = e.args
         ok = (not _is_bcast(a), not _is_bcast(b))
-        ta, tb = _tree(a, ok[1]), _tree(b, ok[0])
+        ta, tb = sub(a, ok[1]), sub(b, ok[0])
         return P("pow" if op is Op.POW else "div", (ta, tb), None, e.ndim)
     if KIND[op] == UNARY or op in NAMES:
-        return call(NAMES[op], _tree(e.args[0], False), rank=e.ndim)
+        return call(NAMES[op], sub(e.args[0], False), rank=e.ndim)
     raise NotImplementedError(op)  # pragma: no cover - the registry test guards this
 
 
@@ -155,7 +164,7 @@ def _size(p):
     return 1 + sum(_size(c) for c in p.children)
 
 
-def _add(e):
+def _add(e, sub):
     bc = not all(_is_bcast(t) for t in e.args)
     terms = []
     for t in e.args:
@@ -165,7 +174,7 @@ def _add(e):
         if core is None:
             p = num(abs(c))
         else:
-            p = _tree(core, bc)
+            p = sub(core, bc)
             if abs(c) != 1.0:
                 p = mul(num(abs(c)), p)
         terms.append((c < 0, p))
@@ -182,7 +191,7 @@ class _Part:
     labels: tuple
 
 
-def _einsum(e, bcast_ok):
+def _einsum(e, bcast_ok, sub):
     c, core = split_coef(e)
     ops, out = factors(core)
     if bcast_ok:
@@ -191,9 +200,9 @@ def _einsum(e, bcast_ok):
             ops = carried
             out = ()
     if core is not e and core.op is not Op.EINSUM:
-        body = _tree(core, bcast_ok)
+        body = sub(core, bcast_ok)
     else:
-        body = _einsum_body(ops, out)
+        body = _einsum_body(ops, out, sub)
     if c == 1.0:
         return body
     if c == -1.0:
@@ -207,14 +216,14 @@ def _power(p, k):
     return P("pow", (p, num(k)), None, p.rank)
 
 
-def _einsum_body(ops, out):
+def _einsum_body(ops, out, sub):
     parts = []
     for (a, ls), k in Counter((a, tuple(ls)) for a, ls in ops).items():
         others = {x for b, lb in ops if (b, tuple(lb)) != (a, ls) for x in lb}
         if k > 1 and set(ls) <= others | set(out):  # y ⊙ y ⊙ Z → y^2 ⊙ Z
-            parts.append(_Part(_power(_tree(a, False), k), ls))
+            parts.append(_Part(_power(sub(a, False), k), ls))
         else:
-            parts.extend([_Part(_tree(a, False), ls)] * k)
+            parts.extend([_Part(sub(a, False), ls)] * k)
     best = None
     orders = permutations(range(len(parts))) if len(parts) <= 6 else [tuple(range(len(parts)))]
     for order in orders:
@@ -224,16 +233,16 @@ def _einsum_body(ops, out):
             if cost(p) == 0:
                 break
     if best is None:
-        best = _fallback(ops, out)
+        best = _fallback(ops, out, sub)
     return best
 
 
-def _fallback(ops, out):
+def _fallback(ops, out, sub):
     pos = {x: k for k, x in enumerate(out)}
     ops = sorted(ops, key=lambda o: min((pos.get(x, len(out)) for x in o[1]), default=len(out)))
     spec = ",".join("".join(LETTERS[x] for x in ls) for _, ls in ops) + "->"
     spec += "".join(LETTERS[x] for x in out)
-    return P("einsum", tuple(_tree(a, False) for a, _ in ops), spec, len(out))
+    return P("einsum", tuple(sub(a, False) for a, _ in ops), spec, len(out))
 
 
 def _fold(parts, out):
