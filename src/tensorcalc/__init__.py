@@ -12,6 +12,8 @@ Layers (lower never imports higher): IR (``ops``, ``shapes``, ``expr``, ``build`
 
 from . import numeric
 from .api import Derivation, derivation, derivative, gradient, hessian, jacobian, subs
+from .codegen import Compiled, codegen
+from .codegen import compile as compile  # noqa: A004
 from .errors import DifferentiationError, EvaluationError, ParseError, ShapeError, TensorCalcError
 from .expr import Expr
 from .numeric.check import CheckReport, check, check_grad, check_hessian, check_jacobian
@@ -63,7 +65,7 @@ from .sugar import sum as sum  # noqa: A004
 __version__ = "0.1.0"
 
 __all__ = [
-    "CheckReport", "check", "check_grad", "check_hessian", "check_jacobian", "numeric",
+    "Compiled", "codegen", "compile", "CheckReport", "check", "check_grad", "check_hessian", "check_jacobian", "numeric",
     "Derivation", "DifferentiationError", "EvaluationError", "Expr", "ParseError", "ShapeError",
     "TensorCalcError", "abs_", "arccos", "arcsin", "arctan", "cos", "derivation", "derivative",
     "det", "diag", "dot", "evaluate", "exp", "eye", "gradient", "hessian", "inv", "jacobian",

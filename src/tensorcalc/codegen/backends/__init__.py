@@ -1,0 +1,32 @@
+"""Code-generation backends: one module per array library, each a table.
+
+A backend is a ``Backend``: import lines, the templates for every function of the print tree
+(``{0}``, ``{1}`` are the rendered arguments), helper functions the templates may call, and a
+few spellings (einsum, outer product, array conversion, dtype/device for new constants).
+Adding a backend is adding one module here and one line to ``BACKENDS``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    imports: tuple
+    funcs: dict  # print-tree function name -> template
+    einsum: str  # template with {spec} and {args}
+    outer: str
+    asarray: str
+    helpers: dict = field(default_factory=dict)  # helper name -> source
+    prologue: str = ""  # emitted after the array conversions (e.g. dtype/device)
+    module: str = ""  # the importable module the backend needs (for skips and errors)
+
+
+# functions every backend must provide (the registry test checks each table)
+FUNCTIONS = (
+    "exp", "log", "sin", "cos", "tan", "arcsin", "arccos", "arctan", "tanh", "sqrt", "abs", "sign",
+    "step", "relu", "sigmoid", "softplus", "log1p", "inv", "det", "logdet", "norm", "softmax",
+    "logsumexp", "sum", "sum_axis", "tr", "diag_vec", "diag_mat", "eye", "ones", "zeros",
+)  # fmt: skip

@@ -1,0 +1,49 @@
+"""JAX backend: the generated function is pure and ``jax.jit``-able (shapes are static)."""
+
+from . import Backend
+
+_SOFTMAX = """def _softmax(x):
+    return jax.nn.softmax(x.reshape(-1)).reshape(x.shape)"""
+
+BACKEND = Backend(
+    name="jax",
+    imports=("import jax", "import jax.numpy as jnp", "import jax.scipy.special"),
+    funcs={
+        "exp": "jnp.exp({0})",
+        "log": "jnp.log({0})",
+        "sin": "jnp.sin({0})",
+        "cos": "jnp.cos({0})",
+        "tan": "jnp.tan({0})",
+        "arcsin": "jnp.arcsin({0})",
+        "arccos": "jnp.arccos({0})",
+        "arctan": "jnp.arctan({0})",
+        "tanh": "jnp.tanh({0})",
+        "sqrt": "jnp.sqrt({0})",
+        "abs": "jnp.abs({0})",
+        "sign": "jnp.sign({0})",
+        "step": "jnp.heaviside({0}, 0.0)",
+        "relu": "jnp.maximum({0}, 0.0)",
+        "sigmoid": "jax.nn.sigmoid({0})",
+        "softplus": "jax.nn.softplus({0})",
+        "log1p": "jnp.log1p({0})",
+        "inv": "jnp.linalg.inv({0})",
+        "det": "jnp.linalg.det({0})",
+        "logdet": "jnp.linalg.slogdet({0})[1]",
+        "norm": "jnp.linalg.norm({0})",
+        "softmax": "_softmax({0})",
+        "logsumexp": "jax.scipy.special.logsumexp({0})",
+        "sum": "jnp.sum({0})",
+        "sum_axis": "jnp.sum({0}, axis={1})",
+        "tr": "jnp.trace({0})",
+        "diag_vec": "jnp.diag({0})",
+        "diag_mat": "jnp.diagonal({0})",
+        "eye": "jnp.eye({0})",
+        "ones": "jnp.ones({0})",
+        "zeros": "jnp.zeros({0})",
+    },  # fmt: skip
+    einsum="jnp.einsum({spec}, {args})",
+    outer="jnp.outer({0}, {1})",
+    asarray="jnp.asarray({0})",
+    helpers={"_softmax": _SOFTMAX},
+    module="jax",
+)

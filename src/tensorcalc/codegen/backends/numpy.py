@@ -1,0 +1,55 @@
+"""NumPy backend."""
+
+from . import Backend
+
+_SIGMOID = """def _sigmoid(x):
+    return 0.5 * (1.0 + np.tanh(0.5 * x))"""
+_SOFTMAX = """def _softmax(x):
+    e = np.exp(x - np.max(x))
+    return e / np.sum(e)"""
+_LSE = """def _logsumexp(x):
+    m = np.max(x)
+    return m + np.log(np.sum(np.exp(x - m)))"""
+
+BACKEND = Backend(
+    name="numpy",
+    imports=("import numpy as np",),
+    funcs={
+        "exp": "np.exp({0})",
+        "log": "np.log({0})",
+        "sin": "np.sin({0})",
+        "cos": "np.cos({0})",
+        "tan": "np.tan({0})",
+        "arcsin": "np.arcsin({0})",
+        "arccos": "np.arccos({0})",
+        "arctan": "np.arctan({0})",
+        "tanh": "np.tanh({0})",
+        "sqrt": "np.sqrt({0})",
+        "abs": "np.abs({0})",
+        "sign": "np.sign({0})",
+        "step": "np.heaviside({0}, 0.0)",
+        "relu": "np.maximum({0}, 0.0)",
+        "sigmoid": "_sigmoid({0})",
+        "softplus": "np.logaddexp(0.0, {0})",
+        "log1p": "np.log1p({0})",
+        "inv": "np.linalg.inv({0})",
+        "det": "np.linalg.det({0})",
+        "logdet": "np.linalg.slogdet({0})[1]",
+        "norm": "np.linalg.norm({0})",
+        "softmax": "_softmax({0})",
+        "logsumexp": "_logsumexp({0})",
+        "sum": "np.sum({0})",
+        "sum_axis": "np.sum({0}, axis={1})",
+        "tr": "np.trace({0})",
+        "diag_vec": "np.diag({0})",
+        "diag_mat": "np.diagonal({0})",
+        "eye": "np.eye({0})",
+        "ones": "np.ones({0})",
+        "zeros": "np.zeros({0})",
+    },  # fmt: skip
+    einsum="np.einsum({spec}, {args}, optimize=True)",
+    outer="np.multiply.outer({0}, {1})",
+    asarray="np.asarray({0}, dtype=np.result_type({0}, np.float64))",
+    helpers={"_sigmoid": _SIGMOID, "_softmax": _SOFTMAX, "_logsumexp": _LSE},
+    module="numpy",
+)

@@ -1,0 +1,52 @@
+"""PyTorch backend: runs on the device and dtype of the inputs (CUDA tensors stay on CUDA)."""
+
+from . import Backend
+
+_SOFTMAX = """def _softmax(x):
+    return torch.softmax(x.reshape(-1), 0).reshape(x.shape)"""
+_STEP = """def _step(x):
+    return (x > 0).to(x.dtype)"""
+
+BACKEND = Backend(
+    name="torch",
+    imports=("import torch",),
+    funcs={
+        "exp": "torch.exp({0})",
+        "log": "torch.log({0})",
+        "sin": "torch.sin({0})",
+        "cos": "torch.cos({0})",
+        "tan": "torch.tan({0})",
+        "arcsin": "torch.asin({0})",
+        "arccos": "torch.acos({0})",
+        "arctan": "torch.atan({0})",
+        "tanh": "torch.tanh({0})",
+        "sqrt": "torch.sqrt({0})",
+        "abs": "torch.abs({0})",
+        "sign": "torch.sign({0})",
+        "step": "_step({0})",
+        "relu": "torch.relu({0})",
+        "sigmoid": "torch.sigmoid({0})",
+        "softplus": "torch.nn.functional.softplus({0})",
+        "log1p": "torch.log1p({0})",
+        "inv": "torch.linalg.inv({0})",
+        "det": "torch.linalg.det({0})",
+        "logdet": "torch.linalg.slogdet({0})[1]",
+        "norm": "torch.linalg.norm({0})",
+        "softmax": "_softmax({0})",
+        "logsumexp": "torch.logsumexp({0}.reshape(-1), 0)",
+        "sum": "torch.sum({0})",
+        "sum_axis": "torch.sum({0}, dim={1})",
+        "tr": "torch.trace({0})",
+        "diag_vec": "torch.diag({0})",
+        "diag_mat": "torch.diagonal({0})",
+        "eye": "torch.eye({0}, **_new)",
+        "ones": "torch.ones({0}, **_new)",
+        "zeros": "torch.zeros({0}, **_new)",
+    },  # fmt: skip
+    einsum="torch.einsum({spec}, {args})",
+    outer="torch.outer({0}, {1})",
+    asarray="torch.as_tensor({0})",
+    helpers={"_softmax": _SOFTMAX, "_step": _STEP},
+    prologue="_new = {{'dtype': {first}.dtype, 'device': {first}.device}}",
+    module="torch",
+)

@@ -1,0 +1,258 @@
+"""Turn expressions into a small, readable Python module for one backend.
+
+The pipeline: ``binarize`` (contraction order) → count uses over all outputs, so shared
+subexpressions (value, gradient and Hessian share work) are named once as ``t0``, ``t1``, … →
+rebuild each named node's matrix-notation print tree (the printer's ``node_tree``) with the
+shared nodes as leaves → render the tree with the backend's table.  Rendering never
+materialises ``diag``: ``diag(v) @ X`` becomes ``v[:, None] * X`` and ``X @ diag(v)`` becomes
+``X * v``.  Identifiers are sanitised; nothing but our own IR reaches the source.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from collections import Counter
+
+from ..errors import TensorCalcError, format_shape
+from ..expr import Expr, postorder, variables
+from ..ops import Op
+from ..printing.matrix import P, node_tree
+from ..printing.text import to_text
+from .backends import Backend
+from .paths import binarize
+
+RESERVED = {
+    "np",
+    "jnp",
+    "jax",
+    "torch",
+    "da",
+    "_new",
+    "_small",
+    "_sigmoid",
+    "_softmax",
+    "_logsumexp",
+    "_step",
+}
+PREC = {"add": 10, "mul": 20, "matmul": 20, "div": 20, "neg": 30, "pow": 40, "T": 50}
+
+
+def safe_name(name: str, taken: set, internal: bool = False) -> str:
+    """A Python identifier for ``name`` that collides with no keyword, module or temporary."""
+    out = name
+    if (
+        keyword.iskeyword(out)
+        or out in RESERVED
+        or (not internal and re.fullmatch(r"t\d+|d_\w+", out))
+    ):
+        out += "_"
+    while out in taken:
+        out += "_"
+    taken.add(out)
+    return out
+
+
+class _Renderer:
+    def __init__(self, backend: Backend, dim_names: dict):
+        self.b = backend
+        self.dims = dim_names
+        self.used_helpers = set()
+
+    def prec(self, p):
+        if p.kind == "num" and p.value < 0:
+            return PREC["neg"]
+        if p.kind == "T" and p.rank < 2:
+            return self.prec(p.children[0])
+        return PREC.get(p.kind, 60)
+
+    def wrap(self, p, min_prec):
+        s = self.render(p)
+        return f"({s})" if self.prec(p) < min_prec else s
+
+    def render(self, p: P) -> str:
+        return getattr(self, "r_" + p.kind)(p)
+
+    def r_var(self, p):
+        return p.value
+
+    def r_dim(self, p):
+        return str(p.value) if isinstance(p.value, int) else self.dims[p.value]
+
+    def r_num(self, p):
+        return repr(float(p.value))
+
+    def r_add(self, p):
+        out = ("-" if p.value[0] else "") + self.wrap(p.children[0], 11 if not p.value[0] else 31)
+        for neg, c in zip(p.value[1:], p.children[1:]):
+            out += (" - " if neg else " + ") + self.wrap(c, 11)
+        return out
+
+    def r_neg(self, p):
+        return "-" + self.wrap(p.children[0], 20)
+
+    def r_mul(self, p):
+        a, b = p.children
+        return f"{self.wrap(a, 20)} * {self.wrap(b, 21)}"
+
+    def r_div(self, p):
+        a, b = p.children
+        return f"{self.wrap(a, 20)} / {self.wrap(b, 21)}"
+
+    def r_pow(self, p):
+        a, b = p.children
+        return f"{self.wrap(a, 41)} ** {self.wrap(b, 40)}"
+
+    def r_T(self, p):
+        c = p.children[0]
+        return self.wrap(c, 50) + ".T" if p.rank == 2 else self.render(c)
+
+    def r_matmul(self, p):
+        a, b = p.children
+        da, db = _diag_arg(a), _diag_arg(b)
+        if da is not None and b.rank == 2:  # diag(v) @ X = v[:, None] * X
+            return f"{self.wrap(da, 50)}[:, None] * {self.wrap(b, 21)}"
+        if db is not None and a.rank == 2:  # X @ diag(v) = X * v
+            return f"{self.wrap(a, 20)} * {self.wrap(db, 21)}"
+        if da is not None and b.rank == 1:
+            return f"{self.wrap(da, 20)} * {self.wrap(b, 21)}"
+        if p.rank == 2 and a.rank == 1 and b.rank == 1:  # u @ v' = outer product
+            return self.b.outer.format(self.render(a), self.render(b))
+        return f"{self.wrap(a, 20)} @ {self.wrap(b, 21)}"
+
+    def r_call(self, p):
+        name, extra = p.value
+        args = [self.render(c) for c in p.children]
+        if name in ("ones", "zeros"):
+            shape = ", ".join(args)
+            key, args = name, ["(" + shape + ("," if len(args) == 1 else "") + ")"]
+        elif name == "diag":
+            key = "diag_vec" if p.children[0].rank == 1 else "diag_mat"
+        elif name == "sum" and extra:
+            key, args = "sum_axis", args + [str(extra[0])]
+        else:
+            key = name
+        template = self.b.funcs[key]
+        self.used_helpers.update(h for h in self.b.helpers if h + "(" in template)
+        return template.format(*args)
+
+    def r_einsum(self, p):
+        args = ", ".join(self.render(c) for c in p.children)
+        return self.b.einsum.format(spec=repr(p.value), args=args)
+
+
+def _diag_arg(p):
+    if p.kind == "call" and p.value[0] == "diag" and p.rank == 2 and p.children[0].rank == 1:
+        return p.children[0]
+    return None
+
+
+def generate(outputs: list[Expr], backend: Backend, dims: dict | None = None, name: str = "f"):
+    """Source of a module defining ``name(*params)``; returns ``(source, params)``.
+
+    ``params`` pairs each user variable name with its (sanitised) parameter name.
+    """
+    outs = binarize(outputs, dims)
+    taken = set()
+    found = {}
+    for o in outputs:
+        found.update(variables(o))
+    params = {v: safe_name(v, taken) for v in sorted(found)}
+    dim_names, checks = _shape_checks(found, params, backend, taken)
+    for n in postorder(outs):
+        for d in (d for d in n.shape if isinstance(d, str)):
+            if d not in dim_names:
+                raise TensorCalcError(
+                    f"dimension {d!r} is not the dimension of any variable; cannot generate code"
+                )
+    uses = Counter(a for n in postorder(outs) for a in n.args)
+    uses.update(outs)
+    named = {}
+    renderer = _Renderer(backend, dim_names)
+    lines = []
+
+    def sub(a, bcast_ok):
+        if a.op is Op.VAR:
+            return P("var", (), params[a.attrs[0]], a.ndim)
+        if a in named:
+            return P("var", (), named[a], a.ndim)
+        return node_tree(a, bcast_ok, sub)
+
+    for n in postorder(outs):
+        if n.op in (Op.VAR, Op.CONST) or uses[n] < 2 or n in outs:
+            continue
+        code = renderer.render(node_tree(n, False, sub))
+        named[n] = f"t{len(named)}"
+        lines.append(f"    {named[n]} = {code}")
+    results = [
+        renderer.render(sub(o, False)) if o.op is not Op.CONST else _const(o, renderer)
+        for o in outs
+    ]
+    body = "\n".join(checks + lines)
+    ret = (
+        results[0]
+        if len(results) == 1
+        else "(" + ", ".join(results) + ("," if len(results) == 1 else "") + ")"
+    )
+    sig = ", ".join(params.values())
+    formulas = "\n".join(
+        f"        {k}: {to_text(o)}  (shape {format_shape(o.shape)})" for k, o in enumerate(outputs)
+    )
+    doc = f'    """Compute {"the output" if len(outputs) == 1 else "the outputs"}:\n\n{formulas}\n    """'
+    helpers = [backend.helpers[h] for h in backend.helpers if h in renderer.used_helpers]
+    text = "\n".join(checks + lines) + ret
+    imports = [line for line in backend.imports if _needed(line, text + "".join(helpers))]
+    header = (
+        '"""Generated by tensorcalc from its expression IR; runs without tensorcalc installed."""\n\n'
+        + "\n".join(imports)
+        + "\n"
+    )
+    parts = [header] + [h + "\n" for h in helpers]
+    parts.append(f"def {name}({sig}):\n{doc}\n{body}\n    return {ret}\n")
+    return "\n\n".join(parts), params
+
+
+def _needed(import_line, text):
+    mod = import_line.split()[-1]
+    alias = mod if " as " not in import_line else import_line.split(" as ")[-1]
+    if mod.count(".") >= 1 and " as " not in import_line:
+        return mod + "." in text
+    return re.search(rf"\b{re.escape(alias)}\.", text) is not None
+
+
+def _const(o, renderer):
+    v = o.attrs[0]
+    if not o.shape:
+        return repr(float(v))
+    ones = renderer.render(
+        P(
+            "call",
+            tuple(P("dim", (), d) for d in o.shape),
+            ("ones" if v != 0 else "zeros", ()),
+            o.ndim,
+        )
+    )
+    return ones if v in (0.0, 1.0) else f"{float(v)!r} * {ones}"
+
+
+def _shape_checks(found, params, backend, taken):
+    lines = [f"    {p} = {backend.asarray.format(p)}" for p in params.values()]
+    if backend.prologue and params:
+        lines.append("    " + backend.prologue.format(first=next(iter(params.values()))))
+    dim_names = {}
+    for vname in sorted(found):
+        shape = found[vname].shape
+        p = params[vname]
+        expected = []
+        for k, d in enumerate(shape):
+            if isinstance(d, str) and d not in dim_names:
+                dim_names[d] = safe_name("d_" + re.sub(r"\W", "_", d), taken, internal=True)
+                lines.append(f"    {dim_names[d]} = {p}.shape[{k}]")
+            expected.append(str(d) if isinstance(d, int) else dim_names[d])
+        want = "(" + ", ".join(expected) + ("," if len(expected) == 1 else "") + ")"
+        shown = format_shape(shape)
+        lines.append(f"    if tuple({p}.shape) != {want}:")
+        lines.append(
+            f'        raise ValueError(f"{vname}: expected shape {shown} = {{{want}}}, got {{tuple({p}.shape)}}")'
+        )
+    return dim_names, lines
