@@ -78,8 +78,10 @@ class Compiled:
         for o in outs:
             self._vars.update(variables(o))
         self._cache = {}
+        self._bound = {d for v in self._vars.values() for d in v.shape if isinstance(d, str)}
 
-    def __call__(self, **arrays):
+    def __call__(self, dims: dict | None = None, **arrays):
+        """Evaluate; ``dims`` gives sizes of dimensions that no variable carries."""
         missing = [n for n in self.names if n not in arrays]
         if missing:
             raise EvaluationError(f"missing values for {', '.join(missing)}")
@@ -90,7 +92,8 @@ class Compiled:
         fn = self._cache.get(key)
         if fn is None:
             fn = self._cache[key] = self._build(key)
-        out = fn(*(arrays[n] for n in self.names))
+        free = {"d_" + k: v for k, v in (dims or {}).items() if k not in self._bound}
+        out = fn(*(arrays[n] for n in self.names), **free)
         return out if self.single else list(out)
 
     def _dims(self, key):

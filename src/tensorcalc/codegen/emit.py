@@ -14,7 +14,7 @@ import keyword
 import re
 from collections import Counter
 
-from ..errors import TensorCalcError, format_shape
+from ..errors import format_shape
 from ..expr import Expr, postorder, variables
 from ..ops import Op
 from ..printing.matrix import P, node_tree
@@ -109,6 +109,9 @@ class _Renderer:
 
     def r_matmul(self, p):
         a, b = p.children
+        gram = _gram_args(a, b)
+        if gram is not None and gram[0].kind == "var":  # X' diag(d) X, symmetric
+            return self.call_template("gram", [self.render(gram[0]), self.render(gram[1])])
         da, db = _diag_arg(a), _diag_arg(b)
         if da is not None and b.rank == 2:  # diag(v) @ X = v[:, None] * X
             return f"{self.wrap(da, 50)}[:, None] * {self.wrap(b, 21)}"
@@ -132,6 +135,9 @@ class _Renderer:
             key, args = "sum_axis", args + [str(extra[0])]
         else:
             key = name
+        return self.call_template(key, args)
+
+    def call_template(self, key, args):
         template = self.b.funcs[key]
         self.used_helpers.update(h for h in self.b.helpers if h + "(" in template)
         return template.format(*args)
@@ -139,6 +145,17 @@ class _Renderer:
     def r_einsum(self, p):
         args = ", ".join(self.render(c) for c in p.children)
         return self.b.einsum.format(spec=repr(p.value), args=args)
+
+
+def _gram_args(a, b):
+    """(X, d) when a @ b reads X' @ diag(d) @ X in either association."""
+    if a.kind == "T" and b.kind == "matmul" and _diag_arg(b.children[0]) is not None:
+        x, d, y = a.children[0], _diag_arg(b.children[0]), b.children[1]
+    elif a.kind == "matmul" and a.children[0].kind == "T" and _diag_arg(a.children[1]) is not None:
+        x, d, y = a.children[0].children[0], _diag_arg(a.children[1]), b
+    else:
+        return None
+    return (x, d) if x == y and x.rank == 2 else None
 
 
 def _diag_arg(p):
@@ -159,12 +176,12 @@ def generate(outputs: list[Expr], backend: Backend, dims: dict | None = None, na
         found.update(variables(o))
     params = {v: safe_name(v, taken) for v in sorted(found)}
     dim_names, checks = _shape_checks(found, params, backend, taken)
+    free_dims = []
     for n in postorder(outs):
         for d in (d for d in n.shape if isinstance(d, str)):
-            if d not in dim_names:
-                raise TensorCalcError(
-                    f"dimension {d!r} is not the dimension of any variable; cannot generate code"
-                )
+            if d not in dim_names:  # bound by no variable: the caller passes it
+                dim_names[d] = safe_name("d_" + re.sub(r"\W", "_", d), taken, internal=True)
+                free_dims.append(dim_names[d])
     uses = Counter(a for n in postorder(outs) for a in n.args)
     uses.update(outs)
     named = {}
@@ -194,7 +211,7 @@ def generate(outputs: list[Expr], backend: Backend, dims: dict | None = None, na
         if len(results) == 1
         else "(" + ", ".join(results) + ("," if len(results) == 1 else "") + ")"
     )
-    sig = ", ".join(params.values())
+    sig = ", ".join(list(params.values()) + (["*"] + free_dims if free_dims else []))
     formulas = "\n".join(
         f"        {k}: {to_text(o)}  (shape {format_shape(o.shape)})" for k, o in enumerate(outputs)
     )

@@ -9,8 +9,10 @@ they are interned, so equal pairs in the value, gradient and Hessian are compute
 
 from __future__ import annotations
 
+from collections import Counter
 from itertools import combinations
 
+from ..build import einsum
 from ..expr import Expr, node, postorder
 from ..ops import Op
 
@@ -112,6 +114,22 @@ def _leaves(t):
     return {t} if isinstance(t, int) else _leaves(t[0]) | _leaves(t[1])
 
 
+def _distribute(n: Expr, uses) -> Expr | None:
+    """(A + B) @ x → A @ x + B @ x when the sum is used once and the product shrinks it.
+
+    Materialising ``A + A'`` costs a transposed pass over a matrix; two mat-vecs do not.
+    """
+    if len(n.args) != 2:
+        return None
+    ins, out = n.attrs
+    for k, a in enumerate(n.args):
+        if a.op is Op.ADD and uses[a] == 1 and a.ndim >= 2 and n.ndim < a.ndim:
+            other, lo = n.args[1 - k], ins[1 - k]
+            terms = [einsum([(t, ins[k]), (other, lo)], out) for t in a.args]
+            return node(Op.ADD, tuple(terms))
+    return None
+
+
 def binarize(outputs: list[Expr], dims: dict | None = None) -> list[Expr]:
     """The graph of ``outputs`` with every einsum split into pairwise products."""
     dims = dims or {}
@@ -119,8 +137,14 @@ def binarize(outputs: list[Expr], dims: dict | None = None) -> list[Expr]:
     def sizes_of(d):
         return d if isinstance(d, int) else dims.get(d, DEFAULT_DIM)
 
+    order = postorder(outputs)
+    uses = Counter(a for n in order for a in n.args)
     memo = {}
-    for n in postorder(outputs):
+    for n in order:
+        spread = _distribute(n, uses) if n.op is Op.EINSUM else None
+        if spread is not None:
+            memo[n] = binarize([spread], dims)[0]
+            continue
         args = tuple(memo[a] for a in n.args)
         if n.op is Op.EINSUM:
             memo[n] = _split(n, args, sizes_of)

@@ -29,4 +29,5 @@ FUNCTIONS = (
     "exp", "log", "sin", "cos", "tan", "arcsin", "arccos", "arctan", "tanh", "sqrt", "abs", "sign",
     "step", "relu", "sigmoid", "softplus", "log1p", "inv", "det", "logdet", "norm", "softmax",
     "logsumexp", "sum", "sum_axis", "tr", "diag_vec", "diag_mat", "eye", "ones", "zeros",
+    "gram",  # gram(X, d) = X' diag(d) X
 )  # fmt: skip

@@ -53,6 +53,7 @@ BACKEND = Backend(
         "eye": "da.eye({0})",
         "ones": "da.ones({0})",
         "zeros": "da.zeros({0})",
+        "gram": "{0}.T @ ({1}[:, None] * {0})",
     },  # fmt: skip
     einsum="da.einsum({spec}, {args})",
     outer="da.outer({0}, {1})",

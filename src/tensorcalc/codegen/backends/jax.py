@@ -40,6 +40,7 @@ BACKEND = Backend(
         "eye": "jnp.eye({0})",
         "ones": "jnp.ones({0})",
         "zeros": "jnp.zeros({0})",
+        "gram": "{0}.T @ ({1}[:, None] * {0})",
     },  # fmt: skip
     einsum="jnp.einsum({spec}, {args})",
     outer="jnp.outer({0}, {1})",

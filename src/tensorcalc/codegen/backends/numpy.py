@@ -11,6 +11,13 @@ _LSE = """def _logsumexp(x):
     m = np.max(x)
     return m + np.log(np.sum(np.exp(x - m)))"""
 
+_GRAM = '''def _gram(x, d):
+    """x' diag(d) x; a symmetric product (one SYRK) when d >= 0."""
+    if np.all(d >= 0):
+        r = x * np.sqrt(d)[:, None]
+        return r.T @ r
+    return x.T @ (d[:, None] * x)'''
+
 BACKEND = Backend(
     name="numpy",
     imports=("import numpy as np",),
@@ -46,10 +53,11 @@ BACKEND = Backend(
         "eye": "np.eye({0})",
         "ones": "np.ones({0})",
         "zeros": "np.zeros({0})",
+        "gram": "_gram({0}, {1})",
     },  # fmt: skip
     einsum="np.einsum({spec}, {args}, optimize=True)",
     outer="np.multiply.outer({0}, {1})",
     asarray="np.asarray({0}, dtype=np.result_type({0}, np.float64))",
-    helpers={"_sigmoid": _SIGMOID, "_softmax": _SOFTMAX, "_logsumexp": _LSE},
+    helpers={"_gram": _GRAM, "_sigmoid": _SIGMOID, "_softmax": _SOFTMAX, "_logsumexp": _LSE},
     module="numpy",
 )

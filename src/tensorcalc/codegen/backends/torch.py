@@ -7,6 +7,12 @@ _SOFTMAX = """def _softmax(x):
 _STEP = """def _step(x):
     return (x > 0).to(x.dtype)"""
 
+_GRAM = """def _gram(x, d):
+    if bool(torch.all(d >= 0)):
+        r = x * torch.sqrt(d)[:, None]
+        return r.T @ r
+    return x.T @ (d[:, None] * x)"""
+
 BACKEND = Backend(
     name="torch",
     imports=("import torch",),
@@ -42,11 +48,12 @@ BACKEND = Backend(
         "eye": "torch.eye({0}, **_new)",
         "ones": "torch.ones({0}, **_new)",
         "zeros": "torch.zeros({0}, **_new)",
+        "gram": "_gram({0}, {1})",
     },  # fmt: skip
     einsum="torch.einsum({spec}, {args})",
     outer="torch.outer({0}, {1})",
     asarray="torch.as_tensor({0})",
-    helpers={"_softmax": _SOFTMAX, "_step": _STEP},
+    helpers={"_gram": _GRAM, "_softmax": _SOFTMAX, "_step": _STEP},
     prologue="_new = {{'dtype': {first}.dtype, 'device': {first}.device}}",
     module="torch",
 )

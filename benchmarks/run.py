@@ -1,0 +1,283 @@
+"""Compiled derivatives against hand-written NumPy, JAX, PyTorch and autograd, in one run.
+
+    python benchmarks/run.py [--quick] [--json results.json] [--device cpu|cuda]
+
+For each problem it times the gradient and the Hessian of every contestant that is installed
+(medians over repeated calls after a warm-up, float64), checks every result against
+tensorcalc's reference evaluator, and prints a table of medians and ratios against the
+hand-written NumPy closed form and against jax.hessian.  It also reports time to first result:
+derive + compile + first call for tensorcalc, trace + compile + first call for JAX.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+import tensorcalc as tc
+
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=true")
+try:
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+except ImportError:  # pragma: no cover - optional
+    jax = None
+try:
+    import torch
+    import torch.func
+
+    torch.set_default_dtype(torch.float64)
+except ImportError:  # pragma: no cover - optional
+    torch = None
+try:
+    import autograd
+    import autograd.numpy as anp
+except ImportError:  # pragma: no cover - optional
+    autograd = None
+
+
+def sigmoid(z):
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def problems(quick):
+    rng = np.random.default_rng(0)
+    s = 0.25 if quick else 1.0
+    out = []
+    for n in [1000] if quick else [1000, 3000]:
+        A = rng.normal(size=(n, n))
+        out.append(dict(
+            name=f"quadratic n={n}", text="x' @ A @ x", shapes={"A": ("n", "n")}, wrt="x",
+            vals={"x": rng.normal(size=n), "A": A},
+            grad=lambda v: v["A"] @ v["x"] + v["A"].T @ v["x"], hess=lambda v: v["A"] + v["A"].T,
+            jf=lambda x, A: x @ A @ x, tf=lambda x, A: x @ A @ x, af=lambda x, A: anp.dot(x, anp.dot(A, x)),
+            order=("x", "A"),
+        ))  # fmt: skip
+    N, D = int(2000 * s), int(1000 * s)
+    out.append(dict(
+        name=f"least squares {N}x{D}", text="norm(y - Phi @ theta)^2", shapes={"Phi": ("N", "D")},
+        wrt="theta", vals={"theta": rng.normal(size=D), "Phi": rng.normal(size=(N, D)), "y": rng.normal(size=N)},
+        grad=lambda v: -2 * v["Phi"].T @ (v["y"] - v["Phi"] @ v["theta"]), hess=lambda v: 2 * v["Phi"].T @ v["Phi"],
+        jf=lambda t, P, y: jnp.sum((y - P @ t) ** 2), tf=lambda t, P, y: torch.sum((y - P @ t) ** 2),
+        af=lambda t, P, y: anp.sum((y - anp.dot(P, t)) ** 2), order=("theta", "Phi", "y"),
+    ))  # fmt: skip
+    for D in [200] if quick else [200, 1000]:
+        N = 2000
+        X = rng.normal(size=(N, D)) / np.sqrt(D)
+
+        def lgrad(v):
+            return -v["X"].T @ (v["y"] * sigmoid(-v["y"] * (v["X"] @ v["w"])))
+
+        def lhess(v):
+            p = sigmoid(v["X"] @ v["w"])
+            R = v["X"] * np.sqrt(p * (1 - p))[:, None]
+            return R.T @ R
+
+        out.append(dict(
+            name=f"logistic {N}x{D}", text="sum(log(1 + exp(-y * (X @ w))))", shapes={"X": ("N", "D")},
+            wrt="w", vals={"w": rng.normal(size=D) * 0.1, "X": X, "y": rng.choice([-1.0, 1.0], N)},
+            grad=lgrad, hess=lhess,
+            jf=lambda w, X, y: jnp.sum(jnp.logaddexp(0.0, -y * (X @ w))),
+            tf=lambda w, X, y: torch.sum(torch.nn.functional.softplus(-y * (X @ w))),
+            af=lambda w, X, y: anp.sum(anp.logaddexp(0.0, -y * anp.dot(X, w))), order=("w", "X", "y"),
+        ))  # fmt: skip
+    m, n, r = int(1000 * s), int(1000 * s), 10
+    mh = 100  # the Hessian of matrix factorisation is a (m, r, m, r) tensor: timed at m = 100
+    out.append(dict(
+        name=f"factorisation {m}x{n} r={r}", text="norm(X - U @ V)^2", shapes={"X": ("m", "n"), "U": ("m", "r")},
+        wrt="U", vals={"U": rng.normal(size=(m, r)), "V": rng.normal(size=(r, n)), "X": rng.normal(size=(m, n))},
+        grad=lambda v: -2 * (v["X"] - v["U"] @ v["V"]) @ v["V"].T,
+        hess=lambda v: 2 * np.einsum("ik,jl->ijkl", np.eye(v["U"].shape[0]), v["V"] @ v["V"].T),
+        jf=lambda U, V, X: jnp.sum((X - U @ V) ** 2), tf=lambda U, V, X: torch.sum((X - U @ V) ** 2),
+        af=lambda U, V, X: anp.sum((X - anp.dot(U, V)) ** 2), order=("U", "V", "X"),
+        hess_vals={"U": rng.normal(size=(mh, r)), "V": rng.normal(size=(r, n)), "X": rng.normal(size=(mh, n))},
+    ))  # fmt: skip
+    d, h, o, N = int(100 * s) or 10, 50, 10, int(1000 * s)
+
+    def mgrad(v):
+        Z = np.tanh(v["W1"] @ v["X"])
+        return 2 * ((v["W2"].T @ (v["W2"] @ Z - v["T"])) * (1 - Z**2)) @ v["X"].T
+
+    out.append(dict(
+        name=f"tanh MLP d={d} h={h} N={N}", text="norm(W2 @ tanh(W1 @ X) - T)^2",
+        shapes={"W1": ("h", "d"), "W2": ("o", "h"), "X": ("d", "N")}, wrt="W1",
+        vals={"W1": rng.normal(size=(h, d)) / 10, "W2": rng.normal(size=(o, h)), "X": rng.normal(size=(d, N)), "T": rng.normal(size=(o, N))},
+        grad=mgrad, hess=None,
+        jf=lambda W1, W2, X, T: jnp.sum((W2 @ jnp.tanh(W1 @ X) - T) ** 2),
+        tf=lambda W1, W2, X, T: torch.sum((W2 @ torch.tanh(W1 @ X) - T) ** 2),
+        af=lambda W1, W2, X, T: anp.sum((anp.dot(W2, anp.tanh(anp.dot(W1, X))) - T) ** 2), order=("W1", "W2", "X", "T"),
+    ))  # fmt: skip
+    return out
+
+
+def median_time(fn, budget=2.0, max_reps=30, sync=lambda r: r):
+    sync(fn())  # warm-up
+    times = []
+    start = time.perf_counter()
+    while len(times) < max_reps and (len(times) < 3 or time.perf_counter() - start < budget):
+        t0 = time.perf_counter()
+        sync(fn())
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def _block(r):
+    if hasattr(r, "block_until_ready"):
+        r.block_until_ready()
+    return r
+
+
+def contestants(p, kind, device):
+    """(name, setup) pairs; setup() returns (callable, to_numpy) or raises ImportError."""
+    vals = p["hess_vals"] if kind == "hess" and "hess_vals" in p else p["vals"]
+    order = p["order"]
+    f = tc.parse(p["text"], p["shapes"])
+    d = tc.derivative(f, p["wrt"], order=1 if kind == "grad" else 2)
+    res = {}
+    hand = p[kind]
+    if hand is not None:
+        res["hand-written NumPy"] = lambda: ((lambda: hand(vals)), np.asarray)
+    res["tensorcalc numpy"] = lambda: ((lambda c=tc.compile(d): c(**vals)), np.asarray)
+    if jax is not None:
+        jv = {k: jnp.asarray(v) for k, v in vals.items()}
+        res["tensorcalc jax"] = lambda: (_jit_tc(d, jv), np.asarray)
+        tr = jax.grad if kind == "grad" else jax.hessian
+        jfun = jax.jit(tr(p["jf"]))
+        args = [jv[k] for k in order]
+        res["jax.jit(jax." + ("grad" if kind == "grad" else "hessian") + ")"] = lambda: (
+            (lambda: _block(jfun(*args))),
+            np.asarray,
+        )
+    if torch is not None:
+        dev = torch.device(device)
+        targs = [torch.as_tensor(vals[k], device=dev) for k in order]
+        tr = torch.func.grad if kind == "grad" else torch.func.hessian
+        tfun = tr(p["tf"])
+        res["torch.func." + ("grad" if kind == "grad" else "hessian")] = lambda: (
+            (lambda: tfun(*targs)),
+            lambda r: r.detach().cpu().numpy(),
+        )
+        if device != "cpu":
+            tv = {k: torch.as_tensor(v, device=dev) for k, v in vals.items()}
+            res["tensorcalc torch"] = lambda: (
+                (lambda c=tc.compile(d, "torch"): c(**tv)),
+                lambda r: r.detach().cpu().numpy(),
+            )
+    if autograd is not None and (kind == "grad" or vals[p["wrt"]].size <= 1000):
+        tr = autograd.grad if kind == "grad" else autograd.hessian
+        afun = tr(p["af"])
+        args = [vals[k] for k in order]
+        res["autograd"] = lambda: ((lambda: afun(*args)), np.asarray)
+    return d, vals, res
+
+
+def _jit_tc(d, jv):
+    c = tc.compile(d, "jax")
+    fn = jax.jit(lambda kw: c(**kw))
+    return lambda: _block(fn(jv))
+
+
+def first_result(p):
+    """Derive + compile + first call (tensorcalc) vs trace + compile + first call (JAX)."""
+    out = {}
+    t0 = time.perf_counter()
+    f = tc.parse(p["text"], p["shapes"])
+    g = tc.derivative(f, p["wrt"])
+    tc.compile(g)(**p["vals"])
+    out["tensorcalc numpy"] = time.perf_counter() - t0
+    if jax is not None:
+        jv = [jnp.asarray(p["vals"][k]) for k in p["order"]]
+        fun = lambda *a: p["jf"](*a)  # noqa: E731 - a fresh function defeats JAX's cache
+        t0 = time.perf_counter()
+        _block(jax.jit(jax.grad(fun))(*jv))
+        out["jax.jit(jax.grad)"] = time.perf_counter() - t0
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="smaller problems, fewer repeats")
+    ap.add_argument("--json", help="write the results here as JSON")
+    ap.add_argument("--device", default="cpu", help="torch device (cuda on a GPU machine)")
+    args = ap.parse_args(argv)
+    missing = [
+        m for m, mod in (("jax", jax), ("torch", torch), ("autograd", autograd)) if mod is None
+    ]
+    if missing:
+        print(
+            f"note: not installed, skipped: {', '.join(missing)} (pip install 'tensorcalc[bench]')"
+        )
+    rows = []
+    budget = 0.5 if args.quick else 2.0
+    for p in problems(args.quick):
+        for kind in ("grad", "hess"):
+            d, vals, res = contestants(p, kind, args.device)
+            expected = d.evaluate(vals)
+            row = {"problem": p["name"], "kind": kind, "times": {}, "ok": {}}
+            for name, setup in res.items():
+                try:
+                    fn, to_np = setup()
+                    row["times"][name] = median_time(fn, budget)
+                    row["ok"][name] = bool(
+                        np.allclose(
+                            np.reshape(to_np(fn()), expected.shape), expected, rtol=1e-6, atol=1e-8
+                        )
+                    )
+                except Exception as err:  # noqa: BLE001 - a contestant that fails is reported
+                    row["times"][name] = None
+                    row["ok"][name] = f"{type(err).__name__}: {err}"[:60]
+            rows.append(row)
+            print(_row_text(row), file=sys.stderr)
+        rows.append(
+            {"problem": p["name"], "kind": "first result", "times": first_result(p), "ok": {}}
+        )
+    print(table(rows))
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(rows, fh, indent=1)
+
+
+def _row_text(row):
+    return (
+        row["problem"]
+        + " "
+        + row["kind"]
+        + ": "
+        + ", ".join(f"{k}={v * 1e3:.2f}ms" if v else f"{k}=n/a" for k, v in row["times"].items())
+    )
+
+
+def table(rows):
+    lines = [
+        "| problem | derivative | contestant | median ms | × hand NumPy | jax.hessian or jax.grad ÷ this | correct |",
+        "|---|---|---|---:|---:|---:|---|",
+    ]
+    for r in rows:
+        t = r["times"]
+        hand = t.get("hand-written NumPy")
+        jx = next((v for k, v in t.items() if k.startswith("jax.jit")), None)
+        for name, v in t.items():
+            if v is None:
+                lines.append(
+                    f"| {r['problem']} | {r['kind']} | {name} | failed | | | {r['ok'].get(name)} |"
+                )
+                continue
+            ratio = f"{v / hand:.2f}" if hand else ""
+            speed = f"{jx / v:.1f}×" if jx else ""
+            ok = {True: "✓", False: "✗"}.get(r["ok"].get(name), "")
+            lines.append(
+                f"| {r['problem']} | {r['kind']} | {name} | {v * 1e3:.2f} | {ratio} | {speed} | {ok} |"
+            )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
