@@ -145,10 +145,11 @@ def contestants(p, kind, device):
     hand = p[kind]
     if hand is not None:
         res["hand-written NumPy"] = lambda: ((lambda: hand(vals)), np.asarray)
-    res["tensorcalc numpy"] = lambda: ((lambda c=tc.compile(d): c(**vals)), np.asarray)
+    dims = _dims(f, vals)
+    res["tensorcalc numpy"] = lambda: (_compiled(d, "numpy", vals, dims), np.asarray)
     if jax is not None:
         jv = {k: jnp.asarray(v) for k, v in vals.items()}
-        res["tensorcalc jax"] = lambda: (_jit_tc(d, jv), np.asarray)
+        res["tensorcalc jax"] = lambda: (_jit_tc(d, jv, dims), np.asarray)
         tr = jax.grad if kind == "grad" else jax.hessian
         jfun = jax.jit(tr(p["jf"]))
         args = [jv[k] for k in order]
@@ -176,12 +177,25 @@ def contestants(p, kind, device):
         afun = tr(p["af"])
         args = [vals[k] for k in order]
         res["autograd"] = lambda: ((lambda: afun(*args)), np.asarray)
-    return d, vals, res
+    return d, vals, res, dims
 
 
-def _jit_tc(d, jv):
+def _dims(f, vals):
+    """Sizes of the symbolic dimensions, read off the arrays of f's variables."""
+    out = {}
+    for name, v in tc.expr.variables(f).items():
+        out.update({d: k for d, k in zip(v.shape, np.shape(vals[name])) if isinstance(d, str)})
+    return out
+
+
+def _compiled(d, backend, vals, dims):
+    c = tc.compile(d, backend)
+    return lambda: c(dims=dims, **vals)
+
+
+def _jit_tc(d, jv, dims=None):
     c = tc.compile(d, "jax")
-    fn = jax.jit(lambda kw: c(**kw))
+    fn = jax.jit(lambda kw: c(dims=dims, **kw))
     return lambda: _block(fn(jv))
 
 
@@ -219,8 +233,8 @@ def main(argv=None):
     budget = 0.5 if args.quick else 2.0
     for p in problems(args.quick):
         for kind in ("grad", "hess"):
-            d, vals, res = contestants(p, kind, args.device)
-            expected = d.evaluate(vals)
+            d, vals, res, dims = contestants(p, kind, args.device)
+            expected = d.evaluate(vals, dims=dims)
             row = {"problem": p["name"], "kind": kind, "times": {}, "ok": {}}
             for name, setup in res.items():
                 try:

@@ -111,7 +111,7 @@ class _Renderer:
         a, b = p.children
         gram = _gram_args(a, b)
         if gram is not None and gram[0].kind == "var":  # X' diag(d) X, symmetric
-            return self.call_template("gram", [self.render(gram[0]), self.render(gram[1])])
+            return self.call_template("gram", [self.render(gram[0]), self.wrap(gram[1], 50)])
         da, db = _diag_arg(a), _diag_arg(b)
         if da is not None and b.rank == 2:  # diag(v) @ X = v[:, None] * X
             return f"{self.wrap(da, 50)}[:, None] * {self.wrap(b, 21)}"

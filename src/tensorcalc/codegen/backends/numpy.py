@@ -57,7 +57,7 @@ BACKEND = Backend(
     },  # fmt: skip
     einsum="np.einsum({spec}, {args}, optimize=True)",
     outer="np.multiply.outer({0}, {1})",
-    asarray="np.asarray({0}, dtype=np.result_type({0}, np.float64))",
+    asarray="np.asarray({0})",
     helpers={"_gram": _GRAM, "_sigmoid": _SIGMOID, "_softmax": _SOFTMAX, "_logsumexp": _LSE},
     module="numpy",
 )
