@@ -169,7 +169,7 @@ def contestants(p, kind, device):
         if device != "cpu":
             tv = {k: torch.as_tensor(v, device=dev) for k, v in vals.items()}
             res["tensorcalc torch"] = lambda: (
-                (lambda c=tc.compile(d, "torch"): c(**tv)),
+                _compiled(d, "torch", tv, dims),
                 lambda r: r.detach().cpu().numpy(),
             )
     if autograd is not None and (kind == "grad" or vals[p["wrt"]].size <= 1000):

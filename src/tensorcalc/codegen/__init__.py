@@ -82,23 +82,24 @@ class Compiled:
 
     def __call__(self, dims: dict | None = None, **arrays):
         """Evaluate; ``dims`` gives sizes of dimensions that no variable carries."""
-        missing = [n for n in self.names if n not in arrays]
-        if missing:
-            raise EvaluationError(f"missing values for {', '.join(missing)}")
-        key = tuple(
-            (n, tuple(np.shape(arrays[n])), str(getattr(arrays[n], "dtype", type(arrays[n]))))
-            for n in self.names
-        )
+        try:
+            args = [arrays[n] for n in self.names]
+        except KeyError:
+            missing = [n for n in self.names if n not in arrays]
+            raise EvaluationError(f"missing values for {', '.join(missing)}") from None
+        key = tuple((np.shape(a), getattr(a, "dtype", None)) for a in args)
         fn = self._cache.get(key)
         if fn is None:
             fn = self._cache[key] = self._build(key)
-        free = {"d_" + k: v for k, v in (dims or {}).items() if k not in self._bound}
-        out = fn(*(arrays[n] for n in self.names), **free)
+        if dims:
+            out = fn(*args, **{"d_" + k: v for k, v in dims.items() if k not in self._bound})
+        else:
+            out = fn(*args)
         return out if self.single else list(out)
 
     def _dims(self, key):
         dims = {}
-        for name, shape, _ in key:
+        for name, (shape, _) in zip(self.names, key):
             declared = self._vars[name].shape
             if len(declared) != len(shape):
                 raise EvaluationError(f"{name!r} should have shape {declared}, got {shape}")

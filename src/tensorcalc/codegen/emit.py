@@ -268,7 +268,7 @@ def _shape_checks(found, params, backend, taken):
             expected.append(str(d) if isinstance(d, int) else dim_names[d])
         want = "(" + ", ".join(expected) + ("," if len(expected) == 1 else "") + ")"
         shown = format_shape(shape)
-        lines.append(f"    if tuple({p}.shape) != {want}:")
+        lines.append(f"    if {p}.shape != {want}:")
         lines.append(
             f'        raise ValueError(f"{vname}: expected shape {shown} = {{{want}}}, got {{tuple({p}.shape)}}")'
         )
