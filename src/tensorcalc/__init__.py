@@ -10,11 +10,20 @@ Layers (lower never imports higher): IR (``ops``, ``shapes``, ``expr``, ``build`
 (``numeric``) → interfaces (``api``, ``cli``).
 """
 
-from . import numeric
-from .api import Derivation, derivation, derivative, gradient, hessian, jacobian, subs
+from . import numeric, transforms
+from .api import Derivation, derivation, derivative, gradient, subs
+from .api import hessian as _sym_hessian
+from .api import jacobian as _sym_jacobian
 from .codegen import Compiled, codegen
 from .codegen import compile as compile  # noqa: A004
-from .errors import DifferentiationError, EvaluationError, ParseError, ShapeError, TensorCalcError
+from .errors import (
+    DifferentiationError,
+    EvaluationError,
+    ParseError,
+    ShapeError,
+    TensorCalcError,
+    TracingError,
+)  # fmt: skip
 from .expr import Expr
 from .numeric.check import CheckReport, check, check_grad, check_hessian, check_jacobian
 from .numeric.evaluate import evaluate
@@ -61,10 +70,29 @@ from .sugar import (
     zeros,
 )  # fmt: skip
 from .sugar import sum as sum  # noqa: A004
+from .transforms import formula, grad, jvp, value_and_grad, vjp
 
 __version__ = "0.1.0"
 
+
+def jacobian(f, wrt=0, shapes=None, *, argnums=None):
+    """Jacobian: of an expression (``tc.jacobian("A @ x", "x")``) or of a Python function
+    (``tc.jacobian(f, argnums)``, JAX-style)."""
+    if callable(f) and not isinstance(f, (str, Expr)):
+        return transforms.jacobian(f, wrt if argnums is None else argnums)
+    return _sym_jacobian(f, wrt, shapes)
+
+
+def hessian(f, wrt=0, shapes=None, *, argnums=None):
+    """Hessian: of an expression (``tc.hessian("x' @ A @ x", "x")``) or of a Python function
+    (``tc.hessian(f, argnums)``, JAX-style)."""
+    if callable(f) and not isinstance(f, (str, Expr)):
+        return transforms.hessian(f, wrt if argnums is None else argnums)
+    return _sym_hessian(f, wrt, shapes)
+
+
 __all__ = [
+    "formula", "grad", "jvp", "value_and_grad", "vjp", "transforms", "TracingError",
     "Compiled", "codegen", "compile", "CheckReport", "check", "check_grad", "check_hessian", "check_jacobian", "numeric",
     "Derivation", "DifferentiationError", "EvaluationError", "Expr", "ParseError", "ShapeError",
     "TensorCalcError", "abs_", "arccos", "arcsin", "arctan", "cos", "derivation", "derivative",

@@ -49,6 +49,16 @@ def eye(n) -> Expr:
     return node(Op.EYE, (), as_shape((n,)))
 
 
+def select(m: int, n: int, start: int, step: int = 1) -> Expr:
+    """The m×n selection matrix S with S[i, start + i·step] = 1: ``S @ x`` is a slice of x."""
+    if not all(isinstance(v, int) for v in (m, n, start, step)) or m < 1 or step == 0:
+        raise ShapeError("select", [], f"bad selection ({m}, {n}, {start}, {step})")
+    last = start + (m - 1) * step
+    if not (0 <= start < n and 0 <= last < n):
+        raise ShapeError("select", [(n,)], f"rows {start}..{last} are out of range for length {n}")
+    return node(Op.SELECT, (), (m, n, start, step))
+
+
 def const_value(e: Expr):
     """The fill value of a ``CONST`` node, else ``None``."""
     return e.attrs[0] if e.op is Op.CONST else None

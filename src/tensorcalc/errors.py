@@ -51,6 +51,10 @@ class DifferentiationError(TensorCalcError):
     """A derivative was requested that cannot be computed (bad variable, order, layout)."""
 
 
+class TracingError(TensorCalcError):
+    """A Python function did something with a traced value that cannot be traced."""
+
+
 class EvaluationError(TensorCalcError):
     """Values given to ``evaluate`` are missing or do not match the declared shapes."""
 

@@ -47,7 +47,9 @@ class Expr:
         return hash(self.digest)
 
     def __eq__(self, other):
-        return self is other
+        if isinstance(other, Expr) or other is None:
+            return self is other
+        return self._call("compare", "==", other)
 
     def __setattr__(self, name, value):
         if hasattr(self, "digest"):
@@ -142,7 +144,43 @@ class Expr:
         return self._call("getitem", index)
 
     def __bool__(self):
-        raise TypeError("the truth value of a symbolic Expr is undefined")
+        return self._call("bool")
+
+    def __lt__(self, o):
+        return self._call("compare", "<", o)
+
+    def __le__(self, o):
+        return self._call("compare", "<=", o)
+
+    def __gt__(self, o):
+        return self._call("compare", ">", o)
+
+    def __ge__(self, o):
+        return self._call("compare", ">=", o)
+
+    def __ne__(self, o):
+        return not self.__eq__(o)
+
+    def __float__(self):
+        return self._call("convert", "float")
+
+    def __int__(self):
+        return self._call("convert", "int")
+
+    def __complex__(self):
+        return self._call("convert", "complex")
+
+    def __index__(self):
+        return self._call("convert", "int")
+
+    def __array__(self, dtype=None, copy=None):
+        return self._call("convert", "a NumPy array")
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return self._call("array_ufunc", ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        return self._call("array_function", func, args, kwargs)
 
 
 def node(op: Op, args: tuple = (), attrs: tuple = (), shape=None) -> Expr:

@@ -15,6 +15,7 @@ class Op(Enum):
     VAR = "var"
     CONST = "const"  # a tensor filled with one number
     EYE = "eye"  # the n×n identity / Kronecker delta
+    SELECT = "select"  # the m×n 0/1 matrix with S[i, start + i·step] = 1 (constant slicing)
     EINSUM = "einsum"
     ADD = "add"
     EXP = "exp"
@@ -53,6 +54,7 @@ KIND = {
     Op.VAR: LEAF,
     Op.CONST: LEAF,
     Op.EYE: LEAF,
+    Op.SELECT: LEAF,
     Op.EINSUM: STRUCT,
     Op.ADD: STRUCT,
     Op.EXP: UNARY,

@@ -87,6 +87,7 @@ SHAPE = {
     Op.LOGSUMEXP: lambda args, attrs: (),
     Op.EYE: lambda args, attrs: (attrs[0], attrs[0]),
     Op.VAR: lambda args, attrs: attrs[1],
+    Op.SELECT: lambda args, attrs: attrs[:2],
     Op.CONST: lambda args, attrs: attrs[1],
 }
 for _op in Op:

@@ -10,6 +10,7 @@ on vectors).  This module registers the arithmetic methods of ``Expr``.
 from __future__ import annotations
 
 from . import build as b
+from .errors import TracingError
 from .expr import METHODS, Expr
 from .ops import Op
 
@@ -116,8 +117,105 @@ METHODS.update(
 )
 
 
-def _getitem(a, index):
-    raise TypeError("indexing an Expr is not supported; use sum, diag or einsum")
+def getitem(a: Expr, index) -> Expr:
+    """Indexing by constant ints and slices (``x[0]``, ``x[1:3]``, ``A[:, 0]``, ``A[::2, 1:]``).
+
+    Each indexed axis is a product with a constant selection matrix, so indexing
+    differentiates like any other product.
+    """
+    index = index if isinstance(index, tuple) else (index,)
+    if len(index) > a.ndim or any(i is Ellipsis or i is None for i in index):
+        raise IndexError(f"index {index!r} does not fit an expression of shape {a.shape}")
+    labels = list(range(a.ndim))
+    terms, out = [(a, tuple(labels))], []
+    for axis, (lab, dim) in enumerate(zip(labels, a.shape)):
+        i = index[axis] if axis < len(index) else slice(None)
+        if i == slice(None):
+            out.append(lab)
+            continue
+        if not isinstance(dim, int):
+            raise IndexError(f"indexing axis {axis} needs a concrete size, not {dim!r}")
+        if isinstance(i, slice):
+            rows = range(dim)[i]
+            if len(rows) == 0:
+                raise IndexError(f"slice {i} of axis {axis} (length {dim}) is empty")
+            sel = b.select(len(rows), dim, rows.start, rows.step)
+            terms.append((sel, (("new", axis), lab)))
+            out.append(("new", axis))
+        elif isinstance(i, int) and not isinstance(i, bool):
+            if not -dim <= i < dim:
+                raise IndexError(f"index {i} is out of range for axis {axis} of length {dim}")
+            terms.append((b.select(1, dim, i % dim, 1), (("drop", axis), lab)))
+        else:
+            raise IndexError(f"only constant ints and slices index an Expr, not {i!r}")
+    return b.einsum(terms, tuple(out))
 
 
-METHODS["getitem"] = _getitem
+METHODS["getitem"] = getitem
+
+
+# ------------------------------------------------------------ tracing: what cannot be traced
+
+_WHY = {
+    "bool": "branching on a traced value (if x > 0: ...) would pick one path for all inputs",
+}
+
+
+def _bool(a):
+    raise TracingError(
+        f"the truth value of a traced value ({a}) is not known while tracing: {_WHY['bool']}. "
+        "Write the function without data-dependent branches (use relu, abs, sign, step or "
+        "arithmetic), or differentiate each branch separately."
+    )
+
+
+def _compare(a, op, other):
+    raise TracingError(
+        f"comparing a traced value ({a} {op} ...) is not supported: {_WHY['bool']}. Use step, "
+        "sign, relu or abs to express the comparison arithmetically."
+    )
+
+
+def _convert(a, kind):
+    raise TracingError(
+        f"cannot convert the traced value {a} to {kind} while tracing. Return it from the "
+        "function instead; tc.grad(f)(...) gives the numbers and tc.formula(f, ...) the formula."
+    )
+
+
+_UFUNCS = {
+    "add": b.add, "subtract": b.sub, "multiply": b.mul, "true_divide": b.div, "divide": b.div,
+    "power": b.pow_, "matmul": b.matmul, "negative": b.neg, "exp": exp, "log": log, "sin": sin,
+    "cos": cos, "tan": tan, "arcsin": arcsin, "arccos": arccos, "arctan": arctan, "tanh": tanh,
+    "sqrt": sqrt, "absolute": abs_, "sign": sign, "log1p": log1p, "square": lambda x: b.mul(x, x),
+}  # fmt: skip
+
+
+def _array_ufunc(a, ufunc, method, inputs, kwargs):
+    fn = _UFUNCS.get(ufunc.__name__)
+    if fn is None or method != "__call__" or kwargs:
+        raise TracingError(
+            f"numpy.{ufunc.__name__} is not supported on traced values; write the function with "
+            "tensorcalc.numpy (import tensorcalc.numpy as tnp) and its functions"
+        )
+    return fn(*inputs)
+
+
+def _array_function(a, func, args, kwargs):
+    table = {
+        "sum": b.sum_, "trace": b.trace, "diag": b.diag, "outer": b.outer, "dot": b.matmul,
+        "matmul": b.matmul, "transpose": b.transpose, "inv": inv, "det": det, "norm": norm,
+    }  # fmt: skip
+    fn = table.get(func.__name__)
+    if fn is None:
+        raise TracingError(
+            f"numpy.{func.__name__} is not supported on traced values; see tensorcalc.numpy "
+            "(import tensorcalc.numpy as tnp) for the functions that are"
+        )
+    return fn(*args, **kwargs)
+
+
+METHODS.update(
+    bool=_bool, compare=_compare, convert=_convert, array_ufunc=_array_ufunc,
+    array_function=_array_function,
+)  # fmt: skip

@@ -34,6 +34,8 @@ RESERVED = {
     "_softmax",
     "_logsumexp",
     "_step",
+    "_select",
+    "_gram",
 }
 PREC = {"add": 10, "mul": 20, "matmul": 20, "div": 20, "neg": 30, "pow": 40, "T": 50}
 

@@ -73,6 +73,12 @@ EVAL = {
 }
 
 
+def _select(m, n, start, step):
+    out = np.zeros((m, n))
+    out[np.arange(m), start + step * np.arange(m)] = 1.0
+    return out
+
+
 def bind_dims(e: Expr, values: dict, dims=None) -> dict:
     """Check the arrays against the variables' shapes; return the symbolic dim bindings."""
     dims = dict(dims or {})
@@ -128,6 +134,8 @@ def evaluate(e: Expr, values=None, dims=None, **kw) -> np.ndarray:
                 memo[n] = values[n.attrs[0]]
             elif n.op is Op.CONST:
                 memo[n] = np.full(_concrete(n.shape, dims), n.attrs[0])
+            elif n.op is Op.SELECT:
+                memo[n] = _select(*n.attrs)
             elif n.op is Op.EYE:
                 memo[n] = np.eye(_concrete(n.shape, dims)[0])
             else:

@@ -52,7 +52,12 @@ def _scalar_const(name, x):
 
 
 TWO_ARG = {"outer": b.outer, "dot": b.matmul}
-DIM_FUNCS = {"eye": lambda dims: b.eye(dims[0]), "ones": b.ones, "zeros": b.zeros}
+DIM_FUNCS = {
+    "eye": lambda dims: b.eye(dims[0]),
+    "ones": b.ones,
+    "zeros": b.zeros,
+    "select": lambda dims: b.select(*dims),
+}
 FUNCTIONS = sorted(
     set(ELEMENTWISE) | set(ONE_ARG) | set(TWO_ARG) | set(DIM_FUNCS) | {"sum", "einsum"}
 )
@@ -297,6 +302,8 @@ class Lowering:
         self.error(f"unknown function {f!r}; known functions: {hint}", n.pos)
 
     def dims(self, n):
+        if n.func == "select":
+            return self.select_args(n)
         dims = []
         for a in n.args:
             if isinstance(a, Num) and a.value == int(a.value) and a.value > 0:
@@ -310,6 +317,19 @@ class Lowering:
                 f"{n.func}() needs {'one dimension' if n.func == 'eye' else 'dimensions'}", n.pos
             )
         return as_shape(dims)
+
+    def select_args(self, n):
+        vals = []
+        for a in n.args:
+            sign = 1
+            if isinstance(a, Neg):
+                sign, a = -1, a.arg
+            if not (isinstance(a, Num) and a.value == int(a.value)):
+                self.error("select(m, n, start, step) takes integers", a.pos)
+            vals.append(sign * int(a.value))
+        if len(vals) not in (3, 4):
+            self.error("select(m, n, start, step) takes three or four integers", n.pos)
+        return tuple(vals)
 
     def sum(self, n, kwargs):
         args = list(n.args)

@@ -51,7 +51,7 @@ def _mul(p):
 
 def _matmul(p):
     a, b = p.children
-    return wrap(a, 20) + " " + wrap(b, 20 if _pure_chain(b) else 21)
+    return wrap(a, 20) + " " + wrap(b, 20 if _pure_chain(b, a) else 21)
 
 
 def _pow(p):

@@ -12,7 +12,7 @@ reads back.  The renderers never see the IR.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import permutations
 
@@ -23,12 +23,31 @@ from ..ops import KIND, UNARY, Op
 LETTERS = "ijklmnopqrstuvwxyzabcdefghIJKLMNOPQRSTUVWXYZABCDEFGH"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class P:
     kind: str
     children: tuple = ()
     value: object = None
     rank: int = 0
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "_hash", hash((self.kind, self.children, self.value, self.rank)))
+
+    def __hash__(self):  # cached: trees are hashed often by the cost memo
+        return self._hash
+
+    def __eq__(self, other):
+        if self is other:
+            return True
+        if not isinstance(other, P) or self._hash != other._hash:
+            return False
+        return (self.kind, self.value, self.rank, self.children) == (
+            other.kind,
+            other.value,
+            other.rank,
+            other.children,
+        )
 
 
 def num(v):
@@ -138,6 +157,8 @@ def node_tree(e: Expr, bcast_ok: bool, sub) -> P:
         return mul(num(v), call("ones", *dims, rank=e.ndim))
     if op is Op.EYE:
         return call("eye", P("dim", (), e.attrs[0]), rank=2)
+    if op is Op.SELECT:
+        return call("select", *(P("dim", (), v) for v in e.attrs), rank=2)
     if op is Op.ADD:
         return _add(e, sub)
     if op is Op.EINSUM:

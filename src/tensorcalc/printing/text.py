@@ -42,17 +42,21 @@ def _add(p):
 def _binop(sym):
     def f(p):
         a, b = p.children
-        assoc = (sym == "@" and _pure_chain(b)) or (sym == "*" and a.rank == 0)
+        assoc = (sym == "@" and _pure_chain(b, a)) or (sym == "*" and a.rank == 0)
         right_min = 20 if assoc and b.kind != "div" else 21
         return f"{wrap(a, 20)} {sym} {wrap(b, right_min)}"
 
     return f
 
 
-def _pure_chain(p: P) -> bool:
-    """An ``@`` chain whose left spine has no other operator of the same precedence."""
+def _pure_chain(p: P, left: P | None = None) -> bool:
+    """An ``@`` chain that ``left @ chain`` may print without parentheses: its left spine has no
+    other operator of the same precedence, and re-associating does not make ``left @ first`` a
+    scalar (``x' @ (e @ v')`` is not ``(x' @ e) @ v'``)."""
     while p.kind == "matmul":
         p = p.children[0]
+    if left is not None and left.rank <= 1 and p.rank <= 1:
+        return False
     return prec(p) != PREC["matmul"]
 
 

@@ -30,4 +30,5 @@ FUNCTIONS = (
     "step", "relu", "sigmoid", "softplus", "log1p", "inv", "det", "logdet", "norm", "softmax",
     "logsumexp", "sum", "sum_axis", "tr", "diag_vec", "diag_mat", "eye", "ones", "zeros",
     "gram",  # gram(X, d) = X' diag(d) X
+    "select",  # select(m, n, start, step): S[i, start + i*step] = 1
 )  # fmt: skip

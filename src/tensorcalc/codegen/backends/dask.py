@@ -18,6 +18,11 @@ _LSE = """def _logsumexp(x):
     m = da.max(x)
     return m + da.log(da.sum(da.exp(x - m)))"""
 
+_SELECT = """def _select(m, n, start, step):
+    out = np.zeros((m, n))
+    out[np.arange(m), start + step * np.arange(m)] = 1.0
+    return da.from_array(out)"""
+
 BACKEND = Backend(
     name="dask",
     imports=("import dask.array as da", "import numpy as np"),
@@ -53,11 +58,18 @@ BACKEND = Backend(
         "eye": "da.eye({0})",
         "ones": "da.ones({0})",
         "zeros": "da.zeros({0})",
+        "select": "_select({0}, {1}, {2}, {3})",
         "gram": "{0}.T @ ({1}[:, None] * {0})",
     },  # fmt: skip
     einsum="da.einsum({spec}, {args})",
     outer="da.outer({0}, {1})",
     asarray="da.asarray({0})",
-    helpers={"_small": _SMALL, "_sigmoid": _SIGMOID, "_softmax": _SOFTMAX, "_logsumexp": _LSE},
+    helpers={
+        "_select": _SELECT,
+        "_small": _SMALL,
+        "_sigmoid": _SIGMOID,
+        "_softmax": _SOFTMAX,
+        "_logsumexp": _LSE,
+    },
     module="dask",
 )

@@ -5,6 +5,9 @@ from . import Backend
 _SOFTMAX = """def _softmax(x):
     return jax.nn.softmax(x.reshape(-1)).reshape(x.shape)"""
 
+_SELECT = """def _select(m, n, start, step):
+    return jnp.zeros((m, n)).at[jnp.arange(m), start + step * jnp.arange(m)].set(1.0)"""
+
 BACKEND = Backend(
     name="jax",
     imports=("import jax", "import jax.numpy as jnp", "import jax.scipy.special"),
@@ -40,11 +43,12 @@ BACKEND = Backend(
         "eye": "jnp.eye({0})",
         "ones": "jnp.ones({0})",
         "zeros": "jnp.zeros({0})",
+        "select": "_select({0}, {1}, {2}, {3})",
         "gram": "{0}.T @ ({1}[:, None] * {0})",
     },  # fmt: skip
     einsum="jnp.einsum({spec}, {args})",
     outer="jnp.outer({0}, {1})",
     asarray="jnp.asarray({0})",
-    helpers={"_softmax": _SOFTMAX},
+    helpers={"_select": _SELECT, "_softmax": _SOFTMAX},
     module="jax",
 )

@@ -18,6 +18,11 @@ _GRAM = '''def _gram(x, d):
         return r.T @ r
     return x.T @ (d[:, None] * x)'''
 
+_SELECT = """def _select(m, n, start, step):
+    out = np.zeros((m, n))
+    out[np.arange(m), start + step * np.arange(m)] = 1.0
+    return out"""
+
 BACKEND = Backend(
     name="numpy",
     imports=("import numpy as np",),
@@ -53,11 +58,18 @@ BACKEND = Backend(
         "eye": "np.eye({0})",
         "ones": "np.ones({0})",
         "zeros": "np.zeros({0})",
+        "select": "_select({0}, {1}, {2}, {3})",
         "gram": "_gram({0}, {1})",
     },  # fmt: skip
     einsum="np.einsum({spec}, {args}, optimize=True)",
     outer="np.multiply.outer({0}, {1})",
     asarray="np.asarray({0})",
-    helpers={"_gram": _GRAM, "_sigmoid": _SIGMOID, "_softmax": _SOFTMAX, "_logsumexp": _LSE},
+    helpers={
+        "_select": _SELECT,
+        "_gram": _GRAM,
+        "_sigmoid": _SIGMOID,
+        "_softmax": _SOFTMAX,
+        "_logsumexp": _LSE,
+    },
     module="numpy",
 )

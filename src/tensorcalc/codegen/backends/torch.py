@@ -13,6 +13,11 @@ _GRAM = """def _gram(x, d):
         return r.T @ r
     return x.T @ (d[:, None] * x)"""
 
+_SELECT = """def _select(m, n, start, step, **new):
+    out = torch.zeros((m, n), **new)
+    out[torch.arange(m), start + step * torch.arange(m)] = 1.0
+    return out"""
+
 BACKEND = Backend(
     name="torch",
     imports=("import torch",),
@@ -48,12 +53,13 @@ BACKEND = Backend(
         "eye": "torch.eye({0}, **_new)",
         "ones": "torch.ones({0}, **_new)",
         "zeros": "torch.zeros({0}, **_new)",
+        "select": "_select({0}, {1}, {2}, {3}, **_new)",
         "gram": "_gram({0}, {1})",
     },  # fmt: skip
     einsum="torch.einsum({spec}, {args})",
     outer="torch.outer({0}, {1})",
     asarray="torch.as_tensor({0})",
-    helpers={"_gram": _GRAM, "_softmax": _SOFTMAX, "_step": _STEP},
+    helpers={"_select": _SELECT, "_gram": _GRAM, "_softmax": _SOFTMAX, "_step": _STEP},
     prologue="_new = {{'dtype': {first}.dtype, 'device': {first}.device}}",
     module="torch",
 )
