@@ -266,3 +266,13 @@ def test_dimensions_no_variable_carries_are_passed_in(rng):
     assert "*, d_m" in tc.codegen(H)
     V = rng.normal(size=(2, 3))
     assert_close(tc.compile(H)(V=V, dims={"m": 4}), H.evaluate(V=V, dims={"m": 4}), rtol=1e-12)
+
+
+def test_a_list_of_one_output_gives_a_list_of_one(rng):
+    f = tc.parse("x' @ A @ x", {"x": ("n",), "A": ("n", "n")})
+    g = tc.derivative(f, "x")
+    x, A = rng.normal(size=3), rng.normal(size=(3, 3))
+    (out,) = tc.compile([g])(x=x, A=A)
+    assert_close(out, (A + A.T) @ x)
+    (out,) = tc.compile([g]).function(x=x, A=A)(A, x)
+    assert_close(out, (A + A.T) @ x)

@@ -43,7 +43,7 @@ def _names(f, n):
 
 
 def _signature(args):
-    return tuple((np.shape(a), np.asarray(a).dtype.str) for a in args)
+    return tuple((getattr(a, "shape", None), getattr(a, "dtype", type(a))) for a in args)
 
 
 def formula(f, *example_args) -> Expr:
@@ -104,10 +104,13 @@ class Transformed:
                 "use tc.jacobian"
             )
         derivs = self._derivatives(out, [symbols[k] for k in nums])
-        flat = [out] + [d for d in _flatten(derivs)]
-        fn = _compile(flat)
+        flat = ([out] if self.with_value else []) + list(_flatten(derivs))
+        compiled = _compile(flat)
         names = [s.name for s in symbols]
-        return fn, names, derivs
+        position = {n: k for k, n in enumerate(names)}
+        order = [position[n] for n in compiled.names]
+        fn = compiled.function(**{n: a for n, a in zip(names, args)})
+        return fn, order, derivs
 
     def _derivatives(self, out, wrt):
         if self.order == 1:
@@ -120,9 +123,9 @@ class Transformed:
         entry = self._cache.get(key)
         if entry is None:
             entry = self._cache[key] = self._prepare(args)
-        fn, names, derivs = entry
-        values = fn(**dict(zip(names, args)))
-        value, rest = values[0], values[1:]
+        fn, order, derivs = entry
+        values = fn(*[args[k] for k in order])
+        value, rest = (values[0], values[1:]) if self.with_value else (None, values)
         result = _unflatten(derivs, rest)
         if isinstance(self.argnums, int):
             result = result[0][0] if self.order == 2 else result[0]

@@ -95,7 +95,9 @@ class Compiled:
             out = fn(*args, **{"d_" + k: v for k, v in dims.items() if k not in self._bound})
         else:
             out = fn(*args)
-        return out if self.single else list(out)
+        if self.single:
+            return out
+        return [out] if len(self.outputs) == 1 else list(out)
 
     def _dims(self, key):
         dims = {}
@@ -117,6 +119,16 @@ class Compiled:
         code = builtins.compile(src, f"<tensorcalc:{self.backend.name}>", "exec")
         exec(code, namespace)  # generated from our own IR only, never from user text
         return namespace["f"]
+
+    def function(self, **arrays):
+        """The generated function for these arrays' shapes: positional arguments in the order
+        of ``self.names``, outputs always as a tuple (the fastest way to call it repeatedly)."""
+        args = [arrays[n] for n in self.names]
+        key = tuple((np.shape(a), getattr(a, "dtype", None)) for a in args)
+        fn = self._cache.get(key)
+        if fn is None:
+            fn = self._cache[key] = self._build(key)
+        return fn if len(self.outputs) > 1 else (lambda *a: (fn(*a),))
 
     def source(self, **dims) -> str:
         """The generated module (for the given dimension sizes, if any)."""
