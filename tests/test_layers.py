@@ -10,7 +10,7 @@ import pytest
 SRC = pathlib.Path(__file__).resolve().parents[1] / "src" / "tensorcalc"
 
 LAYER = {
-    "errors": 0, "ops": 0, "shapes": 0, "expr": 0, "build": 0,
+    "errors": 0, "kernels": 0, "ops": 0, "shapes": 0, "expr": 0, "build": 0,
     "parse": 1, "sugar": 1, "numpy": 1,
     "diff": 2, "simplify": 2,
     "printing": 3, "codegen": 3,

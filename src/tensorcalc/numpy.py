@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as _np
 
 from . import build as _b
+from . import kernels as _k
 from . import sugar as _s
 from .errors import TracingError
 from .expr import Expr as _Expr
@@ -42,33 +43,13 @@ def _dual(name, symbolic, numeric, doc):
     return f
 
 
-def _sigmoid(x):
-    return 0.5 * (1.0 + _np.tanh(0.5 * _np.asarray(x, dtype=float)))
-
-
-def _logsumexp(x):
-    x = _np.asarray(x, dtype=float)
-    m = _np.max(x)
-    return m + _np.log(_np.sum(_np.exp(x - m)))
-
-
-def _softmax(x):
-    x = _np.asarray(x, dtype=float)
-    e = _np.exp(x - _np.max(x))
-    return e / _np.sum(e)
-
-
-def _logdet(x):
-    return _np.linalg.slogdet(x)[1]
-
-
 _ELEMENTWISE = {
     "exp": (_s.exp, _np.exp), "log": (_s.log, _np.log), "sin": (_s.sin, _np.sin),
     "cos": (_s.cos, _np.cos), "tan": (_s.tan, _np.tan), "arcsin": (_s.arcsin, _np.arcsin),
     "arccos": (_s.arccos, _np.arccos), "arctan": (_s.arctan, _np.arctan),
     "tanh": (_s.tanh, _np.tanh), "sqrt": (_s.sqrt, _np.sqrt), "abs": (_s.abs_, _np.abs),
     "absolute": (_s.abs_, _np.abs), "sign": (_s.sign, _np.sign),
-    "relu": (_s.relu, lambda x: _np.maximum(x, 0.0)), "sigmoid": (_s.sigmoid, _sigmoid),
+    "relu": (_s.relu, lambda x: _np.maximum(x, 0.0)), "sigmoid": (_s.sigmoid, _k.sigmoid),
     "softplus": (_s.softplus, lambda x: _np.logaddexp(0.0, x)), "log1p": (_s.log1p, _np.log1p),
     "square": (lambda x: x * x, _np.square),
 }  # fmt: skip
@@ -85,9 +66,9 @@ outer = _dual("outer", _b.outer, _np.outer, "Outer product.")
 dot = _dual("dot", _b.matmul, _np.dot, "Inner / matrix product of vectors and matrices.")
 matmul = _dual("matmul", _b.matmul, _np.matmul, "Matrix product (``@``).")
 transpose = _dual("transpose", _b.transpose, _np.transpose, "Reverse (or permute) the axes.")
-logsumexp = _dual("logsumexp", _s.logsumexp, _logsumexp, "Stable log Σ exp over all entries.")
-softmax = _dual("softmax", _s.softmax, _softmax, "Softmax over all entries.")
-logdet = _dual("logdet", _s.logdet, _logdet, "log |det x|.")
+logsumexp = _dual("logsumexp", _s.logsumexp, _k.logsumexp, "Stable log Σ exp over all entries.")
+softmax = _dual("softmax", _s.softmax, _k.softmax, "Softmax over all entries.")
+logdet = _dual("logdet", _s.logdet, _k.logdet, "log |det x|.")
 power = _dual("power", _b.pow_, _np.power, "Elementwise power.")
 divide = _dual("divide", _b.div, _np.divide, "Elementwise quotient.")
 multiply = _dual("multiply", _b.mul, _np.multiply, "Elementwise product.")

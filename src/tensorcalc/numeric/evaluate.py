@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import kernels
 from ..errors import EvaluationError
 from ..expr import Expr, postorder
 from ..ops import Op
@@ -22,24 +23,6 @@ def _einsum(n, vals):
     spec = ",".join("".join(_LETTERS[i] for i in ls) for ls in ins)
     spec += "->" + "".join(_LETTERS[i] for i in out)
     return np.einsum(spec, *vals, optimize=len(vals) > 2)
-
-
-def _sigmoid(x):
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
-
-
-def _logsumexp(x):
-    m = np.max(x)
-    return m + np.log(np.sum(np.exp(x - m)))
-
-
-def _softmax(x):
-    e = np.exp(x - np.max(x))
-    return e / np.sum(e)
-
-
-def _logdet(x):
-    return np.linalg.slogdet(x)[1]
 
 
 EVAL = {
@@ -59,24 +42,18 @@ EVAL = {
     Op.SIGN: lambda n, v: np.sign(v[0]),
     Op.STEP: lambda n, v: (v[0] > 0).astype(float),
     Op.RELU: lambda n, v: np.maximum(v[0], 0.0),
-    Op.SIGMOID: lambda n, v: _sigmoid(v[0]),
+    Op.SIGMOID: lambda n, v: kernels.sigmoid(v[0]),
     Op.SOFTPLUS: lambda n, v: np.logaddexp(0.0, v[0]),
     Op.LOG1P: lambda n, v: np.log1p(v[0]),
     Op.POW: lambda n, v: np.power(v[0], v[1]),
     Op.DIV: lambda n, v: v[0] / v[1],
     Op.INV: lambda n, v: np.linalg.inv(v[0]),
     Op.DET: lambda n, v: np.linalg.det(v[0]),
-    Op.LOGDET: lambda n, v: _logdet(v[0]),
+    Op.LOGDET: lambda n, v: kernels.logdet(v[0]),
     Op.NORM: lambda n, v: np.sqrt(np.sum(v[0] * v[0])),
-    Op.SOFTMAX: lambda n, v: _softmax(v[0]),
-    Op.LOGSUMEXP: lambda n, v: _logsumexp(v[0]),
+    Op.SOFTMAX: lambda n, v: kernels.softmax(v[0]),
+    Op.LOGSUMEXP: lambda n, v: kernels.logsumexp(v[0]),
 }
-
-
-def _select(m, n, start, step):
-    out = np.zeros((m, n))
-    out[np.arange(m), start + step * np.arange(m)] = 1.0
-    return out
 
 
 def bind_dims(e: Expr, values: dict, dims=None) -> dict:
@@ -135,7 +112,7 @@ def evaluate(e: Expr, values=None, dims=None, **kw) -> np.ndarray:
             elif n.op is Op.CONST:
                 memo[n] = np.full(_concrete(n.shape, dims), n.attrs[0])
             elif n.op is Op.SELECT:
-                memo[n] = _select(*n.attrs)
+                memo[n] = kernels.select(*n.attrs)
             elif n.op is Op.EYE:
                 memo[n] = np.eye(_concrete(n.shape, dims)[0])
             else:
