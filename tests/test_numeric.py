@@ -200,3 +200,11 @@ def test_float32_is_explained_not_failed_blindly(rng):
     assert report.passed, str(report)
     assert "float32" in str(report) and "float64" in str(report)
     assert not tc.check_grad(f, lambda v: -g(v), x).passed
+
+
+def test_complex_step_through_the_reference_evaluator():
+    # the evaluator's stable kernels must keep imaginary parts (no silent float casts)
+    f = tc.parse("sum(sigmoid(x) * softplus(x)) + logsumexp(x)", {"x": (3,)})
+    x = np.array([0.1, -0.4, 0.7])
+    g = numeric.gradient(lambda v: f.evaluate(x=v), x, method="complex")
+    np.testing.assert_allclose(g, tc.derivative(f, "x").evaluate(x=x), rtol=1e-13)

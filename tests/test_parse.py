@@ -205,3 +205,16 @@ def test_matrixcalculus_examples(text, wrt, shapes, closed, rng):
     assert_close(d, central_jacobian(expr_fun(f, vals, wrt), vals[wrt]))
     if closed is not None:
         assert_close(d, closed(vals))
+
+
+def test_select_reads_back_and_slices(rng):
+    x = rng.normal(size=5)
+    e = tc.parse("select(3, 5, 1, 1) @ x + select(3, 5, 0, 2) @ x", {"x": (5,)})
+    assert_close(e.evaluate(x=x), x[1:4] + x[0::2])
+    assert tc.parse(str(e), {"x": (5,)}) is e
+    with pytest.raises(tc.ShapeError, match="out of range"):
+        tc.parse("select(3, 5, 4, 1) @ x", {"x": (5,)})
+    v = tc.vector("v", 5)
+    assert v[1:4] is tc.parse("select(3, 5, 1, 1) @ v", {"v": (5,)})
+    with pytest.raises(IndexError):
+        v[7]
