@@ -34,3 +34,13 @@ def select(m, n, start, step):
     out = np.zeros((m, n))
     out[np.arange(m), start + step * np.arange(m)] = 1.0
     return out
+
+
+def softplus(x):
+    """log(1 + eˣ) without overflow; analytic in x, so the complex step works through it."""
+    x = np.asarray(x)
+    if not np.iscomplexobj(x):
+        return np.logaddexp(0.0, x)
+    pos = x.real > 0
+    safe_pos, safe_neg = np.where(pos, x, 0), np.where(pos, 0, x)
+    return np.where(pos, x + np.log1p(np.exp(-safe_pos)), np.log1p(np.exp(safe_neg)))

@@ -50,7 +50,7 @@ _ELEMENTWISE = {
     "tanh": (_s.tanh, _np.tanh), "sqrt": (_s.sqrt, _np.sqrt), "abs": (_s.abs_, _np.abs),
     "absolute": (_s.abs_, _np.abs), "sign": (_s.sign, _np.sign),
     "relu": (_s.relu, lambda x: _np.maximum(x, 0.0)), "sigmoid": (_s.sigmoid, _k.sigmoid),
-    "softplus": (_s.softplus, lambda x: _np.logaddexp(0.0, x)), "log1p": (_s.log1p, _np.log1p),
+    "softplus": (_s.softplus, _k.softplus), "log1p": (_s.log1p, _np.log1p),
     "square": (lambda x: x * x, _np.square),
 }  # fmt: skip
 

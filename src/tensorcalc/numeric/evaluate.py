@@ -43,7 +43,7 @@ EVAL = {
     Op.STEP: lambda n, v: (v[0] > 0).astype(float),
     Op.RELU: lambda n, v: np.maximum(v[0], 0.0),
     Op.SIGMOID: lambda n, v: kernels.sigmoid(v[0]),
-    Op.SOFTPLUS: lambda n, v: np.logaddexp(0.0, v[0]),
+    Op.SOFTPLUS: lambda n, v: kernels.softplus(v[0]),
     Op.LOG1P: lambda n, v: np.log1p(v[0]),
     Op.POW: lambda n, v: np.power(v[0], v[1]),
     Op.DIV: lambda n, v: v[0] / v[1],
