@@ -276,3 +276,17 @@ def test_a_list_of_one_output_gives_a_list_of_one(rng):
     assert_close(out, (A + A.T) @ x)
     (out,) = tc.compile([g]).function(x=x, A=A)(A, x)
     assert_close(out, (A + A.T) @ x)
+
+
+@pytest.mark.skipif(not _have("jax"), reason="jax not installed")
+def test_jax_backend_is_jittable(rng):
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    f = tc.parse("sum(log(1 + exp(-y * (X @ w))))", {"X": ("N", "D")})
+    c = tc.compile([f, tc.derivative(f, "w")], "jax")
+    jitted = jax.jit(lambda X, y, w: c(X=X, y=y, w=w))
+    X, y, w = rng.normal(size=(20, 3)), rng.choice([-1.0, 1.0], 20), rng.normal(size=3)
+    value, grad = jitted(X, y, w)
+    assert_close(np.asarray(value), f.evaluate(X=X, y=y, w=w), rtol=1e-12)
+    assert_close(np.asarray(grad), tc.derivative(f, "w").evaluate(X=X, y=y, w=w), rtol=1e-12)
