@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -209,7 +211,11 @@ def programs(draw):
     return f
 
 
-@settings(max_examples=150, deadline=None, derandomize=True)
+@settings(
+    max_examples=int(os.environ.get("TC_TRACE_EXAMPLES", "150")),
+    deadline=None,
+    derandomize=not os.environ.get("TC_PROPERTY_RANDOM"),
+)
 @given(programs(), st.integers(0, 2**31))
 def test_random_namespace_functions_match_finite_differences(f, seed):
     rng = np.random.default_rng(seed)
