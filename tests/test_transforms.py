@@ -225,3 +225,19 @@ def test_random_namespace_functions_match_finite_differences(f, seed):
     assert_close(gx, central_jacobian(lambda v: f(v, A), x), rtol=1e-5, atol=1e-6)
     assert_close(gA, central_jacobian(lambda M: f(x, M), A), rtol=1e-5, atol=1e-6)
     assert_close(tc.hessian(f)(x, A), central_hessian(lambda v: f(v, A), x), rtol=1e-3, atol=1e-4)
+
+
+def test_closed_over_arrays_are_captured(rng):
+    X, y, w = rng.normal(size=(6, 3)), rng.normal(size=6), rng.normal(size=3)
+
+    def loss(w):
+        return tnp.sum((X @ w - y) ** 2)
+
+    assert_close(tc.grad(loss)(w), 2 * X.T @ (X @ w - y))
+    assert_close(tc.hessian(loss)(w), 2 * X.T @ X)
+    assert str(tc.grad(loss).formula(w)) == "2 * _c0' @ (_c0 @ w - _c1)"
+    assert_close(
+        tc.grad(lambda v: tnp.sum(np.exp(v) * np.arange(3.0)))(w), np.exp(w) * np.arange(3.0)
+    )
+    with pytest.raises(TypeError, match="declare it as a variable"):
+        tc.vector("v", 3) + np.ones(3)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from contextvars import ContextVar
 
 import numpy as np
 
@@ -64,11 +65,26 @@ def const_value(e: Expr):
     return e.attrs[0] if e.op is Op.CONST else None
 
 
+# While a Python function is traced, arrays it closes over become captured inputs: the tracer
+# sets this to a function from array to variable (see tensorcalc.transforms).
+CAPTURE: ContextVar = ContextVar("tensorcalc_capture", default=None)
+
+
 def to_expr(x) -> Expr:
     if isinstance(x, Expr):
         return x
     if isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool):
         return const(float(x))
+    if isinstance(x, np.ndarray) and x.ndim == 0 and x.dtype.kind in "iuf":
+        return const(float(x))
+    if isinstance(x, np.ndarray) and x.dtype.kind in "iuf":
+        capture = CAPTURE.get()
+        if capture is not None:
+            return capture(x)
+        raise TypeError(
+            "an array cannot be a constant of a symbolic expression: declare it as a variable "
+            "(tc.matrix, tc.vector, tc.tensor); inside tc.grad & co. arrays are captured"
+        )
     raise TypeError(f"cannot use {type(x).__name__} in a tensorcalc expression")
 
 

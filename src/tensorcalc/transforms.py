@@ -23,7 +23,7 @@ import inspect
 import numpy as np
 
 from .api import derivative as _derivative
-from .build import var
+from .build import CAPTURE, var
 from .codegen import compile as _compile
 from .errors import TracingError
 from .expr import Expr
@@ -57,15 +57,28 @@ def formula(f, *example_args) -> Expr:
     return out
 
 
-def _trace(f, args):
+def _trace(f, args, captured=None):
+    """Trace ``f`` on symbols shaped like ``args``.  Arrays that ``f`` closes over become the
+    variables ``_c0``, ``_c1``, …; their values (fixed at trace time, as in JAX) go to
+    ``captured``."""
     names = _names(f, len(args))
     symbols = [var(n, tuple(int(d) for d in np.shape(a))) for n, a in zip(names, args)]
+    captured = {} if captured is None else captured
+
+    def capture(array):
+        name = f"_c{len(captured)}"
+        captured[name] = np.array(array, dtype=float)
+        return var(name, array.shape)
+
+    token = CAPTURE.set(capture)
     try:
         out = f(*symbols)
     except TracingError:
         raise
     except TypeError as err:
         raise TracingError(f"tracing {getattr(f, '__name__', 'f')} failed: {err}") from err
+    finally:
+        CAPTURE.reset(token)
     if isinstance(out, (int, float)):
         raise TracingError("the function returned a constant: it does not depend on its arguments")
     if not isinstance(out, Expr):
@@ -90,7 +103,8 @@ class Transformed:
         return (self.argnums,) if isinstance(self.argnums, int) else tuple(self.argnums)
 
     def _prepare(self, args):
-        out, symbols = _trace(self.f, args)
+        captured = {}
+        out, symbols = _trace(self.f, args, captured)
         nums = self._nums()
         if any(not 0 <= k < len(symbols) for k in nums):
             raise TracingError(f"argnums {self.argnums} out of range for {len(symbols)} arguments")
@@ -107,10 +121,13 @@ class Transformed:
         flat = ([out] if self.with_value else []) + list(_flatten(derivs))
         compiled = _compile(flat)
         names = [s.name for s in symbols]
+        inputs = dict(zip(names, args)) | captured
+        fn = compiled.function(**inputs)
         position = {n: k for k, n in enumerate(names)}
-        order = [position[n] for n in compiled.names]
-        fn = compiled.function(**{n: a for n, a in zip(names, args)})
-        return fn, order, derivs
+        consts = {n: v for n, v in captured.items() if n in compiled.names}
+        # each generated parameter is either argument k or a captured constant
+        slots = [position.get(n, consts.get(n)) for n in compiled.names]
+        return fn, slots, derivs
 
     def _derivatives(self, out, wrt):
         if self.order == 1:
@@ -123,8 +140,8 @@ class Transformed:
         entry = self._cache.get(key)
         if entry is None:
             entry = self._cache[key] = self._prepare(args)
-        fn, order, derivs = entry
-        values = fn(*[args[k] for k in order])
+        fn, slots, derivs = entry
+        values = fn(*[args[s] if isinstance(s, int) else s for s in slots])
         value, rest = (values[0], values[1:]) if self.with_value else (None, values)
         result = _unflatten(derivs, rest)
         if isinstance(self.argnums, int):
