@@ -290,3 +290,10 @@ def test_jax_backend_is_jittable(rng):
     value, grad = jitted(X, y, w)
     assert_close(np.asarray(value), f.evaluate(X=X, y=y, w=w), rtol=1e-12)
     assert_close(np.asarray(grad), tc.derivative(f, "w").evaluate(X=X, y=y, w=w), rtol=1e-12)
+
+
+def test_compiled_source_matches_codegen():
+    f = tc.parse("x' @ A @ x", {"x": ("n",), "A": ("n", "n")})
+    c = tc.compile(tc.derivative(f, "x"))
+    assert c.source(n=10) == tc.codegen(tc.derivative(f, "x"), dims={"n": 10})
+    assert "def f(A, x):" in c.source()

@@ -96,7 +96,6 @@ outer = b.outer
 dot = b.matmul
 sum = b.sum_  # noqa: A001 - mirrors numpy.sum
 eye, ones, zeros = b.eye, b.ones, b.zeros
-einsum_ = b.einsum
 transpose = b.transpose
 
 METHODS.update(
