@@ -105,7 +105,8 @@ PARSE_ERRORS = [
     ("foo(x)", 0, "unknown function 'foo'"),
     ("exp(x, y)", 0, "exp() takes 1 argument"),
     ("exp", 0, "is a function"),
-    ("x[0]", 1, "indexing"),
+    ("x[1.5]", 2, "indices must be integers"),
+    ("x[1:2:3:4]", 9, "an index is an integer or a slice"),
     ('einsum("ij->", )', 15, "unexpected ')'"),
     ('einsum("ij->")', 7, "bad einsum spec"),
     ("", 0, "empty expression"),
@@ -218,3 +219,40 @@ def test_select_reads_back_and_slices(rng):
     assert v[1:4] is tc.parse("select(3, 5, 1, 1) @ v", {"v": (5,)})
     with pytest.raises(IndexError):
         v[7]
+
+
+INDEXING = [
+    ("x[1:4]", "x[1:4]", lambda x, A: x[1:4]),
+    ("x[-1] * x[0]", None, lambda x, A: x[-1] * x[0]),
+    ("A[:, 1] @ x[0:4]", None, lambda x, A: A[:, 1] @ x[0:4]),
+    ("A[1:3, 0]", "A[1:3, 0]", lambda x, A: A[1:3, 0]),
+    ("x[::-1]", "x[4::-1]", lambda x, A: x[::-1]),
+    ("sum(A[::2, 2:])", "sum(A[0:4:2, 2:4])", lambda x, A: A[::2, 2:].sum()),
+]
+
+
+@pytest.mark.parametrize("text,printed,closed", INDEXING)
+def test_indexing(text, printed, closed, rng):
+    sh = {"x": (5,), "A": (4, 4)}
+    x, A = rng.normal(size=5), rng.normal(size=(4, 4))
+    e = tc.parse(text, sh)
+    assert_close(e.evaluate(x=x, A=A), closed(x, A))
+    if printed is not None:
+        assert str(e) == printed
+    assert_close(tc.parse(str(e), sh).evaluate(x=x, A=A), closed(x, A))
+    body = tc.codegen(e).rsplit('    """\n', 1)[-1]
+    assert "_select" not in body  # generated code slices
+    assert_close(tc.compile(e)(x=x, A=A), closed(x, A))
+    for wrt in ("x", "A"):
+        if wrt in tc.expr.variables(e):
+            d = tc.derivative(e, wrt)
+            assert_close(tc.parse(str(d), sh).evaluate(x=x, A=A), d.evaluate(x=x, A=A))
+
+
+def test_index_errors():
+    with pytest.raises(tc.ParseError, match="out of range"):
+        tc.parse("x[9]", {"x": (5,)})
+    with pytest.raises(tc.ParseError, match="zero"):
+        tc.parse("x[::0]", {"x": (5,)})
+    with pytest.raises(tc.ParseError, match="concrete size"):
+        tc.parse("x[0]", {"x": ("n",)})

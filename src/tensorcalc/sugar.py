@@ -135,6 +135,8 @@ def getitem(a: Expr, index) -> Expr:
         if not isinstance(dim, int):
             raise IndexError(f"indexing axis {axis} needs a concrete size, not {dim!r}")
         if isinstance(i, slice):
+            if i.step == 0:
+                raise IndexError(f"slice step of axis {axis} cannot be zero")
             rows = range(dim)[i]
             if len(rows) == 0:
                 raise IndexError(f"slice {i} of axis {axis} (length {dim}) is empty")

@@ -37,7 +37,7 @@ RESERVED = {
     "_select",
     "_gram",
 }
-PREC = {"add": 10, "mul": 20, "matmul": 20, "div": 20, "neg": 30, "pow": 40, "T": 50}
+PREC = {"add": 10, "mul": 20, "matmul": 20, "div": 20, "neg": 30, "pow": 40, "T": 50, "index": 50}
 
 
 def safe_name(name: str, taken: set, internal: bool = False) -> str:
@@ -108,6 +108,9 @@ class _Renderer:
     def r_T(self, p):
         c = p.children[0]
         return self.wrap(c, 50) + ".T" if p.rank == 2 else self.render(c)
+
+    def r_index(self, p):
+        return self.wrap(p.children[0], 51) + "[" + ", ".join(p.value) + "]"
 
     def r_matmul(self, p):
         a, b = p.children

@@ -44,6 +44,13 @@ class Transpose:
 
 
 @dataclass(frozen=True)
+class Index:
+    arg: object
+    items: tuple  # ints and slice objects with int (or None) bounds
+    pos: int
+
+
+@dataclass(frozen=True)
 class Call:
     func: str
     args: tuple

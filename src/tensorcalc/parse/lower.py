@@ -23,7 +23,8 @@ from ..errors import ParseError, ShapeError
 from ..expr import Expr
 from ..ops import UNARY_OPS, Op
 from ..shapes import as_shape
-from .ast import BinOp, Call, Name, Neg, Num, Str, Transpose
+from ..sugar import getitem
+from .ast import BinOp, Call, Index, Name, Neg, Num, Str, Transpose
 
 ELEMENTWISE = {op.value: op for op in UNARY_OPS}
 ONE_ARG = {
@@ -180,7 +181,7 @@ class _Infer:
 def _names(n, out):
     if isinstance(n, Name):
         out.setdefault(n.id, n.pos)
-    elif isinstance(n, (Neg, Transpose)):
+    elif isinstance(n, (Neg, Transpose, Index)):
         _names(n.arg, out)
     elif isinstance(n, BinOp):
         _names(n.left, out)
@@ -251,6 +252,11 @@ class Lowering:
             return _Val(b.transpose(v.e))
         if isinstance(n, BinOp):
             return self.binop(n)
+        if isinstance(n, Index):
+            try:
+                return _Val(getitem(self.lower(n.arg).e, n.items))
+            except IndexError as err:
+                self.error(str(err), n.pos)
         return self.call(n)
 
     def binop(self, n):

@@ -7,7 +7,7 @@ Precedence, loosest first: ``+ -``; ``* / @`` (left-associative); unary ``-``; `
 from __future__ import annotations
 
 from ..errors import ParseError
-from .ast import BinOp, Call, Name, Neg, Num, Str, Transpose
+from .ast import BinOp, Call, Index, Name, Neg, Num, Str, Transpose
 from .lexer import tokenize
 
 
@@ -71,11 +71,39 @@ class _Parser:
 
     def postfix(self):
         node = self.atom()
-        while (t := self.accept("'", ".T")) is not None:
-            node = Transpose(node, t.pos)
-        if self.tok.kind == "OP" and self.tok.text == "[":
-            self.error("indexing is not part of the expression language")
-        return node
+        while True:
+            if (t := self.accept("'", ".T")) is not None:
+                node = Transpose(node, t.pos)
+            elif (t := self.accept("[")) is not None:
+                node = Index(node, self.index_items(), t.pos)
+            else:
+                return node
+
+    def index_items(self):
+        """Constant ints and slices: ``[0]``, ``[1:3]``, ``[:, ::2]``."""
+        items = []
+        while True:
+            parts = [self.int_or_none()]
+            while self.accept(":") is not None:
+                parts.append(self.int_or_none())
+            if len(parts) > 3 or (len(parts) == 1 and parts[0] is None):
+                self.error("an index is an integer or a slice start:stop:step")
+            items.append(parts[0] if len(parts) == 1 else slice(*parts))
+            if self.accept("]") is not None:
+                return tuple(items)
+            self.expect(",")
+
+    def int_or_none(self):
+        sign = -1 if self.accept("-") is not None else 1
+        t = self.tok
+        if t.kind == "NUM":
+            if not t.text.isdigit():
+                self.error("indices must be integers")
+            self.i += 1
+            return sign * int(t.text)
+        if sign == -1:
+            self.error("expected an integer")
+        return None
 
     def atom(self):
         t = self.tok

@@ -115,6 +115,7 @@ RENDER = {
     "div": lambda p: r"\frac{" + render(p.children[0]) + "}{" + render(p.children[1]) + "}",
     "pow": _pow,
     "T": _T,
+    "index": lambda p: "{" + wrap(p.children[0], 51) + "}_{[" + ", ".join(p.value) + "]}",
     "call": _call,
     "einsum": _einsum,
 }

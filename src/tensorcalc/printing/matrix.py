@@ -237,7 +237,57 @@ def _power(p, k):
     return P("pow", (p, num(k)), None, p.rank)
 
 
+def _index_items(sel, keep_axis):
+    m, _, start, step = sel.attrs
+    if not keep_axis:
+        return str(start)
+    stop = start + m * step
+    text = f"{start}:{stop if stop >= 0 else ''}"
+    return text + (f":{step}" if step != 1 else "")
+
+
+def _absorb_selects(ops, out, sub):
+    """A selection matrix applied to one operand's axis reads as indexing: ``x[1:4]``, ``A[:, 0]``."""
+    count = Counter(x for _, ls in ops for x in ls)
+    items = {}  # operand position -> {axis: index text}
+    relabel = {}  # operand position -> new labels
+    used = set()
+    for k, (s, ls) in enumerate(ops):
+        if s.op is not Op.SELECT or len(ls) != 2:
+            continue
+        new, lab = ls
+        if lab in out or count[lab] != 2 or new == lab:
+            continue
+        j = next(j for j, (x, lx) in enumerate(ops) if j != k and lab in lx)
+        x, lx = ops[j]
+        if x.op is Op.SELECT or lx.count(lab) != 1 or j in used and lab not in relabel.get(j, lx):
+            continue
+        axis = lx.index(lab)
+        drop = s.attrs[0] == 1 and count[new] == 1 and new not in out
+        items.setdefault(j, {})[axis] = _index_items(s, not drop)
+        labels = list(relabel.get(j, lx))
+        labels[axis] = None if drop else new
+        relabel[j] = tuple(labels)
+        used.update((j, k))
+    if not items:
+        return None
+    parts = []
+    for j, (x, lx) in enumerate(ops):
+        if j in items:
+            text = tuple(items[j].get(a, ":") for a in range(x.ndim))
+            while text and text[-1] == ":":
+                text = text[:-1]
+            labels = tuple(v for v in relabel[j] if v is not None)
+            parts.append(_Part(P("index", (sub(x, False),), text, len(labels)), labels))
+        elif j not in used:
+            parts.append(_Part(sub(x, False), tuple(lx)))
+    return parts
+
+
 def _einsum_body(ops, out, sub):
+    absorbed = _absorb_selects(ops, out, sub)
+    if absorbed is not None:
+        return _search(absorbed, out) or _fallback(ops, out, sub)
     parts = []
     for (a, ls), k in Counter((a, tuple(ls)) for a, ls in ops).items():
         others = {x for b, lb in ops if (b, tuple(lb)) != (a, ls) for x in lb}
@@ -245,6 +295,13 @@ def _einsum_body(ops, out, sub):
             parts.append(_Part(_power(sub(a, False), k), ls))
         else:
             parts.extend([_Part(sub(a, False), ls)] * k)
+    return _search(parts, out) or _fallback(ops, out, sub)
+
+
+def _search(parts, out):
+    """The cheapest readable fold of ``parts`` over operand orders (None if none reads)."""
+    if len(parts) == 1 and parts[0].labels == tuple(out):
+        return parts[0].p
     best = None
     orders = permutations(range(len(parts))) if len(parts) <= 6 else [tuple(range(len(parts)))]
     for order in orders:
@@ -253,8 +310,6 @@ def _einsum_body(ops, out, sub):
             best = p
             if cost(p) == 0:
                 break
-    if best is None:
-        best = _fallback(ops, out, sub)
     return best
 
 

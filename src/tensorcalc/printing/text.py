@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..expr import Expr
 from .matrix import P, to_tree
 
-PREC = {"add": 10, "mul": 20, "matmul": 20, "div": 20, "neg": 30, "pow": 40, "T": 50}
+PREC = {"add": 10, "mul": 20, "matmul": 20, "div": 20, "neg": 30, "pow": 40, "T": 50, "index": 50}
 ATOM = 60
 FMT_FUNC = {"tr": "tr"}
 
@@ -81,6 +81,7 @@ RENDER = {
     "div": _binop("/"),
     "pow": lambda p: f"{wrap(p.children[0], 41)}^{wrap(p.children[1], 40)}",
     "T": lambda p: wrap(p.children[0], 51) + "'",
+    "index": lambda p: wrap(p.children[0], 51) + "[" + ", ".join(p.value) + "]",
     "call": _call,
     "einsum": _einsum,
 }
