@@ -73,8 +73,6 @@ def _trace(f, args, captured=None):
     token = CAPTURE.set(capture)
     try:
         out = f(*symbols)
-    except TracingError:
-        raise
     except TypeError as err:
         raise TracingError(f"tracing {getattr(f, '__name__', 'f')} failed: {err}") from err
     finally:
@@ -91,8 +89,9 @@ def _trace(f, args, captured=None):
 class Transformed:
     """A transformed function: call it with arrays; ``.formula(*args)`` gives the Exprs."""
 
-    def __init__(self, f, argnums, order, with_value, name):
+    def __init__(self, f, argnums, order, with_value, name, scalar_only=False):
         self.f = f
+        self.scalar_only = scalar_only
         self.argnums = argnums
         self.order = order
         self.with_value = with_value
@@ -108,11 +107,7 @@ class Transformed:
         nums = self._nums()
         if any(not 0 <= k < len(symbols) for k in nums):
             raise TracingError(f"argnums {self.argnums} out of range for {len(symbols)} arguments")
-        if (
-            self.order
-            and self.__name__.startswith(("grad", "value_and_grad", "hessian"))
-            and out.ndim
-        ):
+        if self.scalar_only and out.ndim:
             raise TracingError(
                 f"{self.__name__} needs a scalar-valued function; it returned shape {out.shape}: "
                 "use tc.jacobian"
@@ -174,12 +169,12 @@ def _unflatten(derivs, values):
 
 def grad(f, argnums=0) -> Transformed:
     """Gradient of a scalar-valued Python function (JAX's conventions for ``argnums``)."""
-    return Transformed(f, argnums, 1, False, "grad")
+    return Transformed(f, argnums, 1, False, "grad", scalar_only=True)
 
 
 def value_and_grad(f, argnums=0) -> Transformed:
     """``(f(*args), grad(f)(*args))`` from one fused computation."""
-    return Transformed(f, argnums, 1, True, "value_and_grad")
+    return Transformed(f, argnums, 1, True, "value_and_grad", scalar_only=True)
 
 
 def jacobian(f, argnums=0) -> Transformed:
@@ -189,7 +184,7 @@ def jacobian(f, argnums=0) -> Transformed:
 
 def hessian(f, argnums=0) -> Transformed:
     """Hessian of a scalar-valued Python function; a tuple of tuples for tuple ``argnums``."""
-    return Transformed(f, argnums, 2, False, "hessian")
+    return Transformed(f, argnums, 2, False, "hessian", scalar_only=True)
 
 
 def jvp(f, primals, tangents):

@@ -73,10 +73,10 @@ class Compiled:
         self.outputs = outs
         self.single = single
         self.backend = backend
-        self.names = sorted(set().union(*(variables(o) for o in outs)))
         self._vars = {}
         for o in outs:
             self._vars.update(variables(o))
+        self.names = sorted(self._vars)
         self._cache = {}
         self._bound = {d for v in self._vars.values() for d in v.shape if isinstance(d, str)}
 
@@ -87,10 +87,7 @@ class Compiled:
         except KeyError:
             missing = [n for n in self.names if n not in arrays]
             raise EvaluationError(f"missing values for {', '.join(missing)}") from None
-        key = tuple((np.shape(a), getattr(a, "dtype", None)) for a in args)
-        fn = self._cache.get(key)
-        if fn is None:
-            fn = self._cache[key] = self._build(key)
+        fn = self._lookup(args)
         if dims:
             out = fn(*args, **{"d_" + k: v for k, v in dims.items() if k not in self._bound})
         else:
@@ -98,6 +95,14 @@ class Compiled:
         if self.single:
             return out
         return [out] if len(self.outputs) == 1 else list(out)
+
+    def _lookup(self, args):
+        """The generated function for these arguments' shapes and dtypes (built once)."""
+        key = tuple((np.shape(a), getattr(a, "dtype", None)) for a in args)
+        fn = self._cache.get(key)
+        if fn is None:
+            fn = self._cache[key] = self._build(key)
+        return fn
 
     def _dims(self, key):
         dims = {}
@@ -123,11 +128,7 @@ class Compiled:
     def function(self, **arrays):
         """The generated function for these arrays' shapes: positional arguments in the order
         of ``self.names``, outputs always as a tuple (the fastest way to call it repeatedly)."""
-        args = [arrays[n] for n in self.names]
-        key = tuple((np.shape(a), getattr(a, "dtype", None)) for a in args)
-        fn = self._cache.get(key)
-        if fn is None:
-            fn = self._cache[key] = self._build(key)
+        fn = self._lookup([arrays[n] for n in self.names])
         return fn if len(self.outputs) > 1 else (lambda *a: (fn(*a),))
 
     def source(self, **dims) -> str:

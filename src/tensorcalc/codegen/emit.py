@@ -55,6 +55,11 @@ def safe_name(name: str, taken: set, internal: bool = False) -> str:
     return out
 
 
+def _dim_name(d: str, taken: set) -> str:
+    """The parameter or local name of symbolic dimension ``d`` (``n`` → ``d_n``)."""
+    return safe_name("d_" + re.sub(r"\W", "_", d), taken, internal=True)
+
+
 class _Renderer:
     def __init__(self, backend: Backend, dim_names: dict):
         self.b = backend
@@ -185,7 +190,7 @@ def generate(outputs: list[Expr], backend: Backend, dims: dict | None = None, na
     for n in postorder(outs):
         for d in (d for d in n.shape if isinstance(d, str)):
             if d not in dim_names:  # bound by no variable: the caller passes it
-                dim_names[d] = safe_name("d_" + re.sub(r"\W", "_", d), taken, internal=True)
+                dim_names[d] = _dim_name(d, taken)
                 free_dims.append(dim_names[d])
     uses = Counter(a for n in postorder(outs) for a in n.args)
     uses.update(outs)
@@ -268,7 +273,7 @@ def _shape_checks(found, params, backend, taken):
         expected = []
         for k, d in enumerate(shape):
             if isinstance(d, str) and d not in dim_names:
-                dim_names[d] = safe_name("d_" + re.sub(r"\W", "_", d), taken, internal=True)
+                dim_names[d] = _dim_name(d, taken)
                 lines.append(f"    {dim_names[d]} = {p}.shape[{k}]")
             expected.append(str(d) if isinstance(d, int) else dim_names[d])
         want = "(" + ", ".join(expected) + ("," if len(expected) == 1 else "") + ")"
