@@ -111,7 +111,46 @@ PARSE_ERRORS = [
     ('einsum("ij->")', 7, "bad einsum spec"),
     ("", 0, "empty expression"),
     ("__import__('os')", 11, "unexpected"),
+    ("[[1, 2], [3]]", 9, "same length"),
+    ("[1, x]", 4, "holds numbers"),
+    ("[1, 2", 5, "expected ','"),
 ]
+
+
+ARRAYS = [
+    ("[1, 2.5, -3]", [1, 2.5, -3]),
+    ("[[1, 2], [3, -4e-3]]", [[1, 2], [3, -4e-3]]),
+    ("[[[1, 2]], [[3, 4]]]", [[[1, 2]], [[3, 4]]]),
+    ("[2, 2]", [2, 2]),  # an all-equal literal is the constant fill
+]
+
+
+@pytest.mark.parametrize("text,value", ARRAYS)
+def test_array_literals_evaluate_and_print_back(text, value):
+    e = tc.parse(text)
+    assert e.shape == np.shape(value)
+    assert_close(e.evaluate(), np.array(value, dtype=float))
+    assert_close(tc.parse(str(e)).evaluate(), np.array(value, dtype=float))
+    assert tc.parse(str(e)).op is e.op
+
+
+def test_array_literal_in_products(rng):
+    x = rng.normal(size=2)
+    A = np.array([[1.0, 2.0], [3.0, 4.0]])
+    e = tc.parse("x' @ [[1, 2], [3, 4]] @ x + [1, -1] @ x", shapes={"x": 2})
+    assert_close(e.evaluate(x=x), x @ A @ x + x[0] - x[1])
+    assert_close(tc.gradient(e, "x").evaluate(x=x), (A + A.T) @ x + [1, -1])
+    assert r"\begin{bmatrix}" in e.latex()
+
+
+def test_solve_is_printed_and_parsed_as_a_solve(rng):
+    shapes = {"A": "n,n", "b": "n"}
+    e = tc.parse("solve(A, b)", shapes)
+    assert e is tc.parse("inv(A) @ b", shapes)
+    assert str(e) == "solve(A, b)"
+    A = rng.normal(size=(3, 3)) + 3 * np.eye(3)
+    b = rng.normal(size=3)
+    assert_close(e.evaluate(A=A, b=b), np.linalg.solve(A, b))
 
 
 @pytest.mark.parametrize("text,pos,msg", PARSE_ERRORS)

@@ -34,6 +34,8 @@ CASES = {
     Op.VAR: ("x", VEC, "x", _vec),
     Op.CONST: ("2 * x + 3", VEC, "x", _vec),
     Op.EYE: ("eye(3) @ x", VEC, "x", _vec),
+    Op.SELECT: ("x[1:3] * x[0:2]", VEC, "x", _vec),
+    Op.ARRAY: ("[1, -2, 0.5] * x + [[1, 2, 0], [0, 1, 0], [3, 0, 1]] @ exp(x)", VEC, "x", _vec),
     Op.EINSUM: ('einsum("ij,jk,k->i", X, X, ones(3))', MAT, "X", _mat),
     Op.ADD: ("x + x * x", VEC, "x", _vec),
     Op.EXP: ("exp(x)", VEC, "x", _vec),
@@ -81,7 +83,12 @@ STRUCTURAL = [
     ("tr(X @ X' @ X)", MAT, "X", _mat),
     ("logdet(X) * det(X) + tr(inv(X))", MAT, "X", _mat),
     ("inv(X) @ inv(X)'", MAT, "X", _mat),
+    ("solve(X, X' @ X)", MAT, "X", _mat),
 ]
+
+
+def test_every_op_has_a_case():
+    assert set(CASES) == set(Op)
 
 ALL = [pytest.param(*c, id=op.value) for op, c in CASES.items()] + [
     pytest.param(*c, id=c[0]) for c in STRUCTURAL

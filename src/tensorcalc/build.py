@@ -60,6 +60,26 @@ def select(m: int, n: int, start: int, step: int = 1) -> Expr:
     return node(Op.SELECT, (), (m, n, start, step))
 
 
+def array(values) -> Expr:
+    """A constant tensor of the given numbers (a nested list or array); a constant fill if all
+    entries are equal.
+
+    >>> print(array([[1, 2], [3, 4]]))
+    [[1, 2], [3, 4]]
+    """
+    a = np.asarray(values, dtype=np.float64)
+    if a.size and np.all(a == a.flat[0]):
+        return const(a.flat[0], a.shape)
+    if not a.size or not np.all(np.isfinite(a)):
+        raise ShapeError("array", [a.shape], "an array constant needs finite entries")
+    return node(Op.ARRAY, (), (a.shape, tuple(float(v) for v in a.ravel())))
+
+
+def array_value(e: Expr) -> np.ndarray:
+    """The entries of an ``ARRAY`` node as an ndarray."""
+    return np.array(e.attrs[1]).reshape(e.attrs[0])
+
+
 def const_value(e: Expr):
     """The fill value of a ``CONST`` node, else ``None``."""
     return e.attrs[0] if e.op is Op.CONST else None
@@ -521,7 +541,7 @@ REBUILD = {
 for _op in Op:
     if KIND[_op] == UNARY:
         REBUILD[_op] = lambda n, args: unary(n.op, args[0])
-    elif _op not in REBUILD and _op not in (Op.VAR, Op.CONST, Op.EYE):
+    elif _op not in REBUILD and _op not in (Op.VAR, Op.CONST, Op.EYE, Op.SELECT, Op.ARRAY):
         REBUILD[_op] = lambda n, args: func(n.op, args[0])
 
 

@@ -6,6 +6,7 @@ identity is structural equality and graphs are DAGs that share subexpressions.  
 a structural hash that is stable across runs; canonical forms sort by it.
 
 Attributes by op: ``VAR (name, shape)``, ``CONST (value, shape)``, ``EYE (n,)``,
+``ARRAY (shape, flat values)``,
 ``EINSUM (input index groups, output indices)`` with ints as indices; the rest have none.
 
 The methods users expect on an expression (``str``, ``latex``, ``evaluate``, ``subs``, the

@@ -16,6 +16,7 @@ class Op(Enum):
     CONST = "const"  # a tensor filled with one number
     EYE = "eye"  # the n×n identity / Kronecker delta
     SELECT = "select"  # the m×n 0/1 matrix with S[i, start + i·step] = 1 (constant slicing)
+    ARRAY = "array"  # a constant tensor of given numbers (a literal like [1, 2]; Taylor points)
     EINSUM = "einsum"
     ADD = "add"
     EXP = "exp"
@@ -55,6 +56,7 @@ KIND = {
     Op.CONST: LEAF,
     Op.EYE: LEAF,
     Op.SELECT: LEAF,
+    Op.ARRAY: LEAF,
     Op.EINSUM: STRUCT,
     Op.ADD: STRUCT,
     Op.EXP: UNARY,

@@ -89,6 +89,7 @@ SHAPE = {
     Op.VAR: lambda args, attrs: attrs[1],
     Op.SELECT: lambda args, attrs: attrs[:2],
     Op.CONST: lambda args, attrs: attrs[1],
+    Op.ARRAY: lambda args, attrs: attrs[0],
 }
 for _op in Op:
     if KIND[_op] == UNARY:

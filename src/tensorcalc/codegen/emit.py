@@ -18,7 +18,7 @@ from ..errors import format_shape
 from ..expr import Expr, postorder, variables
 from ..ops import Op
 from ..printing.matrix import P, node_tree
-from ..printing.text import to_text
+from ..printing.text import nested, to_text
 from .backends import Backend
 from .paths import binarize
 
@@ -132,6 +132,9 @@ class _Renderer:
         if p.rank == 2 and a.rank == 1 and b.rank == 1:  # u @ v' = outer product
             return self.b.outer.format(self.render(a), self.render(b))
         return f"{self.wrap(a, 20)} @ {self.wrap(b, 21)}"
+
+    def r_array(self, p):
+        return self.call_template("array", [nested(*p.value, fmt=lambda v: repr(float(v)))])
 
     def r_call(self, p):
         name, extra = p.value

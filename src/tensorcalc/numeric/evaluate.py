@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import kernels
+from ..build import array_value
 from ..errors import EvaluationError
 from ..expr import Expr, postorder
 from ..ops import Op
@@ -111,6 +112,8 @@ def evaluate(e: Expr, values=None, dims=None, **kw) -> np.ndarray:
                 memo[n] = values[n.attrs[0]]
             elif n.op is Op.CONST:
                 memo[n] = np.full(_concrete(n.shape, dims), n.attrs[0])
+            elif n.op is Op.ARRAY:
+                memo[n] = array_value(n)
             elif n.op is Op.SELECT:
                 memo[n] = kernels.select(*n.attrs)
             elif n.op is Op.EYE:

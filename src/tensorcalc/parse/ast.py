@@ -12,6 +12,13 @@ class Num:
 
 
 @dataclass(frozen=True)
+class Array:
+    shape: tuple
+    values: tuple  # flat, row-major
+    pos: int
+
+
+@dataclass(frozen=True)
 class Name:
     id: str
     pos: int

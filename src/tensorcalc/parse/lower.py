@@ -18,13 +18,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from .. import build as b
 from ..errors import ParseError, ShapeError
 from ..expr import Expr
 from ..ops import UNARY_OPS, Op
 from ..shapes import as_shape
 from ..sugar import getitem
-from .ast import BinOp, Call, Index, Name, Neg, Num, Str, Transpose
+from .ast import Array, BinOp, Call, Index, Name, Neg, Num, Str, Transpose
 
 ELEMENTWISE = {op.value: op for op in UNARY_OPS}
 ONE_ARG = {
@@ -52,7 +54,11 @@ def _scalar_const(name, x):
     return x
 
 
-TWO_ARG = {"outer": b.outer, "dot": b.matmul}
+TWO_ARG = {
+    "outer": b.outer,
+    "dot": b.matmul,
+    "solve": lambda a, c: b.matmul(b.func(Op.INV, a), c),  # solve(A, B) = A⁻¹ B
+}
 DIM_FUNCS = {
     "eye": lambda dims: b.eye(dims[0]),
     "ones": b.ones,
@@ -84,6 +90,8 @@ class _Infer:
     def sh(self, n):
         if isinstance(n, Num):
             return ()
+        if isinstance(n, Array):
+            return n.shape
         if isinstance(n, Name):
             return self.shapes.get(n.id)
         if isinstance(n, Neg):
@@ -151,6 +159,8 @@ class _Infer:
             return args[0][:1] * (3 - len(args[0]))
         if n.func == "outer" and len(args) == 2 and None not in args:
             return args[0] + args[1]
+        if n.func == "solve" and len(args) == 2:
+            return args[1]
         return None
 
     def assign(self, n, shape):
@@ -235,6 +245,8 @@ class Lowering:
     def _lower(self, n) -> _Val:
         if isinstance(n, Num):
             return _Val(b.const(n.value))
+        if isinstance(n, Array):
+            return _Val(b.array(np.reshape(n.values, n.shape)))
         if isinstance(n, Name):
             if n.id in self.bindings:
                 return _Val(self.bindings[n.id])

@@ -7,7 +7,7 @@ Precedence, loosest first: ``+ -``; ``* / @`` (left-associative); unary ``-``; `
 from __future__ import annotations
 
 from ..errors import ParseError
-from .ast import BinOp, Call, Index, Name, Neg, Num, Str, Transpose
+from .ast import Array, BinOp, Call, Index, Name, Neg, Num, Str, Transpose
 from .lexer import tokenize
 
 
@@ -122,9 +122,33 @@ class _Parser:
             node = self.additive()
             self.expect(")")
             return node
+        if self.accept("["):
+            shape, values = self.array_items()
+            return Array(shape, tuple(values), t.pos)
         if t.kind == "END":
             self.error("unexpected end of input: an operand is missing")
         self.error(f"unexpected {t.text!r}")
+
+    def array_items(self):
+        """The rest of a literal ``[1, 2]`` or ``[[1, 2], [3, 4]]`` after its ``[``."""
+        shapes, values = [], []
+        while True:
+            t = self.tok
+            if self.accept("["):
+                shape, vals = self.array_items()
+            else:
+                sign = -1.0 if self.accept("-") else 1.0
+                if self.tok.kind != "NUM":
+                    self.error("an array literal holds numbers or nested [...] lists")
+                shape, vals = (), [sign * float(self.tok.text)]
+                self.i += 1
+            if shapes and shape != shapes[0]:
+                self.error("the rows of an array literal must have the same length", t.pos)
+            shapes.append(shape)
+            values.extend(vals)
+            if self.accept("]"):
+                return (len(shapes),) + shapes[0], values
+            self.expect(",")
 
     def call(self, name):
         args, kwargs = [], []

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ..expr import Expr
 from .matrix import P, to_tree
-from .text import _pure_chain, fmt_num, prec
+from .text import _pure_chain, fmt_num, nested, prec
 
 GREEK = set(
     "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi pi rho sigma tau"
@@ -75,6 +75,8 @@ def _call(p):
     args = [render(c) for c in p.children]
     if fn == "inv":
         return "{" + wrap(p.children[0], 51) + "}^{-1}"
+    if fn == "solve":  # printed as the product it stands for
+        return "{" + wrap(p.children[0], 51) + "}^{-1} " + wrap(p.children[1], 21)
     if fn == "sqrt":
         return r"\sqrt{" + args[0] + "}"
     if fn == "abs":
@@ -88,6 +90,16 @@ def _call(p):
         return r"\operatorname{sum}_{" + str(extra[0]) + r"}\left(" + args[0] + r"\right)"
     head = FUNC.get(fn, r"\operatorname{" + fn + "}")
     return head + r"\left(" + ", ".join(args) + r"\right)"
+
+
+def _array(p):
+    shape, values = p.value
+    if len(shape) > 2:
+        return r"\texttt{" + nested(shape, values) + "}"
+    cols = shape[1] if len(shape) == 2 else 1
+    rows = [values[k : k + cols] for k in range(0, len(values), cols)]
+    body = r" \\ ".join(" & ".join(fmt_num(v) for v in row) for row in rows)
+    return r"\begin{bmatrix} " + body + r" \end{bmatrix}"
 
 
 def _einsum(p):
@@ -108,6 +120,7 @@ RENDER = {
     "var": lambda p: name(p.value),
     "dim": lambda p: str(p.value),
     "num": lambda p: fmt_num(p.value),
+    "array": _array,
     "add": _add,
     "neg": lambda p: "-" + wrap(p.children[0], 20),
     "mul": _mul,

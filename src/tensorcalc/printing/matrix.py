@@ -1,6 +1,6 @@
 """Recover matrix notation from the canonical einsum IR.
 
-``to_tree(expr)`` returns a small print tree of ``P`` nodes (kinds: var, num, add, neg, mul,
+``to_tree(expr)`` returns a small print tree of ``P`` nodes (kinds: var, num, array, add, neg, mul,
 matmul, div, pow, T, call, einsum).  An einsum is printed by folding its operands pairwise
 in every order (up to 6 operands) and keeping the reading with the fewest transposes: each
 pair is matched to ``@`` (matrix product, matrix-vector, inner ``u' @ v`` and outer
@@ -117,6 +117,8 @@ def _is_recip(p):
 
 
 def matmul(a, b, rank):
+    if a.kind == "call" and a.value[0] == "inv":  # A⁻¹ B is solved, never inverted
+        return call("solve", a.children[0], b, rank=rank)
     return P("matmul", (a, b), None, rank)
 
 
@@ -157,6 +159,8 @@ def node_tree(e: Expr, bcast_ok: bool, sub) -> P:
         return mul(num(v), call("ones", *dims, rank=e.ndim))
     if op is Op.EYE:
         return call("eye", P("dim", (), e.attrs[0]), rank=2)
+    if op is Op.ARRAY:
+        return P("array", (), e.attrs, e.ndim)
     if op is Op.SELECT:
         return call("select", *(P("dim", (), v) for v in e.attrs), rank=2)
     if op is Op.ADD:

@@ -20,6 +20,15 @@ def fmt_num(v: float) -> str:
     return repr(v)
 
 
+def nested(shape, values, fmt=fmt_num) -> str:
+    """The nested-list literal of an array given by shape and flat values: ``[[1, 2], [3, 4]]``."""
+    if not shape:
+        return fmt(values[0])
+    step = len(values) // shape[0]
+    rows = [nested(shape[1:], values[k * step : (k + 1) * step], fmt) for k in range(shape[0])]
+    return "[" + ", ".join(rows) + "]"
+
+
 def prec(p: P) -> int:
     if p.kind == "num" and p.value < 0:
         return PREC["neg"]
@@ -74,6 +83,7 @@ RENDER = {
     "var": lambda p: p.value,
     "dim": lambda p: str(p.value),
     "num": lambda p: fmt_num(p.value),
+    "array": lambda p: nested(*p.value),
     "add": _add,
     "neg": lambda p: "-" + wrap(p.children[0], 20),
     "mul": _binop("*"),

@@ -31,4 +31,6 @@ FUNCTIONS = (
     "logsumexp", "sum", "sum_axis", "tr", "diag_vec", "diag_mat", "eye", "ones", "zeros",
     "gram",  # gram(X, d) = X' diag(d) X
     "select",  # select(m, n, start, step): S[i, start + i*step] = 1
+    "array",  # array([[1.0, 2.0], ...]): a constant from its nested-list literal
+    "solve",  # solve(A, B) = A⁻¹ B, never forming the inverse
 )  # fmt: skip

@@ -7,8 +7,8 @@ logistic-regression one, ``X' @ (y * sigmoid(...))``, runs chunk by chunk.  ``in
 
 from . import Backend
 
-_SMALL = """def _small(fn, x):
-    return da.from_array(fn(np.asarray(x)))"""
+_SMALL = """def _small(fn, *xs):
+    return da.from_array(fn(*(np.asarray(x) for x in xs)))"""
 _SIGMOID = """def _sigmoid(x):
     return 0.5 * (1.0 + da.tanh(0.5 * x))"""
 _SOFTMAX = """def _softmax(x):
@@ -58,6 +58,8 @@ BACKEND = Backend(
         "eye": "da.eye({0})",
         "ones": "da.ones({0})",
         "zeros": "da.zeros({0})",
+        "array": "da.from_array(np.array({0}))",
+        "solve": "_small(np.linalg.solve, {0}, {1})",
         "select": "_select({0}, {1}, {2}, {3})",
         "gram": "{0}.T @ ({1}[:, None] * {0})",
     },  # fmt: skip

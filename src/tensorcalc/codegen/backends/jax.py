@@ -43,6 +43,8 @@ BACKEND = Backend(
         "eye": "jnp.eye({0})",
         "ones": "jnp.ones({0})",
         "zeros": "jnp.zeros({0})",
+        "array": "jnp.array({0})",
+        "solve": "jnp.linalg.solve({0}, {1})",
         "select": "_select({0}, {1}, {2}, {3})",
         "gram": "{0}.T @ ({1}[:, None] * {0})",
     },  # fmt: skip

@@ -58,6 +58,8 @@ BACKEND = Backend(
         "eye": "np.eye({0})",
         "ones": "np.ones({0})",
         "zeros": "np.zeros({0})",
+        "array": "np.array({0})",
+        "solve": "np.linalg.solve({0}, {1})",
         "select": "_select({0}, {1}, {2}, {3})",
         "gram": "_gram({0}, {1})",
     },  # fmt: skip

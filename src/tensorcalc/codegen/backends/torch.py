@@ -53,6 +53,8 @@ BACKEND = Backend(
         "eye": "torch.eye({0}, **_new)",
         "ones": "torch.ones({0}, **_new)",
         "zeros": "torch.zeros({0}, **_new)",
+        "array": "torch.tensor({0}, **_new)",
+        "solve": "torch.linalg.solve({0}, {1})",
         "select": "_select({0}, {1}, {2}, {3}, **_new)",
         "gram": "_gram({0}, {1})",
     },  # fmt: skip
