@@ -16,36 +16,13 @@ from . import build as b
 from .diff.layout import apply_layout
 from .diff.reverse import Step
 from .diff.reverse import derivative as _reverse
+from .diff.reverse import wrt_variable
 from .errors import DifferentiationError
 from .expr import METHODS, Expr, variables
 from .numeric.evaluate import evaluate
-from .parse import parse
+from .parse import as_expr, parse
 from .printing.latex import to_latex
 from .printing.text import to_text
-
-
-def _expr(f, shapes=None) -> Expr:
-    if isinstance(f, Expr):
-        return f
-    if isinstance(f, str):
-        return parse(f, shapes)
-    raise TypeError(f"expected an Expr or an expression string, got {type(f).__name__}")
-
-
-def _wrt(f: Expr, wrt) -> Expr:
-    if isinstance(wrt, Expr):
-        if wrt.op.value != "var":
-            raise DifferentiationError(
-                "differentiate with respect to a variable, not an expression"
-            )
-        return wrt
-    found = variables(f)
-    if wrt not in found:
-        names = ", ".join(sorted(found)) or "none"
-        raise DifferentiationError(
-            f"the expression has no variable {wrt!r} (its variables: {names})"
-        )
-    return found[wrt]
 
 
 @dataclass
@@ -66,8 +43,8 @@ class Derivation:
 
 def derivation(f, wrt, order: int = 1, layout: str | None = None, shapes=None) -> Derivation:
     """Like ``derivative`` but also returns the recorded rule applications (``.steps``)."""
-    f = _expr(f, shapes)
-    x = _wrt(f, wrt)
+    f = as_expr(f, shapes)
+    x = wrt_variable(f, wrt)
     if not isinstance(order, int) or isinstance(order, bool) or order < 1:
         raise DifferentiationError(f"order must be a positive integer, got {order!r}")
     steps: list[Step] = []
@@ -98,7 +75,7 @@ def gradient(f, wrt, shapes=None) -> Expr:
     >>> print(tc.gradient("a' @ X @ b", "X", shapes={"a": "m", "X": "m,n", "b": "n"}))
     a @ b'
     """
-    f = _expr(f, shapes)
+    f = as_expr(f, shapes)
     if f.ndim:
         raise DifferentiationError(
             f"gradient needs a scalar expression, got shape {f.shape}; use jacobian"
@@ -113,7 +90,7 @@ def jacobian(f, wrt, shapes=None) -> Expr:
     >>> print(tc.jacobian("A @ x", "x", shapes={"A": "m,n", "x": "n"}))
     A
     """
-    return derivative(_expr(f, shapes), wrt)
+    return derivative(as_expr(f, shapes), wrt)
 
 
 def hessian(f, wrt, shapes=None) -> Expr:
@@ -123,7 +100,7 @@ def hessian(f, wrt, shapes=None) -> Expr:
     >>> print(tc.hessian("x' @ A @ x", "x", shapes={"x": "n", "A": "n,n"}))
     A + A'
     """
-    f = _expr(f, shapes)
+    f = as_expr(f, shapes)
     if f.ndim:
         raise DifferentiationError(f"hessian needs a scalar expression, got shape {f.shape}")
     return derivative(f, wrt, order=2)
@@ -144,7 +121,7 @@ def subs(e: Expr, mapping: dict, shapes=None) -> Expr:
         old = key if isinstance(key, Expr) else found.get(key)
         if old is None:
             raise DifferentiationError(f"the expression has no variable {key!r} to substitute")
-        new = parse(value, shapes, known=known) if isinstance(value, str) else b.to_expr(value)
+        new = parse(value, shapes, known=known) if isinstance(value, str) else b.toas_expr(value)
         table[old] = b.broadcast(new, old.shape, "subs") if new.shape == () else new
     return b.substitute(e, table)
 

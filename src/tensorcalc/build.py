@@ -314,6 +314,17 @@ def add(*terms) -> Expr:
     return node(Op.ADD, tuple(sorted(parts, key=lambda p: p.digest)))
 
 
+def ordered_sum(*terms) -> Expr:
+    """A sum that keeps its terms in the given order and unfactored, as a polynomial reads
+    best term by term (a Taylor polynomial by degree); zero terms are dropped."""
+    terms = [t for t in (to_expr(t) for t in terms) if not (t.op is Op.CONST and t.attrs[0] == 0)]
+    shape = next((t.shape for t in terms if t.shape), ())
+    terms = [broadcast(t, shape, "add") for t in terms]
+    if len(terms) < 2:
+        return terms[0] if terms else zeros(shape)
+    return node(Op.ADD, tuple(terms))
+
+
 def _collect(flat):
     coefs = {}
     for t in flat:

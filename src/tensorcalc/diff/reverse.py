@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from ..build import add, const, einsum, eye, ones, zeros
 from ..errors import DifferentiationError
-from ..expr import Expr, postorder
+from ..expr import Expr, postorder, variables
 from ..ops import Op
 from .rules import PARTIAL, RULE_NAME
 
@@ -25,6 +25,23 @@ class Step(NamedTuple):
     node: Expr
     arg: Expr
     contribution: Expr
+
+
+def wrt_variable(f: Expr, wrt) -> Expr:
+    """The variable of ``f`` named ``wrt`` (a name or a ``VAR`` node), with a clear error."""
+    if isinstance(wrt, Expr):
+        if wrt.op is not Op.VAR:
+            raise DifferentiationError(
+                "differentiate with respect to a variable, not an expression"
+            )
+        return wrt
+    found = variables(f)
+    if wrt not in found:
+        names = ", ".join(sorted(found)) or "none"
+        raise DifferentiationError(
+            f"the expression has no variable {wrt!r} (its variables: {names})"
+        )
+    return found[wrt]
 
 
 def derivative(f: Expr, x: Expr, steps: list | None = None) -> Expr:

@@ -11,7 +11,16 @@ from ..shapes import as_shape
 from .lower import FUNCTIONS, infer_shapes, lower
 from .parser import parse_tree
 
-__all__ = ["parse", "FUNCTIONS"]
+__all__ = ["parse", "as_expr", "FUNCTIONS"]
+
+
+def as_expr(f, shapes=None) -> Expr:
+    """``f`` itself if it is an ``Expr``, else ``parse(f, shapes)``."""
+    if isinstance(f, Expr):
+        return f
+    if isinstance(f, str):
+        return parse(f, shapes)
+    raise TypeError(f"expected an Expr or an expression string, got {type(f).__name__}")
 
 
 def parse(

@@ -83,7 +83,9 @@ def cost(p: P) -> float:
     own = 0.0
     if p.kind == "T":
         atom = p.children[0].kind in ("var", "call")
+        product = p.children[0].kind in ("matmul", "mul")  # (A @ h)' reads worse than h' @ A'
         own = (1.0 if atom else 3.0) if p.children[0].rank == 2 else (0.1 if atom else 0.5)
+        own += 0.2 if product and p.children[0].rank == 1 else 0.0
     elif p.kind == "einsum":
         own = 1000.0
     elif p.kind == "call" and p.value[0] == "sum" and p.value[1]:
@@ -203,7 +205,8 @@ def _add(e, sub):
             if abs(c) != 1.0:
                 p = mul(num(abs(c)), p)
         terms.append((c < 0, p))
-    terms.sort(key=lambda sp: (sp[0], _size(sp[1])))
+    if list(e.args) == sorted(e.args, key=lambda t: t.digest):  # canonical: positives first
+        terms.sort(key=lambda sp: (sp[0], _size(sp[1])))
     return P("add", tuple(p for _, p in terms), tuple(s for s, _ in terms), e.ndim)
 
 

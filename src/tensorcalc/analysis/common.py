@@ -1,0 +1,126 @@
+"""What the analysis tools share: a scalar objective over named variables.
+
+``Objective`` takes an expression, the variables it is a function of (``wrt``) and values for
+any others, and presents it as a function of one flat vector θ ∈ Rⁿ (the variables'
+entries one after another) with its exact gradient and Hessian, compiled once to NumPy.
+The optimisers and the critical-point search work on θ; ``unpack`` turns θ back into a
+``{name: value}`` point.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..codegen import compile as compile_exprs
+from ..diff.reverse import derivative, wrt_variable
+from ..errors import DifferentiationError, ShapeError, TensorCalcError
+from ..expr import Expr, variables
+from ..parse import as_expr
+
+
+def point_shapes(point: dict, shapes=None) -> dict:
+    """Declared shapes, completed by the shapes of the numeric values in ``point`` (so that
+    ``taylor("sum(exp(x))", at={"x": [0, 1]})`` knows x is a 2-vector)."""
+    out = {
+        (k.name if isinstance(k, Expr) else k): np.shape(v)
+        for k, v in point.items()
+        if not isinstance(v, (str, Expr))
+    }
+    return {**out, **(shapes or {})}
+
+
+def scalar_expr(f, shapes=None, what="this tool") -> Expr:
+    """``f`` as an ``Expr`` (parsing a string), checked to be scalar."""
+    e = as_expr(f, shapes)
+    if e.ndim:
+        raise DifferentiationError(f"{what} needs a scalar expression, got shape {e.shape}")
+    return e
+
+
+def names_of(wrt) -> list:
+    """``"x"`` → ``["x"]``; a list or tuple of names stays a list."""
+    if isinstance(wrt, (str, Expr)):
+        wrt = [wrt]
+    return [w.name if isinstance(w, Expr) else w for w in wrt]
+
+
+def as_point(f: Expr, point: dict, names=None) -> dict:
+    """``{name: ndarray}`` for ``point``, checked against the variables' declared shapes."""
+    found = variables(f)
+    out = {}
+    for name, value in point.items():
+        name = name.name if isinstance(name, Expr) else name
+        if name not in found:
+            have = ", ".join(sorted(found)) or "none"
+            raise TensorCalcError(f"the expression has no variable {name!r} (its variables: {have})")
+        v = np.asarray(value, dtype=np.float64)
+        declared = found[name].shape
+        if len(declared) != v.ndim or any(
+            isinstance(d, int) and d != s for d, s in zip(declared, v.shape)
+        ):
+            raise ShapeError("point", [declared, v.shape], f"a value for {name} has the wrong shape")
+        out[name] = v
+    missing = [n for n in (names or ()) if n not in out]
+    if missing:
+        raise TensorCalcError(f"no value given for {', '.join(missing)}")
+    return out
+
+
+class Objective:
+    """A scalar expression as a function of the flat vector θ of its ``wrt`` variables.
+
+    ``start`` gives a value for every variable: the ``wrt`` ones (their shapes fix θ's layout)
+    and the others, which stay fixed.
+    """
+
+    def __init__(self, f, wrt, start: dict, shapes=None):
+        self.f = scalar_expr(f, point_shapes(start, shapes))
+        self.names = names_of(wrt)
+        self.vars = [wrt_variable(self.f, n) for n in self.names]
+        point = as_point(self.f, start, list(variables(self.f)))
+        self.fixed = {k: v for k, v in point.items() if k not in self.names}
+        self.shapes = [point[n].shape for n in self.names]
+        self.sizes = [int(np.prod(s)) for s in self.shapes]
+        self.grads = [derivative(self.f, v) for v in self.vars]
+        self._fg = compile_exprs([self.f, *self.grads])
+        self._h = None
+        self.start = self.pack(point)
+
+    @property
+    def n(self) -> int:
+        return sum(self.sizes)
+
+    def pack(self, point: dict) -> np.ndarray:
+        return np.concatenate([np.ravel(point[n]) for n in self.names]).astype(np.float64)
+
+    def unpack(self, theta) -> dict:
+        out, k = {}, 0
+        for name, shape, size in zip(self.names, self.shapes, self.sizes):
+            v = np.asarray(theta[k : k + size]).reshape(shape)
+            out[name] = float(v) if not shape else v
+            k += size
+        return out
+
+    def _args(self, theta):
+        return {**self.fixed, **{k: np.asarray(v) for k, v in self.unpack(theta).items()}}
+
+    def value_and_grad(self, theta):
+        value, *grads = self._fg(**self._args(theta))
+        return float(value), np.concatenate([np.ravel(g) for g in grads])
+
+    def value(self, theta) -> float:
+        return self.value_and_grad(theta)[0]
+
+    def hessian(self, theta) -> np.ndarray:
+        if self._h is None:  # the exact blocks ∂²f/∂xᵢ∂xⱼ, compiled on first use
+            blocks = [derivative(g, v) for g in self.grads for v in self.vars]
+            self._h = compile_exprs(blocks)
+        flat = self._h(**self._args(theta))
+        m = len(self.vars)
+        rows = [
+            np.hstack(
+                [np.reshape(flat[i * m + j], (self.sizes[i], self.sizes[j])) for j in range(m)]
+            )
+            for i in range(m)
+        ]
+        return np.vstack(rows)

@@ -1,0 +1,83 @@
+"""Taylor polynomials as expressions.
+
+The order-k polynomial of f at x₀ is Σₘ (1/m!) Dᵐf(x₀)[h, …, h] with h = x − x₀, summed over
+m = 0…k.  For several variables the m-th term sums over every ordered choice of variables
+(∂ᵐf/∂v₁…∂vₘ contracted with h_{v₁} ⊗ … ⊗ h_{vₘ}); the contraction is one einsum, so the
+quadratic term of a vector variable reads ½ (x − x₀)' @ H @ (x − x₀).  The derivatives are
+exact.  At a numeric point each coefficient that no longer depends on any variable is
+evaluated to a number or an array constant; at a symbolic point (``at={"x": "a"}``) the
+coefficients stay formulas.
+"""
+
+from __future__ import annotations
+
+import math
+from itertools import product
+
+from .. import build as b
+from ..diff.reverse import derivative, wrt_variable
+from ..errors import DifferentiationError
+from ..expr import Expr, variables
+from ..numeric.evaluate import evaluate
+from ..parse import as_expr, parse
+from .common import point_shapes
+
+
+def _point_expr(x: Expr, value, known: dict) -> Expr:
+    if isinstance(value, str):
+        value = parse(value, {value: x.shape} if value.isidentifier() else None, known=known)
+    e = value if isinstance(value, Expr) else b.array(value)
+    if e.shape == () and x.shape:
+        e = b.broadcast(e, x.shape, "taylor")
+    if e.shape != x.shape:
+        raise DifferentiationError(
+            f"the expansion point for {x.name} has shape {e.shape}, but {x.name} has {x.shape}"
+        )
+    return e
+
+
+def _constant_folded(e: Expr) -> Expr:
+    """A coefficient with no variables left, as one number or array constant."""
+    return b.array(evaluate(e)) if not variables(e) else e
+
+
+def taylor(f, at: dict, order: int = 2, shapes=None) -> Expr:
+    """The Taylor polynomial of ``f`` of the given ``order`` about the point ``at``.
+
+    ``at`` maps each expansion variable to its point: a number, an array, or an expression
+    (string or ``Expr``) for a symbolic point.  Variables not in ``at`` stay parameters.
+
+    >>> import tensorcalc as tc
+    >>> print(tc.taylor("exp(x)", at={"x": 0}, order=3))
+    1 + x + 0.5 * x^2 + 0.16666666666666666 * x^3
+    >>> q = tc.taylor("x * exp(-x^2 - y^2)", at={"x": -1, "y": 0})
+    >>> round(float(q.evaluate(x=-1, y=0)), 6), round(float(q.evaluate(x=0, y=0)), 6)
+    (-0.367879, 0.0)
+    """
+    f = as_expr(f, point_shapes(at, shapes))
+    if not isinstance(order, int) or isinstance(order, bool) or order < 0:
+        raise DifferentiationError(f"order must be a non-negative integer, got {order!r}")
+    if not at:
+        raise DifferentiationError("give the expansion point, e.g. at={'x': 0}")
+    known = {n: v.shape for n, v in variables(f).items()}
+    xs = [wrt_variable(f, name) for name in at]
+    points = {x: _point_expr(x, at[x.name], known) for x in xs}
+    steps = {x: b.sub(x, p) for x, p in points.items()}  # h = x − x₀
+    f_idx = tuple(range(f.ndim))
+    terms = []
+    derivs = {(): f}
+    for m in range(order + 1):
+        for combo in product(xs, repeat=m):
+            if m:
+                derivs[combo] = derivative(derivs[combo[:-1]], combo[-1])
+            coef = _constant_folded(b.substitute(derivs[combo], points))
+            if coef.op is b.Op.CONST and coef.attrs[0] == 0.0:
+                continue
+            labels, ops, k = f_idx, [], f.ndim
+            for x in combo:
+                own = tuple(range(k, k + x.ndim))
+                ops.append((steps[x], own))
+                labels += own
+                k += x.ndim
+            terms.append(b.scale(1.0 / math.factorial(m), b.einsum([(coef, labels), *ops], f_idx)))
+    return b.ordered_sum(*terms) if terms else b.zeros(f.shape)
