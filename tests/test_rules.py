@@ -90,6 +90,7 @@ STRUCTURAL = [
 def test_every_op_has_a_case():
     assert set(CASES) == set(Op)
 
+
 ALL = [pytest.param(*c, id=op.value) for op, c in CASES.items()] + [
     pytest.param(*c, id=c[0]) for c in STRUCTURAL
 ]

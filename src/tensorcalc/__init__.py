@@ -7,10 +7,20 @@
 
 Layers (lower never imports higher): IR (``ops``, ``shapes``, ``expr``, ``build``) → front ends
 (``parse``, ``sugar``) → transformations (``diff``) → outputs (``printing``) → tools
-(``numeric``) → interfaces (``api``, ``cli``).
+(``numeric``, ``analysis``) → interfaces (``api``, ``cli``).
 """
 
-from . import numeric, transforms
+from . import analysis, numeric, transforms
+from .analysis import (
+    CriticalPoint,
+    OptimizeResult,
+    classify,
+    critical_points,
+    minimize,
+    plot,
+    solve_stationary,
+    taylor,
+)  # fmt: skip
 from .api import Derivation, derivation, derivative, gradient, subs
 from .api import hessian as _sym_hessian
 from .api import jacobian as _sym_jacobian
@@ -92,6 +102,8 @@ def hessian(f, wrt=0, shapes=None, *, argnums=None):
 
 
 __all__ = [
+    "analysis", "CriticalPoint", "OptimizeResult", "classify", "critical_points", "minimize",
+    "plot", "solve_stationary", "taylor",
     "formula", "grad", "jvp", "value_and_grad", "vjp", "transforms", "TracingError",
     "Compiled", "codegen", "compile", "CheckReport", "check", "check_grad", "check_hessian", "check_jacobian", "numeric",
     "Derivation", "DifferentiationError", "EvaluationError", "Expr", "ParseError", "ShapeError",

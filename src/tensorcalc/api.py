@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 
 from . import build as b
 from .diff.layout import apply_layout
-from .diff.reverse import Step
+from .diff.reverse import Step, wrt_variable
 from .diff.reverse import derivative as _reverse
-from .diff.reverse import wrt_variable
 from .errors import DifferentiationError
 from .expr import METHODS, Expr, variables
 from .numeric.evaluate import evaluate

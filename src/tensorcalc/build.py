@@ -538,9 +538,30 @@ def div(a, b) -> Expr:
     return mul(a, node(Op.DIV, (ones(b.shape), b)))
 
 
+def diag_vector(a: Expr):
+    """``v`` when ``a`` is ``diag(v)`` (a product with a delta on its two output indices)."""
+    if a.op is not Op.EINSUM or a.ndim != 2 or a.attrs[1][0] == a.attrs[1][1]:
+        return None
+    p, q = a.attrs[1]
+    ops = list(zip(a.args, a.attrs[0]))
+    for k, (e, labels) in enumerate(ops):
+        if e.op is Op.EYE and set(labels) == {p, q}:
+            rest = [
+                (x, tuple(q if i == p else i for i in ls))
+                for j, (x, ls) in enumerate(ops)
+                if j != k
+            ]
+            if any(q in ls for _, ls in rest):
+                return einsum(rest, (q,))
+    return None
+
+
 def func(op: Op, a) -> Expr:
     """A non-elementwise function (inv, det, logdet, norm, softmax, logsumexp)."""
-    return node(op, (to_expr(a),))
+    a = to_expr(a)
+    if op is Op.INV and (v := diag_vector(a)) is not None:  # diag(v)⁻¹ = diag(1 / v)
+        return diag(div(1, v))
+    return node(op, (a,))
 
 
 REBUILD = {

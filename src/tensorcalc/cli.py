@@ -3,8 +3,15 @@
     tensorcalc diff "x' @ A @ x" --wrt x [--order 2] [--shape A=n,n] [--layout numerator]
                     [--latex | --json]
     tensorcalc check "logdet(X)" --wrt X [--order 2] [--shape X=n,n] [--seed 0]
+    tensorcalc taylor "x * exp(-x^2 - y^2)" --at x=-1 --at y=0 [--order 2] [--latex]
+    tensorcalc critical "3*x^4 - 4*x^3 - 12*x^2" --over x=-3:3
+    tensorcalc critical "x^3 - 3*x*y + y^3" --start x=1,y=1 --start x=0.1,y=-0.1
+    tensorcalc minimize "x^2 - 4*x + 3" --wrt x --x0 x=4 [--method gd|momentum|newton]
+                        [--lr 0.1] [--steps 100] [--tol 1e-8] [-o path.png]
+    tensorcalc plot "x * exp(-x^2 - y^2)" --taylor x=-1 --taylor y=0 -o seed.png
 
-``diff`` prints the derivative and its shape; ``check`` compares it with finite differences on
+Values (``--at``, ``--x0``, ``--start``, ``--taylor``) are numbers or JSON lists such as
+``x=[1,2]``; intervals are ``x=a:b``.  ``diff`` prints the derivative and its shape; ``check`` compares it with finite differences on
 random inputs that respect the functions' domains, prints the report and exits with 0 on a
 pass and 1 on a failure.  Bad input prints the error (with a caret for parse errors) to stderr
 and exits with status 2.
@@ -16,6 +23,7 @@ import argparse
 import json
 import sys
 
+from .analysis import classify, critical_points, minimize, plot, taylor
 from .api import derivative, parse
 from .errors import TensorCalcError, format_shape
 from .numeric.check import check
@@ -29,6 +37,55 @@ def _shape_arg(text: str):
             f"expected NAME=DIMS such as A=n,n or s= (scalar), got {text!r}"
         )
     return name.strip(), as_shape(dims)
+
+
+def _value(text: str):
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a number or a JSON list, got {text!r}"
+        ) from None
+
+
+def _assignment(text: str):
+    name, eq, value = text.partition("=")
+    if not eq or not name.strip().isidentifier():
+        raise argparse.ArgumentTypeError(
+            f"expected NAME=VALUE such as x=1 or x=[1,2], got {text!r}"
+        )
+    return name.strip(), _value(value)
+
+
+def _point(text: str) -> dict:
+    """``x=1,y=[1,2]``: assignments split at the commas outside brackets."""
+    parts, depth, cur = [], 0, ""
+    for ch in text:
+        depth += {"[": 1, "]": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    return dict(_assignment(p) for p in [*parts, cur])
+
+
+def _interval(text: str):
+    name, eq, rng = text.partition("=")
+    lo, colon, hi = rng.partition(":")
+    if not (eq and colon and name.strip().isidentifier()):
+        raise argparse.ArgumentTypeError(f"expected NAME=A:B such as x=-3:3, got {text!r}")
+    return name.strip(), (float(_value(lo)), float(_value(hi)))
+
+
+def _common(p, shapes=True):
+    p.add_argument("expression")
+    if shapes:
+        p.add_argument("--shape", action="append", type=_shape_arg, default=[], metavar="NAME=DIMS")
+    p.add_argument(
+        "--at", action="append", type=_assignment, default=[], metavar="NAME=VALUE",
+        help="a value for a variable (repeatable)",
+    )  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,7 +109,80 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--order", type=int, default=1)
     c.add_argument("--shape", action="append", type=_shape_arg, default=[], metavar="NAME=DIMS")
     c.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
+    t = sub.add_parser("taylor", help="Taylor polynomial about the point given by --at")
+    _common(t)
+    t.add_argument("--order", type=int, default=2)
+    t.add_argument("--latex", action="store_true")
+    k = sub.add_parser("critical", help="critical points and their classification")
+    _common(k)
+    k.add_argument("--over", type=_interval, metavar="NAME=A:B", help="one variable on [A, B]")
+    k.add_argument("--start", action="append", type=_point, metavar="POINT",
+                   help="Newton start such as x=1,y=2 (repeatable)")  # fmt: skip
+    m = sub.add_parser("minimize", help="gradient descent, momentum or Newton, step by step")
+    _common(m)
+    m.add_argument("--wrt", action="append", required=True)
+    m.add_argument("--x0", type=_point, required=True, metavar="POINT", help="e.g. x=4 or x=1,y=2")
+    m.add_argument("--method", choices=["gd", "momentum", "newton"], default="gd")
+    m.add_argument("--lr", type=float, default=0.1)
+    m.add_argument("--beta", type=float, default=0.9)
+    m.add_argument("--steps", type=int, default=100)
+    m.add_argument("--tol", type=float, default=1e-8)
+    m.add_argument("-o", "--output", help="also draw the path to this PNG (needs matplotlib)")
+    g = sub.add_parser("plot", help="plot a function of one or two variables to a PNG")
+    _common(g)
+    g.add_argument("--over", type=_interval, action="append", default=[], metavar="NAME=A:B")
+    g.add_argument("--taylor", action="append", type=_assignment, default=[], metavar="NAME=VALUE",
+                   help="draw the Taylor polynomial at this point (repeat for each variable)")  # fmt: skip
+    g.add_argument("--order", type=int, default=2)
+    g.add_argument("--kind", choices=["wireframe", "surface"], default="wireframe")
+    g.add_argument("--gradient", action="store_true", help="draw the gradient field")
+    g.add_argument("-o", "--output", required=True, help="PNG file to write")
+    g.add_argument("--dpi", type=int, default=110)
     return p
+
+
+def _taylor(args) -> int:
+    t = taylor(args.expression, dict(args.at), order=args.order, shapes=dict(args.shape))
+    print(t.latex() if args.latex else t)
+    return 0
+
+
+def _critical(args) -> int:
+    shapes, at = dict(args.shape), dict(args.at)
+    if args.over:
+        name, interval = args.over
+        points = critical_points(args.expression, {name: interval}, at=at, shapes=shapes)
+    elif args.start:
+        points = critical_points(args.expression, start=args.start, at=at, shapes=shapes)
+    else:
+        points = [classify(args.expression, at, shapes=shapes)]
+    for p in points:
+        print(p)
+    if not points:
+        print("no critical points found")
+    return 0
+
+
+def _minimize(args) -> int:
+    r = minimize(
+        args.expression, args.wrt, args.x0, method=args.method, lr=args.lr, steps=args.steps,
+        tol=args.tol, beta=args.beta, at=dict(args.at), shapes=dict(args.shape),
+    )  # fmt: skip
+    print(r)
+    if args.output:
+        r.plot().savefig(args.output, dpi=110)
+        print(f"wrote {args.output}")
+    return 0
+
+
+def _plot(args) -> int:
+    fig = plot(
+        args.expression, dict(args.over) or None, at=dict(args.at), taylor=dict(args.taylor) or None,
+        order=args.order, kind=args.kind, gradient=args.gradient, shapes=dict(args.shape),
+    )  # fmt: skip
+    fig.savefig(args.output, dpi=args.dpi)
+    print(f"wrote {args.output}")
+    return 0
 
 
 def _check(args) -> int:
@@ -89,7 +219,11 @@ def _diff(args) -> int:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"diff": _diff, "check": _check}[args.command](args)
+        commands = {
+            "diff": _diff, "check": _check, "taylor": _taylor, "critical": _critical,
+            "minimize": _minimize, "plot": _plot,
+        }  # fmt: skip
+        return commands[args.command](args)
     except TensorCalcError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -52,13 +52,17 @@ def as_point(f: Expr, point: dict, names=None) -> dict:
         name = name.name if isinstance(name, Expr) else name
         if name not in found:
             have = ", ".join(sorted(found)) or "none"
-            raise TensorCalcError(f"the expression has no variable {name!r} (its variables: {have})")
+            raise TensorCalcError(
+                f"the expression has no variable {name!r} (its variables: {have})"
+            )
         v = np.asarray(value, dtype=np.float64)
         declared = found[name].shape
         if len(declared) != v.ndim or any(
             isinstance(d, int) and d != s for d, s in zip(declared, v.shape)
         ):
-            raise ShapeError("point", [declared, v.shape], f"a value for {name} has the wrong shape")
+            raise ShapeError(
+                "point", [declared, v.shape], f"a value for {name} has the wrong shape"
+            )
         out[name] = v
     missing = [n for n in (names or ()) if n not in out]
     if missing:

@@ -214,13 +214,15 @@ def critical_points(
             raise TensorCalcError(
                 "over= takes one variable and its interval; for several variables give start="
             )
-        (name, interval), = over.items()
+        ((name, interval),) = over.items()
         a, b = (float(v) for v in interval)
         if not a < b:
             raise TensorCalcError(f"the interval for {name} must have a < b, got ({a}, {b})")
         obj = Objective(f, [name], {**at, name: a}, shapes)
         if obj.n != 1:
-            raise TensorCalcError(f"over= needs a scalar variable; {name} has shape {obj.shapes[0]}")
+            raise TensorCalcError(
+                f"over= needs a scalar variable; {name} has shape {obj.shapes[0]}"
+            )
         points = []
         for r, kind in _interval_roots(obj, a, b, samples):
             points.append(_classify(obj, np.array([r]), tol))

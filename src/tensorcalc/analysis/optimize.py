@@ -17,7 +17,6 @@ from .common import Objective, names_of
 from .plot import plot_path
 
 
-
 def _momentum(obj, th, g, st, o):
     st["v"] = o["beta"] * st.get("v", 0.0) - o["lr"] * g
     return th + st["v"]
@@ -156,4 +155,6 @@ def minimize(
         theta = np.array(STEPS[method](obj, theta.copy(), g, state, opts), dtype=np.float64)
     unpacked = [obj.unpack(t) for t in path]
     iterates = [u[names[0]] for u in unpacked] if len(names) == 1 else unpacked
-    return OptimizeResult(method, names, iterates, values, norms, converged, message, obj.f, obj.fixed)
+    return OptimizeResult(
+        method, names, iterates, values, norms, converged, message, obj.f, obj.fixed
+    )

@@ -35,9 +35,11 @@ def _figure(**kw):
 def _labels(obj: Objective) -> list:
     out = []
     for name, size in zip(obj.names, obj.sizes):
-        out += [name] if size == 1 and not obj.shapes[obj.names.index(name)] else [
-            f"{name}[{i}]" for i in range(size)
-        ]
+        out += (
+            [name]
+            if size == 1 and not obj.shapes[obj.names.index(name)]
+            else [f"{name}[{i}]" for i in range(size)]
+        )
     return out
 
 
@@ -137,14 +139,27 @@ def plot(
         ax.legend(fontsize=8)
         return fig
     fig = _figure(figsize=(11, 4.6), layout="constrained")
-    (ax0, ax1), labels = (fig.add_subplot(1, 2, 1, projection="3d"), fig.add_subplot(1, 2, 2)), _labels(obj)
+    (ax0, ax1), labels = (
+        (fig.add_subplot(1, 2, 1, projection="3d"), fig.add_subplot(1, 2, 2)),
+        _labels(obj),
+    )
     n = samples or 41
     axes = [np.linspace(lo, hi, n) for lo, hi in ranges]
     X, Y = np.meshgrid(*axes)
     Z = _grid_values(obj, axes)
     draw = ax0.plot_wireframe if kind == "wireframe" else ax0.plot_surface
-    style = {"rstride": 2, "cstride": 2} if kind == "wireframe" else {"cmap": "viridis", "alpha": 0.8}
-    draw(X, Y, Z, color=STYLE["f"] if kind == "wireframe" else None, linewidth=0.6, label="f", **style)
+    style = (
+        {"rstride": 2, "cstride": 2} if kind == "wireframe" else {"cmap": "viridis", "alpha": 0.8}
+    )
+    draw(
+        X,
+        Y,
+        Z,
+        color=STYLE["f"] if kind == "wireframe" else None,
+        linewidth=0.6,
+        label="f",
+        **style,
+    )
     ax1.contour(X, Y, Z, levels=20, cmap="viridis")
     ax0.set_title(f"f({', '.join(labels)}) = {to_text(obj.f)}", fontsize=10)
     if taylor_expr is not None:
@@ -154,15 +169,27 @@ def plot(
         ax0.plot_wireframe(X, Y, T, color=STYLE["taylor"], linewidth=0.6, rstride=2, cstride=2,
                            label=what)  # fmt: skip
         ax0.scatter(*t_point, obj.value(t_point), color="k", s=20)
-        ax1.plot(*t_point, "o", color=STYLE["taylor"], label=f"expansion point ({t_point[0]:g}, {t_point[1]:g})")
+        ax1.plot(
+            *t_point,
+            "o",
+            color=STYLE["taylor"],
+            label=f"expansion point ({t_point[0]:g}, {t_point[1]:g})",
+        )
         ax0.set_title(f"f and its {what} at ({t_point[0]:g}, {t_point[1]:g})", fontsize=10)
         ax0.set_zlim(Z.min() - 0.1 * np.ptp(Z), Z.max() + 0.1 * np.ptp(Z))
         ax0.legend(fontsize=8)
         ax1.legend(fontsize=8)
     if gradient:
         k = max(1, n // 12)
-        G = np.array([obj.value_and_grad(np.array([x, y]))[1] for x, y in zip(X[::k, ::k].ravel(), Y[::k, ::k].ravel())])
-        ax1.quiver(X[::k, ::k].ravel(), Y[::k, ::k].ravel(), G[:, 0], G[:, 1], color="0.3", angles="xy")
+        G = np.array(
+            [
+                obj.value_and_grad(np.array([x, y]))[1]
+                for x, y in zip(X[::k, ::k].ravel(), Y[::k, ::k].ravel())
+            ]
+        )
+        ax1.quiver(
+            X[::k, ::k].ravel(), Y[::k, ::k].ravel(), G[:, 0], G[:, 1], color="0.3", angles="xy"
+        )
     ax0.set_xlabel(labels[0])
     ax0.set_ylabel(labels[1])
     ax1.set_xlabel(labels[0])
@@ -198,7 +225,9 @@ def plot_path(result, over: dict | None = None, levels: int = 25, samples: int =
         ax.plot(path[:, 0], path[:, 1], "o-", color=STYLE["path"], ms=3, label=result.method)
         ax.set_ylabel(labels[1])
         ax.set_aspect("equal")
-    ax.plot(*([path[0, 0], result.values[0]] if obj.n == 1 else path[0]), "s", color="k", label="start")
+    ax.plot(
+        *([path[0, 0], result.values[0]] if obj.n == 1 else path[0]), "s", color="k", label="start"
+    )
     ax.set_xlabel(labels[0])
     ax.set_title(f"{result.method}: {result.steps} steps, f = {result.values[-1]:.6g}", fontsize=10)
     ax.legend(fontsize=8)

@@ -72,7 +72,7 @@ def tr_(p):
         return P("mul", (p.children[0], tr_(p.children[1])), None, 2)
     if p.kind == "matmul":
         a, b = p.children
-        pushed = P("matmul", (tr_(b), tr_(a)), None, 2)
+        pushed = matmul(tr_(b), tr_(a), 2)
         plain = P("T", (p,), None, 2)
         return min((pushed, plain), key=cost)
     return P("T", (p,), None, 2)
