@@ -296,3 +296,80 @@ def test_30_matches_central_differences(rng):
     g = tc.derivative(f, "V").evaluate(X=X, U=U, V=V)
     fd = central_jacobian(lambda v: np.sum((X - U @ v) ** 2), V)
     assert_close(g, fd)
+
+
+# -- 4, 18, 22, 24, 27, 29, 31: the analysis tools (issue 6) ----------------------------------
+
+
+def test_4_gradient_descent_iterates():
+    r = tc.minimize("x^2 - 4*x + 3", "x", 4, method="gd", lr=0.1, steps=200)
+    assert r.iterates[:4] == pytest.approx([4.0, 3.6, 3.28, 3.024], abs=1e-12)
+    # closed form: x_k − 2 = 2 · 0.8^k
+    assert r.iterates[:30] == pytest.approx([2 + 2 * 0.8**k for k in range(30)], abs=1e-12)
+    assert r.converged and r.x == pytest.approx(2.0, abs=1e-8)
+    assert r.values[0] == 3.0 and r.grad_norms[0] == 4.0
+
+
+def test_18_least_squares_closed_form(rng):
+    shapes = {"Phi": "N,D", "theta": "D", "y": "N"}
+    theta = tc.solve_stationary("norm(y - Phi @ theta)^2", "theta", shapes=shapes)
+    assert str(theta) == "solve(Phi' @ Phi, Phi' @ y)"
+    Phi, y = rng.normal(size=(8, 3)), rng.normal(size=8)
+    expected = np.linalg.inv(Phi.T @ Phi) @ Phi.T @ y  # θ = (ΦᵀΦ)⁻¹Φᵀy
+    assert_close(theta.evaluate(Phi=Phi, y=y), expected, rtol=1e-10)
+    assert_close(theta.evaluate(Phi=Phi, y=y), np.linalg.lstsq(Phi, y, rcond=None)[0], rtol=1e-10)
+    src = tc.codegen(theta)
+    assert "np.linalg.solve(" in src and "np.linalg.inv(" not in src
+
+
+def test_22_kmeans_centres(rng):
+    L = "sum(R * (diag(X @ X') @ ones(K)' - 2 * X @ M' + ones(N) @ diag(M @ M')'))"
+    shapes = {"X": "N,D", "M": "K,D", "R": "N,K"}
+    M = tc.solve_stationary(L, "M", shapes=shapes)
+    X, R = rng.normal(size=(7, 2)), rng.random((7, 3))
+    expected = (R.T @ X) / R.sum(axis=0)[:, None]  # μⱼ = Σₙ r_nj xₙ / Σₙ r_nj
+    assert_close(M.evaluate(X=X, R=R), expected, rtol=1e-12)
+    assert "inv" not in str(M) and "solve" not in str(M)  # a diagonal system is a division
+
+
+def test_24_quadratic_approximation():
+    q = tc.taylor(F23, at={"x": -1, "y": 0}, order=2)
+    e = np.exp(-1)
+    closed = lambda x, y: e * (-1 - (x + 1) + (x + 1) ** 2 + y**2)  # noqa: E731 (the corrected seed)
+    rng = np.random.default_rng(24)
+    for x, y in rng.uniform(-2, 2, size=(20, 2)):
+        assert float(q.evaluate(x=x, y=y)) == pytest.approx(closed(x, y), abs=1e-12)
+    seed_cell = lambda x, y: e * (-1 - (x + 1) + 2 * (x + 1) ** 2 + 2 * y**2)  # noqa: E731
+    assert float(q.evaluate(x=0.0, y=1.0)) != pytest.approx(seed_cell(0.0, 1.0))
+
+
+def test_27_critical_points():
+    points = tc.critical_points("3*x^4 - 4*x^3 - 12*x^2", over={"x": (-3, 3)})
+    assert [p.point["x"] for p in points] == pytest.approx([-1, 0, 2], abs=1e-10)
+    assert [p.value for p in points] == pytest.approx([-5, 0, -32], abs=1e-9)
+    assert [p.kind for p in points] == ["local minimum", "local maximum", "global minimum"]
+
+
+@pytest.mark.parametrize(
+    "f,at",
+    [
+        ("x' @ A @ x + b' @ x + 3", {"x": [0.5, -1.0, 2.0]}),
+        ("2*x^2 - 3*x*y + y^2 + x - 4", {"x": 1.5, "y": -0.5}),
+    ],
+)
+def test_29_quadratic_approximation_is_exact_for_quadratics(f, at, rng):
+    e = tc.parse(f, {"x": 3, "A": (3, 3), "b": 3} if "A" in f else None)
+    if "A" in f:
+        e = e.subs({"A": rng.normal(size=(3, 3)), "b": rng.normal(size=3)})
+    q = tc.taylor(e, at=at, order=2)
+    for _ in range(5):
+        pt = {k: np.asarray(v) + rng.normal(size=np.shape(v)) for k, v in at.items()}
+        assert float(q.evaluate(pt)) == pytest.approx(float(e.evaluate(pt)), rel=1e-12, abs=1e-12)
+
+
+def test_31_classify_inconclusive_and_the_others():
+    assert tc.classify("x^2 * y + x * y^2", at={"x": 0, "y": 0}).kind == "inconclusive"
+    assert tc.classify("x^2 + y^2", at={"x": 0, "y": 0}).kind == "local minimum"
+    assert tc.classify("-x^2 - y^2", at={"x": 0, "y": 0}).kind == "local maximum"
+    assert tc.classify("x^2 - y^2", at={"x": 0, "y": 0}).kind == "saddle point"
+    assert tc.classify("x^2 + y^2", at={"x": 1, "y": 0}).kind == "not a critical point"

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from . import build as b
 from .diff.layout import apply_layout
 from .diff.reverse import Step, wrt_variable
@@ -106,7 +108,7 @@ def hessian(f, wrt, shapes=None) -> Expr:
 
 
 def subs(e: Expr, mapping: dict, shapes=None) -> Expr:
-    """Substitute variables (by name or ``Expr``) with expressions or strings.
+    """Substitute variables (by name or ``Expr``) with expressions, strings or arrays.
 
     >>> import tensorcalc as tc
     >>> f = tc.parse("x1^2 + 2 * x2").subs({"x1": "sin(t)", "x2": "cos(t)"})
@@ -120,7 +122,12 @@ def subs(e: Expr, mapping: dict, shapes=None) -> Expr:
         old = key if isinstance(key, Expr) else found.get(key)
         if old is None:
             raise DifferentiationError(f"the expression has no variable {key!r} to substitute")
-        new = parse(value, shapes, known=known) if isinstance(value, str) else b.toas_expr(value)
+        if isinstance(value, str):
+            new = parse(value, shapes, known=known)
+        elif isinstance(value, (list, tuple, np.ndarray)) and np.ndim(value):
+            new = b.array(value)  # numbers for a parameter: an array constant
+        else:
+            new = b.to_expr(value)
         table[old] = b.broadcast(new, old.shape, "subs") if new.shape == () else new
     return b.substitute(e, table)
 

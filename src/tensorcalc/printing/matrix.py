@@ -90,6 +90,8 @@ def cost(p: P) -> float:
         own = 1000.0
     elif p.kind == "call" and p.value[0] == "sum" and p.value[1]:
         own = 1.0
+    elif p.kind == "matmul" and p.children[0].kind == "call" and p.children[0].value[0] == "solve":
+        own = 0.3  # solve(A, B @ y) reads better than solve(A, B) @ y
     elif p.kind == "matmul" and p.rank == 2 and p.children[0].rank == 1:
         own = 0.5
     elif p.kind == "call" and p.value[0] == "sum" and not p.value[1]:
