@@ -140,10 +140,12 @@ def minimize(
     message = f"stopped after {steps} steps"
     converged = False
     for k in range(steps + 1):
-        value, g = obj.value_and_grad(theta)
+        with np.errstate(all="ignore"):  # a diverging run is reported, not warned about
+            value, g = obj.value_and_grad(theta)
         path.append(theta)
         values.append(value)
-        norms.append(float(np.linalg.norm(g)))
+        with np.errstate(all="ignore"):
+            norms.append(float(np.linalg.norm(g)))
         if not (np.isfinite(value) and np.all(np.isfinite(g))):
             message = f"diverged at step {k} (non-finite value or gradient)"
             break
@@ -152,7 +154,8 @@ def minimize(
             break
         if k == steps:
             break
-        theta = np.array(STEPS[method](obj, theta.copy(), g, state, opts), dtype=np.float64)
+        with np.errstate(all="ignore"):
+            theta = np.array(STEPS[method](obj, theta.copy(), g, state, opts), dtype=np.float64)
     unpacked = [obj.unpack(t) for t in path]
     iterates = [u[names[0]] for u in unpacked] if len(names) == 1 else unpacked
     return OptimizeResult(
