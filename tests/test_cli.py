@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from tensorcalc.cli import main
@@ -79,3 +80,60 @@ def test_check_command(capsys):
     assert rc == 0 and "PASS" in out
     rc, _, err = run(capsys, "check", "x +", "--wrt", "x")
     assert rc == 2 and "^" in err
+
+
+# -- analysis commands (issue 6) ----------------------------------------------------------------
+
+
+def test_taylor_command(capsys):
+    code, out, _ = run(capsys, "taylor", "x * exp(-x^2 - y^2)", "--at", "x=-1", "--at", "y=0")
+    assert code == 0
+    e = repr(float(np.exp(-1)))
+    assert out.strip() == f"-{e} - {e} * (x + 1) + {e} * (x + 1)^2 + {e} * y^2"
+    code, out, _ = run(capsys, "taylor", "sum(exp(x))", "--at", "x=[0,1]", "--order", "1")
+    assert out.strip() == f"{1 + np.e!r} + [1, {np.e!r}]' @ (x - [0, 1])"
+
+
+def test_critical_command(capsys):
+    code, out, _ = run(capsys, "critical", "3*x^4 - 4*x^3 - 12*x^2", "--over", "x=-3:3")
+    assert code == 0
+    assert out.splitlines() == [
+        "local minimum at x = -1 (value -5)",
+        "local maximum at x = 0 (value 0)",
+        "global minimum at x = 2 (value -32)",
+    ]
+    code, out, _ = run(capsys, "critical", "x^2*y + x*y^2", "--at", "x=0", "--at", "y=0")
+    assert out.strip() == "inconclusive at x = 0, y = 0 (value 0)"
+    code, out, _ = run(capsys, "critical", "x^3 - 3*x*y + y^3", "--start", "x=0.8,y=1.3")
+    assert out.strip() == "local minimum at x = 1, y = 1 (value -1)"
+
+
+def test_minimize_command(capsys):
+    code, out, _ = run(
+        capsys, "minimize", "x^2 - 4*x + 3", "--wrt", "x", "--x0", "x=4", "--steps", "3"
+    )
+    assert code == 0
+    rows = [line.split() for line in out.splitlines()[2:]]
+    assert [float(r[1]) for r in rows] == pytest.approx([4, 3.6, 3.28, 3.024])
+
+
+def test_plot_command(capsys, tmp_path):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "seed.png"
+    argv = ["plot", "x * exp(-x^2 - y^2)", "--taylor", "x=-1", "--taylor", "y=0", "-o", str(path)]
+    code, out, _ = run(capsys, *argv)
+    assert code == 0 and path.read_bytes()[:4] == b"\x89PNG"
+    assert out.strip() == f"wrote {path}"
+
+
+@pytest.mark.parametrize(
+    "argv,needle",
+    [
+        (["taylor", "x^2", "--at", "z=0"], "no variable 'z'"),
+        (["critical", "x^2 + a", "--over", "x=0:1"], "no value given for a"),
+        (["minimize", "x^2", "--wrt", "x", "--x0", "y=1"], "x0 must give"),
+    ],
+)
+def test_analysis_errors_exit_2(capsys, argv, needle):
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and needle in err

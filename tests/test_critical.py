@@ -38,9 +38,12 @@ def test_fixed_parameters():
 def test_several_variables_from_starts():
     # f = x³ − 3xy + y³: critical points (0, 0) saddle and (1, 1) minimum
     found = tc.critical_points(
-        "x^3 - 3*x*y + y^3", start=[{"x": 0.8, "y": 1.3}, {"x": 0.2, "y": -0.1}, {"x": 1.1, "y": 0.9}]
+        "x^3 - 3*x*y + y^3",
+        start=[{"x": 0.8, "y": 1.3}, {"x": 0.2, "y": -0.1}, {"x": 1.1, "y": 0.9}],
     )
-    got = sorted((round(p.point["x"], 9) + 0.0, round(p.point["y"], 9) + 0.0, p.kind) for p in found)
+    got = sorted(
+        (round(p.point["x"], 9) + 0.0, round(p.point["y"], 9) + 0.0, p.kind) for p in found
+    )
     assert got == [(0.0, 0.0, "saddle point"), (1.0, 1.0, "local minimum")]
 
 

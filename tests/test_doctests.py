@@ -17,7 +17,12 @@ MODULES = sorted(
 )
 
 
+NEEDS = {"tensorcalc.analysis.plot": "matplotlib"}  # modules whose examples need an extra
+
+
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name):
+    if name in NEEDS:
+        pytest.importorskip(NEEDS[name])
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0

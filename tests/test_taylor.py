@@ -53,7 +53,9 @@ def test_vector_quadratic_term_prints_in_matrix_notation():
         f"{1 + e!r} + [1, {e!r}]' @ (x - [0, 1]) + 0.5 * (x - [0, 1])' @ [[1, 0], [0, {e!r}]] @ (x - [0, 1])"
     )
     assert r"\begin{bmatrix}" in p.latex()
-    assert_close(tc.parse(str(p), {"x": 2}).evaluate(x=np.array([0.3, 0.2])), p.evaluate(x=[0.3, 0.2]))
+    assert_close(
+        tc.parse(str(p), {"x": 2}).evaluate(x=np.array([0.3, 0.2])), p.evaluate(x=[0.3, 0.2])
+    )
 
 
 def test_symbolic_point_gives_formula_coefficients(rng):

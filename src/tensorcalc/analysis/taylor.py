@@ -52,7 +52,7 @@ def taylor(f, at: dict, order: int = 2, shapes=None) -> Expr:
     1 + x + 0.5 * x^2 + 0.16666666666666666 * x^3
     >>> q = tc.taylor("x * exp(-x^2 - y^2)", at={"x": -1, "y": 0})
     >>> round(float(q.evaluate(x=-1, y=0)), 6), round(float(q.evaluate(x=0, y=0)), 6)
-    (-0.367879, 0.0)
+    (-0.367879, -0.367879)
     """
     f = as_expr(f, point_shapes(at, shapes))
     if not isinstance(order, int) or isinstance(order, bool) or order < 0:
