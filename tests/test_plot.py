@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import io
+import pathlib
 
 import numpy as np
 import pytest
 
 import tensorcalc as tc
+from tensorcalc.cli import main
 
 pytest.importorskip("matplotlib")
+from matplotlib.image import imread  # noqa: E402
 from matplotlib.quiver import Quiver  # noqa: E402
 from mpl_toolkits.mplot3d.art3d import Line3DCollection, Poly3DCollection  # noqa: E402
 
@@ -19,8 +22,6 @@ def png_pixels(fig) -> np.ndarray:
     fig.savefig(buf, format="png", dpi=60)
     assert buf.getvalue()[:8] == b"\x89PNG\r\n\x1a\n"
     buf.seek(0)
-    from matplotlib.image import imread  # noqa: PLC0415 - only after the importorskip
-
     return imread(buf, format="png")
 
 
@@ -97,3 +98,19 @@ def test_plot_errors():
         tc.plot("x^2", kind="bars")
     with pytest.raises(tc.TensorCalcError, match="give values for the others"):
         tc.plot("x * a", over={"x": (0, 1)})
+
+
+def test_readme_figure_is_what_its_command_draws(tmp_path):
+    root = pathlib.Path(__file__).resolve().parents[1]
+    command = (
+        'tensorcalc plot "x * exp(-x^2 - y^2)" --taylor x=-1 --taylor y=0 -o docs/seed-taylor.png'
+    )
+    assert command in (root / "README.md").read_text()
+    out = tmp_path / "seed.png"
+    assert (
+        main(["plot", "x * exp(-x^2 - y^2)", "--taylor", "x=-1", "--taylor", "y=0", "-o", str(out)])
+        == 0
+    )
+    committed, fresh = imread(root / "docs" / "seed-taylor.png"), imread(out)
+    assert committed.shape == fresh.shape
+    assert np.abs(committed - fresh).mean() < 0.02  # the same drawing (fonts may differ slightly)
