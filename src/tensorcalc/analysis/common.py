@@ -105,11 +105,11 @@ class Objective:
             k += size
         return out
 
-    def _args(self, theta):
+    def args(self, theta):
         return {**self.fixed, **{k: np.asarray(v) for k, v in self.unpack(theta).items()}}
 
     def value_and_grad(self, theta):
-        value, *grads = self._fg(**self._args(theta))
+        value, *grads = self._fg(**self.args(theta))
         return float(value), np.concatenate([np.ravel(g) for g in grads])
 
     def value(self, theta) -> float:
@@ -119,7 +119,7 @@ class Objective:
         if self._h is None:  # the exact blocks ∂²f/∂xᵢ∂xⱼ, compiled on first use
             blocks = [derivative(g, v) for g in self.grads for v in self.vars]
             self._h = compile_exprs(blocks)
-        flat = self._h(**self._args(theta))
+        flat = self._h(**self.args(theta))
         m = len(self.vars)
         rows = [
             np.hstack(

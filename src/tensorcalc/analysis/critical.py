@@ -65,7 +65,7 @@ def _kind_from_eigenvalues(lam: np.ndarray) -> str:
 def _higher_order_kind(obj: Objective, theta) -> str:
     """One variable with f″ = 0: the first non-zero derivative of order k decides."""
     d = derivative(obj.grads[0], obj.vars[0])
-    args = obj._args(theta)
+    args = obj.args(theta)
     for k in range(3, HIGHER_ORDERS + 1):
         d = derivative(d, obj.vars[0])
         v = float(compile_exprs(d)(**{n: args[n] for n in variables(d)}))

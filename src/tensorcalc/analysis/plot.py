@@ -10,6 +10,7 @@ points, the Taylor polynomial at a point, the gradient field and an optimiser's 
 from __future__ import annotations
 
 import importlib
+from typing import NamedTuple
 
 import numpy as np
 
@@ -33,13 +34,10 @@ def _figure(**kw):
 
 
 def _labels(obj: Objective) -> list:
+    """Axis labels: ``x`` for a scalar variable, ``x[0]``, ``x[1]`` for a vector's entries."""
     out = []
-    for name, size in zip(obj.names, obj.sizes):
-        out += (
-            [name]
-            if size == 1 and not obj.shapes[obj.names.index(name)]
-            else [f"{name}[{i}]" for i in range(size)]
-        )
+    for name, shape, size in zip(obj.names, obj.shapes, obj.sizes):
+        out += [f"{name}[{i}]" for i in range(size)] if shape else [name]
     return out
 
 
@@ -109,91 +107,88 @@ def plot(
     if kind not in ("wireframe", "surface"):
         raise TensorCalcError(f"kind must be 'wireframe' or 'surface', got {kind!r}")
     obj = _objective(f, over, at, shapes)
-    taylor_expr = None
+    approx = None
     if taylor is not None:
-        taylor_expr = taylor_poly(obj.f, at=taylor, order=order)
-        t_obj = Objective(taylor_expr, obj.names, {**obj.fixed, **obj.unpack(obj.start)})
-        t_point = obj.pack({**obj.unpack(obj.start), **taylor})
+        t_expr = taylor_poly(obj.f, at=taylor, order=order)
+        name = {0: "constant", 1: "tangent", 2: "quadratic approximation"}.get(order)
+        approx = _Approx(
+            Objective(t_expr, obj.names, {**obj.fixed, **obj.unpack(obj.start)}),
+            obj.pack({**obj.unpack(obj.start), **taylor}),
+            name or f"order-{order} Taylor polynomial",
+        )
     ranges = _ranges(obj, over)
-    name = {0: "constant", 1: "tangent", 2: "quadratic approximation"}.get(order)
-    what = name or f"order-{order} Taylor polynomial"
     if obj.n == 1:
-        fig = _figure(figsize=(6.4, 4.4), layout="constrained")
-        ax = fig.add_subplot()
-        (a, b), label = ranges[0], _labels(obj)[0]
-        xs = np.linspace(a, b, samples or 400)
-        ax.plot(xs, _grid_values(obj, [xs]), color=STYLE["f"], label=f"f({label})")
-        title = f"f({label}) = {to_text(obj.f)}"
-        if taylor_expr is not None:
-            ax.plot(xs, _grid_values(t_obj, [xs]), "--", color=STYLE["taylor"], label=what)
-            ax.plot(t_point, [obj.value(t_point)], "o", color=STYLE["taylor"])
-            title = f"f and its {what} at {label} = {t_point[0]:g}"
-        if critical:
-            for p in critical_points(obj.f, over={obj.names[0]: (a, b)}, at=obj.fixed):
-                ax.plot([p.point[obj.names[0]]], [p.value], "o", color=STYLE["critical"])
-                ax.annotate(p.kind, (p.point[obj.names[0]], p.value), textcoords="offset points",
-                            xytext=(4, 6), fontsize=8)  # fmt: skip
-        ax.set_xlabel(label)
-        ax.set_ylabel(f"f({label})")
-        ax.set_title(title, fontsize=10)
-        ax.legend(fontsize=8)
-        return fig
+        return _plot_curve(obj, ranges[0], approx, critical, samples or 400)
+    return _plot_surface(obj, ranges, approx, kind, gradient, samples or 41)
+
+
+class _Approx(NamedTuple):
+    obj: Objective  # the Taylor polynomial
+    point: np.ndarray  # the expansion point θ₀
+    what: str  # "tangent", "quadratic approximation", …
+
+
+def _plot_curve(obj, interval, approx, critical, samples):
+    fig = _figure(figsize=(6.4, 4.4), layout="constrained")
+    ax = fig.add_subplot()
+    (a, b), label, name = interval, _labels(obj)[0], obj.names[0]
+    xs = np.linspace(a, b, samples)
+    ax.plot(xs, _grid_values(obj, [xs]), color=STYLE["f"], label=f"f({label})")
+    title = f"f({label}) = {to_text(obj.f)}"
+    if approx is not None:
+        ax.plot(xs, _grid_values(approx.obj, [xs]), "--", color=STYLE["taylor"], label=approx.what)
+        ax.plot(approx.point, [obj.value(approx.point)], "o", color=STYLE["taylor"])
+        title = f"f and its {approx.what} at {label} = {approx.point[0]:g}"
+    if critical:
+        for p in critical_points(obj.f, over={name: (a, b)}, at=obj.fixed):
+            xy = (p.point[name], p.value)
+            ax.plot(*xy, "o", color=STYLE["critical"])
+            ax.annotate(p.kind, xy, textcoords="offset points", xytext=(4, 6), fontsize=8)
+    ax.set_xlabel(label)
+    ax.set_ylabel(f"f({label})")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def _plot_surface(obj, ranges, approx, kind, gradient, samples):
     fig = _figure(figsize=(11, 4.6), layout="constrained")
-    (ax0, ax1), labels = (
-        (fig.add_subplot(1, 2, 1, projection="3d"), fig.add_subplot(1, 2, 2)),
-        _labels(obj),
-    )
-    n = samples or 41
-    axes = [np.linspace(lo, hi, n) for lo, hi in ranges]
+    ax0 = fig.add_subplot(1, 2, 1, projection="3d")
+    ax1 = fig.add_subplot(1, 2, 2)
+    labels = _labels(obj)
+    axes = [np.linspace(lo, hi, samples) for lo, hi in ranges]
     X, Y = np.meshgrid(*axes)
     Z = _grid_values(obj, axes)
-    draw = ax0.plot_wireframe if kind == "wireframe" else ax0.plot_surface
-    style = (
-        {"rstride": 2, "cstride": 2} if kind == "wireframe" else {"cmap": "viridis", "alpha": 0.8}
-    )
-    draw(
-        X,
-        Y,
-        Z,
-        color=STYLE["f"] if kind == "wireframe" else None,
-        linewidth=0.6,
-        label="f",
-        **style,
-    )
+    if kind == "wireframe":
+        ax0.plot_wireframe(
+            X, Y, Z, color=STYLE["f"], linewidth=0.6, rstride=2, cstride=2, label="f"
+        )
+    else:
+        ax0.plot_surface(X, Y, Z, cmap="viridis", alpha=0.8, linewidth=0, label="f")
     ax1.contour(X, Y, Z, levels=20, cmap="viridis")
     ax0.set_title(f"f({', '.join(labels)}) = {to_text(obj.f)}", fontsize=10)
-    if taylor_expr is not None:
-        T = _grid_values(t_obj, axes)
+    if approx is not None:
+        T = _grid_values(approx.obj, axes)
         margin = 0.25 * np.ptp(Z)
         T = np.where((T < Z.min() - margin) | (T > Z.max() + margin), np.nan, T)  # stay in view
-        ax0.plot_wireframe(X, Y, T, color=STYLE["taylor"], linewidth=0.6, rstride=2, cstride=2,
-                           label=what)  # fmt: skip
-        ax0.scatter(*t_point, obj.value(t_point), color="k", s=20)
-        ax1.plot(
-            *t_point,
-            "o",
-            color=STYLE["taylor"],
-            label=f"expansion point ({t_point[0]:g}, {t_point[1]:g})",
+        ax0.plot_wireframe(
+            X, Y, T, color=STYLE["taylor"], linewidth=0.6, rstride=2, cstride=2, label=approx.what
         )
-        ax0.set_title(f"f and its {what} at ({t_point[0]:g}, {t_point[1]:g})", fontsize=10)
-        ax0.set_zlim(Z.min() - 0.1 * np.ptp(Z), Z.max() + 0.1 * np.ptp(Z))
+        p0 = approx.point
+        ax0.scatter(*p0, obj.value(p0), color="k", s=20)
+        where = f"({p0[0]:g}, {p0[1]:g})"
+        ax1.plot(*p0, "o", color=STYLE["taylor"], label=f"expansion point {where}")
+        ax0.set_title(f"f and its {approx.what} at {where}", fontsize=10)
         ax0.legend(fontsize=8)
         ax1.legend(fontsize=8)
     if gradient:
-        k = max(1, n // 12)
-        G = np.array(
-            [
-                obj.value_and_grad(np.array([x, y]))[1]
-                for x, y in zip(X[::k, ::k].ravel(), Y[::k, ::k].ravel())
-            ]
-        )
-        ax1.quiver(
-            X[::k, ::k].ravel(), Y[::k, ::k].ravel(), G[:, 0], G[:, 1], color="0.3", angles="xy"
-        )
-    ax0.set_xlabel(labels[0])
-    ax0.set_ylabel(labels[1])
-    ax1.set_xlabel(labels[0])
-    ax1.set_ylabel(labels[1])
+        k = max(1, samples // 12)
+        gx, gy = X[::k, ::k].ravel(), Y[::k, ::k].ravel()
+        G = np.array([obj.value_and_grad(np.array(p))[1] for p in zip(gx, gy)])
+        ax1.quiver(gx, gy, G[:, 0], G[:, 1], color="0.3", angles="xy")
+    for ax in (ax0, ax1):
+        ax.set_xlabel(labels[0])
+        ax.set_ylabel(labels[1])
     ax1.set_title("contours of f" + (" and its gradient field" if gradient else ""), fontsize=10)
     ax1.set_aspect("equal")
     return fig
