@@ -9,6 +9,8 @@ The optimisers and the critical-point search work on θ; ``unpack`` turns θ bac
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from ..codegen import compile as compile_exprs
@@ -16,17 +18,33 @@ from ..diff.reverse import derivative, wrt_variable
 from ..errors import DifferentiationError, ShapeError, TensorCalcError
 from ..expr import Expr, variables
 from ..parse import as_expr
+from ..shapes import as_shape
+
+
+def fmt_value(v) -> str:
+    """A number or an array on one line: ``-0.5``, ``[1, 2.5]``."""
+    if np.ndim(v) == 0:
+        return f"{float(v):.10g}"
+    text = np.array2string(np.asarray(v), precision=6, separator=", ", suppress_small=True)
+    return re.sub(r"\s*\n\s*", " ", text)
 
 
 def point_shapes(point: dict, shapes=None) -> dict:
-    """Declared shapes, completed by the shapes of the numeric values in ``point`` (so that
-    ``taylor("sum(exp(x))", at={"x": [0, 1]})`` knows x is a 2-vector)."""
-    out = {
-        (k.name if isinstance(k, Expr) else k): np.shape(v)
-        for k, v in point.items()
-        if not isinstance(v, (str, Expr))
-    }
-    return {**out, **(shapes or {})}
+    """Declared shapes, made concrete by the numeric values in ``point``: ``x`` declared ``n``
+    with the value [0, 1] is a 2-vector, and an undeclared ``x`` takes the value's shape.  A
+    value that contradicts a declared size keeps the declaration (and fails its check later)."""
+    out = {k: as_shape(v) for k, v in (shapes or {}).items()}
+    for k, v in point.items():
+        k = k.name if isinstance(k, Expr) else k
+        if isinstance(v, (str, Expr)):
+            continue
+        have, declared = np.shape(v), out.get(k)
+        if declared is None or (
+            len(declared) == len(have)
+            and all(isinstance(d, str) or d == h for d, h in zip(declared, have))
+        ):
+            out[k] = have
+    return out
 
 
 def scalar_expr(f, shapes=None, what="this tool") -> Expr:

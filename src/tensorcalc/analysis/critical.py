@@ -24,15 +24,11 @@ from ..codegen import compile as compile_exprs
 from ..diff.reverse import derivative
 from ..errors import TensorCalcError
 from ..expr import variables
-from .common import Objective, names_of
+from .common import Objective, fmt_value, names_of
 
 MINIMUM, MAXIMUM, SADDLE = "local minimum", "local maximum", "saddle point"
 INFLECTION, INCONCLUSIVE, NOT_CRITICAL = "inflection point", "inconclusive", "not a critical point"
 HIGHER_ORDERS = 8  # the 1-D test looks at f‴ … f⁽⁸⁾ when f″ vanishes
-
-
-def _fmt(v) -> str:
-    return f"{v:.6g}" if np.ndim(v) == 0 else np.array2string(np.asarray(v), precision=6)
 
 
 @dataclass
@@ -46,8 +42,8 @@ class CriticalPoint:
     gradient_norm: float = 0.0
 
     def __str__(self):
-        where = ", ".join(f"{k} = {_fmt(v)}" for k, v in self.point.items())
-        return f"{self.kind} at {where} (value {_fmt(self.value)})"
+        where = ", ".join(f"{k} = {fmt_value(v)}" for k, v in self.point.items())
+        return f"{self.kind} at {where} (value {fmt_value(self.value)})"
 
 
 def _kind_from_eigenvalues(lam: np.ndarray) -> str:

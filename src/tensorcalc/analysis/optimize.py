@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import TensorCalcError
-from .common import Objective, names_of
+from .common import Objective, fmt_value, names_of
 from .plot import plot_path
 
 
@@ -74,7 +74,7 @@ class OptimizeResult:
         head = ["k", *cols, "f", "|grad f|"]
         rows = []
         for k in range(len(self.iterates)):
-            cells = [str(k)] + [_cell(cols[n][k]) for n in cols]
+            cells = [str(k)] + [fmt_value(cols[n][k]) for n in cols]
             rows.append(cells + [f"{self.values[k]:.10g}", f"{self.grad_norms[k]:.3e}"])
         if len(rows) > 24:
             rows = rows[:10] + [["…"] * len(head)] + rows[-10:]
@@ -95,10 +95,6 @@ class OptimizeResult:
     def plot(self, **kw):
         """The path over the contour plot of the objective (needs the ``[plot]`` extra)."""
         return plot_path(self, **kw)
-
-
-def _cell(v) -> str:
-    return f"{v:.10g}" if np.ndim(v) == 0 else np.array2string(np.asarray(v), precision=6)
 
 
 def minimize(
