@@ -70,3 +70,13 @@ def test_errors():
         tc.minimize("x^2", "x", 1.0, method="adam")
     with pytest.raises(tc.TensorCalcError, match="x0 must give"):
         tc.minimize("x^2 + y^2", ["x", "y"], {"x": 1.0})
+
+
+def test_symbolic_shapes_take_the_values_sizes(rng):
+    P, y = rng.normal(size=(6, 3)), rng.normal(size=6)
+    r = tc.minimize("norm(y - P @ t)^2", "t", np.zeros(3), method="newton",
+                    at={"y": y, "P": P}, shapes={"y": "m", "P": "m,d"})  # fmt: skip
+    np.testing.assert_allclose(r.x, np.linalg.lstsq(P, y, rcond=None)[0], atol=1e-10)
+    assert r.converged and r.steps == 1
+    lines = str(r).splitlines()
+    assert lines[2].split()[:4] == ["0", "[0.,", "0.,", "0.]"]

@@ -57,8 +57,19 @@ LEAVES = {
         ("0.5", lambda e: np.float64(0.5)),
         ("3", lambda e: np.float64(3)),
     ],
-    "V": [("x", lambda e: e["x"]), ("y", lambda e: e["y"])],
-    "M": [("A", lambda e: e["A"]), ("B", lambda e: e["B"])],
+    "V": [
+        ("x", lambda e: e["x"]),
+        ("y", lambda e: e["y"]),
+        ("[0.5, -1, 2]", lambda e: np.array([0.5, -1, 2])),
+    ],
+    "M": [
+        ("A", lambda e: e["A"]),
+        ("B", lambda e: e["B"]),
+        (
+            "[[1, 0.5, 0], [-2, 1, 0.25], [0, 3, -1]]",
+            lambda e: np.array([[1, 0.5, 0], [-2, 1, 0.25], [0, 3, -1]]),
+        ),
+    ],
     "T": [],
 }
 
@@ -88,7 +99,7 @@ def combos(draw, kind, depth):
             "norm1",
             "dot",
         ],
-        "V": ["matvec", "softmax", "diag", "sum0", "sum1", "contractT"],
+        "V": ["matvec", "softmax", "diag", "sum0", "sum1", "contractT", "solve"],
         "M": ["matmul", "outer", "diagv", "inv", "transpose", "sumT2"],
         "T": ["einsum3"],
     }[kind]
@@ -121,6 +132,7 @@ def combos(draw, kind, depth):
         "norm1": (f"norm1(tanh({t1}) - 2)", lambda e: np.sum(np.abs(np.tanh(f1(e)) - 2))),
         "dot": (f"dot({t2}, ones(3) + {t2})", lambda e: f2(e) @ (1 + f2(e))),
         "matvec": (f"({t1}) @ ({t2})", lambda e: f1(e) @ f2(e)),
+        "solve": (f"solve({WELL.format(t1)}, {t2})", lambda e: np.linalg.solve(well(f1)(e), f2(e))),
         "softmax": (f"softmax({t2})", lambda e: np.exp(f2(e)) / np.sum(np.exp(f2(e)))),
         "diag": (f"diag({t1})", lambda e: np.diag(f1(e)).copy()),
         "sum0": (f"sum({t1}, 0)", lambda e: np.sum(f1(e), axis=0)),
