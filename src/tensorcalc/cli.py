@@ -113,7 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
     _common(t)
     t.add_argument("--order", type=int, default=2)
     t.add_argument("--latex", action="store_true")
-    k = sub.add_parser("critical", help="critical points and their classification")
+    k = sub.add_parser(
+        "critical",
+        help="critical points and their classification",
+        description="Find critical points on an interval (--over) or by Newton from starts "
+        "(--start); with neither, classify the point given by --at.",
+    )
     _common(k)
     k.add_argument("--over", type=_interval, metavar="NAME=A:B", help="one variable on [A, B]")
     k.add_argument("--start", action="append", type=_point, metavar="POINT",
