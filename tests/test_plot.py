@@ -96,6 +96,8 @@ def test_plot_errors():
         tc.plot("x + y + z")
     with pytest.raises(tc.TensorCalcError, match="kind must be"):
         tc.plot("x^2", kind="bars")
+    with pytest.raises(tc.TensorCalcError, match="concrete sizes"):
+        tc.plot("sum(x^2)", shapes={"x": "n"})
     with pytest.raises(tc.TensorCalcError, match="give values for the others"):
         tc.plot("x * a", over={"x": (0, 1)})
 

@@ -44,15 +44,17 @@ def _labels(obj: Objective) -> list:
 def _objective(f, over, at, shapes):
     at = dict(at or {})
     f = scalar_expr(f, point_shapes(at, shapes), "plot")
-    free = [n for n in sorted(variables(f)) if n not in at]
+    found = variables(f)
+    free = [n for n in sorted(found) if n not in at]
     names = list(over) if over else free
     if set(names) != set(free):
         raise TensorCalcError(
             f"plot over {', '.join(free) or 'no variables'}; give values for the others with at="
         )
-    start = {n: np.zeros(variables(f)[n].shape) for n in names}
-    obj = Objective(f, names, {**at, **start})
-    if obj.n not in (1, 2) or any(isinstance(d, str) for n in names for d in variables(f)[n].shape):
+    if any(isinstance(d, str) for n in names for d in found[n].shape):
+        raise TensorCalcError("plot needs concrete sizes; declare them, e.g. shapes={'x': 2}")
+    obj = Objective(f, names, {**at, **{n: np.zeros(found[n].shape) for n in names}})
+    if obj.n not in (1, 2):
         raise TensorCalcError(
             "plot draws functions of one or two variables (two scalars or one 2-vector); "
             f"{', '.join(names)} has {obj.n} entries"
