@@ -285,13 +285,18 @@ def scale(c, x: Expr) -> Expr:
 # ------------------------------------------------------------------------------------- add
 
 
-def add(*terms) -> Expr:
-    """The canonical sum of same-shape terms (scalars broadcast)."""
+def _summands(terms):
+    """The terms of a sum as same-shape ``Expr``s (scalars broadcast) and that shape."""
     terms = [to_expr(t) for t in terms]
     shape = next((t.shape for t in terms if t.shape), ())
     if any(t.shape not in ((), shape) for t in terms):
         raise ShapeError("add", [t.shape for t in terms], "shapes differ and neither is a scalar")
-    terms = [broadcast(t, shape, "add") for t in terms]
+    return [broadcast(t, shape, "add") for t in terms], shape
+
+
+def add(*terms) -> Expr:
+    """The canonical sum of same-shape terms (scalars broadcast)."""
+    terms, shape = _summands(terms)
     flat = []
     for core, c in _collect(terms).items():
         flat.extend(core.args if core.op is Op.ADD and c == 1.0 else [scale(c, core)])
@@ -317,9 +322,8 @@ def add(*terms) -> Expr:
 def ordered_sum(*terms) -> Expr:
     """A sum that keeps its terms in the given order and unfactored, as a polynomial reads
     best term by term (a Taylor polynomial by degree); zero terms are dropped."""
-    terms = [t for t in (to_expr(t) for t in terms) if not (t.op is Op.CONST and t.attrs[0] == 0)]
-    shape = next((t.shape for t in terms if t.shape), ())
-    terms = [broadcast(t, shape, "add") for t in terms]
+    terms, shape = _summands(terms)
+    terms = [t for t in terms if const_value(t) != 0.0]
     if len(terms) < 2:
         return terms[0] if terms else zeros(shape)
     return node(Op.ADD, tuple(terms))

@@ -30,13 +30,17 @@ from .numeric.check import check
 from .shapes import as_shape
 
 
-def _shape_arg(text: str):
-    name, eq, dims = text.partition("=")
+def _named(text: str, expected: str):
+    """``(name, rest)`` of ``NAME=rest``, or an argparse error saying what was ``expected``."""
+    name, eq, rest = text.partition("=")
     if not eq or not name.strip().isidentifier():
-        raise argparse.ArgumentTypeError(
-            f"expected NAME=DIMS such as A=n,n or s= (scalar), got {text!r}"
-        )
-    return name.strip(), as_shape(dims)
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+    return name.strip(), rest
+
+
+def _shape_arg(text: str):
+    name, dims = _named(text, "NAME=DIMS such as A=n,n or s= (scalar)")
+    return name, as_shape(dims)
 
 
 def _value(text: str):
@@ -49,12 +53,8 @@ def _value(text: str):
 
 
 def _assignment(text: str):
-    name, eq, value = text.partition("=")
-    if not eq or not name.strip().isidentifier():
-        raise argparse.ArgumentTypeError(
-            f"expected NAME=VALUE such as x=1 or x=[1,2], got {text!r}"
-        )
-    return name.strip(), _value(value)
+    name, value = _named(text, "NAME=VALUE such as x=1 or x=[1,2]")
+    return name, _value(value)
 
 
 def _point(text: str) -> dict:
@@ -71,17 +71,18 @@ def _point(text: str) -> dict:
 
 
 def _interval(text: str):
-    name, eq, rng = text.partition("=")
+    expected = "NAME=A:B such as x=-3:3"
+    name, rng = _named(text, expected)
     lo, colon, hi = rng.partition(":")
-    if not (eq and colon and name.strip().isidentifier()):
-        raise argparse.ArgumentTypeError(f"expected NAME=A:B such as x=-3:3, got {text!r}")
-    return name.strip(), (float(_value(lo)), float(_value(hi)))
+    if not colon:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+    return name, (float(_value(lo)), float(_value(hi)))
 
 
-def _common(p, shapes=True):
+def _common(p):
+    """The expression, ``--shape`` and ``--at`` arguments the analysis commands share."""
     p.add_argument("expression")
-    if shapes:
-        p.add_argument("--shape", action="append", type=_shape_arg, default=[], metavar="NAME=DIMS")
+    p.add_argument("--shape", action="append", type=_shape_arg, default=[], metavar="NAME=DIMS")
     p.add_argument(
         "--at", action="append", type=_assignment, default=[], metavar="NAME=VALUE",
         help="a value for a variable (repeatable)",

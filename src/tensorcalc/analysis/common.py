@@ -64,24 +64,18 @@ def names_of(wrt) -> list:
 
 def as_point(f: Expr, point: dict, names=None) -> dict:
     """``{name: ndarray}`` for ``point``, checked against the variables' declared shapes."""
-    found = variables(f)
     out = {}
     for name, value in point.items():
-        name = name.name if isinstance(name, Expr) else name
-        if name not in found:
-            have = ", ".join(sorted(found)) or "none"
-            raise TensorCalcError(
-                f"the expression has no variable {name!r} (its variables: {have})"
-            )
+        x = wrt_variable(f, name)
         v = np.asarray(value, dtype=np.float64)
-        declared = found[name].shape
+        declared = x.shape
         if len(declared) != v.ndim or any(
             isinstance(d, int) and d != s for d, s in zip(declared, v.shape)
         ):
             raise ShapeError(
-                "point", [declared, v.shape], f"a value for {name} has the wrong shape"
+                "point", [declared, v.shape], f"a value for {x.name} has the wrong shape"
             )
-        out[name] = v
+        out[x.name] = v
     missing = [n for n in (names or ()) if n not in out]
     if missing:
         raise TensorCalcError(f"no value given for {', '.join(missing)}")

@@ -23,7 +23,6 @@ import numpy as np
 from ..codegen import compile as compile_exprs
 from ..diff.reverse import derivative
 from ..errors import TensorCalcError
-from ..expr import variables
 from .common import Objective, fmt_value, names_of
 
 MINIMUM, MAXIMUM, SADDLE = "local minimum", "local maximum", "saddle point"
@@ -64,7 +63,7 @@ def _higher_order_kind(obj: Objective, theta) -> str:
     args = obj.args(theta)
     for k in range(3, HIGHER_ORDERS + 1):
         d = derivative(d, obj.vars[0])
-        v = float(compile_exprs(d)(**{n: args[n] for n in variables(d)}))
+        v = float(compile_exprs(d)(**args))
         if abs(v) > 1e-8 * max(1.0, abs(v)):
             if k % 2:
                 return INFLECTION
@@ -72,17 +71,18 @@ def _higher_order_kind(obj: Objective, theta) -> str:
     return INCONCLUSIVE
 
 
-def _classify(obj: Objective, theta, gtol: float) -> CriticalPoint:
+def _classify(obj: Objective, theta, gtol: float, kind: str | None = None) -> CriticalPoint:
+    """The point θ with its value and Hessian eigenvalues; its kind unless ``kind`` is given."""
     value, g = obj.value_and_grad(theta)
     gnorm = float(np.linalg.norm(g))
     H = obj.hessian(theta)
     lam = np.linalg.eigvalsh((H + H.T) / 2)
-    if gnorm > gtol * max(1.0, abs(value)):
+    if kind is None and gnorm > gtol * max(1.0, abs(value)):
         kind = NOT_CRITICAL
-    else:
+    if kind is None:
         kind = _kind_from_eigenvalues(lam)
-        if kind == INCONCLUSIVE and obj.n == 1:
-            kind = _higher_order_kind(obj, theta)
+    if kind == INCONCLUSIVE and obj.n == 1:
+        kind = _higher_order_kind(obj, theta)
     return CriticalPoint(obj.unpack(theta), value, kind, lam, gnorm)
 
 
@@ -114,8 +114,8 @@ def _newton_root(obj: Objective, theta, iters=100, tol=1e-12):
             return theta
         step = np.linalg.lstsq(obj.hessian(theta), g, rcond=None)[0]
         theta = theta - step
-    _, g = obj.value_and_grad(theta)
-    return theta if np.linalg.norm(g) <= 1e-7 * max(1.0, abs(obj.value(theta))) else None
+    value, g = obj.value_and_grad(theta)
+    return theta if np.linalg.norm(g) <= 1e-7 * max(1.0, abs(value)) else None
 
 
 def _bisect(gfun, lo, hi, glo):
@@ -219,10 +219,8 @@ def critical_points(
             raise TensorCalcError(
                 f"over= needs a scalar variable; {name} has shape {obj.shapes[0]}"
             )
-        points = []
-        for r, kind in _interval_roots(obj, a, b, samples):
-            points.append(_classify(obj, np.array([r]), tol))
-            points[-1].kind = kind
+        roots = _interval_roots(obj, a, b, samples)
+        points = [_classify(obj, np.array([r]), tol, kind) for r, kind in roots]
         _mark_global(points, [obj.value(np.array([a])), obj.value(np.array([b]))])
         return points
     starts = [start] if isinstance(start, dict) else list(start)

@@ -135,22 +135,20 @@ def minimize(
     path, values, norms = [], [], []
     message = f"stopped after {steps} steps"
     converged = False
-    for k in range(steps + 1):
-        with np.errstate(all="ignore"):  # a diverging run is reported, not warned about
+    with np.errstate(all="ignore"):  # a diverging run is reported, not warned about
+        for k in range(steps + 1):
             value, g = obj.value_and_grad(theta)
-        path.append(theta)
-        values.append(value)
-        with np.errstate(all="ignore"):
+            path.append(theta)
+            values.append(value)
             norms.append(float(np.linalg.norm(g)))
-        if not (np.isfinite(value) and np.all(np.isfinite(g))):
-            message = f"diverged at step {k} (non-finite value or gradient)"
-            break
-        if norms[-1] <= tol:
-            converged, message = True, f"converged in {k} steps (|grad f| <= {tol:g})"
-            break
-        if k == steps:
-            break
-        with np.errstate(all="ignore"):
+            if not (np.isfinite(value) and np.all(np.isfinite(g))):
+                message = f"diverged at step {k} (non-finite value or gradient)"
+                break
+            if norms[-1] <= tol:
+                converged, message = True, f"converged in {k} steps (|grad f| <= {tol:g})"
+                break
+            if k == steps:
+                break
             theta = np.array(STEPS[method](obj, theta.copy(), g, state, opts), dtype=np.float64)
     unpacked = [obj.unpack(t) for t in path]
     iterates = [u[names[0]] for u in unpacked] if len(names) == 1 else unpacked

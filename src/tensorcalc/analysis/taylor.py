@@ -71,7 +71,7 @@ def taylor(f, at: dict, order: int = 2, shapes=None) -> Expr:
             if m:
                 derivs[combo] = derivative(derivs[combo[:-1]], combo[-1])
             coef = _constant_folded(b.substitute(derivs[combo], points))
-            if coef.op is b.Op.CONST and coef.attrs[0] == 0.0:
+            if b.const_value(coef) == 0.0:
                 continue
             labels, ops, k = f_idx, [], f.ndim
             for x in combo:
