@@ -140,7 +140,7 @@ def _interval_roots(obj: Objective, a: float, b: float, samples: int) -> list:
     def g(x):
         return obj.value_and_grad(np.array([x]))[1][0]
 
-    slope = Objective(obj.grads[0], obj.names, {**obj.fixed, **obj.unpack(np.array([a]))})
+    slope = None
     xs = np.linspace(a, b, samples + 1)
     gs = np.array([g(x) for x in xs])
     scale = max(1.0, float(np.max(np.abs(gs[np.isfinite(gs)]), initial=0.0)))
@@ -155,6 +155,8 @@ def _interval_roots(obj: Objective, a: float, b: float, samples: int) -> list:
     absg = np.abs(gs)
     for i in range(1, samples):  # |f′| touching zero without a sign change (double roots)
         if absg[i] <= absg[i - 1] and absg[i] <= absg[i + 1] and gs[i - 1] * gs[i + 1] > 0:
+            # f′ as an objective (its gradient is f″), built only when a double root appears
+            slope = slope or Objective(obj.grads[0], obj.names, {**obj.fixed, **obj.unpack(xs[:1])})
             x = _newton_root(slope, np.array([xs[i]]))  # a root of f″ is simple there
             if x is not None and a <= x[0] <= b and abs(g(x[0])) <= 1e-8 * scale:
                 roots.append((float(x[0]), INFLECTION))
