@@ -13,7 +13,7 @@ LAYER = {
     "errors": 0, "kernels": 0, "ops": 0, "shapes": 0, "expr": 0, "build": 0,
     "parse": 1, "sugar": 1, "numpy": 1,
     "diff": 2, "simplify": 2,
-    "printing": 3, "codegen": 3,
+    "printing": 3, "explain": 3, "codegen": 3,
     "numeric": 4, "analysis": 4,
     "api": 5, "transforms": 5, "cli": 5, "web": 5, "__init__": 5, "__main__": 5,
 }  # fmt: skip
