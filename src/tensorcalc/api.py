@@ -19,9 +19,9 @@ from .diff.layout import apply_layout
 from .diff.reverse import Step, wrt_variable
 from .diff.reverse import derivative as _reverse
 from .errors import DifferentiationError
-from .expr import METHODS, Expr, variables
+from .expr import METHODS, NOTES, Expr, variables
 from .numeric.evaluate import evaluate
-from .parse import as_expr, parse
+from .parse import as_expr, parse, where
 from .printing.latex import to_latex
 from .printing.text import to_text
 
@@ -53,6 +53,10 @@ def derivation(f, wrt, order: int = 1, layout: str | None = None, shapes=None) -
     for _ in range(order):
         d = _reverse(d, x, steps)
     d = apply_layout(d, f.ndim, x.ndim, order, layout)
+    note = NOTES.setdefault(d, {})  # what evaluate needs to bind sizes, and what repr shows
+    note["inputs"] = {**NOTES.get(f, {}).get("inputs", {}), **variables(f)}
+    if NOTES.get(f, {}).get("assumed"):
+        note["assumed"] = NOTES[f]["assumed"]
     return Derivation(f, x, d, steps)
 
 
@@ -132,4 +136,4 @@ def subs(e: Expr, mapping: dict, shapes=None) -> Expr:
     return b.substitute(e, table)
 
 
-METHODS.update(str=to_text, latex=to_latex, evaluate=evaluate, subs=subs)
+METHODS.update(str=to_text, latex=to_latex, evaluate=evaluate, subs=subs, where=where)

@@ -7,7 +7,7 @@ identical.  ``SHAPE[op](args, attrs)`` returns the result shape of a node or rai
 
 from __future__ import annotations
 
-from .errors import ShapeError
+from .errors import EvaluationError, ShapeError
 from .ops import KIND, UNARY, Op
 
 Dim = int | str
@@ -38,6 +38,18 @@ def as_shape(shape) -> Shape:
             else [shape]
         )
     return tuple(check_dim(int(d) if isinstance(d, str) and d.isdigit() else d) for d in shape)
+
+
+def bind_shape(name: str, shape, got, dims: dict) -> None:
+    """Bind the symbolic dims of variable ``name``'s ``shape`` from an array shape ``got`` into
+    ``dims``; ``EvaluationError`` on a rank or size mismatch."""
+    if len(got) != len(shape):
+        raise EvaluationError(f"{name!r} should have {len(shape)} axes {shape}, got shape {got}")
+    for d, k in zip(shape, got):
+        if isinstance(d, int) and d != k:
+            raise EvaluationError(f"{name!r} should have shape {shape}, got {got}")
+        if isinstance(d, str) and dims.setdefault(d, k) != k:
+            raise EvaluationError(f"dimension {d!r} is {dims[d]} elsewhere but {k} in {name!r}")
 
 
 def _same(op, args):

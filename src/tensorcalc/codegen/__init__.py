@@ -17,7 +17,8 @@ from functools import lru_cache
 import numpy as np
 
 from ..errors import EvaluationError, TensorCalcError
-from ..expr import Expr, variables
+from ..expr import NOTES, Expr, variables
+from ..shapes import bind_shape
 from .backends import Backend
 from .backends.dask import BACKEND as DASK
 from .backends.jax import BACKEND as JAX
@@ -79,6 +80,7 @@ class Compiled:
         self.names = sorted(self._vars)
         self._cache = {}
         self._bound = {d for v in self._vars.values() for d in v.shape if isinstance(d, str)}
+        self._inputs = {k: v for o in outs for k, v in NOTES.get(o, {}).get("inputs", {}).items()}
 
     def __call__(self, dims: dict | None = None, **arrays):
         """Evaluate; ``dims`` gives sizes of dimensions that no variable carries."""
@@ -88,6 +90,7 @@ class Compiled:
             missing = [n for n in self.names if n not in arrays]
             raise EvaluationError(f"missing values for {', '.join(missing)}") from None
         fn = self._lookup(args)
+        dims = self._input_dims(arrays, dims)
         if dims:
             out = fn(*args, **{"d_" + k: v for k, v in dims.items() if k not in self._bound})
         else:
@@ -95,6 +98,17 @@ class Compiled:
         if self.single:
             return out
         return [out] if len(self.outputs) == 1 else list(out)
+
+    def _input_dims(self, arrays, dims):
+        """Sizes from values of the variables a derivative no longer contains (its function's
+        inputs, ``NOTES[e]["inputs"]``), added to the ``dims`` given."""
+        extra = {k: arrays[k] for k in self._inputs if k in arrays and k not in self._vars}
+        if not extra:
+            return dims
+        bound = {}
+        for name, a in extra.items():
+            bind_shape(name, self._inputs[name].shape, np.shape(a), bound)
+        return {**bound, **(dims or {})}
 
     def _lookup(self, args):
         """The generated function for these arguments' shapes and dtypes (built once)."""

@@ -30,10 +30,22 @@ def name(s: str) -> str:
     return f"{base}_{{{sub}}}" if sub else base
 
 
+def lprec(p: P) -> int:
+    r"""Precedence as the LaTeX reads: ⊙ binds looser than juxtaposition, a sign looser than a
+    juxtaposed factor (``A \left(-x\right)``), and ``solve`` prints as a product."""
+    if p.kind == "mul" and p.children[0].rank and p.children[1].rank:
+        return 15
+    if p.kind == "neg" or (p.kind == "num" and p.value < 0):
+        return 19
+    if p.kind == "call" and p.value[0] == "solve":
+        return 20
+    return prec(p)
+
+
 def wrap(p: P, min_prec: int) -> str:
     s = render(p)
     atomic = p.kind == "div"  # \frac{}{} needs no parentheses
-    return rf"\left({s}\right)" if prec(p) < min_prec and not atomic else s
+    return rf"\left({s}\right)" if lprec(p) < min_prec and not atomic else s
 
 
 def _add(p):
@@ -45,20 +57,22 @@ def _add(p):
 
 def _mul(p):
     a, b = p.children
-    sym = " " if a.rank == 0 or b.rank == 0 else r" \odot "
-    return wrap(a, 20) + sym + wrap(b, 20 if a.rank == 0 and b.kind != "div" else 21)
+    if a.rank and b.rank:
+        return wrap(a, 15) + r" \odot " + wrap(b, 16)
+    return wrap(a, 19) + " " + wrap(b, 20 if a.rank == 0 and b.kind != "div" else 21)
 
 
 def _matmul(p):
     a, b = p.children
-    return wrap(a, 20) + " " + wrap(b, 20 if _pure_chain(b, a) else 21)
+    return wrap(a, 19) + " " + wrap(b, 20 if _pure_chain(b, a) else 21)
 
 
 def _pow(p):
     a, b = p.children
     if a.kind == "call" and a.value[0] == "norm":
         return render(a) + "^{" + render(b) + "}"
-    return "{" + wrap(a, 41) + "}^{" + render(b) + "}"
+    circ = r"\circ " if p.rank == 2 else ""  # a matrix's elementwise (Hadamard) power
+    return "{" + wrap(a, 41) + "}^{" + circ + render(b) + "}"
 
 
 def _T(p):
