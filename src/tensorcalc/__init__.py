@@ -25,8 +25,8 @@ from .api import Derivation, derivation, derivative, gradient, subs
 from .api import hessian as _sym_hessian
 from .api import jacobian as _sym_jacobian
 from .codegen import Compiled, codegen
-from .diff.reverse import MAX_NODES, MAX_ORDER
 from .codegen import compile as compile  # noqa: A004
+from .diff.reverse import MAX_NODES, MAX_ORDER
 from .errors import (
     DifferentiationError,
     EvaluationError,
