@@ -46,6 +46,10 @@ def to_backend(name, arr):
 
         jax.config.update("jax_enable_x64", True)
         return jax.numpy.asarray(arr)
+    if name == "tensorflow":
+        import tensorflow as tf
+
+        return tf.constant(arr)
     if name == "dask":
         import dask.array as da
 
@@ -58,6 +62,8 @@ def to_numpy(x):
         x = x.compute()
     if hasattr(x, "detach"):
         x = x.detach().cpu().numpy()
+    if hasattr(x, "numpy"):  # tensorflow
+        x = x.numpy()
     return np.asarray(x, dtype=float)
 
 
