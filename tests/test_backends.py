@@ -4,7 +4,6 @@ each framework's own autodiff, and the rule cases against the reference evaluato
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
