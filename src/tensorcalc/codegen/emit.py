@@ -133,6 +133,8 @@ class _Renderer:
             return f"{self.wrap(da, 20)} * {self.wrap(b, 21)}"
         if p.rank == 2 and a.rank == 1 and b.rank == 1:  # u @ v' = outer product
             return self.b.outer.format(self.render(a), self.render(b))
+        if a.kind == "T" and a.rank == 2 and b.rank == 1:  # A' @ v = v @ A, no transpose
+            a, b = b, a.children[0]
         if self.b.matmul:
             return self.b.matmul.format(self.render(a), self.render(b))
         return f"{self.wrap(a, 20)} @ {self.wrap(b, 21)}"
