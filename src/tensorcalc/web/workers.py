@@ -14,9 +14,11 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 STARTUP = 120.0  # seconds a fresh worker may take to import tensorcalc
+RECURSION = 20_000  # the parser and printers recurse per nesting level; 2,000 characters fit
 
 
 class WorkTimeout(Exception):
@@ -35,6 +37,7 @@ def _main(conn) -> None:
     """The worker's loop: import once, then answer ``(task, request)`` messages."""
     from . import compute
 
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), RECURSION))
     conn.send("ready")
     while True:
         try:
@@ -123,7 +126,7 @@ class Pool:
             self._idle.put_nowait(w)
 
     async def run(self, task: str, req: dict):
-        if self._waiting >= self.max_waiting:
+        if self._idle.empty() and self._waiting >= self.max_waiting:
             raise Busy
         self._waiting += 1
         try:
