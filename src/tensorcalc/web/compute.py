@@ -157,13 +157,15 @@ def _derivation_steps(f, wrt, req) -> dict:
         if key in seen:
             continue
         seen.add(key)
+        arg = tc.latex(s.arg)
         steps.append(
             {
                 "number": len(steps) + 1,
                 "rule": s.rule,
                 "text": f"at {s.node}: contributes {s.contribution} to d/d({s.arg})",
-                "latex": rf"\overline{{{tc.latex(s.arg)}}} \mathrel{{+}}= {tc.latex(s.contribution)}",
-                "shapes": {"node": format_shape(s.node.shape)},
+                "latex": rf"\frac{{\partial f}}{{\partial \left({arg}\right)}} \mathrel{{+}}= "
+                + tc.latex(s.contribution),
+                "shapes": {tc.text(s.arg): format_shape(s.arg.shape)},
                 "verified": None,
             }
         )
@@ -174,7 +176,7 @@ def _derivation_steps(f, wrt, req) -> dict:
             "number": len(steps) + 1,
             "rule": "result",
             "text": f"{name}/d{wrt} [{f}] = {dv.result}",
-            "latex": rf"\frac{{\partial}}{{\partial {tc.latex(dv.wrt)}}} = {tc.latex(dv.result)}",
+            "latex": rf"\frac{{\partial f}}{{\partial {tc.latex(dv.wrt)}}} = {tc.latex(dv.result)}",
             "shapes": {"result": format_shape(dv.result.shape)},
             "verified": None if report is None else bool(report.passed),
         }
