@@ -21,7 +21,7 @@ import pathlib
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, PlainTextResponse
+from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -63,8 +63,8 @@ class Guard:
             return await self.app(scope, receive, send)
         host = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
         if _hostname(host) not in self.allowed:
-            response = PlainTextResponse(
-                f"tensorcalc serve answers only requests for localhost, not {host!r}", 403
+            response = _error(
+                403, f"tensorcalc serve answers only requests for localhost, not {host!r}"
             )
             return await response(scope, receive, self._secure(send))
         return await self.app(scope, receive, self._secure(send))
