@@ -17,7 +17,7 @@ pytest.importorskip("starlette")
 pytest.importorskip("httpx")
 
 with warnings.catch_warnings():  # starlette 1.x would rather use httpx2
-    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.simplefilter("ignore")
     from starlette.testclient import TestClient  # noqa: E402
 
 import tensorcalc as tc  # noqa: E402
@@ -298,7 +298,10 @@ def test_numpy_code_is_a_script_that_runs_and_checks_itself(client, tmp_path):
     np.testing.assert_allclose(grad, -2 * v["Phi"].T @ e)
 
 
-@pytest.mark.parametrize("backend, word", [("jax", "jax"), ("torch", "torch"), ("dask", "dask")])
+@pytest.mark.parametrize(
+    "backend, word",
+    [("jax", "jax"), ("torch", "torch"), ("dask", "dask"), ("tensorflow", "tensorflow")],
+)
 def test_other_backends_give_their_module(client, backend, word):
     r = post(client, "code", {"expression": "x' @ A @ x", "backend": backend})
     assert r.status_code == 200 and f"import {word}" in r.json()["code"]

@@ -206,8 +206,8 @@ def check(req) -> dict:
     }
 
 
-FILENAMES = {"numpy": "derivative.py", "jax": "derivative_jax.py",
-             "torch": "derivative_torch.py", "dask": "derivative_dask.py"}  # fmt: skip
+FILENAMES = {"numpy": "derivative.py", "jax": "derivative_jax.py", "torch": "derivative_torch.py",
+             "dask": "derivative_dask.py", "tensorflow": "derivative_tensorflow.py"}  # fmt: skip
 
 
 def code(req) -> dict:
@@ -296,7 +296,7 @@ def info() -> dict:
     return {
         "features": FEATURES,
         "styles": list(STYLES) if FEATURES["explain"] else [],
-        "backends": ["numpy", "jax", "torch", "dask"],
+        "backends": list(FILENAMES),
         "examples": EXAMPLES,
         "version": tc.__version__,
     }

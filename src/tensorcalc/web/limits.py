@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 LAYOUTS = ("jacobian", "numerator", "denominator")
-BACKENDS = ("numpy", "jax", "torch", "dask")
+BACKENDS = ("numpy", "jax", "torch", "dask", "tensorflow")
 SYNTAXES = ("auto", "text", "latex")
 TASKS = ("derivative", "explain", "check", "code", "analysis")
 

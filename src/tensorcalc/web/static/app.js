@@ -369,7 +369,12 @@ async function loadCode() {
     state.backend === "numpy"
       ? `A complete script: the value and the derivative, shape checks, a derivative check and random test data. Run it: python ${r.data.filename}`
       : `A module with one function computing the value and the derivative with ${
-          { jax: "JAX (jax.jit-able)", torch: "PyTorch (keeps tensors on their device)", dask: "Dask (chunked arrays)" }[state.backend]
+          {
+            jax: "JAX (compiled with jax.jit)",
+            torch: "PyTorch (keeps tensors on their device)",
+            dask: "Dask (chunked arrays larger than memory)",
+            tensorflow: "TensorFlow (a tf.function)",
+          }[state.backend]
         }.`;
 }
 
