@@ -14,6 +14,7 @@ falls back (steps from ``tc.derivation``, the script from ``script.numpy_script`
 from __future__ import annotations
 
 import base64
+import importlib
 import inspect
 import io
 
@@ -171,12 +172,14 @@ def _derivation_steps(f, wrt, req) -> dict:
         )
     report = tc.check(f, wrt, order=req["order"]) if req["layout"] == "jacobian" else None
     name = f"d^{req['order']}" if req["order"] > 1 else "d"
+    power = f"^{{{req['order']}}}" if req["order"] > 1 else ""
     steps.append(
         {
             "number": len(steps) + 1,
             "rule": "result",
             "text": f"{name}/d{wrt} [{f}] = {dv.result}",
-            "latex": rf"\frac{{\partial f}}{{\partial {tc.latex(dv.wrt)}}} = {tc.latex(dv.result)}",
+            "latex": rf"\frac{{\partial{power} f}}{{\partial {tc.latex(dv.wrt)}{power}}} = "
+            + tc.latex(dv.result),
             "shapes": {"result": format_shape(dv.result.shape)},
             "verified": None if report is None else bool(report.passed),
         }
@@ -260,7 +263,7 @@ def analysis(req) -> dict:
         taylor = at if req["plot"] == "taylor" else None
         fig = tc.plot(f, over=over, taylor=taylor, order=max(req["taylor_order"], 1))
         buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=90)
+        fig.savefig(buf, format="png", dpi=100)
         out["plot"] = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
     return out
 
@@ -300,6 +303,15 @@ def info() -> dict:
         "examples": EXAMPLES,
         "version": tc.__version__,
     }
+
+
+def warm() -> None:
+    """Import the plotting stack once at a worker's start (about 2 s), not in a plot's 5 s."""
+    try:
+        importlib.import_module("matplotlib.figure")
+        importlib.import_module("mpl_toolkits.mplot3d")
+    except ImportError:  # no plots without the plot extra; analysis says so when asked
+        pass
 
 
 TASKS = {"derivative": derivative, "explain": explain, "check": check, "code": code,

@@ -38,6 +38,7 @@ def _main(conn) -> None:
     from . import compute
 
     sys.setrecursionlimit(max(sys.getrecursionlimit(), RECURSION))
+    compute.warm()
     conn.send("ready")
     while True:
         try:

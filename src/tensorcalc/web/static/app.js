@@ -113,9 +113,14 @@ async function post(task, extra) {
 
 // ---------------------------------------------------------------------------- render
 
+// long decimals (0.36787944117144233) shown to 6 significant digits; the text form keeps them all
+function shorten(latex) {
+  return latex.replace(/\d+\.\d{7,}(?:e[-+]?\d+)?/g, (m) => String(Number(Number(m).toPrecision(6))));
+}
+
 function tex(el, latex, display = true) {
   if (window.katex) {
-    window.katex.render(latex, el, { displayMode: display, throwOnError: false, strict: "ignore" });
+    window.katex.render(shorten(latex), el, { displayMode: display, throwOnError: false, strict: "ignore" });
   } else {
     el.textContent = latex;
   }
