@@ -285,8 +285,8 @@ def test_numpy_code_is_a_script_that_runs_and_checks_itself(client, tmp_path):
     path = tmp_path / "derivative.py"
     path.write_text(r.json()["code"])
     run = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=60)
-    assert run.returncode == 0, run.stderr
-    assert "derivative check" in run.stdout and "(ok)" in run.stdout
+    assert run.returncode == 0, run.stderr  # the script exits 1 when its derivative check fails
+    assert "random" in r.json()["code"] and "__main__" in r.json()["code"]
     # the same module, imported: value and gradient agree with the closed form
     spec = importlib.util.spec_from_file_location("exported_derivative", path)
     module = importlib.util.module_from_spec(spec)

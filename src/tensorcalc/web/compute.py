@@ -51,7 +51,16 @@ FEATURES = {
     "script": _has_param(tc.codegen, "script"),
     "symmetric": _symmetric_shapes(),
 }
-STYLES = ("rules", "differential", "index", "backprop")
+
+
+def _styles() -> tuple:
+    try:
+        return tuple(importlib.import_module("tensorcalc.explain").STYLES)
+    except (ImportError, AttributeError):
+        return ()
+
+
+STYLES = _styles()
 
 
 # ------------------------------------------------------------------------------ parsing
@@ -101,8 +110,8 @@ def _wrt(f, req, used) -> str:
 
 
 def _print(e, where: bool) -> dict:
-    if where and FEATURES["where"]:
-        return {"text": tc.text(e, where=True), "latex": tc.latex(e, where=True)}
+    if FEATURES["where"]:
+        return {"text": tc.text(e, where=where), "latex": tc.latex(e, where=where)}
     return {"text": tc.text(e), "latex": tc.latex(e)}
 
 
@@ -143,7 +152,9 @@ def explain(req) -> dict:
     f, used, _ = parse(req)
     wrt = _wrt(f, req, used)
     if FEATURES["explain"]:
-        e = tc.explain(f, wrt, req["order"], style=req.get("style"), verify=True)
+        # the text itself where it is ours to read, so that the steps keep the user's spelling
+        source = f if _syntax(req) == "latex" else req["expression"]
+        e = tc.explain(source, wrt, req["order"], style=req.get("style"), shapes=used, verify=True)
         return {**e.to_dict(), "styles": list(STYLES)}
     return _derivation_steps(f, wrt, req)
 
@@ -217,15 +228,17 @@ def code(req) -> dict:
     """The generated module (NumPy: a complete script) computing the value and derivative."""
     f, used, _ = parse(req)
     wrt = _wrt(f, req, used)
-    d = tc.derivative(f, wrt, order=req["order"], layout=req["layout"])
-    backend = req["backend"]
-    if backend == "numpy":
-        if FEATURES["script"]:
-            source = tc.codegen([f, d], backend="numpy", script=True)
-        else:
-            source = numpy_script(f, wrt, req["order"], req["layout"])
+    backend, order = req["backend"], req["order"]
+    if FEATURES["script"]:  # every backend's export is a script: the value, each derivative
+        chain = [f, *(tc.derivative(f, wrt, order=k) for k in range(1, order + 1))]
+        d = tc.derivative(f, wrt, order=order, layout=req["layout"])
+        outputs = chain if d is chain[-1] else [*chain, d]
+        source = tc.codegen(outputs, backend=backend, name="fun", script=True)
+    elif backend == "numpy":
+        source = numpy_script(f, wrt, order, req["layout"])
     else:
-        source = tc.codegen([f, d], backend=backend, name="f")
+        d = tc.derivative(f, wrt, order=order, layout=req["layout"])
+        source = tc.codegen([f, d], backend=backend, name="fun")
     return {"backend": backend, "code": source, "filename": FILENAMES[backend], "wrt": wrt}
 
 
