@@ -1,0 +1,6 @@
+def applies(f):
+    return False
+
+
+def steps(f, x, disp):
+    raise NotImplementedError
