@@ -66,8 +66,10 @@ def explain_steps(f, wrt, order: int = 1, style: str | None = None, shapes=None)
     if style == "backprop":
         if order != 1:
             raise DifferentiationError("the backprop style explains first derivatives")
-        steps, result = backprop.steps(f, xs, disp)
-        return _assemble(title, "backprop", steps, result, f)
+        steps, result, graph = backprop.steps(f, xs, disp)
+        e = _assemble(title, "backprop", steps, result, f)
+        e.graph = graph
+        return e
     if len(xs) != 1:
         raise DifferentiationError("only the backprop style explains several variables at once")
     x = xs[0]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from ..build import substitute, var
 from ..errors import TensorCalcError
-from ..expr import Expr
+from ..expr import Expr, postorder
 from ..ops import Op
 from ..parse.ast import Array, BinOp, Call, Index, Name, Neg, Num, Str, Transpose
 from ..parse.lower import DIM_FUNCS, Lowering
@@ -45,6 +45,11 @@ class Display:
         for c in _children(n):
             self._index(c)
 
+    def position(self, e: Expr) -> float:
+        """Where ``e`` starts in the input (for the reading order of parts)."""
+        n = self.spelled.get(e)
+        return _start(n) if n is not None else float("inf")
+
     def lowered(self, n):
         if isinstance(n, Str) or (isinstance(n, Name) and n.id not in self.low.shapes):
             return None
@@ -70,6 +75,11 @@ class Display:
         n = self.spelled.get(e)
         if n is not None:
             return self._ast(n, names)
+        if self.spelled:  # subexpressions of the input keep their spelling
+            names = dict(names)
+            for m in postorder([e]):
+                if m.args and m in self.spelled and m not in names and m is not e:
+                    names[m] = self._ast(self.spelled[m], names)
         return _ir_tree(e, names)
 
     def _ast(self, n, names) -> P:
@@ -109,6 +119,19 @@ class Display:
             return call(n.func, *(sub(a) for a in n.args), rank=rank, extra=extra)
         return _ir_tree(e, names)  # pragma: no cover - every parse node is handled above
 
+    def local_names(self, node: Expr, subs: dict) -> dict:
+        """Trees in the input's spelling for the subexpressions of ``node`` with its named
+        parts replaced (``subs``: node → variable), so that derivatives of a part's own
+        expression print as typed (``2 * (u + v)``, not ``2 * (v + u)``)."""
+        names = {n: P("var", (), v.attrs[0], v.ndim) for n, v in subs.items()}
+        out = {}
+        for m in postorder([node]):
+            if m.args and m in self.spelled and m not in subs:
+                local = substitute(m, subs) if subs else m
+                if local.args:
+                    out[local] = self._ast(self.spelled[m], names)
+        return out
+
     # --------------------------------------------------------------- rendering
 
     def render(self, p: P) -> tuple[str, str]:
@@ -122,6 +145,10 @@ class Display:
 
     def show(self, e: Expr, names: dict | None = None) -> tuple[str, str]:
         return self.render(self.tree(e, names))
+
+
+def _start(n) -> int:
+    return min([n.pos] + [_start(c) for c in _children(n)])
 
 
 def _children(n):
@@ -160,13 +187,13 @@ def _ir_tree(e: Expr, names: dict) -> P:
         holders[node] = var(f"zqholder{len(holders)}", node.shape)
     tree = to_tree(substitute(e, holders) if holders else e)
     back = {h.attrs[0]: names[node] for node, h in holders.items()}
-    return _replace_vars(tree, back)
+    return replace_vars(tree, back)
 
 
-def _replace_vars(p: P, table: dict) -> P:
+def replace_vars(p: P, table: dict) -> P:
     if p.kind == "var" and p.value in table:
         return table[p.value]
     if not p.children:
         return p
-    kids = tuple(_replace_vars(c, table) for c in p.children)
+    kids = tuple(replace_vars(c, table) for c in p.children)
     return P(p.kind, kids, p.value, p.rank)

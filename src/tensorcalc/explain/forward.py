@@ -29,6 +29,7 @@ from .texts import (
     CANONICAL,
     EINSUM_TEXT,
     NAME_PARTS,
+    POW_TEXT,
     READ_OFF,
     READ_OFF_JACOBIAN,
     RULE_TEXT,
@@ -91,6 +92,8 @@ def rule_text(local: Expr, wrt) -> str:
             square = alone and len(used) == 2 and used[0] is used[1] and same[0] == same[1]
             kind = "square" if square else kind
             t = EINSUM_TEXT[kind]
+        elif n.op is Op.POW:
+            t = POW_TEXT[n.args[0] in dep, n.args[1] in dep]
         else:
             t = RULE_TEXT[n.op]
         if t not in texts:
@@ -103,7 +106,7 @@ class Forward:
 
     def __init__(self, f: Expr, x: Expr, disp: Display, style: str, root: str = "f"):
         self.f, self.x, self.disp, self.style = f, x, disp, style
-        self.parts = choose(f, {x}, root_name=root)
+        self.parts = choose(f, {x}, root_name=root, key=disp.position)
         self.rules = style == "rules"
         xname = x.name
         if self.rules:
@@ -150,10 +153,11 @@ class Forward:
         rhs_expr, rhs_tree = {}, {}
         for p in self._outside_in():
             dmap = {s.var: self.tok[s] for s in p.subs if s.node in dep}
-            if p.local is not self.x and self.x in depends(p.local, {self.x}):
+            if self.x in depends(p.local, {self.x}):
                 dmap[self.x] = self.dx
             terms = jvp_terms(p.local, dmap)
             rhs_expr[p] = add(*terms) if terms else const(0.0, p.node.shape)
+            self.spell = self.disp.local_names(p.node, {s.node: s.var for s in p.subs})
             rhs_tree[p] = self._terms_tree(terms, p.node.ndim, set(dmap.values()))
             lhs_t, lhs_l = self.disp.tokens[self.tok[p].attrs[0]]
             t, lx = self.disp.render(rhs_tree[p])
@@ -235,8 +239,8 @@ class Forward:
                         tok = self.disp.tree(a)
                         if r.op is Op.CONST and r.attrs[0] == 1.0:
                             return tok
-                        return P("mul", (self.disp.tree(r), tok), None, rank)
-        return self.disp.tree(t)
+                        return P("mul", (self.disp.tree(r, self.spell), tok), None, rank)
+        return self.disp.tree(t, self.spell)
 
     # ------------------------------------------------------------ the last steps
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from ..build import add, const, einsum, eye, substitute, transpose, var
+from ..build import add, const, einsum, eye, ones, substitute, transpose, var
 from ..diff.reverse import derivative as reverse
 from ..diff.rules import PARTIAL
 from ..errors import ShapeError
@@ -95,11 +95,12 @@ class Index:
         self.parts = self._choose()
         self.dep = depends(f, {x})
         self.tok = {}
+        self._dval = {}
 
     # ---------------------------------------------------------------- parts
 
     def _choose(self):
-        return choose(self.f, {self.x}, index=True)
+        return choose(self.f, {self.x}, index=True, key=self.disp.position)
 
     def part_of(self, e):
         return next((p for p in self.parts if p.node is e), None)
@@ -196,6 +197,8 @@ class Index:
         return terms
 
     def part_derivative(self, p: Part, out, used) -> list:
+        if p.local is self.x:
+            return [Term(1.0, (self.pending(self.x, out),))]
         if p.node.op in (Op.ADD, Op.EINSUM):
             return self.differentiate(self.components(p.local, out, used))
         return self.partial_terms(p, out, used)
@@ -203,13 +206,21 @@ class Index:
     # ------------------------------------------------------------- values
 
     def value(self, terms, out) -> Expr:
+        """The terms as an expression in the user's variables."""
         back = {p.var: p.node for p in self.parts}
         for key, tok in self.tok.items():
-            node = self.x if key == "x" else key.node
-            back[tok] = reverse(node, self.x)
-        parts = [einsum([(const(t.coef), ())] + [(f_value(f), f.idx) for f in t.facs], out)
+            if tok not in self._dval:
+                self._dval[tok] = reverse(self.x if key == "x" else key.node, self.x)
+            back[tok] = self._dval[tok]
+
+        def val(fc):
+            e = back.get(fc.e)
+            e = e if e is not None else substitute(fc.e, back)
+            return transpose(e) if fc.tr else e
+
+        parts = [einsum([(const(t.coef), ())] + [(val(f), f.idx) for f in t.facs], out)
                  for t in terms]  # fmt: skip
-        return substitute(add(*parts), back) if parts else const(0.0, self.f.shape + self.x.shape)
+        return add(*parts) if parts else const(0.0, self.f.shape + self.x.shape)
 
     # -------------------------------------------------------------- steps
 
@@ -219,7 +230,7 @@ class Index:
         out_idx = fl + xl
         lhs_value = reverse(f, x)
         fsub = "".join(fl)
-        lhs_t = f"∂f_{fsub}/∂{x.name}_{self.xl}" if fsub else f"∂f/∂{x.name}_{self.xl}"
+        lhs_t = f"∂f{_sub(fsub)}/∂{x.name}{_sub(self.xl)}"
         lhs_l = (rf"\frac{{\partial f_{{{fsub}}}}}{{\partial {latex_name(x.name)}_{{{self.xl}}}}}"
                  if fsub else rf"\frac{{\partial f}}{{\partial {latex_name(x.name)}_{{{self.xl}}}}}")  # fmt: skip
         steps = []
@@ -258,7 +269,7 @@ class Index:
             own = self.part_derivative(p, letters, set(used) | set(letters))
             expansions[p] = (letters, own)
             sub = "".join(letters)
-            pt = f"∂{p.name}_{sub}/∂{x.name}_{self.xl}" if sub else f"∂{p.name}/∂{x.name}_{self.xl}"
+            pt = f"∂{p.name}{_sub(sub)}/∂{x.name}{_sub(self.xl)}"
             pl = rf"\frac{{\partial {latex_name(p.name)}_{{{sub}}}}}{{\partial {latex_name(x.name)}_{{{self.xl}}}}}"
             steps.append(self._eq(rule_text(p.local, self._vars(p)), reverse(p.node, x), own,
                                   letters + xl, pt, pl))  # fmt: skip
@@ -288,8 +299,12 @@ class Index:
         if "einsum(" not in mt and len(out_idx) <= 2:
             ft, fl_ = self.disp.show(lhs_value)
             sub = "".join(out_idx)
-            text = f"{lhs_t} = [{mt}]_{sub}" + (f" = [{ft}]_{sub}" if ft != mt else "")
-            latex = rf"{lhs_l} = \left[{ml}\right]_{{{sub}}}"
+            if sub:
+                text = f"{lhs_t} = [{mt}]_{sub}" + (f" = [{ft}]_{sub}" if ft != mt else "")
+                latex = rf"{lhs_l} = \left[{ml}\right]_{{{sub}}}"
+            else:
+                text = f"{lhs_t} = {mt}" + (f" = {ft}" if ft != mt else "")
+                latex = rf"{lhs_l} = {ml}"
             steps.append((MATRIX, lhs_value, lhs_value, text, latex, None))
         return steps, lhs_value
 
@@ -383,7 +398,6 @@ def chain_facs(facs, out) -> tuple:
 
 
 def delta(idx, n) -> Fac:
-    sub = "".join(idx)
     return Fac("d", eye(n), tuple(idx), "δ", r"\delta")
 
 
@@ -412,6 +426,8 @@ def contract_deltas(t: Term, out) -> Term:
             if keep == drop:
                 continue
             facs = [rename(g, {drop: keep}) for g in rest]
+            if not any(keep in g.idx for g in facs):  # Σ_i δ_ik = 1 for every k
+                facs.append(Fac("t", ones((fc.e.attrs[0],)), (keep,), "1", r"\mathbf{1}"))
             changed = True
             break
     return Term(coef, tuple(facs))

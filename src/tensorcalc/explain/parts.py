@@ -45,7 +45,7 @@ def depends(f: Expr, xs) -> set:
     return dep
 
 
-def choose(f: Expr, xs, backprop=False, root_name: str = "f", index=False) -> list:
+def choose(f: Expr, xs, backprop=False, root_name="f", index=False, pool=None, key=None) -> list:
     """The named parts of ``f`` (children first, the root last) for variables ``xs``.
 
     ``index=True`` names every compound factor, so that f reads as sums of products of
@@ -73,19 +73,34 @@ def choose(f: Expr, xs, backprop=False, root_name: str = "f", index=False) -> li
     root_name = root_name if root_name not in taken else root_name + "_"
     taken.add(root_name)
     parts = {}
-    for n in order:
-        if n in chosen:
-            name = root_name if n is f else _fresh(n, taken)
-            taken.add(name)
-            parts[n] = Part(n, name, var(name, n.shape))
+    for n in topo([n for n in order if n in chosen], key or (lambda n: 0)):
+        name = root_name if n is f else _fresh(n, taken, pool)
+        taken.add(name)
+        parts[n] = Part(n, name, var(name, n.shape))
     for p in parts.values():
         p.subs = _direct(p.node, parts)
         p.local = substitute(p.node, {s.node: s.var for s in p.subs}) if p.subs else p.node
     return list(parts.values())
 
 
-def _fresh(n: Expr, taken) -> str:
-    pool = {0: SCALAR_NAMES, 1: VECTOR_NAMES}.get(n.ndim, MATRIX_NAMES)
+def topo(nodes: list, key, reverse: bool = False) -> list:
+    """``nodes`` with every node after the nodes below it (before, with ``reverse``); ties go
+    to the smaller ``key`` (the input's reading order)."""
+    inside = set(nodes)
+    below = {n: {m for m in postorder([n]) if m in inside and m is not n} for n in nodes}
+    if reverse:
+        below = {n: {m for m in nodes if n in below[m]} for n in nodes}
+    done, out = set(), []
+    while len(out) < len(nodes):
+        ready = [n for n in nodes if n not in done and below[n] <= done]
+        n = min(ready, key=lambda n: (key(n), nodes.index(n)))
+        done.add(n)
+        out.append(n)
+    return out
+
+
+def _fresh(n: Expr, taken, scalars=None) -> str:
+    pool = {0: scalars or SCALAR_NAMES, 1: VECTOR_NAMES}.get(n.ndim, MATRIX_NAMES)
     for c in pool:
         if c not in taken:
             return c

@@ -54,6 +54,7 @@ class Explanation:
     result: Expr
     expr: Expr | None = None  # the input, as an expression
     tables: dict | None = None
+    graph: object = None  # the backprop style's graph, which makes the tables
 
     # ------------------------------------------------------------------- rendering
 

@@ -30,7 +30,7 @@ RULE_TEXT = {
     Op.SIGMOID: "chain rule for sigmoid: dσ(u) = σ(u) (1 - σ(u)) du",
     Op.SOFTPLUS: "chain rule: d log(1 + exp(u)) = sigmoid(u) du",
     Op.LOG1P: "chain rule for log1p: d log(1 + u) = du / (1 + u)",
-    Op.POW: "power rule: d(u^c) = c u^(c-1) du (and d(c^u) = c^u log(c) du)",
+    Op.POW: "power rule: d(a^b) = b a^(b-1) da + a^b log(a) db",
     Op.DIV: "quotient rule: d(1/b) = -db / b^2",
     Op.INV: "inverse rule: d(X⁻¹) = -X⁻¹ dX X⁻¹",
     Op.DET: "determinant rule: d det(X) = det(X) tr(X⁻¹ dX)",
@@ -43,7 +43,13 @@ RULE_TEXT = {
 EINSUM_TEXT = {
     "square": "product rule for a square: d⟨E, E⟩ = 2⟨E, dE⟩",
     "product": RULE_TEXT[Op.EINSUM],
-    "linear": "linearity: sums, traces, transposes and constant factors pass through d",
+    "linear": "linearity: constants, sums, traces and transposes commute with d",
+}
+
+POW_TEXT = {  # which argument of a^b depends on the variable
+    (True, False): "power rule: d(u^c) = c u^(c-1) du",
+    (False, True): "exponential rule: d(c^u) = c^u log(c) du",
+    (True, True): RULE_TEXT[Op.POW],
 }
 
 SUBSTITUTE = "substitute the parts' derivatives"
