@@ -33,7 +33,7 @@ from .errors import TensorCalcError, format_shape
 from .expr import NOTES
 from .numeric.check import check
 from .parse import where
-from .shapes import as_shape
+from .shapes import as_shape, is_symmetric_spec
 
 
 def _named(text: str, expected: str):
@@ -45,8 +45,8 @@ def _named(text: str, expected: str):
 
 
 def _shape_arg(text: str):
-    name, dims = _named(text, "NAME=DIMS such as A=n,n or s= (scalar)")
-    return name, as_shape(dims)
+    name, dims = _named(text, "NAME=DIMS such as A=n,n, S=n,n,sym or s= (scalar)")
+    return name, as_shape(dims) + (("symmetric",) if is_symmetric_spec(dims) else ())
 
 
 def _value(text: str):
@@ -108,6 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     d.add_argument("--layout", choices=["jacobian", "numerator", "denominator"], default=None)
     d.add_argument("--latex-input", action="store_true", help="read EXPR as LaTeX")
+    d.add_argument(
+        "--symmetric", choices=["sym", "cookbook"], default="sym",
+        help="wrt a symmetric matrix (--shape S=n,n,sym): (G + G')/2 (default) or the Matrix "
+        "Cookbook's G + G' - diag(G)",
+    )  # fmt: skip
     fmt = d.add_mutually_exclusive_group()
     fmt.add_argument("--latex", action="store_true", help="print LaTeX")
     fmt.add_argument("--json", action="store_true", help="print JSON")
@@ -252,7 +257,7 @@ def _check(args) -> int:
 def _diff(args) -> int:
     shapes = dict(args.shape)
     f = parse(args.expression, shapes, syntax="latex" if args.latex_input else "math")
-    d = derivative(f, args.wrt, order=args.order, layout=args.layout)
+    d = derivative(f, args.wrt, order=args.order, layout=args.layout, symmetric=args.symmetric)
     if args.json:
         out = {
             "expression": str(f),

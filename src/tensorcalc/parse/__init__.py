@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from ..errors import ParseError, ShapeError
 from ..expr import NOTES, Expr
-from ..shapes import as_shape
+from ..shapes import as_shape, is_symmetric_spec
 from .latex import parse_latex_tree
-from .lower import FUNCTIONS, infer_shapes, lower, suggest
+from .lower import FUNCTIONS, infer, lower, suggest
 from .parser import parse_tree
 
 SYNTAXES = {"math": parse_tree, "latex": parse_latex_tree}
@@ -39,7 +39,8 @@ def parse(
 ) -> Expr:
     r"""Parse an expression.  ``shapes`` maps names to shapes: ints or dimension names.
 
-    ``syntax="latex"`` reads LaTeX (``r"\mathbf{x}^\top A \mathbf{x}"``) instead of the
+    A shape ending in ``"symmetric"`` (``("n", "n", "symmetric")``, ``"n,n,sym"``) declares a
+    symmetric matrix.  ``syntax="latex"`` reads LaTeX (``r"\mathbf{x}^\top A \mathbf{x}"``) instead of the
     expression language.  Undeclared shapes are inferred (``tensorcalc.parse.infer``); the
     ones assumed are kept in ``NOTES[expr]["assumed"]`` and shown by ``repr``.  ``known``
     gives further shapes (e.g. of an expression being substituted into) and ``bindings`` maps
@@ -54,11 +55,12 @@ def parse(
     if syntax not in SYNTAXES:
         raise ParseError(f"unknown syntax {syntax!r}: use 'math' or 'latex'", str(syntax), 0)
     tree = SYNTAXES[syntax](text)
+    symmetric = {k for k, v in (shapes or {}).items() if is_symmetric_spec(v)}
     shapes = {k: as_shape(v) for k, v in (shapes or {}).items()}
     bound = {k: v.shape for k, v in (bindings or {}).items()}
-    full, assumed, ok = infer_shapes(tree, shapes, {**(known or {}), **bound})
+    full, assumed, ok = infer(tree, shapes, {**(known or {}), **bound})
     try:
-        e = lower(tree, text, full, bindings)
+        e = lower(tree, text, full, bindings, symmetric)
     except ShapeError as err:
         if assumed:
             _hint(err, tree, shapes, ok)

@@ -115,7 +115,7 @@ def _names(n, out):
     return out
 
 
-def infer_shapes(tree, shapes: dict, known: dict | None = None):
+def infer(tree, shapes: dict, known: dict | None = None):
     """Full variable shapes for ``tree``, the shapes assumed for undeclared names, and whether
     inference found shapes that type-check (``tensorcalc.parse.infer``); if it did not, the
     undeclared names are taken as scalars and the lowering reports the error."""
@@ -125,6 +125,12 @@ def infer_shapes(tree, shapes: dict, known: dict | None = None):
     if found is None:
         return {**declared, **{name: () for name in names}}, {name: () for name in names}, False
     return {**declared, **found}, found, True
+
+
+def infer_shapes(tree, shapes: dict, known: dict | None = None) -> tuple[dict, list]:
+    """Full variable shapes for ``tree`` and the names whose shapes were not declared."""
+    full, assumed, _ = infer(tree, shapes, known)
+    return full, list(assumed)
 
 
 def suggest(tree, shapes: dict) -> dict | None:
@@ -140,10 +146,11 @@ def suggest(tree, shapes: dict) -> dict | None:
 
 
 class Lowering:
-    def __init__(self, text, shapes, bindings=None):
+    def __init__(self, text, shapes, bindings=None, symmetric=()):
         self.text = text
         self.shapes = shapes
         self.bindings = bindings or {}
+        self.symmetric = symmetric
 
     def error(self, msg, pos):
         raise ParseError(msg, self.text, pos)
@@ -166,7 +173,7 @@ class Lowering:
                 return _Val(self.bindings[n.id])
             if n.id in FUNCTIONS:
                 self.error(f"{n.id!r} is a function: call it as {n.id}(...)", n.pos)
-            return _Val(b.var(n.id, self.shapes[n.id]))
+            return _Val(b.var(n.id, self.shapes[n.id], symmetric=n.id in self.symmetric))
         if isinstance(n, Str):
             self.error("a string is only allowed as the first argument of einsum", n.pos)
         if isinstance(n, Neg):
@@ -313,6 +320,7 @@ def _is_delta(a):
     return isinstance(a, Call) and a.func == "delta" and not a.args
 
 
-def lower(tree, text: str, shapes: dict, bindings=None) -> Expr:
-    """Lower a parse tree with complete variable shapes to an ``Expr``."""
-    return Lowering(text, shapes, bindings).lower(tree).e
+def lower(tree, text: str, shapes: dict, bindings=None, symmetric=()) -> Expr:
+    """Lower a parse tree with complete variable shapes to an ``Expr`` (``symmetric``: the
+    names of symmetric matrix variables)."""
+    return Lowering(text, shapes, bindings, symmetric).lower(tree).e
