@@ -608,6 +608,20 @@ def div(a, b) -> Expr:
     return mul(a, node(Op.DIV, (ones(b.shape), b)))
 
 
+def mean(a, axis=None) -> Expr:
+    """Mean of all entries, or along ``axis``: the sum over the count (``sum(ones(n))`` for a
+    symbolic size n), so its derivative, printing and code are the sum's."""
+    a = to_expr(a)
+    s = sum_(a, axis)
+    axes = range(a.ndim) if axis is None else [axis % a.ndim if a.ndim else axis]
+    dims = [a.shape[k] for k in axes]
+    count = math.prod(d for d in dims if isinstance(d, int))
+    named = tuple(d for d in dims if not isinstance(d, int))
+    if named:
+        return div(s, scale(count, sum_(ones(named))))
+    return scale(1.0 / count, s)
+
+
 def diag_vector(a: Expr):
     """``v`` when ``a`` is ``diag(v)`` (a product with a delta on its two output indices)."""
     if a.op is not Op.EINSUM or a.ndim != 2 or a.attrs[1][0] == a.attrs[1][1]:
@@ -626,9 +640,16 @@ def diag_vector(a: Expr):
     return None
 
 
-def func(op: Op, a) -> Expr:
-    """A non-elementwise function (inv, det, logdet, norm, softmax, logsumexp)."""
+def func(op: Op, a, axis=None) -> Expr:
+    """A non-elementwise function (inv, det, logdet, norm, softmax, logsumexp); softmax and
+    logsumexp along ``axis`` when one is given (attrs ``(axis,)``), else over all entries."""
     a = to_expr(a)
+    if axis is not None:
+        if op not in (Op.SOFTMAX, Op.LOGSUMEXP) or not isinstance(axis, int):
+            raise ShapeError(op.value, [a.shape], f"bad axis {axis!r}")
+        if not -a.ndim <= axis < a.ndim:
+            raise ShapeError(op.value, [a.shape], f"axis {axis} out of range")
+        return node(op, (a,), (axis % a.ndim,))
     if op is Op.INV and (v := diag_vector(a)) is not None:  # diag(v)⁻¹ = diag(1 / v)
         return diag(div(1, v))
     return node(op, (a,))
@@ -644,7 +665,7 @@ for _op in Op:
     if KIND[_op] == UNARY:
         REBUILD[_op] = lambda n, args: unary(n.op, args[0])
     elif _op not in REBUILD and _op not in (Op.VAR, Op.CONST, Op.EYE, Op.SELECT, Op.ARRAY):
-        REBUILD[_op] = lambda n, args: func(n.op, args[0])
+        REBUILD[_op] = lambda n, args: func(n.op, args[0], *n.attrs)
 
 
 def substitute(e: Expr, mapping: dict) -> Expr:

@@ -113,7 +113,9 @@ SHAPE = {
     Op.LOGDET: lambda args, attrs: _square(Op.LOGDET, args) and (),
     Op.NORM: lambda args, attrs: (),
     Op.SOFTMAX: lambda args, attrs: args[0].shape,
-    Op.LOGSUMEXP: lambda args, attrs: (),
+    Op.LOGSUMEXP: lambda args, attrs: (
+        args[0].shape[: attrs[0]] + args[0].shape[attrs[0] + 1 :] if attrs else ()
+    ),  # over all entries, or along axis attrs[0]
     Op.EYE: lambda args, attrs: (attrs[0], attrs[0]),
     Op.VAR: lambda args, attrs: attrs[1],
     Op.SELECT: lambda args, attrs: attrs[:2],

@@ -34,6 +34,8 @@ RESERVED = {
     "_sigmoid",
     "_softmax",
     "_logsumexp",
+    "_softmax_axis",
+    "_logsumexp_axis",
     "_step",
     "_select",
     "_gram",
@@ -172,8 +174,8 @@ class _Renderer:
             key, args = name, ["(" + shape + ("," if len(args) == 1 else "") + ")"]
         elif name == "diag":
             key = "diag_vec" if p.children[0].rank == 1 else "diag_mat"
-        elif name == "sum" and extra:
-            key, args = "sum_axis", args + [str(extra[0])]
+        elif name in ("sum", "softmax", "logsumexp") and extra:
+            key, args = name + "_axis", args + [str(extra[0])]
         else:
             key = name
         return self.call_template(key, args)

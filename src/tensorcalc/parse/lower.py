@@ -61,6 +61,12 @@ TWO_ARG = {
     "dot": b.matmul,
     "solve": lambda a, c: b.matmul(b.func(Op.INV, a), c),  # solve(A, B) = A⁻¹ B
 }
+AXIS = {  # f(X) over all entries, f(X, axis) or f(X, axis=k) along an axis
+    "sum": b.sum_,
+    "mean": b.mean,
+    "softmax": lambda x, axis: b.func(Op.SOFTMAX, x, axis),
+    "logsumexp": lambda x, axis: b.func(Op.LOGSUMEXP, x, axis),
+}
 DIM_FUNCS = {
     "eye": lambda dims: b.eye(dims[0]),
     "ones": b.ones,
@@ -68,7 +74,7 @@ DIM_FUNCS = {
     "select": lambda dims: b.select(*dims),
 }
 FUNCTIONS = sorted(
-    set(ELEMENTWISE) | set(ONE_ARG) | set(TWO_ARG) | set(DIM_FUNCS) | {"sum", "einsum"}
+    set(ELEMENTWISE) | set(ONE_ARG) | set(TWO_ARG) | set(DIM_FUNCS) | set(AXIS) | {"einsum"}
 )
 
 
@@ -224,7 +230,7 @@ class Lowering:
         if f == "einsum":
             return _Val(self.einsum(n))
         kwargs = dict(n.kwargs)
-        if f == "sum":
+        if f in AXIS:
             return _Val(self.sum(n, kwargs))
         if kwargs:
             self.error(f"{f}() takes no keyword arguments", n.pos)
@@ -279,16 +285,16 @@ class Lowering:
         if "axis" in kwargs:
             args.append(kwargs.pop("axis"))
         if kwargs or not 1 <= len(args) <= 2:
-            self.error("sum() takes an expression and an optional axis", n.pos)
+            self.error(f"{n.func}() takes an expression and an optional axis", n.pos)
         x = self.lower(args[0]).e
         if len(args) == 1:
-            return b.sum_(x)
+            return AXIS[n.func](x, None)
         ax = args[1]
         if isinstance(ax, Neg) and isinstance(ax.arg, Num):
             ax = Num(-ax.arg.value, ax.pos)
         if not (isinstance(ax, Num) and ax.value == int(ax.value)):
-            self.error("the axis of sum() must be an integer", ax.pos)
-        return b.sum_(x, int(ax.value))
+            self.error(f"the axis of {n.func}() must be an integer", ax.pos)
+        return AXIS[n.func](x, int(ax.value))
 
     def einsum(self, n):
         if not n.args or not isinstance(n.args[0], Str):

@@ -100,8 +100,8 @@ def _call(p):
     if fn in ("eye", "ones", "zeros"):
         sym = {"eye": "I", "ones": r"\mathbf{1}", "zeros": r"\mathbf{0}"}[fn]
         return sym + "_{" + r" \times ".join(args) + "}"
-    if fn == "sum" and extra:
-        return r"\operatorname{sum}_{" + str(extra[0]) + r"}\left(" + args[0] + r"\right)"
+    if fn in ("sum", "softmax", "logsumexp") and extra:  # along an axis
+        return r"\operatorname{" + fn + "}_{" + str(extra[0]) + r"}\left(" + args[0] + r"\right)"
     head = FUNC.get(fn, r"\operatorname{" + fn + "}")
     return head + r"\left(" + ", ".join(args) + r"\right)"
 

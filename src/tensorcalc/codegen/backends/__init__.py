@@ -35,6 +35,7 @@ FUNCTIONS = (
     "exp", "log", "sin", "cos", "tan", "arcsin", "arccos", "arctan", "tanh", "sqrt", "abs", "sign",
     "step", "relu", "sigmoid", "softplus", "log1p", "inv", "det", "logdet", "norm", "softmax",
     "logsumexp", "sum", "sum_axis", "tr", "diag_vec", "diag_mat", "eye", "ones", "zeros",
+    "softmax_axis", "logsumexp_axis",  # softmax(X, axis), logsumexp(X, axis)
     "gram",  # gram(X, d) = X' diag(d) X
     "select",  # select(m, n, start, step): S[i, start + i*step] = 1
     "array",  # array([[1.0, 2.0], ...]): a constant from its nested-list literal

@@ -23,6 +23,13 @@ _SELECT = """def _select(m, n, start, step):
     out[np.arange(m), start + step * np.arange(m)] = 1.0
     return da.from_array(out)"""
 
+_SOFTMAX_AXIS = """def _softmax_axis(x, axis):
+    e = da.exp(x - da.max(x, axis=axis, keepdims=True))
+    return e / da.sum(e, axis=axis, keepdims=True)"""
+_LSE_AXIS = """def _logsumexp_axis(x, axis):
+    m = da.max(x, axis=axis, keepdims=True)
+    return da.squeeze(m, axis) + da.log(da.sum(da.exp(x - m), axis=axis))"""
+
 BACKEND = Backend(
     name="dask",
     imports=("import dask.array as da", "import numpy as np"),
@@ -52,6 +59,8 @@ BACKEND = Backend(
         "logsumexp": "_logsumexp({0})",
         "sum": "da.sum({0})",
         "sum_axis": "da.sum({0}, axis={1})",
+        "softmax_axis": "_softmax_axis({0}, {1})",
+        "logsumexp_axis": "_logsumexp_axis({0}, {1})",
         "tr": "da.trace({0})",
         "diag_vec": "da.diag({0})",
         "diag_mat": "da.diagonal({0})",
@@ -67,6 +76,8 @@ BACKEND = Backend(
     outer="da.outer({0}, {1})",
     asarray="da.asarray({0})",
     helpers={
+        "_softmax_axis": _SOFTMAX_AXIS,
+        "_logsumexp_axis": _LSE_AXIS,
         "_select": _SELECT,
         "_small": _SMALL,
         "_sigmoid": _SIGMOID,

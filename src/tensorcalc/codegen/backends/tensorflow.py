@@ -66,6 +66,8 @@ BACKEND = Backend(
         "logsumexp": "tf.reduce_logsumexp({0})",
         "sum": "tf.reduce_sum({0})",
         "sum_axis": "tf.reduce_sum({0}, axis={1})",
+        "softmax_axis": "tf.nn.softmax({0}, axis={1})",
+        "logsumexp_axis": "tf.reduce_logsumexp({0}, axis={1})",
         "tr": "tf.linalg.trace({0})",
         "diag_vec": "tf.linalg.diag({0})",
         "diag_mat": "tf.linalg.diag_part({0})",
