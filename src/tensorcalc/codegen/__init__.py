@@ -107,7 +107,7 @@ class Compiled:
         try:
             out = fn(*args, **{free[d]: dims[d] for d in free})
         except Exception as err:
-            if type(err).__name__ != "LinAlgError":  # numpy's and torch's
+            if not type(err).__name__.endswith("LinAlgError"):  # numpy's, torch's _LinAlgError
                 raise
             raise EvaluationError(
                 f"a matrix function failed: {err} (the matrix is singular)"
