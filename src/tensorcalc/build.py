@@ -236,7 +236,7 @@ def _contract_deltas(ops, out):
                 for i, (a, ls) in enumerate(ops)
                 if i != k
             ]
-            if p not in out and not any(p in ls for _, ls in ops):
+            if not any(p in ls for _, ls in ops):  # Σ_q δ_pq = 1: keep p's axis
                 ops.append((ones(e.shape[:1]), (p,)))
             changed = True
             break

@@ -1,4 +1,5 @@
-"""Code generation: readable modules and compiled callables for NumPy, JAX, PyTorch and Dask.
+"""Code generation: readable modules and compiled callables for NumPy, JAX, PyTorch, Dask,
+TensorFlow and (source only) MXNet.
 
 >>> import numpy as np, tensorcalc as tc
 >>> f = tc.parse("x' @ A @ x", {"x": ("n",), "A": ("n", "n")})
@@ -23,11 +24,13 @@ from ..kernels import as_input
 from .backends import Backend
 from .backends.dask import BACKEND as DASK
 from .backends.jax import BACKEND as JAX
+from .backends.mxnet import BACKEND as MXNET
 from .backends.numpy import BACKEND as NUMPY
+from .backends.tensorflow import BACKEND as TENSORFLOW
 from .backends.torch import BACKEND as TORCH
 from .emit import generate
 
-BACKENDS: dict[str, Backend] = {b.name: b for b in (NUMPY, JAX, TORCH, DASK)}
+BACKENDS: dict[str, Backend] = {b.name: b for b in (NUMPY, JAX, TORCH, DASK, TENSORFLOW, MXNET)}
 
 
 def _backend(name: str) -> Backend:
@@ -148,7 +151,8 @@ class Compiled:
         namespace: dict = {}
         code = builtins.compile(src, f"<tensorcalc:{self.backend.name}>", "exec")
         exec(code, namespace)  # generated from our own IR only, never from user text
-        return namespace["f"]
+        fn = namespace["f"]
+        return self.backend.jit(fn) if self.backend.jit else fn
 
     def function(self, **arrays):
         """The generated function for these arrays' shapes: positional arguments in the order
@@ -170,8 +174,10 @@ def _compiled(outs: tuple, single: bool, backend: str) -> Compiled:
 def compile(exprs, backend: str = "numpy") -> Compiled:  # noqa: A001 - the public name
     """Compile an Expr or a list of Exprs (e.g. value, gradient, Hessian) into one function.
 
-    ``backend`` is ``"numpy"``, ``"jax"`` (the result is ``jax.jit``-able), ``"torch"`` (CUDA
-    tensors stay on the GPU) or ``"dask"`` (chunked arrays larger than memory).
+    ``backend`` is ``"numpy"``, ``"jax"`` (compiled with ``jax.jit``), ``"torch"`` (CUDA
+    tensors stay on the GPU), ``"dask"`` (chunked arrays larger than memory), ``"tensorflow"``
+    (compiled with ``tf.function``) or ``"mxnet"`` (source only: ``codegen``; MXNet needs its
+    own Python 3.11 venv).
     """
     single, outs = _outputs(exprs)
     return _compiled(tuple(outs), single, backend)
