@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import builtins
 import importlib
+from collections.abc import Mapping
 from functools import lru_cache
 
 import numpy as np
 
 from ..errors import EvaluationError, TensorCalcError
 from ..expr import Expr, variables
+from ..kernels import as_input
 from .backends import Backend
 from .backends.dask import BACKEND as DASK
 from .backends.jax import BACKEND as JAX
@@ -86,27 +88,49 @@ class Compiled:
             self._vars.update(variables(o))
         self.names = sorted(self._vars)
         self._cache = {}
-        self._bound = {d for v in self._vars.values() for d in v.shape if isinstance(d, str)}
+        self._free = {}  # signature -> {dimension: keyword} of the dimensions the caller passes
 
-    def __call__(self, dims: dict | None = None, **arrays):
-        """Evaluate; ``dims`` gives sizes of dimensions that no variable carries."""
+    def __call__(self, /, dims: dict | None = None, **arrays):
+        """Evaluate; ``dims`` gives sizes of dimensions that no variable carries.
+
+        Inputs are converted as ``evaluate`` converts them (``kernels.as_input``); variables may
+        be named ``self`` or ``dims`` (pass ``dims`` then as a mapping positionally).
+        """
+        if dims is not None and not isinstance(dims, Mapping):
+            arrays["dims"], dims = dims, None  # the value of a variable named dims
         try:
-            args = [arrays[n] for n in self.names]
+            args = [as_input(n, arrays[n]) for n in self.names]
         except KeyError:
             missing = [n for n in self.names if n not in arrays]
             raise EvaluationError(f"missing values for {', '.join(missing)}") from None
         fn = self._lookup(args)
-        if dims:
-            out = fn(*args, **{"d_" + k: v for k, v in dims.items() if k not in self._bound})
-        else:
-            out = fn(*args)
+        free = self._free[self._key(args)]
+        dims = dims or {}
+        missing = [d for d in free if d not in dims]
+        if missing:
+            raise EvaluationError(
+                f"dimension {missing[0]!r} is not bound by any variable of the expression; "
+                f"pass dims={{{missing[0]!r}: ...}}"
+            )
+        try:
+            out = fn(*args, **{free[d]: dims[d] for d in free})
+        except Exception as err:
+            if type(err).__name__ != "LinAlgError":  # numpy's and torch's
+                raise
+            raise EvaluationError(
+                f"a matrix function failed: {err} (the matrix is singular)"
+            ) from None
         if self.single:
             return out
         return [out] if len(self.outputs) == 1 else list(out)
 
+    @staticmethod
+    def _key(args):
+        return tuple((np.shape(a), getattr(a, "dtype", None)) for a in args)
+
     def _lookup(self, args):
         """The generated function for these arguments' shapes and dtypes (built once)."""
-        key = tuple((np.shape(a), getattr(a, "dtype", None)) for a in args)
+        key = self._key(args)
         fn = self._cache.get(key)
         if fn is None:
             fn = self._cache[key] = self._build(key)
@@ -127,7 +151,8 @@ class Compiled:
         return dims
 
     def _build(self, key):
-        src, _ = generate(self.outputs, self.backend, self._dims(key))
+        src, params = generate(self.outputs, self.backend, self._dims(key))
+        self._free[key] = {k[1]: p for k, p in params.items() if not isinstance(k, str)}
         namespace: dict = {}
         code = builtins.compile(src, f"<tensorcalc:{self.backend.name}>", "exec")
         exec(code, namespace)  # generated from our own IR only, never from user text
@@ -136,8 +161,9 @@ class Compiled:
 
     def function(self, **arrays):
         """The generated function for these arrays' shapes: positional arguments in the order
-        of ``self.names``, outputs always as a tuple (the fastest way to call it repeatedly)."""
-        fn = self._lookup([arrays[n] for n in self.names])
+        of ``self.names``, outputs always as a tuple (the fastest way to call it repeatedly).
+        It takes the arrays as given, so pass them converted (``kernels.as_input``)."""
+        fn = self._lookup([as_input(n, arrays[n]) for n in self.names])
         return fn if len(self.outputs) > 1 else (lambda *a: (fn(*a),))
 
     def source(self, **dims) -> str:
