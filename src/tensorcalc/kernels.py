@@ -22,7 +22,7 @@ def as_input(name: str, value):
     foreign = not isinstance(value, (np.ndarray, np.generic)) and hasattr(value, "dtype")
     if foreign and hasattr(value, "shape"):
         try:
-            kind = np.dtype(value.dtype).kind
+            kind = np.dtype(getattr(value.dtype, "as_numpy_dtype", value.dtype)).kind  # tf's too
         except TypeError:  # torch dtypes are not NumPy's
             floating = value.is_floating_point() or value.is_complex()
             return value if floating or not hasattr(value, "double") else value.double()

@@ -142,13 +142,9 @@ def script(source: str, outputs: list[Expr], backend: Backend, params: dict, nam
     found = {}
     for o in outputs:
         found.update(variables(o))
-    sizes, free = {}, []
+    sizes = {}
     for n in postorder(outputs):
-        for d in n.shape:
-            if isinstance(d, str) and d not in sizes:
-                sizes[d] = 2 + len(sizes)
-                if not any(d in v.shape for v in found.values()):
-                    free.append(d)
+        sizes.update({d: 2 + len(sizes) for d in n.shape if isinstance(d, str) and d not in sizes})
     kinds = domains(outputs)
     draws = []
     for v in sorted(found):
@@ -156,7 +152,10 @@ def script(source: str, outputs: list[Expr], backend: Backend, params: dict, nam
         dims = ", ".join(f"s[{d!r}]" if isinstance(d, str) else str(d) for d in shape)
         shown = "(" + dims + ("," if len(shape) == 1 else "") + ")"
         draws.append(f"    inputs[{v!r}] = " + DRAW[kinds.get(v)].format(shape=shown))
-    args = [f"inputs[{v!r}]" for v in sorted(found)] + [f"d_{d}=SIZES[{d!r}]" for d in free]
+    args = [
+        f"inputs[{v!r}]" if isinstance(v, str) else f"{p}=SIZES[{v[1]!r}]"
+        for v, p in params.items()
+    ]
     text = _TEMPLATE.format(
         sizes=repr(sizes),
         pairs=repr(derivative_pairs(outputs)),
