@@ -242,7 +242,7 @@ def test_default_styles():
 def test_a_wrong_step_is_caught():
     e = explain_steps("x^3 * sin(x)", "x")
     bad = e.steps[2]
-    e.steps[2] = type(bad)(bad.number, bad.rule, bad.lhs, bad.rhs * 1.001, bad.text, bad.latex)
+    e.steps[2] = type(bad)(bad.number, bad.rule, (bad.lhs, bad.rhs * 1.001), bad.text, bad.latex)
     with pytest.raises(tc.TensorCalcError, match="step 3 does not verify"):
         e.verify(lambda x, v: evaluate(x, v), {"x": np.array(0.7)})
 

@@ -116,5 +116,5 @@ def _assemble(title, style, raw, result, f) -> Explanation:
         if text in seen:
             continue
         seen.add(text)
-        steps.append(Step(len(steps) + 1, rule, lhs, rhs, text, latex, shapes))
+        steps.append(Step(len(steps) + 1, rule, (lhs, rhs), text, latex, shapes))
     return Explanation(title, style, steps, result, f)

@@ -16,6 +16,8 @@ directional derivative of u along the direction variable dX (``du/dx`` for the d
 
 from __future__ import annotations
 
+from functools import partial
+
 from ..build import add, const, einsum, scale, split_coef, substitute
 from ..diff.reverse import derivative as reverse
 from ..diff.rules import PARTIAL
@@ -124,6 +126,7 @@ class Forward:
                 t, lx = f"d{p.name}", r"\mathrm{d}" + latex_name(p.name)
             self.tok[p] = disp.token(p.node.shape, t, lx)
         self._dval = {}
+        self._values = None
 
     # values (for the two sides of each step)
     def dvalue(self, node: Expr) -> Expr:
@@ -133,11 +136,11 @@ class Forward:
         return self._dval[node]
 
     def values(self) -> dict:
-        m = {}
-        for p in self.parts:
-            m[p.var] = p.node
-            m[self.tok[p]] = self.dvalue(p.node)
-        return m
+        """Names and pending derivatives → their values (built once, when first needed)."""
+        if self._values is None:
+            self._values = {p.var: p.node for p in self.parts}
+            self._values.update({self.tok[p]: self.dvalue(p.node) for p in self.parts})
+        return self._values
 
     def names(self, upto=None) -> dict:
         return {p.node: P("var", (), p.name, p.node.ndim) for p in self.parts if p is not upto}
@@ -148,7 +151,6 @@ class Forward:
         out = []
         if len(self.parts) > 1:
             out += self._lets()
-        vals = self.values()
         dep = depends(self.f, {self.x})
         rhs_expr, rhs_tree = {}, {}
         for p in self._outside_in():
@@ -162,14 +164,15 @@ class Forward:
             lhs_t, lhs_l = self.disp.tokens[self.tok[p].attrs[0]]
             t, lx = self.disp.render(rhs_tree[p])
             rule = rule_text(p.local, dmap)
-            out.append((rule, self.dvalue(p.node), substitute(rhs_expr[p], vals),
+            out.append((rule, partial(self.dvalue, p.node),
+                        partial(self._subst, rhs_expr[p]),
                         f"{lhs_t} = {t}", f"{lhs_l} = {lx}", None))  # fmt: skip
         root = self.parts[-1]
         result = reverse(self.f, self.x)
         if self.rules:
-            out += self._rules_end(root, rhs_tree, rhs_expr, vals, result)
+            out += self._rules_end(root, rhs_tree, rhs_expr, result)
         else:
-            out += self._differential_end(root, rhs_expr, vals, result)
+            out += self._differential_end(root, rhs_expr, result)
         return out, result
 
     def _outside_in(self):
@@ -263,17 +266,20 @@ class Forward:
 
         return go(tree)
 
-    def _rules_end(self, root, rhs_tree, rhs_expr, vals, result):
+    def _subst(self, e: Expr) -> Expr:
+        return substitute(e, self.values())
+
+    def _rules_end(self, root, rhs_tree, rhs_expr, result):
         lhs_t, lhs_l = self.disp.tokens[self.tok[root].attrs[0]]
         out = []
         if len(self.parts) > 1:
             full = self._expand(rhs_tree[root], rhs_tree)
             t, lx = self.disp.render(full)
             value = self._full_value(root, rhs_expr)
-            out.append((SUBSTITUTE, self.dvalue(root.node), value,
+            out.append((SUBSTITUTE, partial(self.dvalue, root.node), value,
                         f"{lhs_t} = {t}", f"{lhs_l} = {lx}", None))  # fmt: skip
         t, lx = self.disp.show(result)
-        out.append((SIMPLIFY, self.dvalue(root.node), result,
+        out.append((SIMPLIFY, partial(self.dvalue, root.node), result,
                     f"{lhs_t} = {t}", f"{lhs_l} = {lx}", None))  # fmt: skip
         return out
 
@@ -287,7 +293,7 @@ class Forward:
                 )
         return substitute(full[root], {p.var: p.node for p in self.parts})
 
-    def _differential_end(self, root, rhs_expr, vals, result):
+    def _differential_end(self, root, rhs_expr, result):
         out = []
         full = {}
         for p in self.parts:
@@ -300,7 +306,7 @@ class Forward:
         back = {p.var: p.node for p in self.parts}
         if len(self.parts) > 1:
             t, lx = self.disp.show(df)
-            out.append((SUBSTITUTE, self.dvalue(root.node), substitute(df, back),
+            out.append((SUBSTITUTE, partial(self.dvalue, root.node), substitute(df, back),
                         f"{lhs_t} = {t}", f"{lhs_l} = {lx}", None))  # fmt: skip
         g = reverse(df, self.dx)
         names = self.names()
@@ -313,7 +319,7 @@ class Forward:
                 text, latex = f"⟨{gt}, {dxt}⟩", rf"\left\langle {gl}, {dxl} \right\rangle"
             else:
                 text, latex = f"{_wrap(gt)} * {dxt}", rf"{gl} \, {dxl}"
-            out.append((CANONICAL, self.dvalue(root.node),
+            out.append((CANONICAL, partial(self.dvalue, root.node),
                         contract(substitute(g, back), self.dx, 0),
                         f"{lhs_t} = {text}", f"{lhs_l} = {latex}", None))  # fmt: skip
             rule = READ_OFF

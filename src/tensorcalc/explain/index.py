@@ -14,6 +14,7 @@ Every line is an einsum of the parts, so each step's right side is an expression
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import partial
 
 from ..build import add, const, einsum, eye, ones, substitute, transpose, var
 from ..diff.reverse import derivative as reverse
@@ -277,7 +278,7 @@ class Index:
             sub = "".join(letters)
             pt = f"∂{p.name}{_sub(sub)}/∂{x.name}{_sub(self.xl)}"
             pl = rf"\frac{{\partial {latex_name(p.name)}_{{{sub}}}}}{{\partial {latex_name(x.name)}_{{{self.xl}}}}}"
-            steps.append(self._eq(rule_text(p.local, self._vars(p)), reverse(p.node, x), own,
+            steps.append(self._eq(rule_text(p.local, self._vars(p)), partial(reverse, p.node, x), own,
                                   letters + xl, pt, pl))  # fmt: skip
         # 3. substitute the expansions and the deltas of the variable
         cur = self.expand(top, expansions)
@@ -288,7 +289,7 @@ class Index:
         common = common_factor(cur)
         if common is not None:
             t, lx = show_factored(cur, common, out_idx)
-            steps.append((FACTOR, lhs_value, self.value(cur, out_idx), f"{lhs_t} = {t}",
+            steps.append((FACTOR, lhs_value, partial(self.value, list(cur), out_idx), f"{lhs_t} = {t}",
                           f"{lhs_l} = {lx}", None))  # fmt: skip
         if len(out_idx) <= 2:
             cur = [Term(t.coef, chain_facs([transposed(fc, out_idx) for fc in t.facs], out_idx))
@@ -296,7 +297,7 @@ class Index:
             common = common_factor(cur)
             if common is not None:
                 t, lx = show_factored(cur, common, out_idx)
-                steps.append((TRANSPOSE, lhs_value, self.value(cur, out_idx), f"{lhs_t} = {t}",
+                steps.append((TRANSPOSE, lhs_value, partial(self.value, list(cur), out_idx), f"{lhs_t} = {t}",
                               f"{lhs_l} = {lx}", None))  # fmt: skip
             else:
                 steps.append(self._eq(TRANSPOSE, lhs_value, cur, out_idx, lhs_t, lhs_l))
@@ -325,7 +326,14 @@ class Index:
 
     def _eq(self, rule, lhs_value, terms, out, lhs_t, lhs_l):
         t, lx = show_sum(terms, out)
-        return (rule, lhs_value, self.value(terms, out), f"{lhs_t} = {t}", f"{lhs_l} = {lx}", None)
+        return (
+            rule,
+            lhs_value,
+            partial(self.value, list(terms), out),
+            f"{lhs_t} = {t}",
+            f"{lhs_l} = {lx}",
+            None,
+        )
 
     def expand(self, terms, expansions) -> list:
         """Replace each pending ∂part by its expansion and ∂x_I/∂x_J by δ's."""
