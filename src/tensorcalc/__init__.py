@@ -26,6 +26,7 @@ from .api import hessian as _sym_hessian
 from .api import jacobian as _sym_jacobian
 from .codegen import Compiled, codegen
 from .codegen import compile as compile  # noqa: A004
+from .diff.reverse import MAX_NODES, MAX_ORDER
 from .errors import (
     DifferentiationError,
     EvaluationError,
@@ -113,4 +114,5 @@ __all__ = [
     "latex", "log", "log1p", "logdet", "logsumexp", "matrix", "norm", "norm1", "ones", "outer",
     "parse", "relu", "scalar", "sigmoid", "sign", "sin", "softmax", "softplus", "sqrt", "step",
     "subs", "sum", "tan", "tanh", "tensor", "text", "tr", "trace", "transpose", "vector", "zeros",
+    "MAX_ORDER", "MAX_NODES",
 ]  # fmt: skip

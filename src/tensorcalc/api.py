@@ -16,7 +16,7 @@ import numpy as np
 
 from . import build as b
 from .diff.layout import apply_layout
-from .diff.reverse import Step, wrt_variable
+from .diff.reverse import Step, check_order, wrt_variable
 from .diff.reverse import derivative as _reverse
 from .errors import DifferentiationError, TensorCalcError
 from .explain import Explanation, explain_steps
@@ -48,9 +48,8 @@ class Derivation:
 def derivation(f, wrt, order: int = 1, layout: str | None = None, shapes=None) -> Derivation:
     """Like ``derivative`` but also returns the recorded rule applications (``.steps``)."""
     f = as_expr(f, shapes)
+    check_order(order)
     x = wrt_variable(f, wrt)
-    if not isinstance(order, int) or isinstance(order, bool) or order < 1:
-        raise DifferentiationError(f"order must be a positive integer, got {order!r}")
     steps: list[Step] = []
     d = f
     for _ in range(order):

@@ -9,6 +9,7 @@
     tensorcalc minimize "x^2 - 4*x + 3" --wrt x --x0 x=4 [--method gd|momentum|newton]
                         [--lr 0.1] [--steps 100] [--tol 1e-8] [-o path.png]
     tensorcalc plot "x * exp(-x^2 - y^2)" --taylor x=-1 --taylor y=0 -o seed.png
+    tensorcalc serve [--port 8000] [--host 127.0.0.1] [--no-browser]
     tensorcalc explain "norm(X - U @ V)^2" --wrt V --shape X=n,m --shape U=n,r [--verify]
                        [--style rules|differential|index|backprop|limit] [--at x=1]
                        [--latex | --markdown | --json]
@@ -147,6 +148,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--gradient", action="store_true", help="draw the gradient field")
     g.add_argument("-o", "--output", required=True, help="PNG file to write")
     g.add_argument("--dpi", type=int, default=110)
+    w = sub.add_parser("serve", help="the web page on this machine (needs tensorcalc[web])")
+    w.add_argument("--port", type=int, default=8000)
+    w.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    w.add_argument("--no-browser", action="store_true", help="do not open a browser")
     e = sub.add_parser("explain", help="a step-by-step derivation, every step checkable")
     _common(e)
     e.add_argument("--wrt", action="append", required=True,
@@ -159,6 +164,17 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--markdown", action="store_true")
     out.add_argument("--json", action="store_true")
     return p
+
+
+def _serve(args) -> int:
+    try:
+        from .web.server import serve
+    except ImportError as err:
+        print(f"error: tensorcalc serve needs {err.name}: pip install 'tensorcalc[web]'",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    serve(args.host, args.port, open_browser=not args.no_browser)
+    return 0
 
 
 def _explain(args) -> int:
@@ -258,7 +274,7 @@ def main(argv=None) -> int:
     try:
         commands = {
             "diff": _diff, "check": _check, "taylor": _taylor, "critical": _critical,
-            "minimize": _minimize, "plot": _plot, "explain": _explain,
+            "minimize": _minimize, "plot": _plot, "serve": _serve, "explain": _explain,
         }  # fmt: skip
         return commands[args.command](args)
     except TensorCalcError as err:
