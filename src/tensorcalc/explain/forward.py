@@ -21,7 +21,7 @@ from functools import partial
 from ..build import add, const, einsum, scale, split_coef, substitute
 from ..diff.reverse import derivative as reverse
 from ..diff.rules import PARTIAL
-from ..expr import Expr, postorder
+from ..expr import Expr, postorder, variables
 from ..ops import Op
 from ..printing.latex import name as latex_name
 from ..printing.matrix import P
@@ -106,9 +106,9 @@ def rule_text(local: Expr, wrt) -> str:
 class Forward:
     """The chain rule over named parts, in the "rules" or "differential" style."""
 
-    def __init__(self, f: Expr, x: Expr, disp: Display, style: str, root: str = "f"):
+    def __init__(self, f: Expr, x: Expr, disp: Display, style: str, root="f", avoid=()):
         self.f, self.x, self.disp, self.style = f, x, disp, style
-        self.parts = choose(f, {x}, root_name=root, key=disp.position)
+        self.parts = choose(f, {x}, root_name=root, key=disp.position, avoid=avoid)
         self.rules = style == "rules"
         xname = x.name
         if self.rules:
@@ -158,6 +158,9 @@ class Forward:
             if self.x in depends(p.local, {self.x}):
                 dmap[self.x] = self.dx
             terms = jvp_terms(p.local, dmap)
+            if p is not self.parts[-1] and p.local.op is not Op.VAR:  # dE = -E @ dX @ E
+                terms = [substitute(t, {p.local: p.var}) for t in terms]
+            terms.sort(key=partial(_first_token, [self.tok[s] for s in p.subs]))
             rhs_expr[p] = add(*terms) if terms else const(0.0, p.node.shape)
             self.spell = self.disp.local_names(p.node, {s.node: s.var for s in p.subs})
             rhs_tree[p] = self._terms_tree(terms, p.node.ndim, set(dmap.values()))
@@ -183,7 +186,7 @@ class Forward:
                 return
             seen.add(p)
             order.append(p)
-            for s in reversed(p.subs):
+            for s in p.subs:
                 visit(s)
 
         visit(self.parts[-1])
@@ -212,7 +215,7 @@ class Forward:
         trees = []
         for t, k in counts.items():
             t = scale(k, t) if k > 1 else t
-            neg = split_coef(t)[0] < 0
+            neg = split_coef(t)[0] < 0 or (t.op is Op.CONST and t.attrs[0] < 0)
             trees.append((neg, self._term_tree(scale(-1.0, t) if neg else t, rank, tokens)))
         if not trees:
             return P("num", (), 0.0, 0)
@@ -336,6 +339,12 @@ class Forward:
         del names
         out.append((rule, result, substitute(g, back), text, latex, None))
         return out
+
+
+def _first_token(tokens: list, term: Expr) -> int:
+    """Where the first pending derivative of ``term`` comes among ``tokens`` (du before dv)."""
+    present = set(variables(term).values())
+    return min((k for k, t in enumerate(tokens) if t in present), default=len(tokens))
 
 
 def _is_one(p: P) -> bool:
