@@ -2,7 +2,6 @@
 
     tensorcalc diff "x' @ A @ x" --wrt x [--order 2] [--shape A=n,n] [--layout numerator]
                     [--latex | --json]
-    tensorcalc serve [--port 8000] [--host 127.0.0.1] [--no-browser]   (the web page)
     tensorcalc check "logdet(X)" --wrt X [--order 2] [--shape X=n,n] [--seed 0]
     tensorcalc taylor "x * exp(-x^2 - y^2)" --at x=-1 --at y=0 [--order 2] [--latex]
     tensorcalc critical "3*x^4 - 4*x^3 - 12*x^2" --over x=-3:3
@@ -10,6 +9,7 @@
     tensorcalc minimize "x^2 - 4*x + 3" --wrt x --x0 x=4 [--method gd|momentum|newton]
                         [--lr 0.1] [--steps 100] [--tol 1e-8] [-o path.png]
     tensorcalc plot "x * exp(-x^2 - y^2)" --taylor x=-1 --taylor y=0 -o seed.png
+    tensorcalc serve [--port 8000] [--host 127.0.0.1] [--no-browser]
 
 Values (``--at``, ``--x0``, ``--start``, ``--taylor``) are numbers or JSON lists such as
 ``x=[1,2]``; intervals are ``x=a:b``.  ``diff`` prints the derivative and its shape; ``check`` compares it with finite differences on
@@ -105,10 +105,6 @@ def build_parser() -> argparse.ArgumentParser:
     fmt = d.add_mutually_exclusive_group()
     fmt.add_argument("--latex", action="store_true", help="print LaTeX")
     fmt.add_argument("--json", action="store_true", help="print JSON")
-    w = sub.add_parser("serve", help="the web page on this machine (needs tensorcalc[web])")
-    w.add_argument("--port", type=int, default=8000)
-    w.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    w.add_argument("--no-browser", action="store_true", help="do not open a browser")
     c = sub.add_parser("check", help="check a derivative against finite differences")
     c.add_argument("expression")
     c.add_argument("--wrt", required=True)
@@ -149,12 +145,16 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--gradient", action="store_true", help="draw the gradient field")
     g.add_argument("-o", "--output", required=True, help="PNG file to write")
     g.add_argument("--dpi", type=int, default=110)
+    w = sub.add_parser("serve", help="the web page on this machine (needs tensorcalc[web])")
+    w.add_argument("--port", type=int, default=8000)
+    w.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    w.add_argument("--no-browser", action="store_true", help="do not open a browser")
     return p
 
 
 def _serve(args) -> int:
     try:
-        from .web.server import serve  # the optional extra: starlette and uvicorn
+        from .web.server import serve
     except ImportError as err:
         print(f"error: tensorcalc serve needs {err.name}: pip install 'tensorcalc[web]'",
               file=sys.stderr)  # fmt: skip
@@ -240,12 +240,10 @@ def _diff(args) -> int:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "serve":
-        return _serve(args)
     try:
         commands = {
             "diff": _diff, "check": _check, "taylor": _taylor, "critical": _critical,
-            "minimize": _minimize, "plot": _plot,
+            "minimize": _minimize, "plot": _plot, "serve": _serve,
         }  # fmt: skip
         return commands[args.command](args)
     except TensorCalcError as err:
