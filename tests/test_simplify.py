@@ -135,7 +135,7 @@ def test_symmetry_is_used():
 # ------------------------------------------------------------ each rewrite, numerically
 
 x, z, p, q = tc.vector("x", "n"), tc.vector("z", "n"), tc.scalar("p"), tc.scalar("q")
-X, Y = tc.matrix("X", "n", "n"), tc.matrix("Y", "n", "n")
+X, Y, Z = tc.matrix("X", "n", "n"), tc.matrix("Y", "n", "n"), tc.matrix("Z", "n", "n")
 B4 = b.outer(X, Y) + b.transpose(b.outer(X, Y), (1, 0, 3, 2))
 
 REWRITE_CASES = [
@@ -153,6 +153,8 @@ REWRITE_CASES = [
     ("reciprocal_of_product", -(p**2) / (p / q) / q**2, "-p / q"),
     ("power_of_scalar", (b.div(b.ones(("n",)), p * b.ones(("n",)))) ** 2, "ones(n) / p^2"),
     ("inverse_of_transpose", tc.inv(X.T) @ x, "inv(X)' @ x"),
+    ("inverse_of_product", X.T @ tc.inv(X @ Y @ Z).T @ Z.T, "inv(Y)'"),
+    ("sqrt_of_square_sum", tc.sqrt(x @ x), "norm(x)"),
 ]
 
 
@@ -210,7 +212,7 @@ def test_where_names_a_repeated_subexpression(rng):
 
 
 def test_where_parses_definitions_in_order(rng):
-    sh = {"X": "n,n", "C": "n,n"}
+    sh = {"X": "m,n", "C": "m,m"}
     e = tc.parse("M @ N where M = X' @ C @ X, N = inv(M)", sh)
     assert e is tc.parse("(X' @ C @ X) @ inv(X' @ C @ X)", sh)
     d = tc.derivative("tr(inv(X' @ C @ X))", "X", shapes=sh)

@@ -58,7 +58,7 @@ def _binop(sym):
         if sym == "@" and is_unit(a):  # ones(1) @ v' is the row v'
             return render(b)
         assoc = (sym == "@" and _pure_chain(b, a)) or (sym == "*" and a.rank == 0)
-        right_min = 20 if assoc and b.kind != "div" else 21
+        right_min = 20 if assoc and (b.kind != "div" or sym == "*") else 21
         if sym == "*" and a.kind == "matmul" and a.rank == 0 and b.rank:  # (x' @ A @ x) * B
             return f"({render(a)}) {sym} {wrap(b, right_min)}"
         return f"{wrap(a, 20)} {sym} {wrap(b, right_min)}"
@@ -116,8 +116,8 @@ def to_text(e: Expr, where: bool = True) -> str:
     >>> import tensorcalc as tc
     >>> str(tc.derivative(tc.parse("x' @ A @ x", shapes={"x": "n", "A": "n,n"}), "x"))
     "(A + A') @ x"
-    >>> print(tc.parse("sin(X' @ C @ X) + cos(X' @ C @ X)", {"X": "n,n", "C": "n,n"}))
-    cos(M) + sin(M) where M = X' @ C @ X
+    >>> print(tc.parse("tanh(inv(X' @ C @ X)) + inv(X' @ C @ X)", {"X": "n,n", "C": "n,n"}))
+    M + tanh(M) where M = inv(X' @ C @ X)
     """
     tree = to_tree(e)
     if not where:

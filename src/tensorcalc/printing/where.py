@@ -2,7 +2,8 @@
 
 Like matrixcalculus.org's common-subexpression switch, ``name_shared(tree)`` works on the print
 tree (so it names what the reader would otherwise read twice): it repeatedly takes the largest
-subtree of at least ``MIN_SIZE`` nodes that occurs at least twice, replaces every occurrence by
+subtree of at least ``MIN_SIZE`` nodes that occurs three times, or twice and applies a function
+(``inv(X' @ C @ X)``, ``sigmoid(-y * (X @ w))``; a short polynomial stays as it is), replaces every occurrence by
 a fresh name, and returns the body and the definitions, each definition using only names
 defined before it.  Names follow the usual letters by rank (scalars ``s, r, q``, vectors
 ``u, v, z``, matrices ``M, N, K``) and never clash with the expression's own variables or
@@ -49,6 +50,14 @@ def _size(p, memo):
     return memo[p]
 
 
+def _calls(p, memo):
+    """Whether ``p`` applies a function (``inv``, ``sigmoid``, ...; not ``eye``/``ones``)."""
+    if p not in memo:
+        own = p.kind == "call" and p.value[0] not in ("eye", "ones", "zeros")
+        memo[p] = own or any(_calls(c, memo) for c in p.children)
+    return memo[p]
+
+
 def _names_in(tree, order):
     return {p.value for p in order if p.kind == "var"} | {
         str(p.value) for p in order if p.kind == "dim"
@@ -80,12 +89,18 @@ def name_shared(tree: P, taken=()):
     order, _ = _walk(tree)
     taken = set(taken) | _names_in(tree, order)
     sizes: dict = {}
+    calls: dict = {}
     for _ in range(MAX_NAMES):
         roots = [tree] + [d for _, d in defs]
         whole = P("defs", tuple(roots), None, 0)
         order, count = _walk(whole)
         shared = [
-            p for p in order if count[p] > 1 and p.kind not in SKIP and _size(p, sizes) >= MIN_SIZE
+            p
+            for p in order
+            if count[p] > 1
+            and p.kind not in SKIP
+            and _size(p, sizes) >= MIN_SIZE
+            and (count[p] > 2 or _calls(p, calls))
         ]
         if not shared:
             break

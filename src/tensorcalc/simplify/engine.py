@@ -11,6 +11,7 @@ from ..ops import Op
 from .rules import MAX_INNER_RANK, REWRITES
 
 DEPTH = 40  # rewrites of rewrites; a guard, not a tuning knob
+PASSES = 4
 
 _REBUILD = dict(REBUILD)
 _REBUILD[Op.ADD] = lambda n, args: add(*args, max_inner_rank=MAX_INNER_RANK)
@@ -50,4 +51,9 @@ def simplify(e: Expr) -> Expr:
     >>> print(simplify(tc.inv(X @ X) @ X))
     inv(X)
     """
-    return _Simplifier().run(e)
+    for _ in range(PASSES):  # a rewrite may expose another above a node already done
+        out = _Simplifier().run(e)
+        if out is e:
+            break
+        e = out
+    return e

@@ -99,41 +99,46 @@ def cancel_inverse(e):
     return None if new is None else einsum(new, out)
 
 
-def _as_matmul(m: Expr):
-    """``(c, P, Q)`` with ``m = c·P @ Q`` and P, Q square, else ``None``."""
+def _as_chain(m: Expr):
+    """``(c, [P1, ..., Pk])`` with ``m = c·P1 @ ... @ Pk``, all square, else ``None``."""
     c, core = split_coef(m)
     ops, out = factors(core)
-    if core.op is not Op.EINSUM or len(ops) != 2 or len(out) != 2:
+    if core.op is not Op.EINSUM or len(ops) < 2 or len(out) != 2:
         return None
-    (a, la), (b, lb) = ops
-    if out[0] not in la:
-        (a, la), (b, lb) = (b, lb), (a, la)
-    if len(la) != 2 or len(lb) != 2 or out[0] not in la or out[1] not in lb:
+    if any(len(ls) != 2 or a.shape[0] != a.shape[1] or ls[0] == ls[1] for a, ls in ops):
         return None
-    s = (set(la) & set(lb)) - set(out)
-    if len(s) != 1 or a.shape[0] != a.shape[1] or b.shape[0] != b.shape[1]:
-        return None
-    (s,) = s
-    p = a if la == (out[0], s) else transpose(a)
-    q = b if lb == (s, out[1]) else transpose(b)
-    return c, p, q
+    chain, label, left = [], out[0], list(ops)
+    while left:
+        k = next((k for k, (_, ls) in enumerate(left) if label in ls), None)
+        if k is None:
+            return None
+        a, ls = left.pop(k)
+        chain.append(a if ls[0] == label else transpose(a))
+        label = ls[1] if ls[0] == label else ls[0]
+        if left and (label in out or sum(label in lb for _, lb in left) != 1):
+            return None
+    return (c, chain) if label == out[1] else None
+
+
+def _inverse(p: Expr) -> Expr:
+    """inv(p), as inv(A)' when p = A' (so that it meets A in a product)."""
+    t = inverse_of_transpose(func(Op.INV, p))
+    return func(Op.INV, p) if t is None else t
 
 
 def inverse_of_product(e):
-    # inv(P Q) P = inv(Q) and Q inv(P Q) = inv(P) (P, Q square): inv(PQ) = inv(Q) inv(P)
+    # inv(P1 ... Pk) = inv(Pk) ... inv(P1) (all square), kept when a factor then cancels:
+    # inv(P Q) P = inv(Q), A' inv(A X B)' B' = inv(X)'
     ops, out = _ops(e)
     for k, (v, lv) in enumerate(ops):
-        if v.op is not Op.INV or (pq := _as_matmul(v.args[0])) is None:
+        if v.op is not Op.INV or (chain := _as_chain(v.args[0])) is None:
             continue
-        c, p, q = pq
-        t = ("inv", k)
-        expanded = _replace(
-            ops,
-            {k},
-            [(func(Op.INV, q), (lv[0], t)), (func(Op.INV, p), (t, lv[1]))],
-        )
-        expanded = [(x, ls) for x, ls in expanded]
-        flat = _flatten(expanded, out)
+        c, factors_ = chain
+        labels = [lv[0]] + [("inv", k, j) for j in range(len(factors_) - 1)] + [lv[1]]
+        inverses = [
+            (_inverse(p), (labels[j], labels[j + 1])) for j, p in enumerate(reversed(factors_))
+        ]
+        flat = _flatten(_replace(ops, {k}, inverses), out)
         cancelled = _cancel(*flat)
         if cancelled is not None:
             return einsum(cancelled + [(div(1.0, c) if c != 1.0 else ones(()), ())], out)
@@ -255,6 +260,16 @@ def power_of_scalar(e):
     return None
 
 
+def sqrt_of_square_sum(e):
+    # sqrt(Σ xᵢ²) = norm(x)
+    (a,) = e.args
+    if a.op is Op.EINSUM and len(a.args) == 2 and a.args[0] is a.args[1] and not a.attrs[1]:
+        ins = a.attrs[0]
+        if ins[0] == ins[1] and len(set(ins[0])) == len(ins[0]):
+            return func(Op.NORM, a.args[0])
+    return None
+
+
 def inverse_of_transpose(e):
     # inv(A') = inv(A)'
     (a,) = e.args
@@ -277,4 +292,5 @@ REWRITES = {
     Op.DIV: [reciprocal_of_product],
     Op.POW: [power_of_scalar],
     Op.INV: [inverse_of_transpose],
+    Op.SQRT: [sqrt_of_square_sum],
 }
