@@ -160,7 +160,7 @@ def einsum(terms, out) -> Expr:
             dims.setdefault(x, d)
     if coef == 0.0:
         return zeros(out_shape)
-    ops = _cancel_quotients(ops)
+    ops = _cancel_quotients(ops, out)
     ops = _contract_deltas(ops, out)
     ops, coef = _drop_ones(ops, out, dims, coef)
     if not ops:
@@ -170,21 +170,52 @@ def einsum(terms, out) -> Expr:
     return _finish(ops, out, coef)
 
 
-def _cancel_quotients(ops):
-    """(n / d) ⊙ d = n where both carry the same indices (a removable singularity at d = 0)."""
+def _cancel_quotients(ops, out=()):
+    """Removable singularities at d = 0, where both carry the same indices:
+    (n / d) ⊙ d = n, (n / d) ⊙ dᵏ = n ⊙ dᵏ⁻¹ (k ≥ 1), and (n / ‖x‖) Σ x⊙x = n ‖x‖, so that
+    d‖x‖⁴ = 4‖x‖³ xᵀdx / ‖x‖ is 4 (xᵀx) xᵀdx, finite at x = 0."""
     changed = True
     while changed:
         changed = False
         for i, (q, lq) in enumerate(ops):
             if q.op is not Op.DIV:
                 continue
-            j = next((j for j, (d, ld) in enumerate(ops) if d is q.args[1] and ld == lq), None)
-            if j is None:
-                continue
-            ops = [o for k, o in enumerate(ops) if k not in (i, j)] + [(q.args[0], lq)]
-            changed = True
+            d = q.args[1]
+            for j, (e, le) in enumerate(ops):
+                if j == i or le != lq:
+                    continue
+                if e is d:
+                    new = [(q.args[0], lq)]
+                elif e.op is Op.POW and e.args[0] is d and (const_value(e.args[1]) or 0) >= 1:
+                    new = [(q.args[0], lq), (pow_(d, const_value(e.args[1]) - 1), lq)]
+                else:
+                    continue
+                ops = [o for k, o in enumerate(ops) if k not in (i, j)] + new
+                changed = True
+                break
+            else:
+                pair = _square_of(ops, d, i, out) if d.op is Op.NORM and not lq else None
+                if pair is None:
+                    continue
+                ops = [o for k, o in enumerate(ops) if k not in (i, *pair)]
+                ops += [(q.args[0], lq), (d, lq)]
+                changed = True
             break
     return ops
+
+
+def _square_of(ops, d, skip, out):
+    """Positions of two factors x, x with the same labels, summed over (Σ x⊙x = ‖x‖²)."""
+    (x,) = d.args
+    found = [k for k, (e, ls) in enumerate(ops) if e is x and k != skip]
+    for a in found:
+        for c in found:
+            la = ops[a][1]
+            if c > a and ops[c][1] == la and len(set(la)) == len(la) and not set(la) & set(out):
+                others = [ls for k, (_, ls) in enumerate(ops) if k not in (a, c)]
+                if not any(set(la) & set(ls) for ls in others):
+                    return a, c
+    return None
 
 
 def _contract_deltas(ops, out):
@@ -205,7 +236,7 @@ def _contract_deltas(ops, out):
                 for i, (a, ls) in enumerate(ops)
                 if i != k
             ]
-            if p not in out and not any(p in ls for _, ls in ops):
+            if not any(p in ls for _, ls in ops):  # Σ_q δ_pq = 1: keep p's axis
                 ops.append((ones(e.shape[:1]), (p,)))
             changed = True
             break

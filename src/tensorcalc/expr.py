@@ -71,7 +71,7 @@ class Expr:
             raise AttributeError("only variables have a name")
         return self.attrs[0]
 
-    def _call(self, method, *args, **kwargs):
+    def _call(self, method, /, *args, **kwargs):
         return METHODS[method](self, *args, **kwargs)
 
     def __str__(self):
@@ -87,8 +87,9 @@ class Expr:
     def _repr_latex_(self):
         return "$" + self._call("latex") + "$"
 
-    def evaluate(self, values=None, dims=None, **kw):
-        """Evaluate numerically with NumPy; ``values`` maps variable names to arrays."""
+    def evaluate(self, values=None, /, dims=None, **kw):
+        """Evaluate numerically with NumPy; ``values`` maps variable names to arrays (variables
+        may also be keywords, even ones named ``self``, ``values`` or ``dims``)."""
         return self._call("evaluate", values, dims, **kw)
 
     def subs(self, mapping, shapes=None):
