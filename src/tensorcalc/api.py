@@ -27,6 +27,7 @@ from .numeric.evaluate import evaluate
 from .parse import as_expr, parse
 from .printing.latex import to_latex
 from .printing.text import to_text
+from .simplify import simplify
 
 
 @dataclass
@@ -54,7 +55,7 @@ def derivation(f, wrt, order: int = 1, layout: str | None = None, shapes=None) -
     d = f
     for _ in range(order):
         d = _reverse(d, x, steps)
-    d = apply_layout(d, f.ndim, x.ndim, order, layout)
+    d = simplify(apply_layout(d, f.ndim, x.ndim, order, layout))
     return Derivation(f, x, d, steps)
 
 
