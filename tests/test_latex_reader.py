@@ -58,6 +58,8 @@ SAME = [
     (r"1e-05 x", "1e-5 * x"),
     (r"\tanh\left(W_{2} x\right)", "tanh(W2 @ x)"),
     (r"\theta^\top x", "theta' @ x"),
+    (r"M + M^\top \quad \text{where } M = A B, N = M", "A @ B + (A @ B)'"),
+    (r"\left[s A_{ij} x_{k}\right]_{ijk}", 'einsum("ij,k->ijk", s * A, x)'),
 ]
 
 
@@ -126,4 +128,22 @@ def test_printed_latex_reads_back(text, shapes, rng):
     g = tc.parse(f.latex(), shapes, syntax="latex")
     vals = {k: rng.normal(size=(3,) * len(v.shape)) for k, v in tc.expr.variables(f).items()}
     vals["X"] = rng.normal(size=(3, 3)) + 3 * np.eye(3)
+    assert_close(g.evaluate(vals), f.evaluate(vals), rtol=1e-12)
+
+
+# Found when the simplifier's where clause and the reader met (merge of both branches)
+MERGED = [
+    ("det(4 * eye(3) + tanh(A))", "A"),  # the where clause: \quad \text{where } M = …
+    ('s * einsum("ij,k->ijk", A, x)', None),  # a scalar factor with no indices in [ … ]_{ijk}
+]
+
+
+@pytest.mark.parametrize("text,wrt", MERGED)
+def test_where_clause_and_scalar_index_factor_read_back(text, wrt, rng):
+    shapes = {"A": "3,3", "x": "3", "s": ""}
+    f = tc.parse(text, shapes)
+    f = tc.derivative(f, wrt) if wrt else f
+    g = tc.parse(f.latex(), shapes, syntax="latex")
+    vals = {"A": rng.normal(size=(3, 3)), "x": rng.normal(size=3), "s": 1.7}
+    vals = {k: v for k, v in vals.items() if k in tc.expr.variables(f)}
     assert_close(g.evaluate(vals), f.evaluate(vals), rtol=1e-12)

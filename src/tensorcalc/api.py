@@ -29,6 +29,7 @@ from .numeric.evaluate import evaluate
 from .parse import as_expr, parse, where
 from .printing.latex import to_latex
 from .printing.text import to_text
+from .simplify import simplify
 
 
 @dataclass
@@ -60,7 +61,7 @@ def derivation(
         d = _reverse(d, x, steps)
         if is_symmetric_var(x):  # the gradient on symmetric matrices (diff.symmetric)
             d = project(d, symmetric)
-    d = apply_layout(d, f.ndim, x.ndim, order, layout)
+    d = simplify(apply_layout(d, f.ndim, x.ndim, order, layout))
     note = NOTES.setdefault(d, {})  # what evaluate needs to bind sizes, and what repr shows
     note["inputs"] = {**NOTES.get(f, {}).get("inputs", {}), **variables(f)}
     if NOTES.get(f, {}).get("assumed"):

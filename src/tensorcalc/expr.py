@@ -87,9 +87,9 @@ class Expr:
         where = METHODS["where"](self) if "where" in METHODS else ""
         return f"Expr({self._call('str')!r}, shape={self.shape}{where and ', where ' + where})"
 
-    def latex(self) -> str:
-        """The expression as LaTeX."""
-        return self._call("latex")
+    def latex(self, where: bool = True) -> str:
+        """The expression as LaTeX; ``where=False`` prints repeated subexpressions in full."""
+        return self._call("latex", where=where)
 
     def _repr_latex_(self):
         return "$" + self._call("latex") + "$"

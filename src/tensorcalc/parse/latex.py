@@ -38,7 +38,12 @@ from typing import NamedTuple
 
 from ..errors import ParseError
 from .ast import Array, BinOp, Call, Index, Name, Neg, Num, Str, Transpose
-from .parser import parse_tree
+from .parser import _substitute, parse_tree
+
+
+def _is_where(t) -> bool:
+    r"""``\text{where}``, which starts the definitions of named subexpressions."""
+    return t.kind == "TEXT" and t.text == "text" and t.arg == "where"
 
 
 class Token(NamedTuple):
@@ -187,11 +192,29 @@ class _Reader:
             self.error("empty expression")
         node = self.additive()
         t = self.peek()
+        if _is_where(t):
+            node = self.where(node)
+            t = self.peek()
         if t.kind != "END":
             self.error(f"unexpected {t.text!r}" if t.text != "}" else "unbalanced '}'")
         if self.braces[-1]:
             self.error("a '{' is not closed")
         return node
+
+    def where(self, body):
+        r"""``body \quad \text{where } M = …, N = …``: our printer's named subexpressions."""
+        self.next()
+        defs = {}
+        while True:
+            t = self.peek()
+            lhs = self.atom()
+            if not isinstance(lhs, Name) or not self.at("="):
+                self.error(r"expected NAME = expression after \text{where}", t.pos)
+            self.next()
+            defs[lhs.id] = _substitute(self.additive(), defs)
+            if not self.at(","):
+                return _substitute(body, defs)
+            self.next()
 
     def additive(self):
         t = self.peek()
@@ -223,7 +246,7 @@ class _Reader:
 
     def starts_unit(self, t: Token) -> bool:
         if t.kind in ("NUM", "LETTER", "TEXT"):
-            return True
+            return not _is_where(t)
         if t.kind == "CMD":
             return t.text not in EXPLICIT and t.text not in ("\\top", "\\intercal")
         if t.kind == "DELIM":
@@ -565,8 +588,10 @@ class _Reader:
         flat(body)
         groups, args = [], []
         for f in factors:
-            if not isinstance(f, Sub):
-                self.error("in index notation every factor carries its indices, e.g. A_{ij}", pos)
+            if not isinstance(f, Sub):  # a factor with no indices is a scalar (s A_{ij})
+                groups.append("")
+                args.append(resolve(f, self.text))
+                continue
             groups.append(f.labels)
             if isinstance(f.arg, Name) and f.arg.id == "delta":
                 args.append(Call("delta", (), (), f.pos))
