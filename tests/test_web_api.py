@@ -112,7 +112,7 @@ def test_derivative_of_quadratic_form(client):
 
 def test_undeclared_shapes_follow_the_naming_convention(client):
     d = post(client, "derivative", {"expression": "norm(y - Phi @ theta)^2", "wrt": "theta"}).json()
-    assert d["shapes"] == {"y": "n", "Phi": "n,n", "theta": "n"}
+    assert d["shapes"] == {"y": "n", "Phi": "n,m", "theta": "m"}  # unknown sizes stay distinct
     assert sorted(d["guessed"]) == ["Phi", "theta", "y"]
     assert d["text"] == "-2 * Phi' @ (y - Phi @ theta)"
 

@@ -428,6 +428,8 @@ class _Reader:
                 if all(s.kind == "LETTER" for s in toks):
                     return self.einsum(node, "".join(s.text for s in toks), t.pos)
                 self.error("an index bracket [...]_{ij} takes index letters", t.pos)
+            if isinstance(node, SumOver) and _product_of_indexed(node.body):
+                return self.einsum(node, "", t.pos)  # a full contraction: [\sum_{ij} A_{ij} B_{ji}]
             return node
         kind = "|" if "|" in t.text else "‖"
         if t.text in ("R|", "R‖"):
@@ -640,6 +642,13 @@ def resolve(n, text, bound=""):
         args = tuple(resolve(a, text, bound) for a in n.args)
         return Call(n.func, args, n.kwargs, n.pos)
     return n
+
+
+def _product_of_indexed(n) -> bool:
+    """A juxtaposed product whose factors all carry indices (``A_{ij} x_{j}``)."""
+    if isinstance(n, BinOp) and n.op == JUX:
+        return _product_of_indexed(n.left) and _product_of_indexed(n.right)
+    return isinstance(n, Sub)
 
 
 def _indexed(n, bound) -> bool:

@@ -122,19 +122,22 @@ def _names(n, out):
 
 
 def infer(tree, shapes: dict, known: dict | None = None):
-    """Full variable shapes for ``tree``, the shapes assumed for undeclared names, and whether
-    inference found shapes that type-check (``tensorcalc.parse.infer``); if it did not, the
-    undeclared names are taken as scalars and the lowering reports the error."""
+    """Full variable shapes for ``tree``, the shapes assumed (undeclared names given a dimension
+    that no declared shape has: ``x`` in ``x' @ A @ x`` with A declared n×n is determined, not
+    assumed), and whether inference found shapes that type-check (``tensorcalc.parse.infer``);
+    if it did not, the undeclared names are taken as scalars and the lowering reports it."""
     declared = {**(known or {}), **shapes}
     names = [name for name in _names(tree, {}) if name not in declared]
     found = search(tree, names, declared, ELEMENTWISE)
     if found is None:
         return {**declared, **{name: () for name in names}}, {name: () for name in names}, False
-    return {**declared, **found}, found, True
+    dims = {d for shape in declared.values() for d in shape}
+    assumed = {k: v for k, v in found.items() if any(d not in dims for d in v)}
+    return {**declared, **found}, assumed, True
 
 
 def infer_shapes(tree, shapes: dict, known: dict | None = None) -> tuple[dict, list]:
-    """Full variable shapes for ``tree`` and the names whose shapes were not declared."""
+    """Full variable shapes for ``tree`` and the names whose shapes were assumed."""
     full, assumed, _ = infer(tree, shapes, known)
     return full, list(assumed)
 
