@@ -6,6 +6,7 @@ logistic-regression one, ``X' @ (y * sigmoid(...))``, runs chunk by chunk.  ``in
 """
 
 from . import Backend
+from .numpy import BACKEND as NUMPY
 
 _SMALL = """def _small(fn, *xs):
     return da.from_array(fn(*(np.asarray(x) for x in xs)))"""
@@ -23,12 +24,9 @@ _SELECT = """def _select(m, n, start, step):
     out[np.arange(m), start + step * np.arange(m)] = 1.0
     return da.from_array(out)"""
 
-_SOFTMAX_AXIS = """def _softmax_axis(x, axis):
-    e = da.exp(x - da.max(x, axis=axis, keepdims=True))
-    return e / da.sum(e, axis=axis, keepdims=True)"""
-_LSE_AXIS = """def _logsumexp_axis(x, axis):
-    m = da.max(x, axis=axis, keepdims=True)
-    return da.squeeze(m, axis) + da.log(da.sum(da.exp(x - m), axis=axis))"""
+# along an axis: NumPy's helpers spelled with Dask's functions
+_SOFTMAX_AXIS = NUMPY.helpers["_softmax_axis"].replace("np.", "da.")
+_LSE_AXIS = NUMPY.helpers["_logsumexp_axis"].replace("np.", "da.")
 
 BACKEND = Backend(
     name="dask",
