@@ -207,6 +207,17 @@ def test_a_shared_url_reproduces_the_state_and_back_works(page, browser):
     assert page.input_value("#order") == "1"
 
 
+def test_the_seed_figure_is_one_click_in_the_examples_menu(page):
+    load(page)
+    page.select_option("#examples", label="x·exp(−x² − y²)")
+    page.wait_for_selector("#plot:not([hidden])")
+    assert page.get_attribute("#plot", "src").startswith("data:image/png;base64,")
+    assert page.input_value("#point-inputs input[name='x']") == "-1"
+    kinds = page.locator("#critical tbody td:nth-child(3)").all_text_contents()
+    assert kinds == ["local minimum", "local maximum"]
+    assert "T_{2}(x, y)" in page.locator("#taylor annotation").text_content()
+
+
 def screenshot(page, path: pathlib.Path) -> pathlib.Path:
     """The page with the seed's least-squares example, steps open and checked, as a PNG."""
     load(page, LEAST_SQUARES)

@@ -297,6 +297,9 @@ async function loadSteps() {
     sel.replaceChildren(new Option("automatic", ""), ...styles.map((s) => new Option(s, s)));
     sel.value = state.style;
   }
+  const title = $("steps-title");
+  title.textContent = r.data.title || "";
+  title.hidden = !r.data.title;
   list.replaceChildren(...r.data.steps.map(renderStep));
 }
 
