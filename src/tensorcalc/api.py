@@ -18,12 +18,16 @@ from . import build as b
 from .diff.layout import apply_layout
 from .diff.reverse import Step, check_order, wrt_variable
 from .diff.reverse import derivative as _reverse
-from .errors import DifferentiationError
+from .errors import DifferentiationError, TensorCalcError
+from .explain import Explanation, explain_steps
+from .explain.backprop import tables as _backprop_tables
 from .expr import METHODS, Expr, variables
+from .numeric.check import random_values
 from .numeric.evaluate import evaluate
 from .parse import as_expr, parse
 from .printing.latex import to_latex
 from .printing.text import to_text
+from .simplify import simplify
 
 
 @dataclass
@@ -51,7 +55,7 @@ def derivation(f, wrt, order: int = 1, layout: str | None = None, shapes=None) -
     d = f
     for _ in range(order):
         d = _reverse(d, x, steps)
-    d = apply_layout(d, f.ndim, x.ndim, order, layout)
+    d = simplify(apply_layout(d, f.ndim, x.ndim, order, layout))
     return Derivation(f, x, d, steps)
 
 
@@ -104,6 +108,58 @@ def hessian(f, wrt, shapes=None) -> Expr:
     if f.ndim:
         raise DifferentiationError(f"hessian needs a scalar expression, got shape {f.shape}")
     return derivative(f, wrt, order=2)
+
+
+def explain(
+    f, wrt, order: int = 1, *, style=None, at=None, shapes=None, verify=False
+) -> Explanation:
+    """A step-by-step derivation of the derivative of ``f`` with respect to ``wrt``.
+
+    ``style`` is ``"rules"`` (sum, product, quotient, power and chain rules on named parts;
+    the default for a scalar variable), ``"differential"`` (df, then df = ⟨G, dX⟩; the default
+    for vectors and matrices), ``"index"`` (Einstein notation with Kronecker deltas; the
+    default for results of rank 3 and more), ``"backprop"`` (the computational graph; ``wrt``
+    may be a list, and ``at`` gives values for the forward and backward tables) or
+    ``"limit"`` (the difference quotient, for x^n).  ``verify=True`` evaluates both sides of
+    every step at random points (``at`` where given) and marks each ✓; a step that fails
+    raises ``TensorCalcError``.
+
+    >>> import tensorcalc as tc
+    >>> e = tc.explain("norm(X - U @ V)^2", "V", shapes={"X": "n,m", "U": "n,r"}, verify=True)
+    >>> print(e.steps[0].text)
+    let E = X - U @ V, f = norm(E)^2
+    >>> print(e.result)
+    -2 * U' @ (X - U @ V)
+    """
+    e = explain_steps(f, wrt, order, style, shapes)
+    if at is not None and e.style == "backprop":
+        e.tables = _backprop_tables(e, at, evaluate)
+    if verify:
+        _verify(e, at)
+    return e
+
+
+def _verify(e: Explanation, at, attempts: int = 3):
+    """Check every step at random points (``at`` where given).  Sizes of named dimensions
+    are drawn again on a failure, so that a structurally singular draw (X' @ X with fewer
+    rows than columns) is not taken for a wrong step; a step failing every draw raises."""
+    for k in range(attempts):
+        values, dims = random_values(e.expr, seed=k)
+        if k:
+            dims = {d: 2 + k + (len(dims) - i) for i, d in enumerate(dims)}
+            values, dims = random_values(e.expr, seed=k, dims=dims)
+        values.update({name: np.asarray(v, dtype=float) for name, v in (at or {}).items()})
+        for s in e.steps:
+            for side in (s.lhs, s.rhs):
+                if side is not None:
+                    more, dims = random_values(side, seed=k + len(values), dims=dims)
+                    values.update({n: v for n, v in more.items() if n not in values})
+        try:
+            with np.errstate(all="ignore"):
+                return e.verify(lambda x, v: evaluate(x, v, dims), values)
+        except TensorCalcError:
+            if k == attempts - 1:
+                raise
 
 
 def subs(e: Expr, mapping: dict, shapes=None) -> Expr:

@@ -236,7 +236,7 @@ def _contract_deltas(ops, out):
                 for i, (a, ls) in enumerate(ops)
                 if i != k
             ]
-            if p not in out and not any(p in ls for _, ls in ops):
+            if not any(p in ls for _, ls in ops):  # Σ_q δ_pq = 1: keep p's axis
                 ops.append((ones(e.shape[:1]), (p,)))
             changed = True
             break
@@ -325,15 +325,20 @@ def _summands(terms):
     return [broadcast(t, shape, "add") for t in terms], shape
 
 
-def add(*terms) -> Expr:
-    """The canonical sum of same-shape terms (scalars broadcast)."""
+def add(*terms, max_inner_rank=None) -> Expr:
+    """The canonical sum of same-shape terms (scalars broadcast).
+
+    ``max_inner_rank`` bounds the rank of the sums that factoring may create inside a product
+    (the simplifier keeps ``B @ X @ C + B' @ X @ C'`` apart rather than contracting X with a
+    4-tensor sum); ``None`` factors freely.
+    """
     terms, shape = _summands(terms)
     flat = []
     for core, c in _collect(terms).items():
         flat.extend(core.args if core.op is Op.ADD and c == 1.0 else [scale(c, core)])
     coefs = _collect(flat)
     while True:
-        pair = _best_factoring(coefs)
+        pair = _best_factoring(coefs, max_inner_rank)
         if pair is None:
             break
         i, j, new = pair
@@ -371,7 +376,7 @@ def _collect(flat):
     return {e: c for e, c in coefs.items() if c != 0.0}
 
 
-def _best_factoring(coefs):
+def _best_factoring(coefs, max_inner_rank=None):
     """Find two products sharing factors: c1·P·Q1 + c2·P·Q2 → P·(c1·Q1 + c2·Q2)."""
     items = list(coefs.items())
     best = None
@@ -392,6 +397,8 @@ def _best_factoring(coefs):
             l2 = sorted({x for _, ls in left2 for x in ls} & bound)
             if l1 != l2 or ((not left1 or not left2) and l1):
                 continue
+            if max_inner_rank is not None and len(l1) > max(max_inner_rank, len(out)):
+                continue
             size = sum(common.values())
             if best is None or size > best[0]:
                 best = (size, i, j, common, left1, left2, l1, out, c1, c2)
@@ -401,6 +408,7 @@ def _best_factoring(coefs):
     inner = add(
         einsum([(const(c1), ())] + left1, lab),
         einsum([(const(c2), ())] + left2, lab),
+        max_inner_rank=max_inner_rank,
     )
     return i, j, einsum(list(common.elements()) + [(inner, tuple(lab))], out)
 

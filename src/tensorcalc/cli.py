@@ -10,6 +10,9 @@
                         [--lr 0.1] [--steps 100] [--tol 1e-8] [-o path.png]
     tensorcalc plot "x * exp(-x^2 - y^2)" --taylor x=-1 --taylor y=0 -o seed.png
     tensorcalc serve [--port 8000] [--host 127.0.0.1] [--no-browser]
+    tensorcalc explain "norm(X - U @ V)^2" --wrt V --shape X=n,m --shape U=n,r [--verify]
+                       [--style rules|differential|index|backprop|limit] [--at x=1]
+                       [--latex | --markdown | --json]
 
 Values (``--at``, ``--x0``, ``--start``, ``--taylor``) are numbers or JSON lists such as
 ``x=[1,2]``; intervals are ``x=a:b``.  ``diff`` prints the derivative and its shape; ``check`` compares it with finite differences on
@@ -25,7 +28,7 @@ import json
 import sys
 
 from .analysis import classify, critical_points, minimize, plot, taylor
-from .api import derivative, parse
+from .api import derivative, explain, parse
 from .errors import TensorCalcError, format_shape
 from .numeric.check import check
 from .shapes import as_shape
@@ -149,6 +152,17 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--port", type=int, default=8000)
     w.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     w.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    e = sub.add_parser("explain", help="a step-by-step derivation, every step checkable")
+    _common(e)
+    e.add_argument("--wrt", action="append", required=True,
+                   help="variable (repeat for several, in the backprop style)")  # fmt: skip
+    e.add_argument("--order", type=int, default=1)
+    e.add_argument("--style", choices=["rules", "differential", "index", "backprop", "limit"])
+    e.add_argument("--verify", action="store_true", help="check every step at random points")
+    out = e.add_mutually_exclusive_group()
+    out.add_argument("--latex", action="store_true", help="an align environment")
+    out.add_argument("--markdown", action="store_true")
+    out.add_argument("--json", action="store_true")
     return p
 
 
@@ -160,6 +174,23 @@ def _serve(args) -> int:
               file=sys.stderr)  # fmt: skip
         return 2
     serve(args.host, args.port, open_browser=not args.no_browser)
+    return 0
+
+
+def _explain(args) -> int:
+    wrt = args.wrt[0] if len(args.wrt) == 1 else args.wrt
+    e = explain(
+        args.expression, wrt, args.order, style=args.style, at=dict(args.at) or None,
+        shapes=dict(args.shape), verify=args.verify,
+    )  # fmt: skip
+    if args.json:
+        print(e.to_json())
+    elif args.latex:
+        print(e.latex())
+    elif args.markdown:
+        print(e.markdown())
+    else:
+        print(e)
     return 0
 
 
@@ -243,7 +274,7 @@ def main(argv=None) -> int:
     try:
         commands = {
             "diff": _diff, "check": _check, "taylor": _taylor, "critical": _critical,
-            "minimize": _minimize, "plot": _plot, "serve": _serve,
+            "minimize": _minimize, "plot": _plot, "serve": _serve, "explain": _explain,
         }  # fmt: skip
         return commands[args.command](args)
     except TensorCalcError as err:

@@ -80,9 +80,9 @@ class Expr:
     def __repr__(self):
         return f"Expr({self._call('str')!r}, shape={self.shape})"
 
-    def latex(self) -> str:
-        """The expression as LaTeX."""
-        return self._call("latex")
+    def latex(self, where: bool = True) -> str:
+        """The expression as LaTeX; ``where=False`` prints repeated subexpressions in full."""
+        return self._call("latex", where=where)
 
     def _repr_latex_(self):
         return "$" + self._call("latex") + "$"

@@ -29,6 +29,7 @@ from .backends.numpy import BACKEND as NUMPY
 from .backends.tensorflow import BACKEND as TENSORFLOW
 from .backends.torch import BACKEND as TORCH
 from .emit import generate
+from .script import script as add_script
 
 BACKENDS: dict[str, Backend] = {b.name: b for b in (NUMPY, JAX, TORCH, DASK, TENSORFLOW, MXNET)}
 
@@ -54,17 +55,21 @@ def _outputs(exprs):
     return single, outs
 
 
-def codegen(exprs, backend: str = "numpy", dims: dict | None = None, name: str = "f") -> str:
+def codegen(
+    exprs, backend: str = "numpy", dims: dict | None = None, name: str = "f", script=False
+) -> str:
     """Source of a small Python module computing ``exprs`` (an Expr or a list) with ``backend``.
 
     The module imports only the array library, checks shapes, names common subexpressions
     once (``t0``, ``t1``, …) and has the formulas in its docstring.  ``dims`` (e.g.
     ``{"n": 1000}``) tunes the contraction order for those sizes; the code works for any.
+    ``script=True`` adds ``random_inputs()``, ``check_gradient()`` (central differences) and a
+    ``__main__`` demo, so that ``python module.py`` checks itself.
     """
     _, outs = _outputs(exprs)
-    return generate(
-        outs, BACKENDS[backend] if backend in BACKENDS else _backend(backend), dims, name
-    )[0]
+    b = BACKENDS[backend] if backend in BACKENDS else _backend(backend)
+    src, params = generate(outs, b, dims, name)
+    return add_script(src, outs, b, params, name) if script else src
 
 
 class Compiled:
@@ -110,7 +115,7 @@ class Compiled:
         try:
             out = fn(*args, **{free[d]: dims[d] for d in free})
         except Exception as err:
-            if type(err).__name__ != "LinAlgError":  # numpy's and torch's
+            if not type(err).__name__.endswith("LinAlgError"):  # numpy's, torch's _LinAlgError
                 raise
             raise EvaluationError(
                 f"a matrix function failed: {err} (the matrix is singular)"
