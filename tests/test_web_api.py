@@ -75,7 +75,8 @@ def test_page_static_files_and_security_headers(client):
 
 def test_info_lists_features_examples_and_limits(client):
     info = client.get("/api/info").json()
-    assert set(info["features"]) == {"latex_input", "where", "explain", "script", "symmetric"}
+    assert set(info["features"]) == {"latex_input", "symmetric"}
+    assert {"rules", "differential", "index", "backprop"} <= set(info["styles"])
     assert info["limits"] == {"max_expression": 2000, "max_order": 4, "timeout": 5.0}
     assert len(info["examples"]) == len(EXAMPLES) and info["version"] == tc.__version__
 

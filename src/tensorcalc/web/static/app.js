@@ -12,7 +12,7 @@ const state = {
   wrt: null,
   order: 1,
   layout: "jacobian",
-  where: false,
+  where: true, // name shared subexpressions (the printers' default)
   style: "",
   backend: "numpy",
   at: {}, // analysis point
@@ -34,7 +34,7 @@ function readURL() {
   state.order = clampOrder(parseInt(p.get("order") || "1", 10));
   state.layout = ["jacobian", "numerator", "denominator"].includes(p.get("layout")) ? p.get("layout") : "jacobian";
   state.latex = p.get("latex") === "1";
-  state.where = p.get("where") === "1";
+  state.where = p.get("where") !== "0";
   state.shapes = {};
   for (const s of p.getAll("s")) {
     const i = s.indexOf(":");
@@ -59,7 +59,7 @@ function stateURL() {
   if (state.order !== 1) p.set("order", String(state.order));
   if (state.layout !== "jacobian") p.set("layout", state.layout);
   if (state.latex) p.set("latex", "1");
-  if (state.where) p.set("where", "1");
+  if (!state.where) p.set("where", "0");
   for (const [k, v] of Object.entries(state.shapes)) p.append("s", `${k}:${v}`);
   for (const [k, v] of Object.entries(state.at)) p.append("at", `${k}:${v}`);
   const q = p.toString();
@@ -373,17 +373,16 @@ async function loadCode() {
   }
   code = { text: r.data.code, filename: r.data.filename };
   pre.textContent = r.data.code;
+  const library = {
+    numpy: "NumPy",
+    jax: "JAX (compiled with jax.jit)",
+    torch: "PyTorch (keeps tensors on their device)",
+    dask: "Dask (chunked arrays larger than memory)",
+    tensorflow: "TensorFlow (a tf.function)",
+  }[state.backend];
   $("code-hint").textContent =
-    state.backend === "numpy"
-      ? `A complete script: the value and the derivative, shape checks, a derivative check and random test data. Run it: python ${r.data.filename}`
-      : `A module with one function computing the value and the derivative with ${
-          {
-            jax: "JAX (compiled with jax.jit)",
-            torch: "PyTorch (keeps tensors on their device)",
-            dask: "Dask (chunked arrays larger than memory)",
-            tensorflow: "TensorFlow (a tf.function)",
-          }[state.backend]
-        }.`;
+    `A complete script for ${library}: the value and the derivatives, shape checks, random test data ` +
+    `and a check of each derivative against central differences. Run it: python ${r.data.filename}`;
 }
 
 function selectTab(backend) {
@@ -587,7 +586,6 @@ async function main() {
   info = await r.json();
   $("version").textContent = info.version;
   $("latex-toggle").hidden = !info.features.latex_input;
-  $("where-toggle").hidden = !info.features.where;
   fillExamples();
   wire();
   readURL();
