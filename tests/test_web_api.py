@@ -35,7 +35,8 @@ SLOW = {
 
 @pytest.fixture(scope="module")
 def client():
-    with TestClient(create_app(Limits(workers=2)), base_url=BASE) as c:
+    app = create_app(Limits(workers=2), allowed_hosts=("192.168.1.5",))  # as for --host 192.168.1.5
+    with TestClient(app, base_url=BASE) as c:
         yield c
 
 
@@ -366,15 +367,13 @@ def test_analysis_bad_input(client, body, words):
 # ------------------------------------------------------------------------------ server
 
 
-def test_serve_warns_for_other_addresses_and_admits_the_bound_one():
+def test_serve_warns_for_other_addresses_and_admits_the_bound_one(client):
     from tensorcalc.web.server import warning_for
 
     assert warning_for("127.0.0.1") is None and warning_for("localhost") is None
     assert "warning" in warning_for("0.0.0.0") and "0.0.0.0" in warning_for("0.0.0.0")
-    app = create_app(Limits(workers=1), allowed_hosts=("192.168.1.5",))
-    with TestClient(app, base_url="http://192.168.1.5:8000") as c:
-        assert c.get("/api/info").status_code == 200
-        assert c.get("/api/info", headers={"host": "192.168.1.6"}).status_code == 403
+    assert client.get("/api/info", headers={"host": "192.168.1.5:8000"}).status_code == 200
+    assert client.get("/api/info", headers={"host": "192.168.1.6:8000"}).status_code == 403
 
 
 def test_cli_has_the_serve_command():
