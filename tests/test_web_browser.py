@@ -74,6 +74,7 @@ def page(browser, server):
     pg.on("request", lambda r: REQUESTS.append(r.url))
     errors = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.on("response", lambda r: (r.status == 404 or r.status >= 500) and errors.append(r.url))
     expected = "Failed to load resource: the server responded with a status of 4"  # bad input
     pg.on(
         "console", lambda m: m.type == "error" and expected not in m.text and errors.append(m.text)
