@@ -564,6 +564,7 @@ function wire() {
   $("steps-panel").addEventListener("toggle", () => $("steps-panel").open && loadSteps());
   $("check-btn").addEventListener("click", runCheck);
   $("copy-text").addEventListener("click", (e) => copy($("result-text").textContent, e.target));
+  $("copy-latex").addEventListener("click", (e) => last && copy(last.latex, e.target));
   $("copy-code").addEventListener("click", (e) => copy(code.text, e.target));
   $("download-code").addEventListener("click", download);
   for (const t of document.querySelectorAll(".tab")) t.addEventListener("click", () => selectTab(t.dataset.backend));
