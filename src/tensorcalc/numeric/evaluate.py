@@ -29,8 +29,9 @@ from .. import kernels
 from ..build import array_value
 from ..codegen.paths import binarize
 from ..errors import EvaluationError
-from ..expr import Expr, postorder
+from ..expr import NOTES, Expr, postorder
 from ..ops import Op
+from ..shapes import bind_shape
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 MAX_ELEMENTS = 2**28  # the largest array evaluate builds by default (2 GiB of float64)
@@ -180,25 +181,27 @@ EVAL = {
 
 
 def bind_dims(e: Expr, values: dict, dims=None) -> dict:
-    """Check the arrays against the variables' shapes; return the symbolic dim bindings."""
+    """Check the arrays against the variables' shapes; return the symbolic dim bindings.
+
+    Values of the variables of the function a derivative came from (``NOTES[e]["inputs"]``)
+    bind sizes too, so d(A @ x)/dA, which has no A, takes its sizes from A's value."""
     dims = dict(dims or {})
-    for n in postorder([e]):
-        if n.op is not Op.VAR:
-            continue
-        name, shape = n.attrs
+    own = {n.attrs[0]: n for n in postorder([e]) if n.op is Op.VAR}
+    for name, n in own.items():
         if name not in values:
-            raise EvaluationError(f"no value given for variable {name!r} (shape {shape})")
-        arr = np.asarray(values[name])
-        if arr.ndim != len(shape):
-            raise EvaluationError(
-                f"{name!r} should have {len(shape)} axes {shape}, got shape {arr.shape}"
-            )
-        for d, k in zip(shape, arr.shape):
-            if isinstance(d, int) and d != k:
-                raise EvaluationError(f"{name!r} should have shape {shape}, got {arr.shape}")
-            if isinstance(d, str) and dims.setdefault(d, k) != k:
-                raise EvaluationError(f"dimension {d!r} is {dims[d]} elsewhere but {k} in {name!r}")
+            raise EvaluationError(f"no value given for variable {name!r} (shape {n.shape})")
+        bind_shape(name, n.shape, np.shape(values[name]), dims)
+        if n.attrs[2:] == ("symmetric",) and not _symmetric_value(values[name]):
+            raise EvaluationError(f"{name!r} is declared symmetric but its value is not")
+    for name, n in NOTES.get(e, {}).get("inputs", {}).items():
+        if name in values and name not in own:
+            bind_shape(name, n.shape, np.shape(values[name]), dims)
     return dims
+
+
+def _symmetric_value(v) -> bool:
+    v = np.asarray(v)
+    return bool(np.allclose(v, np.swapaxes(v, -1, -2), rtol=1e-10, atol=1e-12 * np.max(np.abs(v))))
 
 
 def _concrete(shape, dims):
