@@ -134,7 +134,7 @@ def test_a_bad_expression_shows_the_caret_message(page):
 
 def test_changing_a_shape_changes_the_result(page):
     load(page, "?e=A+%40+x&wrt=x")
-    has_text(page, "#shape-badge", "shape (n, n)")
+    has_text(page, "#shape-badge", "shape (n, m)")
     dims = page.locator("tr[data-name='A'] input.dims")
     dims.fill("M, N")
     dims.press("Enter")

@@ -4,61 +4,34 @@ These functions run inside the worker processes (``workers``) and use only the p
 (``import tensorcalc as tc``).  Errors are ``TensorCalcError``s; ``run`` turns them into the
 ``(status, body)`` pair the server sends (400 with ``{"error", "position"}``).
 
-The steps come from ``tc.explain`` (verified), the exported code from
-``tc.codegen(..., script=True)`` (a complete script for every backend), the ``where`` switch is
-the printers' ``where=``.  Two features that another part of tensorcalc is adding are detected,
-not assumed (``FEATURES``): the LaTeX reader (``tc.parse(..., syntax="latex")``) and
-symmetric-matrix shapes (``"n,n,sym"``); until they are there the page hides their controls.
+Expressions are read with ``tc.parse`` (``syntax="latex"`` for LaTeX, chosen automatically
+when the text has a backslash), the steps come from ``tc.explain`` (verified), the exported
+code from ``tc.codegen(..., script=True)`` (a complete script for every backend), and the
+``where`` switch is the printers' ``where=``.
 """
 
 from __future__ import annotations
 
 import base64
 import importlib
-import inspect
 import io
 
 import numpy as np
 
 import tensorcalc as tc
 
-from .. import expr as expr_module
-from ..errors import ParseError, ShapeError, TensorCalcError, format_shape
+from ..errors import ParseError, TensorCalcError, format_shape
 from ..explain import STYLES
-from ..expr import variables
+from ..expr import NOTES, variables
 from ..shapes import as_shape
 from .examples import EXAMPLES
-from .guess import parse_guessing
-
-
-def _has_param(fn, name: str) -> bool:
-    try:
-        return name in inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-
-
-def _symmetric_shapes() -> bool:
-    try:
-        return len(as_shape("n,n,sym")) != 3
-    except TensorCalcError:
-        return False
-
-
-FEATURES = {
-    "latex_input": _has_param(tc.parse, "syntax"),
-    "symmetric": _symmetric_shapes(),
-}
-
 
 # ------------------------------------------------------------------------------ parsing
 
 
 def _syntax(req) -> str:
     if req["syntax"] == "auto":
-        return "latex" if "\\" in req["expression"] and FEATURES["latex_input"] else "text"
-    if req["syntax"] == "latex" and not FEATURES["latex_input"]:
-        raise TensorCalcError("LaTeX input needs the LaTeX reader, which this tensorcalc lacks")
+        return "latex" if "\\" in req["expression"] else "text"
     return req["syntax"]
 
 
@@ -67,24 +40,19 @@ def _shape_text(shape) -> str:
 
 
 def parse(req) -> tuple:
-    """``(expr, shapes_used, guessed)`` for a request: declared shapes, inferred ones, and the
-    conventional ones of ``guess`` when the expression does not type-check without them."""
+    """``(expr, shapes_used, assumed)`` for a request: the shapes declared, inferred from use or
+    assumed by the parser's naming convention (capitals are matrices), and the assumed names."""
     declared = {k: v.strip() for k, v in req["shapes"].items()}
-    for name, text in declared.items():
-        if text.replace(" ", "").endswith((",sym", ",symmetric")) and not FEATURES["symmetric"]:
-            raise ShapeError("shape", [], f"{name}: symmetric matrices are not supported here")
     text = req["expression"]
     if _syntax(req) == "latex":
-        f, guessed = tc.parse(text, declared, syntax="latex"), []
+        f = tc.parse(text, declared, syntax="latex")
     else:
-        f, guessed = parse_guessing(text, declared, tc.parse)
+        f = tc.parse(text, declared)
     found = variables(f)
     order = sorted(found, key=lambda n: (_first_use(text, n), n))
     used = {n: declared.get(n, _shape_text(found[n].shape)) for n in order}
-    # shapes the parser itself assumed by the naming convention (where it records them)
-    notes = getattr(expr_module, "NOTES", None)
-    assumed = list(notes.get(f, {}).get("assumed", {})) if notes is not None else []
-    return f, used, [n for n in order if n in guessed or n in assumed]
+    assumed = NOTES.get(f, {}).get("assumed", {})  # what the parser assumed, by convention
+    return f, used, [n for n in order if n in assumed and n not in declared]
 
 
 def _first_use(text: str, name: str) -> int:
@@ -116,7 +84,7 @@ def _scalar_vars(f) -> list | None:
 
 def derivative(req) -> dict:
     """The derivative, its printed forms, its shape and the shapes used."""
-    f, used, guessed = parse(req)
+    f, used, assumed = parse(req)
     wrt = _wrt(f, req, used)
     d = tc.derivative(f, wrt, order=req["order"], layout=req["layout"])
     return {
@@ -124,7 +92,7 @@ def derivative(req) -> dict:
         "shape": list(d.shape),
         "shape_text": format_shape(d.shape) if d.shape else "scalar",
         "shapes": used,
-        "guessed": guessed,
+        "assumed": assumed,
         "variables": list(used),
         "wrt": wrt,
         "wrt_latex": tc.latex(variables(f)[wrt]),
@@ -249,9 +217,8 @@ def _point(p) -> dict:
 
 
 def info() -> dict:
-    """What this server can do: the detected features, the styles, backends and examples."""
+    """What this server offers: the explanation styles, the backends and the examples."""
     return {
-        "features": FEATURES,
         "styles": list(STYLES),
         "backends": list(FILENAMES),
         "examples": EXAMPLES,

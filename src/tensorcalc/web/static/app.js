@@ -18,7 +18,7 @@ const state = {
   at: {}, // analysis point
 };
 
-let info = { features: {}, styles: [], examples: [], limits: {} };
+let info = { styles: [], examples: [], limits: {} };
 let last = null; // the last successful derivative response
 let seq = 0; // request sequence: answers to older requests are dropped
 let timer = null;
@@ -206,7 +206,6 @@ function renderVars(d) {
     sel.className = "kind";
     sel.setAttribute("aria-label", `kind of ${name}`);
     for (const [value, label] of KINDS) {
-      if (value === "symmetric" && !info.features.symmetric) continue;
       if (value === "tensor" && kind !== "tensor") continue;
       sel.add(new Option(label, value));
     }
@@ -220,9 +219,9 @@ function renderVars(d) {
     input.setAttribute("aria-label", `dimensions of ${name}`);
     const tag = document.createElement("span");
     const declared = name in state.shapes;
-    const guessed = d.guessed.includes(name);
+    const assumedHere = d.assumed.includes(name);
     tag.className = declared ? "tag declared" : "tag";
-    tag.textContent = declared ? "declared" : guessed ? "assumed" : "inferred";
+    tag.textContent = declared ? "declared" : assumedHere ? "assumed" : "inferred";
     const tdKind = document.createElement("td");
     tdKind.append(sel);
     const tdDims = document.createElement("td");
@@ -586,7 +585,6 @@ async function main() {
   const r = await fetch("/api/info");
   info = await r.json();
   $("version").textContent = info.version;
-  $("latex-toggle").hidden = !info.features.latex_input;
   fillExamples();
   wire();
   readURL();
