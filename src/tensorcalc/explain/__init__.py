@@ -106,7 +106,7 @@ def _one(f, x, disp, style, root, avoid):
             )
         return Forward(f, x, disp, style, root, avoid).steps()
     if style == "index":
-        return index.steps(f, x, disp)
+        return index.steps(f, x, disp, root, avoid)
     return limit.steps(f, x, disp)
 
 

@@ -85,8 +85,8 @@ class Term:
 
 
 class Index:
-    def __init__(self, f: Expr, x: Expr, disp: Display):
-        self.f, self.x, self.disp = f, x, disp
+    def __init__(self, f: Expr, x: Expr, disp: Display, root="f", avoid=()):
+        self.f, self.x, self.disp, self.root, self.avoid = f, x, disp, root, avoid
         self.names = set(variables(f))
         single = {n for n in self.names if len(n) == 1}
         self.xl = next(c for c in X_LETTERS.get(x.ndim, ["abcdefgh"[: x.ndim]])
@@ -101,7 +101,8 @@ class Index:
     # ---------------------------------------------------------------- parts
 
     def _choose(self):
-        return choose(self.f, {self.x}, index=True, key=self.disp.position)
+        return choose(self.f, {self.x}, index=True, key=self.disp.position, root_name=self.root,
+                      avoid=self.avoid)  # fmt: skip
 
     def part_of(self, e):
         return next((p for p in self.parts if p.node is e), None)
@@ -236,9 +237,10 @@ class Index:
         out_idx = fl + xl
         lhs_value = reverse(f, x)
         fsub = "".join(fl)
-        lhs_t = f"∂f{_sub(fsub)}/∂{x.name}{_sub(self.xl)}"
-        lhs_l = (rf"\frac{{\partial f_{{{fsub}}}}}{{\partial {latex_name(x.name)}_{{{self.xl}}}}}"
-                 if fsub else rf"\frac{{\partial f}}{{\partial {latex_name(x.name)}_{{{self.xl}}}}}")  # fmt: skip
+        r = self.parts[-1].name
+        lhs_t = f"∂{r}{_sub(fsub)}/∂{x.name}{_sub(self.xl)}"
+        lhs_l = (rf"\frac{{\partial {r}_{{{fsub}}}}}{{\partial {latex_name(x.name)}_{{{self.xl}}}}}"
+                 if fsub else rf"\frac{{\partial {r}}}{{\partial {latex_name(x.name)}_{{{self.xl}}}}}")  # fmt: skip
         steps = []
         # 1. components of f and of the parts that are sums or products
         root = self.parts[-1]
@@ -540,5 +542,5 @@ def _num(v: float) -> str:
     return str(int(v)) if v == int(v) else repr(v)
 
 
-def steps(f: Expr, x: Expr, disp: Display):
-    return Index(f, x, disp).steps()
+def steps(f: Expr, x: Expr, disp: Display, root="f", avoid=()):
+    return Index(f, x, disp, root, avoid).steps()
