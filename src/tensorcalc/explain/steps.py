@@ -169,7 +169,9 @@ def _close(a, b, rtol) -> bool:
 
 
 def _latex_text(s: str) -> str:
-    for ch, rep in (("\\", ""), ("_", r"\_"), ("&", r"\&"), ("%", r"\%"), ("#", r"\#")):
+    """Plain words for ``\\text{...}``: LaTeX's special characters escaped."""
+    for ch, rep in (("\\", ""), ("{", r"\{"), ("}", r"\}"), ("_", r"\_"), ("&", r"\&"),
+                    ("%", r"\%"), ("#", r"\#"), ("^", r"\^{}"), ("~", r"\~{}")):  # fmt: skip
         s = s.replace(ch, rep)
     return s
 
