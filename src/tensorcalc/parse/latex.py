@@ -645,10 +645,24 @@ def resolve(n, text, bound=""):
 
 
 def _product_of_indexed(n) -> bool:
-    """A juxtaposed product whose factors all carry indices (``A_{ij} x_{j}``)."""
-    if isinstance(n, BinOp) and n.op == JUX:
-        return _product_of_indexed(n.left) and _product_of_indexed(n.right)
-    return isinstance(n, Sub)
+    """A juxtaposed product of factors with indices (``A_{ij} x_{j}``) and scalars (``s``)."""
+    factors = []
+    while isinstance(n, BinOp) and n.op == JUX:
+        factors.append(n.right)
+        n = n.left
+    factors.append(n)
+    subs = [f for f in factors if isinstance(f, Sub)]
+    return bool(subs) and all(isinstance(f, Sub) or not _has_sub(f) for f in factors)
+
+
+def _has_sub(n) -> bool:
+    if isinstance(n, Sub):
+        return True
+    if hasattr(n, "__dataclass_fields__"):
+        return any(_has_sub(getattr(n, f)) for f in n.__dataclass_fields__)
+    if isinstance(n, tuple):
+        return any(_has_sub(c) for c in n)
+    return False
 
 
 def _indexed(n, bound) -> bool:
