@@ -154,7 +154,7 @@ def test_tensor_results_are_shown_in_index_notation(client):
     d = post(client, "derivative", {"expression": "R' @ R", "wrt": "R", "shapes": {"R": "M,N"}})
     d = d.json()
     assert d["shape"] == ["N", "N", "M", "N"]
-    assert r"\delta" in d["latex"] and "cannot" not in d["latex"].lower()
+    assert r"\right]_{ijkl}" in d["latex"] and "cannot" not in d["latex"].lower()  # index notation
 
 
 def test_every_example_computes(client):
