@@ -19,22 +19,29 @@ from contextvars import ContextVar
 
 import numpy as np
 
-from .errors import ShapeError
+from .errors import NumericError, ShapeError
 from .expr import Expr, node, postorder
 from .ops import KIND, UNARY, Op
-from .shapes import as_shape
+from .shapes import MAX_RANK, as_shape, check_name
 
 
 def var(name: str, shape=()) -> Expr:
-    """A variable; ``shape`` is a tuple of ints and dimension names."""
-    if not isinstance(name, str) or not name.isidentifier():
-        raise ShapeError("variable", [], f"bad variable name {name!r}")
-    return node(Op.VAR, (), (name, as_shape(shape)))
+    """A variable; ``shape`` is a tuple of ints and dimension names.
+
+    Names and dimension names are NFKC-normalised (``var("ｘ")`` is ``var("x")``).
+    """
+    return node(Op.VAR, (), (check_name(name), as_shape(shape)))
 
 
 def const(value, shape=()) -> Expr:
-    """A tensor of the given shape filled with ``value``."""
-    return node(Op.CONST, (), (float(value), as_shape(shape)))
+    """A tensor of the given shape filled with ``value`` (a finite number)."""
+    value = float(value)
+    if not math.isfinite(value):
+        raise NumericError(
+            f"a constant is {value} (it overflowed float64 or is undefined); "
+            "rescale the expression or use a variable"
+        )
+    return node(Op.CONST, (), (value, as_shape(shape)))
 
 
 def zeros(shape) -> Expr:
@@ -141,7 +148,8 @@ def einsum(terms, out) -> Expr:
     work = [(e, tuple(lab(x) for x in labels)) for e, labels in terms]
     while work:
         e, labels = work.pop()
-        if e.op is Op.EINSUM:
+        fresh = e.op is Op.EINSUM and len({x for il in e.attrs[0] for x in il} - set(e.attrs[1]))
+        if e.op is Op.EINSUM and len(ids) + fresh <= MAX_RANK:  # else too many letters: keep
             ins, inner_out = e.attrs
             m = dict(zip(inner_out, labels))
             for a, il in zip(e.args, ins):
@@ -453,9 +461,9 @@ def sum_(a, axis=None) -> Expr:
     if axis is None:
         return einsum([(a, idx)], ())
     axes = {axis} if isinstance(axis, int) else set(axis)
-    axes = {x % a.ndim if a.ndim else x for x in axes}
-    if any(x < 0 or x >= a.ndim for x in axes):
-        raise ShapeError("sum", [a.shape], f"axis {axis} out of range")
+    if any(not -a.ndim <= x < a.ndim for x in axes):
+        raise ShapeError("sum", [a.shape], f"axis {axis} out of range for rank {a.ndim}")
+    axes = {x % a.ndim for x in axes}
     return einsum([(a, idx)], tuple(x for x in idx if x not in axes))
 
 
@@ -515,7 +523,10 @@ def pow_(a, b) -> Expr:
     if vb == 0.0 or va == 1.0:
         return ones(a.shape)
     if va is not None and vb is not None:
-        return const(va**vb, a.shape)
+        with np.errstate(all="ignore"):
+            r = float(np.power(va, vb))
+        if math.isfinite(r):  # 0^-1, (-1)^0.5 and 2^2000 stay symbolic (inf/nan when evaluated)
+            return const(r, a.shape)
     if vb == 2.0 and a.op is Op.NORM:
         (x,) = a.args
         idx = tuple(range(x.ndim))

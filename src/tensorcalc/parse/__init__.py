@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..errors import ShapeError
 from ..expr import Expr
-from ..shapes import as_shape
+from ..shapes import as_shapes
 from .lower import FUNCTIONS, infer_shapes, lower
 from .parser import parse_tree
 
@@ -37,7 +37,7 @@ def parse(
     ()
     """
     tree = parse_tree(text)
-    shapes = {k: as_shape(v) for k, v in (shapes or {}).items()}
+    shapes = as_shapes(shapes)
     full, defaulted = infer_shapes(tree, shapes, known)
     try:
         return lower(tree, text, full, bindings)

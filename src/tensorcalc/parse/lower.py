@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import build as b
-from ..errors import ParseError, ShapeError
+from ..errors import NumericError, ParseError, ShapeError
 from ..expr import Expr
 from ..ops import UNARY_OPS, Op
 from ..shapes import as_shape
@@ -125,7 +125,7 @@ class _Infer:
 
     def guess_matmul(self, n, sl, sr):
         """An undeclared variable in ``@`` beside a known matrix or vector is a vector."""
-        if not all(self.shape_preserving(x) for x in (n.left, n.right) if self.sh(x) is None):
+        if not all(self.shape_preserving(x) for x, s in ((n.left, sl), (n.right, sr)) if s is None):
             return
         if sl is None and sr is not None and len(sr) == 2:
             self.assign(n.left, (sr[0],))
@@ -241,6 +241,8 @@ class Lowering:
             if err.position is not None:
                 raise
             raise err.at(self.text, n.pos) from None
+        except NumericError as err:
+            self.error(str(err), n.pos)
 
     def _lower(self, n) -> _Val:
         if isinstance(n, Num):
@@ -351,7 +353,7 @@ class Lowering:
 
     def sum(self, n, kwargs):
         args = list(n.args)
-        if "axis" in kwargs:
+        if "axis" in kwargs and len(args) == 1:
             args.append(kwargs.pop("axis"))
         if kwargs or not 1 <= len(args) <= 2:
             self.error("sum() takes an expression and an optional axis", n.pos)
