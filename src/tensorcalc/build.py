@@ -22,7 +22,7 @@ import numpy as np
 from .errors import NumericError, ShapeError
 from .expr import Expr, node, postorder
 from .ops import KIND, UNARY, Op
-from .shapes import MAX_RANK, as_shape, check_name
+from .shapes import MAX_OPERANDS, MAX_RANK, as_shape, check_name
 
 
 def var(name: str, shape=()) -> Expr:
@@ -149,7 +149,11 @@ def einsum(terms, out) -> Expr:
     while work:
         e, labels = work.pop()
         fresh = e.op is Op.EINSUM and len({x for il in e.attrs[0] for x in il} - set(e.attrs[1]))
-        if e.op is Op.EINSUM and len(ids) + fresh <= MAX_RANK:  # else too many letters: keep
+        if (  # merge a nested product unless that needs too many letters or operands
+            e.op is Op.EINSUM
+            and len(ids) + fresh <= MAX_RANK
+            and len(ops) + len(work) + len(e.args) <= MAX_OPERANDS
+        ):
             ins, inner_out = e.attrs
             m = dict(zip(inner_out, labels))
             for a, il in zip(e.args, ins):

@@ -18,6 +18,7 @@ Shape = tuple
 
 MAX_DIM = 2**32  # the largest size of one axis (more would not fit in memory anyway)
 MAX_RANK = 52  # the einsum alphabet a-z, A-Z: no result or product may carry more indices
+MAX_OPERANDS = 32  # NumPy's einsum takes at most 32 operands: longer products stay nested
 
 
 def check_name(name, what: str = "variable") -> str:
