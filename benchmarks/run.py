@@ -1,11 +1,12 @@
-"""Compiled derivatives against hand-written NumPy, JAX, PyTorch and autograd, in one run.
+"""Compiled derivatives against hand-written NumPy, JAX, PyTorch, TensorFlow and autograd, in one run.
 
     python benchmarks/run.py [--quick] [--json results.json] [--device cpu|cuda]
 
 For each problem it times the gradient and the Hessian of every contestant that is installed
 (medians over repeated calls after a warm-up, float64), checks every result against
 tensorcalc's reference evaluator, and prints a table of medians and ratios against the
-hand-written NumPy closed form and against jax.hessian.  It also reports time to first result:
+best hand-written NumPy closed form and against jax.jit(jax.grad/hessian), and each Hessian's
+peak memory (tracemalloc, NumPy contestants) over the size of its result.  It also reports time to first result:
 derive + compile + first call for tensorcalc, trace + compile + first call for JAX.
 """
 
@@ -17,6 +18,7 @@ import os
 import statistics
 import sys
 import time
+import tracemalloc
 
 import numpy as np
 
@@ -37,6 +39,10 @@ try:
     torch.set_default_dtype(torch.float64)
 except ImportError:  # pragma: no cover - optional
     torch = None
+try:
+    import tensorflow as tf
+except ImportError:  # pragma: no cover - optional
+    tf = None
 try:
     import autograd
     import autograd.numpy as anp
@@ -59,6 +65,7 @@ def problems(quick):
             vals={"x": rng.normal(size=n), "A": A},
             grad=lambda v: v["A"] @ v["x"] + v["A"].T @ v["x"], hess=lambda v: v["A"] + v["A"].T,
             jf=lambda x, A: x @ A @ x, tf=lambda x, A: x @ A @ x, af=lambda x, A: anp.dot(x, anp.dot(A, x)),
+            gf=lambda x, A: tf.tensordot(x, tf.linalg.matvec(A, x), 1),
             order=("x", "A"),
         ))  # fmt: skip
     N, D = int(2000 * s), int(1000 * s)
@@ -68,6 +75,7 @@ def problems(quick):
         grad=lambda v: -2 * (v["Phi"].T @ (v["y"] - v["Phi"] @ v["theta"])), hess=lambda v: 2 * (v["Phi"].T @ v["Phi"]),
         jf=lambda t, P, y: jnp.sum((y - P @ t) ** 2), tf=lambda t, P, y: torch.sum((y - P @ t) ** 2),
         af=lambda t, P, y: anp.sum((y - anp.dot(P, t)) ** 2), order=("theta", "Phi", "y"),
+        gf=lambda t, P, y: tf.reduce_sum((y - tf.linalg.matvec(P, t)) ** 2),
     ))  # fmt: skip
     for D in [200] if quick else [200, 1000]:
         N = 2000
@@ -88,6 +96,7 @@ def problems(quick):
             jf=lambda w, X, y: jnp.sum(jnp.logaddexp(0.0, -y * (X @ w))),
             tf=lambda w, X, y: torch.sum(torch.nn.functional.softplus(-y * (X @ w))),
             af=lambda w, X, y: anp.sum(anp.logaddexp(0.0, -y * anp.dot(X, w))), order=("w", "X", "y"),
+            gf=lambda w, X, y: tf.reduce_sum(tf.nn.softplus(-y * tf.linalg.matvec(X, w))),
         ))  # fmt: skip
     m, n, r = int(1000 * s), int(1000 * s), 10
     mh = 100  # the Hessian of matrix factorisation is a (m, r, m, r) tensor: timed at m = 100
@@ -95,9 +104,11 @@ def problems(quick):
         name=f"factorisation {m}x{n} r={r}", text="norm(X - U @ V)^2", shapes={"X": ("m", "n"), "U": ("m", "r")},
         wrt="U", vals={"U": rng.normal(size=(m, r)), "V": rng.normal(size=(r, n)), "X": rng.normal(size=(m, n))},
         grad=lambda v: (v["X"] - v["U"] @ v["V"]) @ (-2 * v["V"].T),
+        grad_reordered=lambda v: -2 * (v["X"] @ v["V"].T - v["U"] @ (v["V"] @ v["V"].T)),
         hess=lambda v: np.einsum("ik,jl->ijkl", np.eye(v["U"].shape[0]), 2 * (v["V"] @ v["V"].T)),
         jf=lambda U, V, X: jnp.sum((X - U @ V) ** 2), tf=lambda U, V, X: torch.sum((X - U @ V) ** 2),
         af=lambda U, V, X: anp.sum((X - anp.dot(U, V)) ** 2), order=("U", "V", "X"),
+        gf=lambda U, V, X: tf.reduce_sum((X - U @ V) ** 2),
         hess_vals={"U": rng.normal(size=(mh, r)), "V": rng.normal(size=(r, n)), "X": rng.normal(size=(mh, n))},
     ))  # fmt: skip
     d, h, o, N = int(100 * s) or 10, 50, 10, int(1000 * s)
@@ -115,6 +126,7 @@ def problems(quick):
         jf=lambda W1, W2, X, T: jnp.sum((W2 @ jnp.tanh(W1 @ X) - T) ** 2),
         tf=lambda W1, W2, X, T: torch.sum((W2 @ torch.tanh(W1 @ X) - T) ** 2),
         af=lambda W1, W2, X, T: anp.sum((anp.dot(W2, anp.tanh(anp.dot(W1, X))) - T) ** 2), order=("W1", "W2", "X", "T"),
+        gf=lambda W1, W2, X, T: tf.reduce_sum((W2 @ tf.tanh(W1 @ X) - T) ** 2),
     ))  # fmt: skip
     return out
 
@@ -152,11 +164,14 @@ def contestants(p, kind, device):
     hand = p[kind]
     if hand is not None:
         res["hand-written NumPy"] = lambda: ((lambda: hand(vals)), np.asarray)
+    if p.get(kind + "_reordered") is not None:
+        other = p[kind + "_reordered"]
+        res["hand-written NumPy, reordered"] = lambda: ((lambda: other(vals)), np.asarray)
     dims = _dims(f, vals)
     res["tensorcalc numpy"] = lambda: (_compiled(d, "numpy", vals, dims), np.asarray)
     if jax is not None:
         jv = {k: jnp.asarray(v) for k, v in vals.items()}
-        res["tensorcalc jax"] = lambda: (_jit_tc(d, jv, dims), np.asarray)
+        res["tensorcalc jax"] = lambda: (_jax_tc(d, jv, dims), np.asarray)
         tr = jax.grad if kind == "grad" else jax.hessian
         jfun = jax.jit(tr(p["jf"]))
         args = [jv[k] for k in order]
@@ -179,6 +194,13 @@ def contestants(p, kind, device):
                 _compiled(d, "torch", tv, dims),
                 lambda r: r.detach().cpu().numpy(),
             )
+    if tf is not None:
+        with tf.device(device.replace("cuda", "GPU")):
+            gv = {k: tf.constant(v) for k, v in vals.items()}
+        res["tensorcalc tensorflow"] = lambda: (_compiled(d, "tensorflow", gv, dims), _tf_np)
+        gfun = _tape(p["gf"], kind, len(order))
+        gargs = [gv[k] for k in order]
+        res["tf.function GradientTape"] = lambda: ((lambda: gfun(*gargs)), _tf_np)
     if autograd is not None and (kind == "grad" or vals[p["wrt"]].size <= 1000):
         tr = autograd.grad if kind == "grad" else autograd.hessian
         afun = tr(p["af"])
@@ -200,10 +222,36 @@ def _compiled(d, backend, vals, dims):
     return lambda: c(dims=dims, **vals)
 
 
-def _jit_tc(d, jv, dims=None):
-    c = tc.compile(d, "jax")
-    fn = jax.jit(lambda kw: c(dims=dims, **kw))
-    return lambda: _block(fn(jv))
+def _jax_tc(d, jv, dims):
+    c = tc.compile(d, "jax")  # compiled with jax.jit
+    return lambda: _block(c(dims=dims, **jv))
+
+
+def _tf_np(r):
+    return r.numpy()
+
+
+def _tape(fun, kind, nargs):
+    """tf.function of GradientTape's gradient (or Jacobian of the gradient) in the first argument."""
+
+    @tf.function
+    def grad(*args):
+        with tf.GradientTape() as tape:
+            tape.watch(args[0])
+            value = fun(*args)
+        return tape.gradient(value, args[0])
+
+    @tf.function
+    def hess(*args):
+        with tf.GradientTape() as outer:
+            outer.watch(args[0])
+            with tf.GradientTape() as inner:
+                inner.watch(args[0])
+                value = fun(*args)
+            g = inner.gradient(value, args[0])
+        return outer.jacobian(g, args[0])
+
+    return grad if kind == "grad" else hess
 
 
 def first_result(p):
@@ -228,6 +276,7 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="smaller problems, fewer repeats")
     ap.add_argument("--json", help="write the results here as JSON")
     ap.add_argument("--device", default="cpu", help="torch device (cuda on a GPU machine)")
+    ap.add_argument("--only", default="", help="run only the problems whose name contains this")
     args = ap.parse_args(argv)
     missing = [
         m for m, mod in (("jax", jax), ("torch", torch), ("autograd", autograd)) if mod is None
@@ -239,6 +288,8 @@ def main(argv=None):
     rows = []
     budget = 0.5 if args.quick else 2.0
     for p in problems(args.quick):
+        if args.only not in p["name"]:
+            continue
         for kind in ("grad", "hess"):
             d, vals, res, dims = contestants(p, kind, args.device)
             expected = d.evaluate(vals, dims=dims)
@@ -255,6 +306,12 @@ def main(argv=None):
             slow = kind == "hess" and "MLP" in p["name"]
             medians = interleaved_medians(fns, budget, min_rounds=2 if slow else 5)
             row["times"] = {name: medians.get(name) for name in res}
+            if kind == "hess":
+                row["memory"] = {
+                    name: peak_memory(fn) / np.asarray(expected).nbytes
+                    for name, fn in fns.items()
+                    if name in ("hand-written NumPy", "tensorcalc numpy")
+                }
             rows.append(row)
             print(_row_text(row), file=sys.stderr)
         rows.append(
@@ -264,6 +321,16 @@ def main(argv=None):
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(rows, fh, indent=1)
+
+
+def peak_memory(fn):
+    """Peak bytes NumPy allocates during one call (tracemalloc sees NumPy's buffers)."""
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
 
 def _row_text(row):
@@ -278,24 +345,27 @@ def _row_text(row):
 
 def table(rows):
     lines = [
-        "| problem | derivative | contestant | median ms | × hand NumPy | jax.hessian or jax.grad ÷ this | correct |",
-        "|---|---|---|---:|---:|---:|---|",
+        "| problem | derivative | contestant | median ms | × best hand NumPy | jax.jit(grad or hessian) ÷ this | peak memory ÷ result | correct |",
+        "|---|---|---|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         t = r["times"]
-        hand = t.get("hand-written NumPy")
+        hands = [v for k, v in t.items() if k.startswith("hand-written") and v]
+        hand = min(hands) if hands else None
+        mem = r.get("memory", {})
         jx = next((v for k, v in t.items() if k.startswith("jax.jit")), None)
         for name, v in t.items():
             if v is None:
                 lines.append(
-                    f"| {r['problem']} | {r['kind']} | {name} | failed | | | {r['ok'].get(name)} |"
+                    f"| {r['problem']} | {r['kind']} | {name} | failed | | | | {r['ok'].get(name)} |"
                 )
                 continue
             ratio = f"{v / hand:.2f}" if hand else ""
             speed = f"{jx / v:.1f}×" if jx else ""
             ok = {True: "✓", False: "✗"}.get(r["ok"].get(name), "")
+            peak = f"{mem[name]:.2f}" if name in mem else ""
             lines.append(
-                f"| {r['problem']} | {r['kind']} | {name} | {v * 1e3:.2f} | {ratio} | {speed} | {ok} |"
+                f"| {r['problem']} | {r['kind']} | {name} | {v * 1e3:.2f} | {ratio} | {speed} | {peak} | {ok} |"
             )
     return "\n".join(lines)
 

@@ -21,11 +21,12 @@ from .analysis import (
     solve_stationary,
     taylor,
 )  # fmt: skip
-from .api import Derivation, derivation, derivative, gradient, subs
+from .api import Derivation, derivation, derivative, explain, gradient, subs
 from .api import hessian as _sym_hessian
 from .api import jacobian as _sym_jacobian
 from .codegen import Compiled, codegen
 from .codegen import compile as compile  # noqa: A004
+from .diff.reverse import MAX_NODES, MAX_ORDER
 from .errors import (
     DifferentiationError,
     EvaluationError,
@@ -35,6 +36,7 @@ from .errors import (
     TensorCalcError,
     TracingError,
 )  # fmt: skip
+from .explain import Explanation
 from .expr import Expr
 from .numeric.check import CheckReport, check, check_grad, check_hessian, check_jacobian
 from .numeric.evaluate import evaluate
@@ -107,10 +109,11 @@ __all__ = [
     "plot", "solve_stationary", "taylor",
     "formula", "grad", "jvp", "value_and_grad", "vjp", "transforms", "TracingError",
     "Compiled", "codegen", "compile", "CheckReport", "check", "check_grad", "check_hessian", "check_jacobian", "numeric",
-    "Derivation", "DifferentiationError", "EvaluationError", "Expr", "NumericError", "ParseError", "ShapeError",
+    "Derivation", "DifferentiationError", "explain", "Explanation", "EvaluationError", "Expr", "NumericError", "ParseError", "ShapeError",
     "TensorCalcError", "abs_", "arccos", "arcsin", "arctan", "cos", "derivation", "derivative",
     "det", "diag", "dot", "evaluate", "exp", "eye", "gradient", "hessian", "inv", "jacobian",
     "latex", "log", "log1p", "logdet", "logsumexp", "matrix", "norm", "norm1", "ones", "outer",
     "parse", "relu", "scalar", "sigmoid", "sign", "sin", "softmax", "softplus", "sqrt", "step",
     "subs", "sum", "tan", "tanh", "tensor", "text", "tr", "trace", "transpose", "vector", "zeros",
+    "MAX_ORDER", "MAX_NODES",
 ]  # fmt: skip

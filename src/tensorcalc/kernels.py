@@ -4,6 +4,50 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import EvaluationError
+
+_KEEP = (np.float32, np.float64, np.complex64, np.complex128)
+
+
+def _to_float64(value):
+    """An integer or bool tensor with no ``astype`` (TensorFlow) as a float64 NumPy array."""
+    return np.asarray(value).astype(np.float64)
+
+
+def as_input(name: str, value):
+    """A variable's value as the evaluator and every compiled function take it.
+
+    Bools and integers become float64, float32/float64 and complex values are kept, anything
+    else (strings, objects, ragged lists) is an ``EvaluationError`` naming the variable.  Arrays
+    of other libraries (torch, JAX, Dask) stay theirs, cast the same way.
+
+    >>> as_input("x", [True, False]).tolist(), as_input("x", np.float32(1)).dtype
+    ([1.0, 0.0], dtype('float32'))
+    """
+    foreign = not isinstance(value, (np.ndarray, np.generic)) and hasattr(value, "dtype")
+    if foreign and hasattr(value, "shape"):
+        try:
+            kind = np.dtype(getattr(value.dtype, "as_numpy_dtype", value.dtype)).kind  # tf's too
+        except TypeError:  # torch dtypes are not NumPy's
+            floating = value.is_floating_point() or value.is_complex()
+            return value if floating or not hasattr(value, "double") else value.double()
+        if kind in "biu":
+            return value.astype(np.float64) if hasattr(value, "astype") else _to_float64(value)
+        if kind in "fc":
+            return value
+        raise EvaluationError(f"{name!r} has dtype {value.dtype}; give numbers")
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError) as err:
+        raise EvaluationError(f"{name!r} is not a numeric array: {err}") from None
+    if arr.dtype.kind in "biu" or arr.dtype == np.float16:
+        return arr.astype(np.float64)
+    if arr.dtype.type in _KEEP:
+        return arr
+    if arr.dtype.kind in "fc":  # long double: to float64 / complex128
+        return arr.astype(np.complex128 if arr.dtype.kind == "c" else np.float64)
+    raise EvaluationError(f"{name!r} has dtype {arr.dtype} ({type(value).__name__}); give numbers")
+
 
 def sigmoid(x):
     """σ(x) = 1 / (1 + e⁻ˣ), written with tanh so it never overflows."""

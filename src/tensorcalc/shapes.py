@@ -10,7 +10,7 @@ from __future__ import annotations
 import operator
 import unicodedata
 
-from .errors import ShapeError
+from .errors import EvaluationError, ShapeError
 from .ops import KIND, UNARY, Op
 
 Dim = int | str
@@ -66,38 +66,56 @@ def check_dim(d) -> Dim:
     return d
 
 
+SYMMETRIC = ("sym", "symmetric")  # the trailing flag of a symmetric matrix: "n,n,sym"
+
+
+def _parts(shape) -> list:
+    """The entries of a user shape, checked: a string is split at commas (an empty entry, as in
+    ``"n,,n"``, is an error); an int is one dim; bytes, floats and other non-sequences are
+    errors."""
+    if shape is None:
+        return []
+    if isinstance(shape, str):
+        parts = [p.strip() for p in shape.split(",")]
+        if parts == [""]:
+            return []
+        if "" in parts:
+            raise ShapeError("shape", [], f"empty dimension in {shape!r}")
+        return parts
+    if isinstance(shape, (bytes, bytearray, dict, set, frozenset)) or not hasattr(
+        shape, "__iter__"
+    ):
+        if hasattr(shape, "__index__") and not isinstance(shape, bool):
+            return [shape]
+        shown = repr(shape) if len(repr(shape)) <= 40 else repr(shape)[:37] + "..."
+        raise ShapeError("shape", [], f"bad shape {shown}: use a tuple of ints and names, or 'n,m'")
+    return list(shape)
+
+
 def as_shape(shape) -> Shape:
     """Normalise a user shape (``()``, ``"n"``, ``("n", 3)``, ``"n,m"``, ``3``) to a tuple of dims.
 
-    A string is split at commas; an empty entry (``"n,,n"``) is an error, as is a rank above
-    ``MAX_RANK``.
+    A trailing ``"sym"`` / ``"symmetric"`` flag (``"n,n,sym"``) is not a dimension: it is
+    dropped here and read by ``is_symmetric_spec``.  Bad entries (``"n,,n"``, ``1.5``,
+    ``b"n"``) and a rank above ``MAX_RANK`` are a ``ShapeError``.
 
     >>> as_shape("n, 3")
     ('n', 3)
     """
-    if shape is None:
-        return ()
-    if isinstance(shape, str):
-        parts = [p.strip() for p in shape.split(",")]
-        if parts == [""]:
-            return ()
-        if "" in parts:
-            raise ShapeError("shape", [], f"empty dimension in {shape!r}")
-        shape = parts
-    elif isinstance(shape, (bytes, bytearray, dict, set, frozenset)) or not hasattr(
-        shape, "__iter__"
-    ):
-        if hasattr(shape, "__index__") and not isinstance(shape, bool):
-            shape = [shape]
-        else:
-            shown = repr(shape) if len(repr(shape)) <= 40 else repr(shape)[:37] + "..."
-            raise ShapeError(
-                "shape", [], f"bad shape {shown}: use a tuple of ints and names, or 'n,m'"
-            )
-    shape = tuple(shape)
-    if len(shape) > MAX_RANK:
-        raise ShapeError("shape", [], f"rank {len(shape)} is above the limit of {MAX_RANK}")
-    return tuple(check_dim(d) for d in shape)
+    parts = _parts(shape)
+    if parts and isinstance(parts[-1], str) and parts[-1] in SYMMETRIC:
+        parts = parts[:-1]
+        if len(parts) != 2 or parts[0] != parts[1]:
+            raise ShapeError("shape", [tuple(parts)], "only a square matrix can be symmetric")
+    if len(parts) > MAX_RANK:
+        raise ShapeError("shape", [], f"rank {len(parts)} is above the limit of {MAX_RANK}")
+    return tuple(check_dim(d) for d in parts)
+
+
+def is_symmetric_spec(shape) -> bool:
+    """Whether a user shape carries the symmetric flag (``("n", "n", "symmetric")``)."""
+    parts = _parts(shape)
+    return bool(parts) and isinstance(parts[-1], str) and parts[-1] in SYMMETRIC
 
 
 def as_shapes(shapes) -> dict:
@@ -122,6 +140,18 @@ def as_shapes(shapes) -> dict:
             )  # fmt: skip
         out[name] = as_shape(shape)
     return out
+
+
+def bind_shape(name: str, shape, got, dims: dict) -> None:
+    """Bind the symbolic dims of variable ``name``'s ``shape`` from an array shape ``got`` into
+    ``dims``; ``EvaluationError`` on a rank or size mismatch."""
+    if len(got) != len(shape):
+        raise EvaluationError(f"{name!r} should have {len(shape)} axes {shape}, got shape {got}")
+    for d, k in zip(shape, got):
+        if isinstance(d, int) and d != k:
+            raise EvaluationError(f"{name!r} should have shape {shape}, got {got}")
+        if isinstance(d, str) and dims.setdefault(d, k) != k:
+            raise EvaluationError(f"dimension {d!r} is {dims[d]} elsewhere but {k} in {name!r}")
 
 
 def _same(op, args):

@@ -67,7 +67,12 @@ def as_point(f: Expr, point: dict, names=None) -> dict:
     out = {}
     for name, value in point.items():
         x = wrt_variable(f, name)
-        v = np.asarray(value, dtype=np.float64)
+        try:
+            v = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TensorCalcError(f"the value for {x.name} is not numeric: {value!r}") from None
+        if not np.all(np.isfinite(v)):
+            raise TensorCalcError(f"the value for {x.name} must be finite, got {fmt_value(v)}")
         declared = x.shape
         if len(declared) != v.ndim or any(
             isinstance(d, int) and d != s for d, s in zip(declared, v.shape)

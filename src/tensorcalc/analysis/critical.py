@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -213,7 +214,17 @@ def critical_points(
                 "over= takes one variable and its interval; for several variables give start="
             )
         ((name, interval),) = over.items()
-        a, b = (float(v) for v in interval)
+        try:
+            a, b = (float(v) for v in interval)
+        except (TypeError, ValueError):
+            raise TensorCalcError(
+                f"the interval for {name} must be two numbers (a, b), got {interval!r}"
+            ) from None
+        if not (math.isfinite(a) and math.isfinite(b)):
+            raise TensorCalcError(
+                f"the interval for {name} must be finite, got ({a}, {b}); "
+                "for an unbounded search give start= points"
+            )
         if not a < b:
             raise TensorCalcError(f"the interval for {name} must have a < b, got ({a}, {b})")
         obj = Objective(f, [name], {**at, name: a}, shapes)

@@ -1,4 +1,5 @@
-"""Code generation: readable modules and compiled callables for NumPy, JAX, PyTorch and Dask.
+"""Code generation: readable modules and compiled callables for NumPy, JAX, PyTorch, Dask,
+TensorFlow and (source only) MXNet.
 
 >>> import numpy as np, tensorcalc as tc
 >>> f = tc.parse("x' @ A @ x", {"x": ("n",), "A": ("n", "n")})
@@ -12,20 +13,26 @@ from __future__ import annotations
 
 import builtins
 import importlib
+from collections.abc import Mapping
 from functools import lru_cache
 
 import numpy as np
 
 from ..errors import EvaluationError, TensorCalcError
-from ..expr import Expr, variables
+from ..expr import NOTES, Expr, variables
+from ..kernels import as_input
+from ..shapes import bind_shape
 from .backends import Backend
 from .backends.dask import BACKEND as DASK
 from .backends.jax import BACKEND as JAX
+from .backends.mxnet import BACKEND as MXNET
 from .backends.numpy import BACKEND as NUMPY
+from .backends.tensorflow import BACKEND as TENSORFLOW
 from .backends.torch import BACKEND as TORCH
 from .emit import generate
+from .script import script as add_script
 
-BACKENDS: dict[str, Backend] = {b.name: b for b in (NUMPY, JAX, TORCH, DASK)}
+BACKENDS: dict[str, Backend] = {b.name: b for b in (NUMPY, JAX, TORCH, DASK, TENSORFLOW, MXNET)}
 
 
 def _backend(name: str) -> Backend:
@@ -49,17 +56,21 @@ def _outputs(exprs):
     return single, outs
 
 
-def codegen(exprs, backend: str = "numpy", dims: dict | None = None, name: str = "f") -> str:
+def codegen(
+    exprs, backend: str = "numpy", dims: dict | None = None, name: str = "f", script=False
+) -> str:
     """Source of a small Python module computing ``exprs`` (an Expr or a list) with ``backend``.
 
     The module imports only the array library, checks shapes, names common subexpressions
     once (``t0``, ``t1``, …) and has the formulas in its docstring.  ``dims`` (e.g.
     ``{"n": 1000}``) tunes the contraction order for those sizes; the code works for any.
+    ``script=True`` adds ``random_inputs()``, ``check_gradient()`` (central differences) and a
+    ``__main__`` demo, so that ``python module.py`` checks itself.
     """
     _, outs = _outputs(exprs)
-    return generate(
-        outs, BACKENDS[backend] if backend in BACKENDS else _backend(backend), dims, name
-    )[0]
+    b = BACKENDS[backend] if backend in BACKENDS else _backend(backend)
+    src, params = generate(outs, b, dims, name)
+    return add_script(src, outs, b, params, name) if script else src
 
 
 class Compiled:
@@ -78,27 +89,61 @@ class Compiled:
             self._vars.update(variables(o))
         self.names = sorted(self._vars)
         self._cache = {}
-        self._bound = {d for v in self._vars.values() for d in v.shape if isinstance(d, str)}
+        self._free = {}  # signature -> {dimension: keyword} of the dimensions the caller passes
+        self._inputs = {k: v for o in outs for k, v in NOTES.get(o, {}).get("inputs", {}).items()}
 
-    def __call__(self, dims: dict | None = None, **arrays):
-        """Evaluate; ``dims`` gives sizes of dimensions that no variable carries."""
+    def __call__(self, /, dims: dict | None = None, **arrays):
+        """Evaluate; ``dims`` gives sizes of dimensions that no variable carries.
+
+        Inputs are converted as ``evaluate`` converts them (``kernels.as_input``); variables may
+        be named ``self`` or ``dims`` (pass ``dims`` then as a mapping positionally).
+        """
+        if dims is not None and not isinstance(dims, Mapping):
+            arrays["dims"], dims = dims, None  # the value of a variable named dims
         try:
-            args = [arrays[n] for n in self.names]
+            args = [as_input(n, arrays[n]) for n in self.names]
         except KeyError:
             missing = [n for n in self.names if n not in arrays]
             raise EvaluationError(f"missing values for {', '.join(missing)}") from None
         fn = self._lookup(args)
-        if dims:
-            out = fn(*args, **{"d_" + k: v for k, v in dims.items() if k not in self._bound})
-        else:
-            out = fn(*args)
+        free = self._free[self._key(args)]
+        dims = self._input_dims(arrays, dims) or {}
+        missing = [d for d in free if d not in dims]
+        if missing:
+            raise EvaluationError(
+                f"dimension {missing[0]!r} is not bound by any variable of the expression; "
+                f"pass dims={{{missing[0]!r}: ...}}"
+            )
+        try:
+            out = fn(*args, **{free[d]: dims[d] for d in free})
+        except Exception as err:
+            if not type(err).__name__.endswith("LinAlgError"):  # numpy's, torch's _LinAlgError
+                raise
+            raise EvaluationError(
+                f"a matrix function failed: {err} (the matrix is singular)"
+            ) from None
         if self.single:
             return out
         return [out] if len(self.outputs) == 1 else list(out)
 
+    def _input_dims(self, arrays, dims):
+        """Sizes from values of the variables a derivative no longer contains (its function's
+        inputs, ``NOTES[e]["inputs"]``), added to the ``dims`` given."""
+        extra = {k: arrays[k] for k in self._inputs if k in arrays and k not in self._vars}
+        if not extra:
+            return dims
+        bound = {}
+        for name, a in extra.items():
+            bind_shape(name, self._inputs[name].shape, np.shape(a), bound)
+        return {**bound, **(dims or {})}
+
+    @staticmethod
+    def _key(args):
+        return tuple((np.shape(a), getattr(a, "dtype", None)) for a in args)
+
     def _lookup(self, args):
         """The generated function for these arguments' shapes and dtypes (built once)."""
-        key = tuple((np.shape(a), getattr(a, "dtype", None)) for a in args)
+        key = self._key(args)
         fn = self._cache.get(key)
         if fn is None:
             fn = self._cache[key] = self._build(key)
@@ -119,16 +164,19 @@ class Compiled:
         return dims
 
     def _build(self, key):
-        src, _ = generate(self.outputs, self.backend, self._dims(key))
+        src, params = generate(self.outputs, self.backend, self._dims(key))
+        self._free[key] = {k[1]: p for k, p in params.items() if not isinstance(k, str)}
         namespace: dict = {}
         code = builtins.compile(src, f"<tensorcalc:{self.backend.name}>", "exec")
         exec(code, namespace)  # generated from our own IR only, never from user text
-        return namespace["f"]
+        fn = namespace["f"]
+        return self.backend.jit(fn) if self.backend.jit else fn
 
     def function(self, **arrays):
         """The generated function for these arrays' shapes: positional arguments in the order
-        of ``self.names``, outputs always as a tuple (the fastest way to call it repeatedly)."""
-        fn = self._lookup([arrays[n] for n in self.names])
+        of ``self.names``, outputs always as a tuple (the fastest way to call it repeatedly).
+        It takes the arrays as given, so pass them converted (``kernels.as_input``)."""
+        fn = self._lookup([as_input(n, arrays[n]) for n in self.names])
         return fn if len(self.outputs) > 1 else (lambda *a: (fn(*a),))
 
     def source(self, **dims) -> str:
@@ -144,8 +192,10 @@ def _compiled(outs: tuple, single: bool, backend: str) -> Compiled:
 def compile(exprs, backend: str = "numpy") -> Compiled:  # noqa: A001 - the public name
     """Compile an Expr or a list of Exprs (e.g. value, gradient, Hessian) into one function.
 
-    ``backend`` is ``"numpy"``, ``"jax"`` (the result is ``jax.jit``-able), ``"torch"`` (CUDA
-    tensors stay on the GPU) or ``"dask"`` (chunked arrays larger than memory).
+    ``backend`` is ``"numpy"``, ``"jax"`` (compiled with ``jax.jit``), ``"torch"`` (CUDA
+    tensors stay on the GPU), ``"dask"`` (chunked arrays larger than memory), ``"tensorflow"``
+    (compiled with ``tf.function``) or ``"mxnet"`` (source only: ``codegen``; MXNet needs its
+    own Python 3.11 venv).
     """
     single, outs = _outputs(exprs)
     return _compiled(tuple(outs), single, backend)

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import keyword
 import re
+import unicodedata
 from collections import Counter
 
-from ..errors import format_shape
+from ..errors import TensorCalcError, format_shape
 from ..expr import Expr, postorder, variables
 from ..ops import Op
 from ..printing.matrix import P, node_tree
@@ -41,8 +42,16 @@ PREC = {"add": 10, "mul": 20, "matmul": 20, "div": 20, "neg": 30, "pow": 40, "T"
 
 
 def safe_name(name: str, taken: set, internal: bool = False) -> str:
-    """A Python identifier for ``name`` that collides with no keyword, module or temporary."""
-    out = name
+    """A Python identifier for ``name`` that collides with no keyword, module, parameter or
+    temporary: every name of a generated function is drawn from the one set ``taken``.
+
+    Python reads identifiers NFKC-normalised (``ｔ0`` is ``t0``, ``ﬁ`` is ``fi``), so names are
+    normalised first and then made unique; user names never take the temporaries' ``t<k>`` and
+    ``d_<dim>`` forms.
+    """
+    out = re.sub(r"\W", "_", unicodedata.normalize("NFKC", name))
+    if not out.isidentifier():
+        out = "_" + out
     if (
         keyword.iskeyword(out)
         or out in RESERVED
@@ -57,7 +66,20 @@ def safe_name(name: str, taken: set, internal: bool = False) -> str:
 
 def _dim_name(d: str, taken: set) -> str:
     """The parameter or local name of symbolic dimension ``d`` (``n`` → ``d_n``)."""
-    return safe_name("d_" + re.sub(r"\W", "_", d), taken, internal=True)
+    return safe_name("d_" + d, taken, internal=True)
+
+
+def check_function_name(name) -> str:
+    """``name`` if it can name the generated function, else a ``TensorCalcError``."""
+    if (
+        not isinstance(name, str)
+        or not name.isidentifier()
+        or keyword.iskeyword(name)
+        or unicodedata.normalize("NFKC", name) != name
+        or name in RESERVED
+    ):
+        raise TensorCalcError(f"the function name must be a plain Python identifier, got {name!r}")
+    return name
 
 
 class _Renderer:
@@ -71,6 +93,9 @@ class _Renderer:
             return PREC["neg"]
         if p.kind == "T" and p.rank < 2:
             return self.prec(p.children[0])
+        if p.kind == "neg":  # -A @ x binds like its @: X * (-A @ x), never X * -A @ x
+            c = self.prec(p.children[0])
+            return c if PREC["mul"] <= c < PREC["neg"] else PREC["neg"]
         return PREC.get(p.kind, 60)
 
     def wrap(self, p, min_prec):
@@ -112,6 +137,8 @@ class _Renderer:
 
     def r_T(self, p):
         c = p.children[0]
+        if p.rank == 2 and self.b.transpose:
+            return self.b.transpose.format(self.render(c))
         return self.wrap(c, 50) + ".T" if p.rank == 2 else self.render(c)
 
     def r_index(self, p):
@@ -131,7 +158,12 @@ class _Renderer:
             return f"{self.wrap(da, 20)} * {self.wrap(b, 21)}"
         if p.rank == 2 and a.rank == 1 and b.rank == 1:  # u @ v' = outer product
             return self.b.outer.format(self.render(a), self.render(b))
-        return f"{self.wrap(a, 20)} @ {self.wrap(b, 21)}"
+        left = 20
+        if a.kind == "T" and a.rank == 2 and b.rank == 1:  # A' @ v = v @ A, no transpose
+            a, b, left = b, a.children[0], 21  # (u * v) @ A: the vector in parentheses
+        if self.b.matmul:
+            return self.b.matmul.format(self.render(a), self.render(b))
+        return f"{self.wrap(a, left)} @ {self.wrap(b, 21)}"
 
     def r_array(self, p):
         return self.call_template("array", [nested(*p.value, fmt=lambda v: repr(float(v)))])
@@ -180,10 +212,12 @@ def _diag_arg(p):
 def generate(outputs: list[Expr], backend: Backend, dims: dict | None = None, name: str = "f"):
     """Source of a module defining ``name(*params)``; returns ``(source, params)``.
 
-    ``params`` pairs each user variable name with its (sanitised) parameter name.
+    ``params`` pairs each user variable name with its (sanitised) parameter name, and each
+    dimension that the caller passes (no variable carries it) ``("dim", d)`` with its keyword.
     """
+    check_function_name(name)
     outs = binarize(outputs, dims)
-    taken = set()
+    taken = {name}
     found = {}
     for o in outputs:
         found.update(variables(o))
@@ -195,6 +229,7 @@ def generate(outputs: list[Expr], backend: Backend, dims: dict | None = None, na
             if d not in dim_names:  # bound by no variable: the caller passes it
                 dim_names[d] = _dim_name(d, taken)
                 free_dims.append(dim_names[d])
+                params["dim", d] = dim_names[d]
     uses = Counter(a for n in postorder(outs) for a in n.args)
     uses.update(outs)
     named = {}
@@ -212,7 +247,7 @@ def generate(outputs: list[Expr], backend: Backend, dims: dict | None = None, na
         if n.op in (Op.VAR, Op.CONST) or uses[n] < 2 or n in outs:
             continue
         code = renderer.render(node_tree(n, False, sub))
-        named[n] = f"t{len(named)}"
+        named[n] = safe_name(f"t{len(named)}", taken, internal=True)
         lines.append(f"    {named[n]} = {code}")
     results = [
         renderer.render(sub(o, False)) if o.op is not Op.CONST else _const(o, renderer)
@@ -224,14 +259,18 @@ def generate(outputs: list[Expr], backend: Backend, dims: dict | None = None, na
         if len(results) == 1
         else "(" + ", ".join(results) + ("," if len(results) == 1 else "") + ")"
     )
-    sig = ", ".join(list(params.values()) + (["*"] + free_dims if free_dims else []))
+    sig = ", ".join(
+        [p for k, p in params.items() if isinstance(k, str)]
+        + (["*"] + free_dims if free_dims else [])
+    )
     formulas = "\n".join(
         f"        {k}: {to_text(o)}  (shape {format_shape(o.shape)})" for k, o in enumerate(outputs)
     )
     doc = f'    """Compute {"the output" if len(outputs) == 1 else "the outputs"}:\n\n{formulas}\n    """'
     helpers = [backend.helpers[h] for h in backend.helpers if h in renderer.used_helpers]
     text = "\n".join(checks + lines) + ret
-    imports = [line for line in backend.imports if _needed(line, text + "".join(helpers))]
+    statements = "".join(x for x in backend.imports if not x.startswith(("import ", "from ")))
+    imports = [x for x in backend.imports if _needed(x, text + "".join(helpers) + statements)]
     header = (
         '"""Generated by tensorcalc from its expression IR; runs without tensorcalc installed."""\n\n'
         + "\n".join(imports)
@@ -243,6 +282,8 @@ def generate(outputs: list[Expr], backend: Backend, dims: dict | None = None, na
 
 
 def _needed(import_line, text):
+    if not import_line.startswith(("import ", "from ")):
+        return True  # a statement the library needs at import (mxnet.npx.set_np())
     mod = import_line.split()[-1]
     alias = mod if " as " not in import_line else import_line.split(" as ")[-1]
     if mod.count(".") >= 1 and " as " not in import_line:

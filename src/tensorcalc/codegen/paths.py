@@ -1,6 +1,18 @@
-"""Contraction order: split every product of three or more factors into pairwise products in
-the cheapest order for the given dimensions (an opt_einsum-style search: exact dynamic
-programming over subsets up to 8 factors, greedy beyond).
+"""Evaluation order: where products go and in which order, chosen by counting operations at
+the actual sizes.
+
+Two decisions, both by the same cost model (a pairwise product costs the product of the sizes
+of all indices it touches, an elementwise sum of k arrays of size s costs (k + 1)·s):
+
+* **distributing** a product over a sum, ``(X - U @ V) @ V'`` → ``X @ V' - U @ (V @ V')``, when
+  the sum is used only there and the distributed form is cheaper (at n = 1000, r = 10 it halves
+  the work; at r ≈ n it would double it, so the product stays);
+* **contraction order**: every product of three or more factors is split into pairwise products
+  in the cheapest order (an opt_einsum-style search: exact dynamic programming over subsets up
+  to 8 factors, greedy beyond), never materialising an intermediate larger than both the result
+  and the largest factor when an order without one exists.  Distributing a sum of products
+  (the MLP Hessian's 4-tensor terms) makes each term one product, so it is contracted as one
+  path rather than through the sum's large intermediate.
 
 ``binarize`` rewrites a graph so that each einsum node has at most two operands.  The new
 nodes are built raw (``expr.node``), so the canonical constructors do not merge them back, and
@@ -18,6 +30,7 @@ from ..ops import Op
 
 DEFAULT_DIM = 100  # assumed size of a symbolic dimension when no binding is given
 EXACT_LIMIT = 8
+INF = float("inf")
 
 
 def _size(labels, sizes):
@@ -29,33 +42,69 @@ def _size(labels, sizes):
 
 def best_path(groups: list[tuple], out: tuple, sizes: dict):
     """A contraction tree (nested pairs of operand indices) of least total cost (flops)."""
+    return search(groups, out, sizes)[1]
+
+
+def search(groups: list[tuple], out: tuple, sizes: dict):
+    """``(cost, tree)``: the cheapest contraction tree whose intermediates are no larger than
+    the result and every factor, else than twice or four times that, else any."""
     n = len(groups)
-    if n <= 2:
-        return tuple(range(n)) if n == 2 else 0
+    if n == 1:
+        return _size(groups[0], sizes), 0
+    if n == 2:
+        return _size(set(groups[0]) | set(groups[1]), sizes), (0, 1)
+    limit = max([_size(out, sizes)] + [_size(g, sizes) for g in groups])
+    if n > EXACT_LIMIT:
+        tree = _greedy(groups, out, sizes)
+        return _tree_cost(tree, groups, out, sizes), tree
+    for cap in (limit, 2 * limit, 4 * limit, INF):  # the smallest intermediates that work
+        found = _exact(groups, out, sizes, cap)
+        if found[0] < INF:
+            return found
+
+
+def _exact(groups, out, sizes, limit):
+    n = len(groups)
 
     def kept(mask):
         inside = {x for k in range(n) if mask >> k & 1 for x in groups[k]}
         outside = set(out) | {x for k in range(n) if not mask >> k & 1 for x in groups[k]}
         return inside & outside
 
-    if n > EXACT_LIMIT:
-        return _greedy(groups, out, sizes)
     best = {1 << k: (0, k) for k in range(n)}
+    full = (1 << n) - 1
     for size in range(2, n + 1):
         for combo in combinations(range(n), size):
             mask = sum(1 << k for k in combo)
-            first = combo[0]
-            rest = combo[1:]
-            choice = None
+            if mask != full and _size(kept(mask), sizes) > limit:
+                best[mask] = (INF, None)  # too large an intermediate
+                continue
+            first, rest = combo[0], combo[1:]
+            choice = (INF, None)
             for r in range(0, len(rest)):
                 for sub in combinations(rest, r):
                     m1 = (1 << first) | sum(1 << k for k in sub)
                     m2 = mask ^ m1
                     cost = best[m1][0] + best[m2][0] + _size(kept(m1) | kept(m2), sizes)
-                    if choice is None or cost < choice[0]:
+                    if cost < choice[0]:
                         choice = (cost, (best[m1][1], best[m2][1]))
             best[mask] = choice
-    return best[(1 << n) - 1][1]
+    return best[full]
+
+
+def _tree_cost(tree, groups, out, sizes):
+    """Total cost of a contraction tree (for the greedy search's result)."""
+    n = len(groups)
+
+    def walk(t):
+        if isinstance(t, int):
+            return 0, {t}
+        (c1, l1), (c2, l2) = walk(t[0]), walk(t[1])
+        leaves = l1 | l2
+        inside = {x for k in leaves for x in groups[k]}
+        return c1 + c2 + _size(inside, sizes), leaves
+
+    return walk(tree)[0] if n > 1 else _size(groups[0], sizes)
 
 
 def _greedy(groups, out, sizes):
@@ -85,15 +134,25 @@ def _raw(ops, res):
     return node(Op.EINSUM, tuple(e for e, _ in ops), (ins, tuple(names[x] for x in res)))
 
 
+def _label_sizes(e: Expr, sizes_of) -> dict:
+    ins, _ = e.attrs
+    return {x: sizes_of(d) for a, ls in zip(e.args, ins) for x, d in zip(ls, a.shape)}
+
+
+def cost(e: Expr, sizes_of) -> float:
+    """Operations to compute node ``e`` from its arguments (products in their best order)."""
+    if e.op is Op.EINSUM:
+        ins, out = e.attrs
+        return search(list(ins), out, _label_sizes(e, sizes_of))[0]
+    size = _size(e.shape, {d: sizes_of(d) for d in e.shape})
+    return (len(e.args) + 1) * size if e.op is Op.ADD else size
+
+
 def _split(e: Expr, args, sizes_of):
     ins, out = e.attrs
     if len(args) <= 2:
         return e if tuple(args) == e.args else node(Op.EINSUM, tuple(args), e.attrs)
-    sizes = {}
-    for a, ls in zip(args, ins):
-        for x, d in zip(ls, a.shape):
-            sizes[x] = sizes_of(d)
-    tree = best_path(list(ins), out, sizes)
+    tree = best_path(list(ins), out, _label_sizes(e, sizes_of))
     operands = list(zip(args, ins))
 
     def build(t, top):
@@ -114,36 +173,47 @@ def _leaves(t):
     return {t} if isinstance(t, int) else _leaves(t[0]) | _leaves(t[1])
 
 
-def _distribute(n: Expr, uses) -> Expr | None:
-    """(A + B) @ x → A @ x + B @ x when the sum is used once and the product shrinks it.
+def _distribute(n: Expr, uses, sizes_of) -> Expr | None:
+    """(A + B) @ x → A @ x + B @ x when the sum is used only here and that costs less.
 
-    Materialising ``A + A'`` costs a transposed pass over a matrix; two mat-vecs do not.
+    The sum's own products are counted on both sides: distributed, each becomes one product
+    with the other factors, contracted in its best order (``U @ (V @ V')``).
     """
-    if len(n.args) != 2:
-        return None
     ins, out = n.attrs
     for k, a in enumerate(n.args):
-        if a.op is Op.ADD and uses[a] == 1 and a.ndim >= 2 and n.ndim < a.ndim:
-            other, lo = n.args[1 - k], ins[1 - k]
-            terms = [einsum([(t, ins[k]), (other, lo)], out) for t in a.args]
+        if a.op is not Op.ADD or uses[a] != 1:
+            continue
+        rest = [(b, ls) for j, (b, ls) in enumerate(zip(n.args, ins)) if j != k]
+        terms = [einsum([(t, ins[k])] + rest, out) for t in a.args]
+        before = sum(cost(t, sizes_of) for t in a.args if t.op is Op.EINSUM)
+        before += cost(a, sizes_of) + cost(n, sizes_of)
+        after = sum(cost(t, sizes_of) for t in terms if t.op is Op.EINSUM)
+        after += cost(node(Op.ADD, tuple(terms)), sizes_of)
+        if after < before:
             return node(Op.ADD, tuple(terms))
     return None
 
 
 def binarize(outputs: list[Expr], dims: dict | None = None) -> list[Expr]:
-    """The graph of ``outputs`` with every einsum split into pairwise products."""
+    """The graph of ``outputs`` with sums distributed where cheaper and every einsum split
+    into pairwise products."""
     dims = dims or {}
 
     def sizes_of(d):
         return d if isinstance(d, int) else dims.get(d, DEFAULT_DIM)
 
+    return _binarize(outputs, sizes_of, Counter(), {})
+
+
+def _binarize(outputs, sizes_of, outer_uses, memo):
     order = postorder(outputs)
-    uses = Counter(a for n in order for a in n.args)
-    memo = {}
+    uses = Counter(a for n in order for a in n.args) + outer_uses
     for n in order:
-        spread = _distribute(n, uses) if n.op is Op.EINSUM else None
+        if n in memo:
+            continue
+        spread = _distribute(n, uses, sizes_of) if n.op is Op.EINSUM else None
         if spread is not None:
-            memo[n] = binarize([spread], dims)[0]
+            memo[n] = _binarize([spread], sizes_of, uses, memo)[0]
             continue
         args = tuple(memo[a] for a in n.args)
         if n.op is Op.EINSUM:

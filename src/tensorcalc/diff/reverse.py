@@ -4,7 +4,13 @@ The adjoint of a node ``v`` is the tensor ∂f/∂v, of shape ``f.shape + v.shap
 Kronecker delta for a tensor-valued ``f``).  One sweep in reverse topological order contracts
 each adjoint with the ``PARTIAL`` terms of the node and adds the result to the arguments'
 adjoints, so the derivative is an ordinary expression of about the size of ``f``; repeating the
-sweep gives derivatives of any order.  The canonical constructors contract the deltas away.
+sweep gives derivatives of any order.  The canonical constructors contract the deltas away,
+and ``poly.collapse`` writes elementwise polynomials in one function value expanded (the
+derivatives of σ and tanh), so repeated sweeps stay small.
+
+The work is bounded: ``MAX_ORDER`` caps the order of a derivative and ``MAX_NODES`` the size
+of the graph a sweep starts from or builds; past either a ``DifferentiationError`` names the
+limit before (or instead of) the work.
 """
 
 from __future__ import annotations
@@ -15,7 +21,11 @@ from ..build import add, const, einsum, eye, ones, zeros
 from ..errors import DifferentiationError
 from ..expr import Expr, postorder, variables
 from ..ops import Op
+from .poly import collapse
 from .rules import PARTIAL, RULE_NAME
+
+MAX_ORDER = 64  # the highest derivative order computed
+MAX_NODES = 200_000  # the largest derivative graph (distinct nodes) built
 
 
 class Step(NamedTuple):
@@ -44,11 +54,36 @@ def wrt_variable(f: Expr, wrt) -> Expr:
     return found[wrt]
 
 
+def check_order(order, least: int = 1) -> int:
+    """``order`` if it is an int in ``least..MAX_ORDER``, else a ``DifferentiationError``."""
+    if not isinstance(order, int) or isinstance(order, bool) or order < least:
+        kind = "positive" if least else "non-negative"
+        raise DifferentiationError(f"order must be a {kind} integer, got {order!r}")
+    if order > MAX_ORDER:
+        raise DifferentiationError(
+            f"order {order} is above the limit of {MAX_ORDER} (tensorcalc.MAX_ORDER)"
+        )
+    return order
+
+
+def _too_big(size: int, what: str):
+    return DifferentiationError(
+        f"{what} has {size} nodes, above the limit of {MAX_NODES} (tensorcalc.MAX_NODES)"
+    )
+
+
 def derivative(f: Expr, x: Expr, steps: list | None = None) -> Expr:
-    """∂f/∂x with shape ``f.shape + x.shape``; rule applications are appended to ``steps``."""
+    """∂f/∂x with shape ``f.shape + x.shape``; rule applications are appended to ``steps``.
+
+    >>> from tensorcalc import parse
+    >>> print(derivative(parse("x^3"), parse("x")))
+    3 * x^2
+    """
     if x.op is not Op.VAR:
         raise DifferentiationError("can only differentiate with respect to a variable")
     order = postorder([f])
+    if len(order) > MAX_NODES:
+        raise _too_big(len(order), "the expression to differentiate")
     dep = set()
     for n in order:
         if n is x or any(a in dep for a in n.args):
@@ -59,6 +94,7 @@ def derivative(f: Expr, x: Expr, steps: list | None = None) -> Expr:
     seeds = [(eye(d), (("b", k), ("s", k))) for k, d in enumerate(f.shape)]
     seed = einsum(seeds, batch + tuple(("s", k) for k in range(f.ndim)))
     adj = {f: [seed]}
+    built = 0
     for n in reversed(order):
         if n is x or n not in dep:
             continue
@@ -68,10 +104,13 @@ def derivative(f: Expr, x: Expr, steps: list | None = None) -> Expr:
                 continue
             for t in PARTIAL[n.op](n, i):
                 c = _contract(g, batch, t, a)
+                built += 1 + len(c.args)
+                if built > MAX_NODES:
+                    raise _too_big(built, "the derivative")
                 adj.setdefault(a, []).append(c)
                 if steps is not None:
                     steps.append(Step(RULE_NAME[n.op], n, a, c))
-    return add(*adj[x])
+    return collapse(add(*adj[x]))
 
 
 def _contract(g, batch, t, a):

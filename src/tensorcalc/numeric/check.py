@@ -3,7 +3,9 @@ Richardson-extrapolated finite differences.
 
 The verdict comes from the finite-difference error estimate, not from a fixed tolerance: an
 entry fails when it differs from the numerical value by more than ``safety`` times that
-entry's estimated error plus a floor of a few ulps of the gradient's scale.  In float64 this
+entry's estimated error plus a floor of a few ulps of the gradient's scale.  Where the exact
+value is 0 the entry's own estimate can be tiny (f is flat there), so its floor is the
+largest error estimate of the whole derivative.  In float64 this
 resolves relative errors far below 1e-6; float32 problems get float32-sized estimates and a
 note explaining the limit.
 """
@@ -65,7 +67,10 @@ def compare(actual, expected, err, what="derivative", dtype=np.float64) -> Check
         )
     eps = float(np.finfo(dtype).eps)
     scale = float(np.max(np.abs(expected))) if expected.size else 0.0
-    tol = SAFETY * np.asarray(err) + 64 * eps * (np.abs(expected) + scale)
+    err = np.broadcast_to(np.asarray(err, dtype=float), expected.shape)
+    tol = SAFETY * err + 64 * eps * (np.abs(expected) + scale)
+    if err.size:  # an exact zero: judged against the derivative's largest error estimate
+        tol = np.where(actual == 0, np.maximum(tol, SAFETY * float(np.max(err))), tol)
     diff = np.abs(actual - expected)
     if not np.all(np.isfinite(actual)):
         diff = np.where(np.isfinite(actual), diff, np.inf)

@@ -9,7 +9,9 @@ Methods (``method=``):
   in h²; the error estimate is the change of the last extrapolation plus the rounding bound.
 
 The layout matches ``tc.derivative``: the result has shape ``f(x).shape + x.shape * order``.
-Higher orders nest the first-order rule.  ε is the machine epsilon of the float type of x and
+Higher orders nest the first-order rule; the rounding bound of each level starts from the
+error estimate of the level inside it (its values are that noisy, not ε-accurate), so an
+exact 0 at order 3 is not a failure against a quotient of 4e-11.  ε is the machine epsilon of the float type of x and
 f(x), so float32 problems get float32-sized steps and error estimates.
 """
 
@@ -79,7 +81,9 @@ def _steps(x, method, step, total_order, eps):
     return eps**power * scale
 
 
-def _first(f, x, method, hs, with_error):
+def _first(f, x, method, hs, with_error, noise=0.0):
+    """First derivative (and error estimate) of ``f``, whose values carry absolute error
+    ``noise`` on top of rounding."""
     f0 = _call(f, x)
     eps = _eps(x, f0)
     dtype = float if method == "complex" else np.result_type(f0.dtype, x.dtype, np.float64)
@@ -91,7 +95,7 @@ def _first(f, x, method, hs, with_error):
         h = float(hs[idx])
         if method == "richardson":
             out[sel], e = _richardson(f, x, idx, h)
-            err[sel] = e + 32 * eps * max(fscale, 1e-300) / (h / 8)
+            err[sel] = e + (32 * eps * max(fscale, 1e-300) + 2 * noise) / (h / 8)
             continue
         out[sel] = _one(f, x, idx, h, method)
         if with_error and method == "complex":
@@ -99,7 +103,7 @@ def _first(f, x, method, hs, with_error):
         elif with_error:
             half = _one(f, x, idx, h / 2, method)
             gain = 3.0 if method == "central" else 1.0  # error ∝ h² or h
-            err[sel] = np.abs(out[sel] - half) / gain + 4 * eps * fscale / h
+            err[sel] = np.abs(out[sel] - half) / gain + (4 * eps * fscale + 2 * noise) / h
     return out, err
 
 
@@ -140,7 +144,11 @@ def _nested(f, x, order, method, hs, full_output):
         val, err = _first(f, x, method, hs, full_output)
         return (val, err) if full_output else val
     inner = lambda v: _nested(f, v, order - 1, method, hs, False)  # noqa: E731
-    val, err = _first(inner, x, method, hs, full_output)
+    noise = 0.0
+    if full_output:  # the inner level's values are only this accurate
+        inner_err = _nested(f, x, order - 1, method, hs, True)[1]
+        noise = float(np.max(inner_err)) if inner_err.size else 0.0
+    val, err = _first(inner, x, method, hs, full_output, noise)
     return (val, err) if full_output else val
 
 

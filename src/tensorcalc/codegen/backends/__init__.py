@@ -2,12 +2,15 @@
 
 A backend is a ``Backend``: import lines, the templates for every function of the print tree
 (``{0}``, ``{1}`` are the rendered arguments), helper functions the templates may call, and a
-few spellings (einsum, outer product, array conversion, dtype/device for new constants).
+few spellings (einsum, outer product, array conversion, dtype/device for new constants,
+products and transposes where ``@`` and ``.T`` do not work) and the library's compiler, which
+``tc.compile`` applies to the generated function (``jax.jit``, ``tf.function``).
 Adding a backend is adding one module here and one line to ``BACKENDS``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -22,6 +25,9 @@ class Backend:
     helpers: dict = field(default_factory=dict)  # helper name -> source
     prologue: str = ""  # emitted after the array conversions (e.g. dtype/device)
     module: str = ""  # the importable module the backend needs (for skips and errors)
+    matmul: str = ""  # template for a product when the library's ``@`` will not do
+    transpose: str = ""  # template for a matrix transpose when ``.T`` will not do
+    jit: Callable | None = None  # compiles the generated function (jax.jit, tf.function)
 
 
 # functions every backend must provide (the registry test checks each table)

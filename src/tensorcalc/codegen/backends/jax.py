@@ -1,6 +1,19 @@
-"""JAX backend: the generated function is pure and ``jax.jit``-able (shapes are static)."""
+"""JAX backend: the generated function is pure, and ``tc.compile`` returns it compiled with
+``jax.jit`` (one compilation per shape signature; dimensions passed as ``d_*`` keywords are
+static).  JAX computes in float32 unless ``jax.config.update("jax_enable_x64", True)``.
+"""
+
+import importlib
 
 from . import Backend
+
+
+def jit(fn):
+    """``jax.jit(fn)`` with the keyword-only dimension parameters static."""
+    code = fn.__code__
+    static = code.co_varnames[code.co_argcount : code.co_argcount + code.co_kwonlyargcount]
+    return importlib.import_module("jax").jit(fn, static_argnames=static)
+
 
 _SOFTMAX = """def _softmax(x):
     return jax.nn.softmax(x.reshape(-1)).reshape(x.shape)"""
@@ -53,4 +66,5 @@ BACKEND = Backend(
     asarray="jnp.asarray({0})",
     helpers={"_select": _SELECT, "_softmax": _SOFTMAX},
     module="jax",
+    jit=jit,
 )

@@ -1,0 +1,95 @@
+"""TensorFlow backend: the generated function is compiled with ``tf.function`` (a graph, on a
+GPU where TensorFlow has one).
+
+TensorFlow's ``@`` needs matrices and its tensors have no ``.T``, so products are
+``tf.tensordot(a, b, 1)`` (any ranks, like NumPy's ``@``) and transposes ``tf.transpose``.
+New constants take the dtype of the first input (``_dt``).  Python numbers passed to a
+``tf.function`` would retrace it on every new value, so ``jit`` converts every argument to a
+tensor first (float64 for Python numbers, the array's own dtype otherwise).
+"""
+
+import importlib
+
+from . import Backend
+
+_SOFTMAX = """def _softmax(x):
+    return tf.reshape(tf.nn.softmax(tf.reshape(x, [-1])), tf.shape(x))"""
+_STEP = """def _step(x):
+    return tf.cast(x > 0, x.dtype)"""
+_NORM = """def _norm(x):
+    return tf.sqrt(tf.reduce_sum(x * x))"""
+_SOLVE = """def _solve(a, b):
+    if b.shape.rank == 1:
+        return tf.linalg.solve(a, b[:, None])[:, 0]
+    return tf.linalg.solve(a, b)"""
+_SELECT = """def _select(m, n, start, step, dtype):
+    return tf.one_hot(start + step * tf.range(m), n, dtype=dtype)"""
+
+
+def jit(fn):
+    """``fn`` compiled with ``tf.function``; arguments become tensors before the call."""
+    tf = importlib.import_module("tensorflow")
+    graph = tf.function(fn, autograph=False)  # shapes are static: plain Python ifs
+
+    def call(*args, **dims):
+        return graph(*(tf.convert_to_tensor(a, dtype_hint=tf.float64) for a in args), **dims)
+
+    return call
+
+
+BACKEND = Backend(
+    name="tensorflow",
+    imports=("import tensorflow as tf",),
+    funcs={
+        "exp": "tf.exp({0})",
+        "log": "tf.math.log({0})",
+        "sin": "tf.sin({0})",
+        "cos": "tf.cos({0})",
+        "tan": "tf.tan({0})",
+        "arcsin": "tf.asin({0})",
+        "arccos": "tf.acos({0})",
+        "arctan": "tf.atan({0})",
+        "tanh": "tf.tanh({0})",
+        "sqrt": "tf.sqrt({0})",
+        "abs": "tf.abs({0})",
+        "sign": "tf.sign({0})",
+        "step": "_step({0})",
+        "relu": "tf.nn.relu({0})",
+        "sigmoid": "tf.sigmoid({0})",
+        "softplus": "tf.nn.softplus({0})",
+        "log1p": "tf.math.log1p({0})",
+        "inv": "tf.linalg.inv({0})",
+        "det": "tf.linalg.det({0})",
+        "logdet": "tf.linalg.slogdet({0})[1]",
+        "norm": "_norm({0})",
+        "softmax": "_softmax({0})",
+        "logsumexp": "tf.reduce_logsumexp({0})",
+        "sum": "tf.reduce_sum({0})",
+        "sum_axis": "tf.reduce_sum({0}, axis={1})",
+        "tr": "tf.linalg.trace({0})",
+        "diag_vec": "tf.linalg.diag({0})",
+        "diag_mat": "tf.linalg.diag_part({0})",
+        "eye": "tf.eye({0}, dtype=_dt)",
+        "ones": "tf.ones({0}, dtype=_dt)",
+        "zeros": "tf.zeros({0}, dtype=_dt)",
+        "array": "tf.constant({0}, dtype=_dt)",
+        "solve": "_solve({0}, {1})",
+        "select": "_select({0}, {1}, {2}, {3}, _dt)",
+        "gram": "tf.linalg.matmul({0}, {1}[:, None] * {0}, transpose_a=True)",
+    },  # fmt: skip
+    einsum="tf.einsum({spec}, {args})",
+    outer="tf.tensordot({0}, {1}, 0)",
+    asarray="tf.convert_to_tensor({0}, dtype_hint=tf.float64)",
+    helpers={
+        "_select": _SELECT,
+        "_softmax": _SOFTMAX,
+        "_step": _STEP,
+        "_norm": _NORM,
+        "_solve": _SOLVE,
+    },
+    prologue="_dt = {first}.dtype",
+    module="tensorflow",
+    matmul="tf.tensordot({0}, {1}, 1)",
+    transpose="tf.transpose({0})",
+    jit=jit,
+)
