@@ -23,8 +23,13 @@ from .oracle import is_finding, run_one, shown
 from .strategies import texts
 
 
-def campaign(examples: int, seed: int, timeout: float, compiled_every: int = 10):
-    """``(counts, reproducers, seconds)`` of a campaign of ``examples`` inputs."""
+class _Stop(Exception):
+    """The campaign's time budget is spent."""
+
+
+def campaign(examples: int, seed: int, timeout: float, minutes=None, compiled_every: int = 10):
+    """``(counts, reproducers, seconds)`` of a campaign of ``examples`` inputs (fewer if the
+    ``minutes`` budget runs out first); progress goes to stderr every 1,000 inputs."""
     counts, found = collections.Counter(), collections.defaultdict(list)
     rng = np.random.default_rng(seed)
     start = time.time()
@@ -39,8 +44,17 @@ def campaign(examples: int, seed: int, timeout: float, compiled_every: int = 10)
         counts[outcome] += 1
         if is_finding(outcome) and len(found[outcome]) < 10:
             found[outcome].append(text)
+        total = sum(counts.values())
+        if total % 1000 == 0:
+            bad = sum(n for o, n in counts.items() if is_finding(o))
+            print(f"{total} inputs, {time.time() - start:.0f} s, {bad} findings", file=sys.stderr)
+        if minutes and time.time() - start > 60 * minutes:
+            raise _Stop()
 
-    with_seed(seed)(one)()
+    try:
+        with_seed(seed)(one)()
+    except _Stop:
+        pass
     return counts, found, time.time() - start
 
 
@@ -49,8 +63,9 @@ def main(argv=None) -> int:
     p.add_argument("--examples", type=int, default=100_000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--timeout", type=float, default=5.0, help="seconds per input (watchdog)")
+    p.add_argument("--minutes", type=float, default=None, help="stop after this long")
     args = p.parse_args(argv)
-    counts, found, seconds = campaign(args.examples, args.seed, args.timeout)
+    counts, found, seconds = campaign(args.examples, args.seed, args.timeout, args.minutes)
     total = sum(counts.values())
     print(f"{total} inputs in {seconds:.0f} s (seed {args.seed}, watchdog {args.timeout:g} s)")
     for outcome, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):

@@ -40,7 +40,8 @@ def watchdog(seconds: float | None):
         raise Hang()
 
     old = signal.signal(signal.SIGALRM, fire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # it fires again every 0.1 s: a Hang raised inside a gc callback is swallowed by Python
+    signal.setitimer(signal.ITIMER_REAL, seconds, 0.1)
     try:
         yield
     finally:
