@@ -6,7 +6,9 @@ both, and compares the derivative with central differences of the function itsel
 
 * ``ok``; ``TensorCalcError:<class>`` (bad input, rejected properly);
 * findings: ``other:<exception>`` (anything else escaping), ``hang`` (over the watchdog's
-  limit), ``fd-mismatch`` (a derivative that disagrees with finite differences) and
+  limit), ``fd-mismatch`` (a derivative that disagrees with finite differences),
+  ``eval-mismatch`` (``evaluate`` and compiled code disagree on the derivative while the
+  compiled value matches finite differences: the evaluator is wrong, not the derivative) and
   ``roundtrip`` (``parse(str(f))`` is not ``f``).
 """
 
@@ -22,7 +24,7 @@ import tensorcalc as tc
 
 from .strategies import SHAPES
 
-FINDINGS = ("other:", "hang", "fd-mismatch", "roundtrip")
+FINDINGS = ("other:", "hang", "fd-mismatch", "eval-mismatch", "roundtrip")
 
 
 class Hang(Exception):
@@ -79,8 +81,9 @@ def _agree(a, b, rtol=1e-7) -> bool:
     )
 
 
-def _fd_mismatch(f, d, wrt, point) -> bool:
-    """Whether ``d`` (∂f/∂wrt at ``point``) disagrees with a *stable* central difference."""
+def _fd_mismatch(f, d, wrt, point, exact=None) -> bool:
+    """Whether ``d`` (∂f/∂wrt at ``point``; its value ``exact`` if given) disagrees with a
+    *stable* central difference."""
     x0 = np.asarray(point[wrt], dtype=float)
 
     def fun(x):
@@ -95,7 +98,7 @@ def _fd_mismatch(f, d, wrt, point) -> bool:
             out[(Ellipsis, *idx)] = (fun(xp) - fun(xm)) / (2 * h)
         return out
 
-    exact = np.asarray(tc.evaluate(d, point), dtype=float)
+    exact = np.asarray(tc.evaluate(d, point) if exact is None else exact, dtype=float)
     c1, c2 = central(1e-5), central(1e-6)
     if not (np.all(np.isfinite(exact)) and np.all(np.isfinite(c1)) and np.all(np.isfinite(c2))):
         return False
@@ -105,8 +108,10 @@ def _fd_mismatch(f, d, wrt, point) -> bool:
     return bool(np.any(np.abs(exact - c1) > 1e-3 * scale))
 
 
-def check(text: str, rng, *, fd: bool = True, compiled: bool = False) -> str:
-    """Run the checks on ``text``; raises whatever escapes (``run_one`` names it)."""
+def check(text: str, rng, *, fd: bool = True, compiled: bool = False, derive: bool = True) -> str:
+    """Run the checks on ``text``; raises whatever escapes (``run_one`` names it).  ``derive``
+    (default) takes and evaluates a derivative, ``fd`` also compares it with central
+    differences, ``compiled`` also compares compiled code with ``evaluate``."""
     f = tc.parse(text, SHAPES)
     printed = str(f)
     f.latex()
@@ -116,8 +121,8 @@ def check(text: str, rng, *, fd: bool = True, compiled: bool = False) -> str:
     with np.errstate(all="ignore"):
         if back is not f and not _agree(tc.evaluate(back, point), tc.evaluate(f, point)):
             return "roundtrip"
-        if not names:
-            tc.evaluate(f, {})
+        if not names or not derive:
+            tc.evaluate(f, point)
             return "ok"
         wrt = names[int(rng.integers(len(names)))]
         d = tc.derivative(f, wrt)
@@ -128,7 +133,11 @@ def check(text: str, rng, *, fd: bool = True, compiled: bool = False) -> str:
             if not _agree(got, tc.evaluate(d, point), 1e-6):
                 return "fd-mismatch"
         if fd and _fd_mismatch(f, d, wrt, point):
-            return "fd-mismatch"
+            # tell a wrong derivative from a wrong evaluation of a right one
+            got = tc.compile(d)(**point)
+            if _fd_mismatch(f, d, wrt, point, exact=got):
+                return "fd-mismatch"
+            return "eval-mismatch"
     return "ok"
 
 
