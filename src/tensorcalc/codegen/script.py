@@ -18,6 +18,7 @@ from __future__ import annotations
 from ..diff.reverse import derivative
 from ..expr import Expr, postorder, variables
 from ..ops import Op
+from ..simplify import simplify
 from .backends import Backend
 
 # op -> the domain its first argument needs, when that argument is a variable (or its transpose)
@@ -126,13 +127,19 @@ def domains(outputs: list[Expr]) -> dict:
     return out
 
 
+def _derivatives(f: Expr, v: Expr) -> tuple:
+    """d f / d v as the engine gives it and as ``tc.derivative`` shows it (simplified)."""
+    d = derivative(f, v)
+    return d, simplify(d)
+
+
 def derivative_pairs(outputs: list[Expr]) -> list[tuple]:
     """``(k, j, name)`` for each output k that is the derivative of output j in ``name``."""
     pairs = []
     for k, dk in enumerate(outputs):
         for j, fj in enumerate(outputs[:k]):
             for name, v in sorted(variables(fj).items()):
-                if dk.shape == fj.shape + v.shape and derivative(fj, v) == dk:
+                if dk.shape == fj.shape + v.shape and dk in _derivatives(fj, v):
                     pairs.append((k, j, name))
     return pairs
 
