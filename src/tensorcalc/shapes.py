@@ -21,10 +21,14 @@ MAX_RANK = 52  # the einsum alphabet a-z, A-Z: no result or product may carry mo
 MAX_OPERANDS = 32  # NumPy's einsum takes at most 32 operands: longer products stay nested
 
 
-def check_name(name, what: str = "variable") -> str:
-    """Validate an identifier and return its NFKC form (the form Python compares names in).
+def check_name(name, what: str = "variable", *, normalise: bool = True) -> str:
+    """Validate an identifier and return its NFKC form (the form Python compares names in), or
+    ``name`` itself with ``normalise=False``.
 
-    ``"ｎ"`` (full width) is ``"n"``, ``"ﬁ"`` is ``"fi"`` and ``"Ⅸ"`` is ``"IX"``.
+    ``"ｎ"`` (full width) is ``"n"``, ``"ﬁ"`` is ``"fi"`` and ``"Ⅸ"`` is ``"IX"``.  Expression
+    text and ``shapes`` keys are normalised; names given to the Expr API (``tc.vector("ｎ")``)
+    and dimension names keep their spelling, and code generation keeps spellings that Python
+    would merge apart (see ``codegen``).
 
     >>> check_name("ｎ", "dimension")
     'n'
@@ -32,21 +36,21 @@ def check_name(name, what: str = "variable") -> str:
     if not isinstance(name, str):
         raise ShapeError(what, [], f"bad {what} name {name!r}: names are strings")
     norm = unicodedata.normalize("NFKC", name)
-    if not norm.isidentifier():
+    if not (name.isidentifier() and norm.isidentifier()):
         shown = name if len(name) <= 40 else name[:37] + "..."
         raise ShapeError(
             what, [], f"bad {what} name {shown!r}: use letters, digits and _ (not first a digit)"
         )
-    return norm
+    return norm if normalise else name
 
 
 def check_dim(d) -> Dim:
-    """Validate one dimension: a positive int (up to ``MAX_DIM``) or a name (NFKC-normalised).
+    """Validate one dimension: a positive int (up to ``MAX_DIM``) or a name.
 
     NumPy integers count as ints and ASCII digit strings are read as ints; floats, bools,
     bytes and anything else are a ``ShapeError`` naming the problem.
 
-    >>> check_dim("3"), check_dim("ｎ")
+    >>> check_dim("3"), check_dim("n")
     (3, 'n')
     """
     if isinstance(d, str) and d.isascii() and d.isdigit():
@@ -57,7 +61,7 @@ def check_dim(d) -> Dim:
         shown = repr(d) if len(repr(d)) <= 40 else repr(d)[:37] + "..."
         raise ShapeError("shape", [], f"bad dimension {shown}: use a positive int or a name")
     if isinstance(d, str):
-        return check_name(d, "dimension")
+        return check_name(d, "dimension", normalise=False)
     d = operator.index(d)
     if d < 1:
         raise ShapeError("shape", [], f"dimension {d} must be positive")

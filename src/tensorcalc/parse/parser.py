@@ -44,6 +44,24 @@ def _fold(first, rest: list):
     return BinOp(op, _fold(first, rest[:mid]), _fold(term, tail), pos)
 
 
+def _drop_redundant_parens(toks: list) -> list:
+    """Tokens without the outer pair of each ``((...))`` (iteratively): parentheses that only
+    wrap other parentheses add no nesting, so ``((((x))))`` is as deep as ``(x)``."""
+    match, stack = {}, []
+    for i, t in enumerate(toks):
+        if t.kind == "OP" and t.text == "(" and not (i and toks[i - 1].kind == "NAME"):
+            stack.append(i)
+        elif t.kind == "OP" and t.text == "(":
+            stack.append(None)  # a call's parenthesis is not a grouping
+        elif t.kind == "OP" and t.text == ")" and stack:
+            j = stack.pop()
+            if j is not None:
+                match[j] = i
+    drop = {j for j, i in match.items() if match.get(j + 1) == i - 1}
+    drop |= {match[j] for j in drop}
+    return [t for k, t in enumerate(toks) if k not in drop] if drop else toks
+
+
 def _children(n):
     if isinstance(n, BinOp):
         return (n.left, n.right)
@@ -72,7 +90,7 @@ def check_depth(tree, text: str) -> None:
 class _Parser:
     def __init__(self, text):
         self.text = text
-        self.toks = tokenize(text)
+        self.toks = _drop_redundant_parens(tokenize(text))
         self.i = 0
         self.depth = 0  # current nesting, bounded by MAX_DEPTH before the recursion goes on
 
