@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import build as b
-from ..errors import ParseError, ShapeError
+from ..errors import NumericError, ParseError, ShapeError
 from ..expr import Expr
 from ..ops import UNARY_OPS, Op
 from ..shapes import as_shape
@@ -171,6 +171,8 @@ class Lowering:
             if err.position is not None:
                 raise
             raise err.at(self.text, n.pos) from None
+        except NumericError as err:
+            self.error(str(err), n.pos)
 
     def _lower(self, n) -> _Val:
         if isinstance(n, Num):
@@ -285,7 +287,7 @@ class Lowering:
 
     def sum(self, n, kwargs):
         args = list(n.args)
-        if "axis" in kwargs:
+        if "axis" in kwargs and len(args) == 1:
             args.append(kwargs.pop("axis"))
         if kwargs or not 1 <= len(args) <= 2:
             self.error(f"{n.func}() takes an expression and an optional axis", n.pos)
