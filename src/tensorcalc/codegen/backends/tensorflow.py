@@ -32,7 +32,10 @@ def jit(fn):
     graph = tf.function(fn, autograph=False)  # shapes are static: plain Python ifs
 
     def call(*args, **dims):
-        return graph(*(tf.convert_to_tensor(a, dtype_hint=tf.float64) for a in args), **dims)
+        args = [
+            a if tf.is_tensor(a) else tf.convert_to_tensor(a, dtype_hint=tf.float64) for a in args
+        ]
+        return graph(*args, **dims)
 
     return call
 
