@@ -64,8 +64,8 @@ def test_four_tensor_notation():
 LATEX = [
     ("x' @ A @ x", r"x^\top A x"),
     ("(A + A') @ x", r"\left(A + A^\top\right) x"),
-    ("inv(S)'", r"{S}^{-\top}"),
-    ("det(S) * inv(S)'", r"\det\left(S\right) {S}^{-\top}"),
+    ("inv(S)'", r"S^{-\top}"),
+    ("det(S) * inv(S)'", r"\det\left(S\right) S^{-\top}"),
     ("norm(y - Phi @ theta)^2", r"\left\lVert y - \Phi \theta \right\rVert^{2}"),
     ("exp(x) / (1 + exp(x))", r"\frac{\exp\left(x\right)}{1 + \exp\left(x\right)}"),
     ("sqrt(x1) + theta2", r"\theta_{2} + \sqrt{x_{1}}"),
@@ -129,7 +129,7 @@ ML_TEXTS = [
     ("sum(log(1 + exp(-y * (X @ w))))", "w", 1, "-X' @ (sigmoid(-y * (X @ w)) * y)"),
     (
         "sum(log(1 + exp(-y * (X @ w))))", "w", 2,
-        "X' @ diag(sigmoid(-y * (X @ w)) * (1 - sigmoid(-y * (X @ w))) * y^2) @ X",
+        "X' @ diag(u * (1 - u) * y^2) @ X where u = sigmoid(-y * (X @ w))",
     ),
     ("-y' @ log(softmax(W @ x))", "W", 1, "(sum(y) * softmax(W @ x) - y) @ x'"),
     ("sum(y * log(sigmoid(X @ w)))", "w", 1, "X' @ (y * (1 - sigmoid(X @ w)))"),
@@ -154,3 +154,37 @@ def test_canonical_forms_are_stable_and_shared():
     assert str(sp) == "softplus(t)"
     assert float(sp.evaluate(t=1000.0)) == 1000.0  # stable where log(1 + exp(t)) overflows
     assert float(sp.evaluate(t=-3.0)) == pytest.approx(np.log1p(np.exp(-3.0)))
+
+
+# LaTeX that reads as written: a superscript on a product, sum, fraction or inverse is
+# bracketed, ⊙ next to a juxtaposed product is bracketed, nothing is subscripted onto a fraction
+# and there are no double or empty subscripts.
+LATEX_READS = [
+    ("inv(A + B)", r"\left(A + B\right)^{-1}"),
+    ("inv(A @ B)", r"\left(A B\right)^{-1}"),
+    ("(A @ B)^2", r"\left(A B\right)^{\circ 2}"),
+    ("(x / (1 + x))^2", r"\left(\frac{x}{1 + x}\right)^{2}"),
+    ("inv(A / B)'", r"\left(\frac{A}{B}\right)^{-\top}"),
+    ("(inv(A) @ B)'", r"B^\top A^{-\top}"),
+    ("(A @ x) * c", r"c \odot \left(A x\right)"),
+    ("(x * c) @ x'", r"\left(c \odot x\right) x^\top"),
+    ('einsum("ij,k->ijk", A / B, x)', r"\left[A_{ij} \left(\frac{1}{B}\right)_{ij} x_{k}\right]_{ijk}"),
+    ('einsum("ij,k->ijk", W1, x)', r"\left[\left(W_{1}\right)_{ij} x_{k}\right]_{ijk}"),
+    ('einsum("ij,k->ijk", s * A, x)', r"\left[A_{ij} x_{k} s\right]_{ijk}"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text,expected", LATEX_READS)
+def test_latex_reads_as_written(text, expected):
+    assert tc.parse(text, SH | {"W1": "n,n", "s": ()}).latex() == expected
+
+
+def test_scalar_product_factor_is_bracketed_in_text():
+    e = tc.parse("(x' @ A @ x) * B", SH)
+    assert str(e) == "(x' @ A @ x) * B"
+    from tensorcalc.printing.matrix import P, matmul
+    from tensorcalc.printing.text import render
+
+    A, x, c = P("var", (), "A", 2), P("var", (), "x", 1), P("var", (), "c", 1)
+    tree = P("mul", (c, P("neg", (matmul(A, x, 1),), None, 1)), None, 1)
+    assert render(tree) == "c * (-A @ x)"  # never c * -A @ x, which reads (c * -A) @ x

@@ -61,7 +61,7 @@ def test_vector_quadratic_term_prints_in_matrix_notation():
 def test_symbolic_point_gives_formula_coefficients(rng):
     shapes = {"x": "n", "A": "n,n"}
     p = tc.taylor("x' @ A @ x", at={"x": "a"}, order=2, shapes=shapes)
-    assert str(p) == "a' @ A @ a + (x - a)' @ (A + A') @ a + 0.5 * (x - a)' @ (A + A') @ (x - a)"
+    assert str(p) == "a' @ A @ a + a' @ (A + A') @ (x - a) + 0.5 * (x - a)' @ (A + A') @ (x - a)"
     A, a, x = rng.normal(size=(3, 3)), rng.normal(size=3), rng.normal(size=3)
     assert float(p.evaluate(A=A, a=a, x=x)) == pytest.approx(x @ A @ x)
 

@@ -21,7 +21,7 @@ from .analysis import (
     solve_stationary,
     taylor,
 )  # fmt: skip
-from .api import Derivation, derivation, derivative, gradient, subs
+from .api import Derivation, derivation, derivative, explain, gradient, subs
 from .api import hessian as _sym_hessian
 from .api import jacobian as _sym_jacobian
 from .codegen import Compiled, codegen
@@ -35,6 +35,7 @@ from .errors import (
     TensorCalcError,
     TracingError,
 )  # fmt: skip
+from .explain import Explanation
 from .expr import Expr
 from .numeric.check import CheckReport, check, check_grad, check_hessian, check_jacobian
 from .numeric.evaluate import evaluate
@@ -107,7 +108,7 @@ __all__ = [
     "plot", "solve_stationary", "taylor",
     "formula", "grad", "jvp", "value_and_grad", "vjp", "transforms", "TracingError",
     "Compiled", "codegen", "compile", "CheckReport", "check", "check_grad", "check_hessian", "check_jacobian", "numeric",
-    "Derivation", "DifferentiationError", "EvaluationError", "Expr", "ParseError", "ShapeError",
+    "Derivation", "DifferentiationError", "explain", "Explanation", "EvaluationError", "Expr", "ParseError", "ShapeError",
     "TensorCalcError", "abs_", "arccos", "arcsin", "arctan", "cos", "derivation", "derivative",
     "det", "diag", "dot", "evaluate", "exp", "eye", "gradient", "hessian", "inv", "jacobian",
     "latex", "log", "log1p", "logdet", "logsumexp", "matrix", "norm", "norm1", "ones", "outer",

@@ -15,15 +15,21 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import build as b
+from .build import is_symmetric_var
 from .diff.layout import apply_layout
 from .diff.reverse import Step, check_order, wrt_variable
 from .diff.reverse import derivative as _reverse
-from .errors import DifferentiationError
-from .expr import METHODS, Expr, variables
+from .diff.symmetric import project
+from .errors import DifferentiationError, TensorCalcError
+from .explain import Explanation, explain_steps
+from .explain.backprop import tables as _backprop_tables
+from .expr import METHODS, NOTES, Expr, variables
+from .numeric.check import random_values
 from .numeric.evaluate import evaluate
-from .parse import as_expr, parse
+from .parse import as_expr, parse, where
 from .printing.latex import to_latex
 from .printing.text import to_text
+from .simplify import simplify
 
 
 @dataclass
@@ -42,7 +48,9 @@ class Derivation:
         return "\n".join(lines)
 
 
-def derivation(f, wrt, order: int = 1, layout: str | None = None, shapes=None) -> Derivation:
+def derivation(
+    f, wrt, order: int = 1, layout: str | None = None, shapes=None, *, symmetric: str = "sym"
+) -> Derivation:
     """Like ``derivative`` but also returns the recorded rule applications (``.steps``)."""
     f = as_expr(f, shapes)
     check_order(order)
@@ -51,24 +59,35 @@ def derivation(f, wrt, order: int = 1, layout: str | None = None, shapes=None) -
     d = f
     for _ in range(order):
         d = _reverse(d, x, steps)
-    d = apply_layout(d, f.ndim, x.ndim, order, layout)
+        if is_symmetric_var(x):  # the gradient on symmetric matrices (diff.symmetric)
+            d = project(d, symmetric)
+    d = simplify(apply_layout(d, f.ndim, x.ndim, order, layout))
+    note = NOTES.setdefault(d, {})  # what evaluate needs to bind sizes, and what repr shows
+    note["inputs"] = {**NOTES.get(f, {}).get("inputs", {}), **variables(f)}
+    if NOTES.get(f, {}).get("assumed"):
+        note["assumed"] = NOTES[f]["assumed"]
     return Derivation(f, x, d, steps)
 
 
-def derivative(f, wrt, order: int = 1, layout: str | None = None, shapes=None) -> Expr:
+def derivative(
+    f, wrt, order: int = 1, layout: str | None = None, shapes=None, *, symmetric: str = "sym"
+) -> Expr:
     """The exact derivative of ``f`` (an ``Expr`` or a string) with respect to variable ``wrt``.
 
     By default the value has shape ``f.shape + wrt.shape * order``; ``layout="numerator"`` or
-    ``"denominator"`` gives the textbook forms (see ``tensorcalc.diff.layout``).
+    ``"denominator"`` gives the textbook forms (see ``tensorcalc.diff.layout``).  For a symmetric
+    matrix variable (shape ``("n", "n", "symmetric")``) it is the gradient on symmetric
+    matrices, (G + Gᵀ)/2; ``symmetric="cookbook"`` gives the Matrix Cookbook's G + Gᵀ − diag(G)
+    (see ``tensorcalc.diff.symmetric``).
 
     >>> import tensorcalc as tc
     >>> print(tc.derivative("norm(X - U @ V)^2", "U", shapes={"X": "m,n", "U": "m,r", "V": "r,n"}))
     -2 * (X - U @ V) @ V'
     """
-    return derivation(f, wrt, order, layout, shapes).result
+    return derivation(f, wrt, order, layout, shapes, symmetric=symmetric).result
 
 
-def gradient(f, wrt, shapes=None) -> Expr:
+def gradient(f, wrt, shapes=None, *, symmetric: str = "sym") -> Expr:
     """Gradient of a scalar expression; it has the shape of ``wrt``.
 
     >>> import tensorcalc as tc
@@ -80,20 +99,20 @@ def gradient(f, wrt, shapes=None) -> Expr:
         raise DifferentiationError(
             f"gradient needs a scalar expression, got shape {f.shape}; use jacobian"
         )
-    return derivative(f, wrt)
+    return derivative(f, wrt, symmetric=symmetric)
 
 
-def jacobian(f, wrt, shapes=None) -> Expr:
+def jacobian(f, wrt, shapes=None, *, symmetric: str = "sym") -> Expr:
     """Jacobian: shape ``f.shape + wrt.shape``.
 
     >>> import tensorcalc as tc
     >>> print(tc.jacobian("A @ x", "x", shapes={"A": "m,n", "x": "n"}))
     A
     """
-    return derivative(as_expr(f, shapes), wrt)
+    return derivative(as_expr(f, shapes), wrt, symmetric=symmetric)
 
 
-def hessian(f, wrt, shapes=None) -> Expr:
+def hessian(f, wrt, shapes=None, *, symmetric: str = "sym") -> Expr:
     """Hessian of a scalar expression: shape ``wrt.shape * 2``.
 
     >>> import tensorcalc as tc
@@ -103,7 +122,59 @@ def hessian(f, wrt, shapes=None) -> Expr:
     f = as_expr(f, shapes)
     if f.ndim:
         raise DifferentiationError(f"hessian needs a scalar expression, got shape {f.shape}")
-    return derivative(f, wrt, order=2)
+    return derivative(f, wrt, order=2, symmetric=symmetric)
+
+
+def explain(
+    f, wrt, order: int = 1, *, style=None, at=None, shapes=None, verify=False
+) -> Explanation:
+    """A step-by-step derivation of the derivative of ``f`` with respect to ``wrt``.
+
+    ``style`` is ``"rules"`` (sum, product, quotient, power and chain rules on named parts;
+    the default for a scalar variable), ``"differential"`` (df, then df = ⟨G, dX⟩; the default
+    for vectors and matrices), ``"index"`` (Einstein notation with Kronecker deltas; the
+    default for results of rank 3 and more), ``"backprop"`` (the computational graph; ``wrt``
+    may be a list, and ``at`` gives values for the forward and backward tables) or
+    ``"limit"`` (the difference quotient, for x^n).  ``verify=True`` evaluates both sides of
+    every step at random points (``at`` where given) and marks each ✓; a step that fails
+    raises ``TensorCalcError``.
+
+    >>> import tensorcalc as tc
+    >>> e = tc.explain("norm(X - U @ V)^2", "V", shapes={"X": "n,m", "U": "n,r"}, verify=True)
+    >>> print(e.steps[0].text)
+    let E = X - U @ V, f = norm(E)^2
+    >>> print(e.result)
+    -2 * U' @ (X - U @ V)
+    """
+    e = explain_steps(f, wrt, order, style, shapes)
+    if at is not None and e.style == "backprop":
+        e.tables = _backprop_tables(e, at, evaluate)
+    if verify:
+        _verify(e, at)
+    return e
+
+
+def _verify(e: Explanation, at, attempts: int = 3):
+    """Check every step at random points (``at`` where given).  Sizes of named dimensions
+    are drawn again on a failure, so that a structurally singular draw (X' @ X with fewer
+    rows than columns) is not taken for a wrong step; a step failing every draw raises."""
+    for k in range(attempts):
+        values, dims = random_values(e.expr, seed=k)
+        if k:
+            dims = {d: 2 + k + (len(dims) - i) for i, d in enumerate(dims)}
+            values, dims = random_values(e.expr, seed=k, dims=dims)
+        values.update({name: np.asarray(v, dtype=float) for name, v in (at or {}).items()})
+        for s in e.steps:
+            for side in (s.lhs, s.rhs):
+                if side is not None:
+                    more, dims = random_values(side, seed=k + len(values), dims=dims)
+                    values.update({n: v for n, v in more.items() if n not in values})
+        try:
+            with np.errstate(all="ignore"):
+                return e.verify(lambda x, v: evaluate(x, v, dims), values)
+        except TensorCalcError:
+            if k == attempts - 1:
+                raise
 
 
 def subs(e: Expr, mapping: dict, shapes=None) -> Expr:
@@ -131,4 +202,4 @@ def subs(e: Expr, mapping: dict, shapes=None) -> Expr:
     return b.substitute(e, table)
 
 
-METHODS.update(str=to_text, latex=to_latex, evaluate=evaluate, subs=subs)
+METHODS.update(str=to_text, latex=to_latex, evaluate=evaluate, subs=subs, where=where)

@@ -25,11 +25,22 @@ from .ops import KIND, UNARY, Op
 from .shapes import as_shape
 
 
-def var(name: str, shape=()) -> Expr:
-    """A variable; ``shape`` is a tuple of ints and dimension names."""
+def var(name: str, shape=(), symmetric: bool = False) -> Expr:
+    """A variable; ``shape`` is a tuple of ints and dimension names.  A ``symmetric`` one is a
+    square matrix with S' = S (attrs ``(name, shape, "symmetric")``)."""
     if not isinstance(name, str) or not name.isidentifier():
         raise ShapeError("variable", [], f"bad variable name {name!r}")
-    return node(Op.VAR, (), (name, as_shape(shape)))
+    shape = as_shape(shape)
+    if symmetric:
+        if len(shape) != 2 or shape[0] != shape[1]:
+            raise ShapeError("variable", [shape], f"symmetric {name} must be a square matrix")
+        return node(Op.VAR, (), (name, shape, "symmetric"))
+    return node(Op.VAR, (), (name, shape))
+
+
+def is_symmetric_var(e: Expr) -> bool:
+    """Whether ``e`` is a variable declared symmetric."""
+    return e.op is Op.VAR and e.attrs[2:] == ("symmetric",)
 
 
 def const(value, shape=()) -> Expr:
@@ -160,6 +171,7 @@ def einsum(terms, out) -> Expr:
             dims.setdefault(x, d)
     if coef == 0.0:
         return zeros(out_shape)
+    ops = _symmetric_order(ops, out)
     ops = _cancel_quotients(ops, out)
     ops = _contract_deltas(ops, out)
     ops, coef = _drop_ones(ops, out, dims, coef)
@@ -168,6 +180,29 @@ def einsum(terms, out) -> Expr:
     if len(ops) == 1 and ops[0][1] == out:
         return ops[0][0] if coef == 1.0 else _finish([(ops[0][0], out)], out, coef)
     return _finish(ops, out, coef)
+
+
+def _symmetric_order(ops, out):
+    """S_ji = S_ij for a symmetric variable: its indices in a canonical order (output indices
+    first, in output order; then by where the other factors carry them), so S' is S."""
+
+    def key(k, x):
+        if x in out:
+            return (0, out.index(x), b"", 0)
+        seen = [(a.digest, ls.index(x)) for j, (a, ls) in enumerate(ops) if j != k and x in ls]
+        return (1, 0) + min(seen, default=(b"", 0))
+
+    return [
+        (e, tuple(sorted(ls, key=lambda x: key(k, x))) if _symmetric(e) else ls)
+        for k, (e, ls) in enumerate(ops)
+    ]
+
+
+def _symmetric(e: Expr) -> bool:
+    """A symmetric variable or an inverse of one (inv(S)' = inv(S))."""
+    while e.op is Op.INV:
+        e = e.args[0]
+    return is_symmetric_var(e)
 
 
 def _cancel_quotients(ops, out=()):
@@ -236,7 +271,7 @@ def _contract_deltas(ops, out):
                 for i, (a, ls) in enumerate(ops)
                 if i != k
             ]
-            if p not in out and not any(p in ls for _, ls in ops):
+            if not any(p in ls for _, ls in ops):  # Σ_q δ_pq = 1: keep p's axis
                 ops.append((ones(e.shape[:1]), (p,)))
             changed = True
             break
@@ -325,15 +360,20 @@ def _summands(terms):
     return [broadcast(t, shape, "add") for t in terms], shape
 
 
-def add(*terms) -> Expr:
-    """The canonical sum of same-shape terms (scalars broadcast)."""
+def add(*terms, max_inner_rank=None) -> Expr:
+    """The canonical sum of same-shape terms (scalars broadcast).
+
+    ``max_inner_rank`` bounds the rank of the sums that factoring may create inside a product
+    (the simplifier keeps ``B @ X @ C + B' @ X @ C'`` apart rather than contracting X with a
+    4-tensor sum); ``None`` factors freely.
+    """
     terms, shape = _summands(terms)
     flat = []
     for core, c in _collect(terms).items():
         flat.extend(core.args if core.op is Op.ADD and c == 1.0 else [scale(c, core)])
     coefs = _collect(flat)
     while True:
-        pair = _best_factoring(coefs)
+        pair = _best_factoring(coefs, max_inner_rank)
         if pair is None:
             break
         i, j, new = pair
@@ -371,7 +411,7 @@ def _collect(flat):
     return {e: c for e, c in coefs.items() if c != 0.0}
 
 
-def _best_factoring(coefs):
+def _best_factoring(coefs, max_inner_rank=None):
     """Find two products sharing factors: c1·P·Q1 + c2·P·Q2 → P·(c1·Q1 + c2·Q2)."""
     items = list(coefs.items())
     best = None
@@ -392,6 +432,8 @@ def _best_factoring(coefs):
             l2 = sorted({x for _, ls in left2 for x in ls} & bound)
             if l1 != l2 or ((not left1 or not left2) and l1):
                 continue
+            if max_inner_rank is not None and len(l1) > max(max_inner_rank, len(out)):
+                continue
             size = sum(common.values())
             if best is None or size > best[0]:
                 best = (size, i, j, common, left1, left2, l1, out, c1, c2)
@@ -401,6 +443,7 @@ def _best_factoring(coefs):
     inner = add(
         einsum([(const(c1), ())] + left1, lab),
         einsum([(const(c2), ())] + left2, lab),
+        max_inner_rank=max_inner_rank,
     )
     return i, j, einsum(list(common.elements()) + [(inner, tuple(lab))], out)
 

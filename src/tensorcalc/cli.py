@@ -9,6 +9,10 @@
     tensorcalc minimize "x^2 - 4*x + 3" --wrt x --x0 x=4 [--method gd|momentum|newton]
                         [--lr 0.1] [--steps 100] [--tol 1e-8] [-o path.png]
     tensorcalc plot "x * exp(-x^2 - y^2)" --taylor x=-1 --taylor y=0 -o seed.png
+    tensorcalc serve [--port 8000] [--host 127.0.0.1] [--no-browser]
+    tensorcalc explain "norm(X - U @ V)^2" --wrt V --shape X=n,m --shape U=n,r [--verify]
+                       [--style rules|differential|index|backprop|limit] [--at x=1]
+                       [--latex | --markdown | --json]
 
 Values (``--at``, ``--x0``, ``--start``, ``--taylor``) are numbers or JSON lists such as
 ``x=[1,2]``; intervals are ``x=a:b``.  ``diff`` prints the derivative and its shape; ``check`` compares it with finite differences on
@@ -24,10 +28,12 @@ import json
 import sys
 
 from .analysis import classify, critical_points, minimize, plot, taylor
-from .api import derivative, parse
+from .api import derivative, explain, parse
 from .errors import TensorCalcError, format_shape
+from .expr import NOTES
 from .numeric.check import check
-from .shapes import as_shape
+from .parse import where
+from .shapes import as_shape, is_symmetric_spec
 
 
 def _named(text: str, expected: str):
@@ -39,8 +45,8 @@ def _named(text: str, expected: str):
 
 
 def _shape_arg(text: str):
-    name, dims = _named(text, "NAME=DIMS such as A=n,n or s= (scalar)")
-    return name, as_shape(dims)
+    name, dims = _named(text, "NAME=DIMS such as A=n,n, S=n,n,sym or s= (scalar)")
+    return name, as_shape(dims) + (("symmetric",) if is_symmetric_spec(dims) else ())
 
 
 def _value(text: str):
@@ -101,6 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="declare a shape, e.g. --shape A=n,n --shape x=n (repeatable; 's=' is a scalar)",
     )  # fmt: skip
     d.add_argument("--layout", choices=["jacobian", "numerator", "denominator"], default=None)
+    d.add_argument("--latex-input", action="store_true", help="read EXPR as LaTeX")
+    d.add_argument(
+        "--symmetric", choices=["sym", "cookbook"], default="sym",
+        help="wrt a symmetric matrix (--shape S=n,n,sym): (G + G')/2 (default) or the Matrix "
+        "Cookbook's G + G' - diag(G)",
+    )  # fmt: skip
     fmt = d.add_mutually_exclusive_group()
     fmt.add_argument("--latex", action="store_true", help="print LaTeX")
     fmt.add_argument("--json", action="store_true", help="print JSON")
@@ -144,7 +156,50 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--gradient", action="store_true", help="draw the gradient field")
     g.add_argument("-o", "--output", required=True, help="PNG file to write")
     g.add_argument("--dpi", type=int, default=110)
+    w = sub.add_parser("serve", help="the web page on this machine (needs tensorcalc[web])")
+    w.add_argument("--port", type=int, default=8000)
+    w.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    w.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    e = sub.add_parser("explain", help="a step-by-step derivation, every step checkable")
+    _common(e)
+    e.add_argument("--wrt", action="append", required=True,
+                   help="variable (repeat for several, in the backprop style)")  # fmt: skip
+    e.add_argument("--order", type=int, default=1)
+    e.add_argument("--style", choices=["rules", "differential", "index", "backprop", "limit"])
+    e.add_argument("--verify", action="store_true", help="check every step at random points")
+    out = e.add_mutually_exclusive_group()
+    out.add_argument("--latex", action="store_true", help="an align environment")
+    out.add_argument("--markdown", action="store_true")
+    out.add_argument("--json", action="store_true")
     return p
+
+
+def _serve(args) -> int:
+    try:
+        from .web.server import serve
+    except ImportError as err:
+        print(f"error: tensorcalc serve needs {err.name}: pip install 'tensorcalc[web]'",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    serve(args.host, args.port, open_browser=not args.no_browser)
+    return 0
+
+
+def _explain(args) -> int:
+    wrt = args.wrt[0] if len(args.wrt) == 1 else args.wrt
+    e = explain(
+        args.expression, wrt, args.order, style=args.style, at=dict(args.at) or None,
+        shapes=dict(args.shape), verify=args.verify,
+    )  # fmt: skip
+    if args.json:
+        print(e.to_json())
+    elif args.latex:
+        print(e.latex())
+    elif args.markdown:
+        print(e.markdown())
+    else:
+        print(e)
+    return 0
 
 
 def _taylor(args) -> int:
@@ -201,8 +256,8 @@ def _check(args) -> int:
 
 def _diff(args) -> int:
     shapes = dict(args.shape)
-    f = parse(args.expression, shapes)
-    d = derivative(f, args.wrt, order=args.order, layout=args.layout)
+    f = parse(args.expression, shapes, syntax="latex" if args.latex_input else "math")
+    d = derivative(f, args.wrt, order=args.order, layout=args.layout, symmetric=args.symmetric)
     if args.json:
         out = {
             "expression": str(f),
@@ -212,6 +267,7 @@ def _diff(args) -> int:
             "derivative": str(d),
             "latex": d.latex(),
             "shape": list(d.shape),
+            "assumed": {k: list(v) for k, v in NOTES.get(f, {}).get("assumed", {}).items()},
         }
         print(json.dumps(out))
     elif args.latex:
@@ -219,6 +275,8 @@ def _diff(args) -> int:
     else:
         print(d)
         print(f"shape: {format_shape(d.shape)}")
+        if where(f):
+            print(f"where {where(f)}")
     return 0
 
 
@@ -227,12 +285,21 @@ def main(argv=None) -> int:
     try:
         commands = {
             "diff": _diff, "check": _check, "taylor": _taylor, "critical": _critical,
-            "minimize": _minimize, "plot": _plot,
+            "minimize": _minimize, "plot": _plot, "serve": _serve, "explain": _explain,
         }  # fmt: skip
         return commands[args.command](args)
     except TensorCalcError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {_cli_hint(err)}", file=sys.stderr)
         return 2
+
+
+def _cli_hint(err) -> str:
+    """The error, with a shape hint in ``--shape`` syntax instead of Python's."""
+    suggested = getattr(err, "suggested", None)
+    if not suggested:
+        return str(err)
+    flags = " ".join(f"--shape {k}={','.join(str(d) for d in v)}" for k, v in suggested.items())
+    return f"{err.plain}\nThese shapes would work: {flags}"
 
 
 if __name__ == "__main__":

@@ -9,6 +9,11 @@ from .errors import EvaluationError
 _KEEP = (np.float32, np.float64, np.complex64, np.complex128)
 
 
+def _to_float64(value):
+    """An integer or bool tensor with no ``astype`` (TensorFlow) as a float64 NumPy array."""
+    return np.asarray(value).astype(np.float64)
+
+
 def as_input(name: str, value):
     """A variable's value as the evaluator and every compiled function take it.
 
@@ -27,7 +32,7 @@ def as_input(name: str, value):
             floating = value.is_floating_point() or value.is_complex()
             return value if floating or not hasattr(value, "double") else value.double()
         if kind in "biu":
-            return value.astype(np.float64)
+            return value.astype(np.float64) if hasattr(value, "astype") else _to_float64(value)
         if kind in "fc":
             return value
         raise EvaluationError(f"{name!r} has dtype {value.dtype}; give numbers")

@@ -93,6 +93,9 @@ class _Renderer:
             return PREC["neg"]
         if p.kind == "T" and p.rank < 2:
             return self.prec(p.children[0])
+        if p.kind == "neg":  # -A @ x binds like its @: X * (-A @ x), never X * -A @ x
+            c = self.prec(p.children[0])
+            return c if PREC["mul"] <= c < PREC["neg"] else PREC["neg"]
         return PREC.get(p.kind, 60)
 
     def wrap(self, p, min_prec):

@@ -6,6 +6,8 @@ Precedence, loosest first: ``+ -``; ``* / @`` (left-associative); unary ``-``; `
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..errors import ParseError
 from .ast import Array, BinOp, Call, Index, Name, Neg, Num, Str, Transpose
 from .lexer import tokenize
@@ -39,10 +41,26 @@ class _Parser:
         if self.tok.kind == "END":
             self.error("empty expression")
         node = self.additive()
+        if self.tok.kind == "NAME" and self.tok.text == "where":
+            node = self.where(node)
         if self.tok.kind != "END":
             what = "operator" if self.tok.kind in ("NUM", "NAME", "STR") else "end of input"
             self.error(f"expected an {what} but found {self.tok.text!r}")
         return node
+
+    def where(self, body):
+        """``body where M = EXPR, N = EXPR``: each name stands for its expression (printed
+        results name a repeated subexpression once); a definition may use earlier names."""
+        self.i += 1
+        defs = {}
+        while True:
+            t = self.tok
+            if t.kind != "NAME" or self.toks[self.i + 1].text != "=":
+                self.error("expected NAME = expression after 'where'")
+            self.i += 2
+            defs[t.text] = _substitute(self.additive(), defs)
+            if not self.accept(","):
+                return _substitute(body, defs)
 
     def additive(self):
         node = self.multiplicative()
@@ -166,6 +184,18 @@ class _Parser:
                     break
                 self.expect(",")
         return Call(name.text, tuple(args), tuple(kwargs), name.pos)
+
+
+def _substitute(n, defs):
+    """``n`` with every ``Name`` in ``defs`` replaced by its definition."""
+    if isinstance(n, Name):
+        return defs.get(n.id, n)
+    if isinstance(n, (tuple, list)):
+        return type(n)(_substitute(c, defs) for c in n)
+    if hasattr(n, "__dataclass_fields__"):
+        kids = {f: _substitute(getattr(n, f), defs) for f in n.__dataclass_fields__}
+        return replace(n, **kids)
+    return n
 
 
 def parse_tree(text: str):

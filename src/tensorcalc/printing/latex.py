@@ -5,8 +5,9 @@ products of tensors, ``^\\top`` for transposes, ``\\frac`` for quotients, and in
 from __future__ import annotations
 
 from ..expr import Expr
-from .matrix import P, to_tree
+from .matrix import P, is_unit, to_tree
 from .text import _pure_chain, fmt_num, nested, prec
+from .where import name_shared
 
 GREEK = set(
     "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi pi rho sigma tau"
@@ -30,10 +31,52 @@ def name(s: str) -> str:
     return f"{base}_{{{sub}}}" if sub else base
 
 
+def lprec(p: P) -> int:
+    r"""Precedence as the LaTeX reads: ⊙ binds looser than juxtaposition, a sign looser than a
+    juxtaposed factor (``A \left(-x\right)``), and ``solve`` prints as a product."""
+    if p.kind == "mul" and p.children[0].rank and p.children[1].rank:
+        return 15
+    if p.kind == "neg" or (p.kind == "num" and p.value < 0):
+        return 19
+    if p.kind == "call" and p.value[0] == "solve":
+        return 20
+    return prec(p)
+
+
 def wrap(p: P, min_prec: int) -> str:
     s = render(p)
-    atomic = p.kind == "div"  # \frac{}{} needs no parentheses
-    return rf"\left({s}\right)" if prec(p) < min_prec and not atomic else s
+    atomic = p.kind == "div"  # \frac{}{} needs no parentheses between operators
+    return rf"\left({s}\right)" if lprec(p) < min_prec and not atomic else s
+
+
+def _juxtaposed(p: P) -> bool:
+    """A product written by juxtaposition (``A x``, ``X^{-1} b``), which binds visually
+    tighter than any operator symbol."""
+    return p.kind == "matmul" or (p.kind == "call" and p.value[0] == "solve")
+
+
+def _hadamard(p: P) -> bool:
+    return p.kind == "mul" and p.children[0].rank > 0 and p.children[1].rank > 0
+
+
+def base(p: P) -> str:
+    """``p`` as the base of a superscript (transpose, inverse, power): bracketed unless it is
+    one symbol or a function call, so a superscript never lands on a product, sum, fraction,
+    solve or another superscript."""
+    plain = p.kind in ("var", "array") or (
+        p.kind == "call" and p.value[0] not in ("inv", "solve", "sqrt")
+    )
+    if p.kind == "num" and p.value >= 0:
+        plain = True
+    s = render(p)
+    return s if plain else rf"\left({s}\right)"
+
+
+def subscripted(p: P) -> str:
+    """``p`` as the base of a subscript: a bare letter, else bracketed (no double subscripts,
+    nothing subscripted onto a fraction)."""
+    s = render(p)
+    return s if p.kind == "var" and "_" not in s else rf"\left({s}\right)"
 
 
 def _add(p):
@@ -45,38 +88,56 @@ def _add(p):
 
 def _mul(p):
     a, b = p.children
-    sym = " " if a.rank == 0 or b.rank == 0 else r" \odot "
-    return wrap(a, 20) + sym + wrap(b, 20 if a.rank == 0 and b.kind != "div" else 21)
+    odot = a.rank > 0 and b.rank > 0
+    sym = r" \odot " if odot else " "
+
+    def side(c, min_prec):
+        if (odot and _juxtaposed(c)) or (not odot and _hadamard(c)):  # (A x) ⊙ y, s (x ⊙ y)
+            return rf"\left({render(c)}\right)"
+        if not odot and c.kind == "matmul" and c.rank == 0:  # (xᵀ A x) B
+            return rf"\left({render(c)}\right)"
+        return wrap(c, min_prec)
+
+    if odot:
+        return side(a, 15) + sym + side(b, 16)
+    return side(a, 19) + sym + side(b, 20 if a.rank == 0 and b.kind != "div" else 21)
 
 
 def _matmul(p):
     a, b = p.children
-    return wrap(a, 20) + " " + wrap(b, 20 if _pure_chain(b, a) else 21)
+    if is_unit(a):  # the row vᵀ of the numerator layout
+        return render(b)
+
+    def side(c, min_prec):
+        return rf"\left({render(c)}\right)" if _hadamard(c) else wrap(c, min_prec)  # (x ⊙ y) zᵀ
+
+    return side(a, 19) + " " + side(b, 20 if _pure_chain(b, a) else 21)
 
 
 def _pow(p):
     a, b = p.children
     if a.kind == "call" and a.value[0] == "norm":
         return render(a) + "^{" + render(b) + "}"
-    return "{" + wrap(a, 41) + "}^{" + render(b) + "}"
+    circ = r"\circ " if p.rank == 2 else ""  # a matrix's elementwise (Hadamard) power
+    return base(a) + "^{" + circ + render(b) + "}"
 
 
 def _T(p):
     c = p.children[0]
     if c.kind == "call" and c.value[0] == "inv":
-        return "{" + wrap(c.children[0], 51) + r"}^{-\top}"
-    if c.kind == "var":
-        return render(c) + r"^\top"
-    return "{" + wrap(c, 51) + r"}^\top"
+        return base(c.children[0]) + r"^{-\top}"
+    return base(c) + r"^\top"
 
 
 def _call(p):
     fn, extra = p.value
     args = [render(c) for c in p.children]
     if fn == "inv":
-        return "{" + wrap(p.children[0], 51) + "}^{-1}"
+        return base(p.children[0]) + "^{-1}"
     if fn == "solve":  # printed as the product it stands for
-        return "{" + wrap(p.children[0], 51) + "}^{-1} " + wrap(p.children[1], 21)
+        b = p.children[1]
+        right = rf"\left({render(b)}\right)" if _hadamard(b) else wrap(b, 20)
+        return base(p.children[0]) + "^{-1} " + right
     if fn == "sqrt":
         return r"\sqrt{" + args[0] + "}"
     if fn == "abs":
@@ -108,12 +169,13 @@ def _einsum(p):
     groups = ins.split(",")
     summed = sorted(set("".join(groups)) - set(out))
     body = " ".join(
-        (r"\delta" if c.kind == "call" and c.value[0] == "eye" else wrap(c, 60)) + "_{" + g + "}"
+        (r"\delta" if c.kind == "call" and c.value[0] == "eye" else subscripted(c))
+        + ("_{" + g + "}" if g else "")
         for c, g in zip(p.children, groups)
     )
     if summed:
         body = r"\sum_{" + "".join(summed) + "} " + body
-    return r"\left[" + body + r"\right]_{" + out + "}"
+    return r"\left[" + body + r"\right]" + ("_{" + out + "}" if out else "")
 
 
 RENDER = {
@@ -128,7 +190,7 @@ RENDER = {
     "div": lambda p: r"\frac{" + render(p.children[0]) + "}{" + render(p.children[1]) + "}",
     "pow": _pow,
     "T": _T,
-    "index": lambda p: "{" + wrap(p.children[0], 51) + "}_{[" + ", ".join(p.value) + "]}",
+    "index": lambda p: subscripted(p.children[0]) + "_{[" + ", ".join(p.value) + "]}",
     "call": _call,
     "einsum": _einsum,
 }
@@ -138,11 +200,19 @@ def render(p: P) -> str:
     return RENDER[p.kind](p)
 
 
-def to_latex(e: Expr) -> str:
-    r"""LaTeX for ``e``.
+def to_latex(e: Expr, where: bool = True) -> str:
+    r"""LaTeX for ``e``; with ``where`` (the default) a large subexpression that occurs more
+    than once is named once (``\quad \text{where } M = X^\top C X``).
 
     >>> import tensorcalc as tc
     >>> tc.parse("x' @ A @ x", shapes={"x": "n", "A": "n,n"}).latex()
     'x^\\top A x'
     """
-    return render(to_tree(e))
+    tree = to_tree(e)
+    if not where:
+        return render(tree)
+    body, defs = name_shared(tree)
+    if not defs:
+        return render(body)
+    named = ", ".join(f"{name(n)} = {render(d)}" for n, d in defs)
+    return render(body) + r" \quad \text{where } " + named

@@ -19,6 +19,7 @@ from itertools import permutations
 from ..build import factors, split_coef
 from ..expr import Expr
 from ..ops import KIND, UNARY, Op
+from ..simplify import is_symmetric
 
 LETTERS = "ijklmnopqrstuvwxyzabcdefghIJKLMNOPQRSTUVWXYZABCDEFGH"
 
@@ -82,9 +83,11 @@ def tr_(p):
 def cost(p: P) -> float:
     own = 0.0
     if p.kind == "T":
-        atom = p.children[0].kind in ("var", "call")
+        c = p.children[0]
+        atom = c.kind == "var" or (c.kind == "call" and c.value[0] != "solve")  # (A⁻¹b)ᵀ: no
         product = p.children[0].kind in ("matmul", "mul")  # (A @ h)' reads worse than h' @ A'
-        own = (1.0 if atom else 3.0) if p.children[0].rank == 2 else (0.1 if atom else 0.5)
+        solve = c.kind == "call" and c.value[0] == "solve"
+        own = (1.0 if atom else 3.0) if c.rank == 2 else (0.1 if atom else 2.0 if solve else 0.5)
         own += 0.2 if product and p.children[0].rank == 1 else 0.0
     elif p.kind == "einsum":
         own = 1000.0
@@ -297,14 +300,35 @@ def _einsum_body(ops, out, sub):
     absorbed = _absorb_selects(ops, out, sub)
     if absorbed is not None:
         return _search(absorbed, out) or _fallback(ops, out, sub)
-    parts = []
+    parts, symmetric = [], []
     for (a, ls), k in Counter((a, tuple(ls)) for a, ls in ops).items():
         others = {x for b, lb in ops if (b, tuple(lb)) != (a, ls) for x in lb}
+        flips = len(ls) == 2 and ls[0] != ls[1] and is_symmetric(a)
         if k > 1 and set(ls) <= others | set(out):  # y ⊙ y ⊙ Z → y^2 ⊙ Z
             parts.append(_Part(_power(sub(a, False), k), ls))
+            symmetric.append(flips)
         else:
             parts.extend([_Part(sub(a, False), ls)] * k)
-    return _search(parts, out) or _fallback(ops, out, sub)
+            symmetric.extend([flips] * k)
+    return _search_flips(parts, symmetric, out) or _fallback(ops, out, sub)
+
+
+MAX_FLIPS = 3  # symmetric operands tried both ways round (2^3 readings at most)
+
+
+def _search_flips(parts, symmetric, out):
+    """``_search`` over both index orders of symmetric operands (S = S' reads either way)."""
+    where = [k for k, s in enumerate(symmetric) if s][:MAX_FLIPS]
+    best = None
+    for mask in range(1 << len(where)):
+        trial = list(parts)
+        for bit, k in enumerate(where):
+            if mask >> bit & 1:
+                trial[k] = _Part(trial[k].p, trial[k].labels[::-1])
+        p = _search(trial, out)
+        if p is not None and (best is None or cost(p) < cost(best)):
+            best = p
+    return best
 
 
 def _search(parts, out):
@@ -379,7 +403,10 @@ def _combine(a, b, keep):
         return _Part(mul(a.p, b.p), la or lb)
     if not shared:
         if len(la) == 1 and len(lb) == 1:
-            return _Part(matmul(a.p, tr_(b.p), 2), la + lb)
+            if is_unit(a.p) or is_unit(b.p):  # 1 ⊗ v is the row vᵀ (numerator layout)
+                unit, v = (a, b) if is_unit(a.p) else (b, a)
+                return _Part(matmul(unit.p, row(v.p), 2), unit.labels + v.labels)
+            return _Part(matmul(a.p, row(b.p), 2), la + lb)
         return None
     if summed == shared:
         return _contract(a, b, summed)
@@ -387,6 +414,23 @@ def _combine(a, b, keep):
         return _hadamard(a, b)
     had = _hadamard(a, b)
     return _reduce(had, keep) if had else None
+
+
+def row(p):
+    """The vector v written as the row vᵀ, with the transpose pushed into products,
+    (M @ x)ᵀ = xᵀ @ Mᵀ and (M⁻¹ b)ᵀ = bᵀ M⁻ᵀ; a vector still (rank 1), as NumPy reads ``x @ M``."""
+    if p.kind == "matmul" and p.children[0].rank == 2 and p.children[1].rank == 1:
+        m, v = p.children
+        return matmul(row(v), tr_(m), 1)
+    if p.kind == "call" and p.value[0] == "solve" and p.rank == 1:
+        m, v = p.children
+        return matmul(row(v), P("T", (call("inv", m, rank=2),), None, 2), 1)
+    return P("T", (p,), None, 1)
+
+
+def is_unit(p):
+    """``ones(1)``: ``ones(1) @ v'`` is the 1×n row that the numerator layout gives."""
+    return p.kind == "call" and p.value[0] == "ones" and [c.value for c in p.children] == [1]
 
 
 def _contract(a, b, summed):

@@ -7,7 +7,8 @@ parentheses that associativity makes redundant (``x' @ (A @ x)`` prints as ``x' 
 from __future__ import annotations
 
 from ..expr import Expr
-from .matrix import P, to_tree
+from .matrix import P, is_unit, to_tree
+from .where import name_shared
 
 PREC = {"add": 10, "mul": 20, "matmul": 20, "div": 20, "neg": 30, "pow": 40, "T": 50, "index": 50}
 ATOM = 60
@@ -32,6 +33,9 @@ def nested(shape, values, fmt=fmt_num) -> str:
 def prec(p: P) -> int:
     if p.kind == "num" and p.value < 0:
         return PREC["neg"]
+    if p.kind == "neg":  # -A @ x binds like its @: X * (-A @ x), never X * -A @ x
+        c = prec(p.children[0])
+        return c if PREC["mul"] <= c < PREC["neg"] else PREC["neg"]
     return PREC.get(p.kind, ATOM)
 
 
@@ -51,8 +55,12 @@ def _add(p):
 def _binop(sym):
     def f(p):
         a, b = p.children
+        if sym == "@" and is_unit(a):  # ones(1) @ v' is the row v'
+            return render(b)
         assoc = (sym == "@" and _pure_chain(b, a)) or (sym == "*" and a.rank == 0)
-        right_min = 20 if assoc and b.kind != "div" else 21
+        right_min = 20 if assoc and (b.kind != "div" or sym == "*") else 21
+        if sym == "*" and a.kind == "matmul" and a.rank == 0 and b.rank:  # (x' @ A @ x) * B
+            return f"({render(a)}) {sym} {wrap(b, right_min)}"
         return f"{wrap(a, 20)} {sym} {wrap(b, right_min)}"
 
     return f
@@ -64,8 +72,8 @@ def _pure_chain(p: P, left: P | None = None) -> bool:
     scalar (``x' @ (e @ v')`` is not ``(x' @ e) @ v'``)."""
     while p.kind == "matmul":
         p = p.children[0]
-    if left is not None and left.rank <= 1 and p.rank <= 1:
-        return False
+    if left is not None and left.rank <= 1 and p.rank <= 1 and (left.kind == "T" or p.kind != "T"):
+        return False  # u @ (v' @ M) is u @ v' @ M: an outer product first, as it should be
     return prec(p) != PREC["matmul"]
 
 
@@ -101,11 +109,21 @@ def render(p: P) -> str:
     return RENDER[p.kind](p)
 
 
-def to_text(e: Expr) -> str:
-    """Compact text of ``e`` in the input language.
+def to_text(e: Expr, where: bool = True) -> str:
+    """Compact text of ``e`` in the input language; with ``where`` (the default) a large
+    subexpression that occurs more than once is named once (``... where M = X' @ C @ X``).
 
     >>> import tensorcalc as tc
     >>> str(tc.derivative(tc.parse("x' @ A @ x", shapes={"x": "n", "A": "n,n"}), "x"))
     "(A + A') @ x"
+    >>> print(tc.parse("tanh(inv(X' @ C @ X)) + inv(X' @ C @ X)", {"X": "n,n", "C": "n,n"}))
+    M + tanh(M) where M = inv(X' @ C @ X)
     """
-    return render(to_tree(e))
+    tree = to_tree(e)
+    if not where:
+        return render(tree)
+    body, defs = name_shared(tree)
+    return render(body) + "".join(
+        (" where " if k == 0 else ", ") + f"{name} = {render(d)}"
+        for k, (name, d) in enumerate(defs)
+    )

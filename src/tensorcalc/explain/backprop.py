@@ -1,0 +1,205 @@
+"""The "backprop" style: the computational graph, its local partials, and the backward pass.
+
+The graph's nodes are the named parts (``parts.choose(..., backprop=True)``: seed 002's
+a = (w + x + y + z)², b, u, v, f).  Each edge gets its local partial derivative from the
+engine (the part's own expression differentiated with respect to the child's name), and the
+backward pass accumulates ∂f/∂n = Σ_parents ∂f/∂p · ∂p/∂n, from the root to the inputs.  With
+values (``tables``) the forward values and the backward accumulation become two tables of
+numbers.  Each step's left side is computed independently by the engine (∂f/∂n with n
+treated as a variable), so checking the steps checks the accumulation.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+
+from ..build import add, einsum, substitute
+from ..diff.reverse import derivative as reverse
+from ..expr import Expr, variables
+from ..printing.latex import name as latex_name
+from ..printing.matrix import P
+from .display import Display
+from .parts import choose, topo
+
+FORWARD = "forward pass: name the intermediate values"
+LOCAL = "local partial derivative (the engine's rule for this node)"
+MULTIPLY = "multiply out and simplify"
+BACKWARD = "backward pass (chain rule): ∂f/∂n = Σ over the uses p of n of ∂f/∂p · ∂p/∂n"
+LINE = 90
+BACKPROP_NAMES = "abuvcdpqrsgh"  # seed 002: a, b, u, v
+
+
+def chain(adj: Expr, jac: Expr, f_rank: int, p_rank: int) -> Expr:
+    """∂f/∂p · ∂p/∂n: contract the axes of p."""
+    fa = tuple(("f", k) for k in range(f_rank))
+    pa = tuple(("p", k) for k in range(p_rank))
+    na = tuple(("n", k) for k in range(jac.ndim - p_rank))
+    return einsum([(adj, fa + pa), (jac, pa + na)], fa + na)
+
+
+def _dims(shape) -> str:
+    return "×".join(str(d) for d in shape) if shape else "1"
+
+
+class Graph:
+    def __init__(self, f: Expr, xs, disp: Display):
+        self.f, self.xs, self.disp = f, list(xs), disp
+        self.parts = choose(f, set(xs), backprop=True, pool=BACKPROP_NAMES, key=disp.position)
+        self.root = self.parts[-1]
+        self.back = {p.var: p.node for p in self.parts}
+        self.name = {p.node: p.name for p in self.parts} | {x: x.name for x in xs}
+        self.var = {p.node: p.var for p in self.parts} | {x: x for x in xs}
+        # edges: node -> [child nodes] among the parts and the inputs
+        self.children = {}
+        for p in self.parts:
+            kids = [s.node for s in p.subs]
+            kids += [x for x in xs if x in _vars_of(p.local)]
+            self.children[p.node] = kids
+        self.backward = topo([p.node for p in self.parts], disp.position, reverse=True)
+        self.parents = {}
+        for n in self.backward:
+            for c in self.children[n]:
+                self.parents.setdefault(c, []).append(n)
+        self.local = {}  # (parent, child) -> partial, in names
+        for p in self.parts:
+            for c in self.children[p.node]:
+                self.local[p.node, c] = reverse(p.local, self.var[c])
+        self.adj_formula = {}
+        self.spell = {p.node: disp.local_names(p.node, {s.node: s.var for s in p.subs})
+                      for p in self.parts}  # fmt: skip
+
+    def names(self, upto=None):
+        return {p.node: P("var", (), p.name, p.node.ndim) for p in self.parts if p is not upto}
+
+    def adjoint_value(self, n: Expr) -> Expr:
+        """∂f/∂n by the engine, n treated as an independent variable."""
+        if n is self.f:
+            return None
+        if n in self.xs:
+            return reverse(self.f, n)
+        v = self.var[n]
+        return substitute(reverse(substitute(self.f, {n: v}), v), {v: n})
+
+    def accumulate(self, n: Expr) -> Expr:
+        """Σ over the uses p of n of ∂f/∂p · ∂p/∂n, with ∂f/∂p from the engine."""
+        terms = []
+        for p in self.parents[n]:
+            jac = substitute(self.local[p, n], self.back)
+            adj = None if p is self.f else self.adjoint_value(p)
+            terms.append(jac if adj is None else chain(adj, jac, self.f.ndim, p.ndim))
+        return add(*terms)
+
+    def frac(self, a: Expr, b: Expr) -> tuple[str, str]:
+        na, nb = self.name[a], self.name[b]
+        return f"∂{na}/∂{nb}", rf"\frac{{\partial {latex_name(na)}}}{{\partial {latex_name(nb)}}}"
+
+    def steps(self):
+        out = []
+        lets = []
+        for p in self.parts:
+            t, lx = self.disp.show(p.node, self.names(upto=p))
+            lets.append((f"{p.name} = {t}", f"{latex_name(p.name)} = {lx}"))
+        chunk = []
+        for item in lets:
+            if chunk and len(", ".join(c[0] for c in chunk + [item])) + 4 > LINE:
+                out.append(self._let(chunk))
+                chunk = []
+            chunk.append(item)
+        out.append(self._let(chunk))
+        part = {p.node: p for p in self.parts}
+        for n in self.backward:
+            p = part[n]
+            for c in self.children[p.node]:
+                j = self.local[p.node, c]
+                lt, ll = self.frac(p.node, c)
+                jt, jl = self.disp.show(j, self.spell[p.node])
+                value = partial(substitute, j, self.back)
+                shapes = (
+                    f"{_dims(p.node.shape)}×{_dims(c.shape)}" if p.node.ndim or c.ndim else None
+                )
+                out.append((LOCAL, value, value, f"{lt} = {jt}", f"{ll} = {jl}", shapes))
+        f_rank = self.f.ndim
+        for n in self.backward[1:] + self.xs:
+            ps = self.parents.get(n, [])
+            lt, ll = self.frac(self.f, n)
+            terms_t, terms_l, shapes = [], [], []
+            for p in ps:
+                at, al = self.frac(self.f, p) if p is not self.f else ("", "")
+                jt, jl = self.frac(p, n)
+                terms_t.append(f"{at} · {jt}" if at else jt)
+                terms_l.append(rf"{al} \, {jl}" if al else jl)
+                if p.ndim or n.ndim:
+                    shapes.append(f"1×{_dims(p.shape)} · {_dims(p.shape)}×{_dims(n.shape)}")
+            if not ps:
+                continue
+            shape = " + ".join(shapes) + f" → 1×{_dims(n.shape)}" if shapes else None
+            self.adj_formula[n] = " + ".join(terms_t)
+            if len(ps) == 1 and ps[0] is self.f:
+                continue  # the local partial of the root, listed above
+            out.append((BACKWARD, partial(self.adjoint_value, n), partial(self.accumulate, n),
+                        f"{lt} = {' + '.join(terms_t)}", f"{ll} = {' + '.join(terms_l)}",
+                        shape if f_rank == 0 else None))  # fmt: skip
+        for x in self.xs:
+            g = reverse(self.f, x)
+            t, lx = self.disp.show(g)
+            lt, ll = self.frac(self.f, x)
+            if len(t) < LINE - 20:
+                out.append((MULTIPLY, g, g, f"{lt} = {t}", f"{ll} = {lx}", None))
+        return out, reverse(self.f, self.xs[0])
+
+    def _let(self, chunk):
+        return (FORWARD, None, self.f, "let " + ", ".join(c[0] for c in chunk),
+                r"\text{let } " + r",\ ".join(c[1] for c in chunk), None)  # fmt: skip
+
+    def tables(self, at: dict, evaluate) -> dict:
+        vals = {k: np.asarray(v, dtype=float) for k, v in at.items()}
+
+        def ev(e):
+            return evaluate(e, vals)
+
+        fwd = [{"quantity": x.name, "formula": "input", "value": _json(vals[x.name])}
+               for x in self.xs if x.name in vals]  # fmt: skip
+        for p in self.parts:
+            t, _ = self.disp.show(p.node, self.names(upto=p))
+            fwd.append({"quantity": p.name, "formula": t, "value": _json(ev(p.node))})
+        bwd = []
+        for n in self.backward:
+            if n is not self.f and not (self.parents[n] == [self.f]):
+                q, _ = self.frac(self.f, n)
+                bwd.append({"quantity": q, "formula": self.adj_formula[n],
+                            "value": _json(ev(self.adjoint_value(n)))})  # fmt: skip
+            for c in self.children[n]:
+                q, _ = self.frac(n, c)
+                t, _ = self.disp.show(self.local[n, c], self.spell[n])
+                bwd.append({"quantity": q, "formula": t,
+                            "value": _json(ev(substitute(self.local[n, c], self.back)))})  # fmt: skip
+        for x in self.xs:
+            q, _ = self.frac(self.f, x)
+            bwd.append({"quantity": q, "formula": self.adj_formula[x],
+                        "value": _json(ev(reverse(self.f, x)))})  # fmt: skip
+        return {"forward": fwd, "backward": bwd}
+
+
+def _vars_of(e: Expr) -> set:
+    return set(variables(e).values())
+
+
+def _json(v):
+    a = np.asarray(v, dtype=float)
+    if a.ndim == 0:
+        x = float(a)
+        return int(x) if x == int(x) and abs(x) < 1e15 else x
+    return a.tolist()
+
+
+def steps(f: Expr, xs, disp: Display):
+    """``(steps, result, graph)``; the graph makes the tables later."""
+    g = Graph(f, xs, disp)
+    return (*g.steps(), g)
+
+
+def tables(e, at: dict, evaluate) -> dict:
+    """The forward and backward tables of numbers of a backprop explanation at ``at``."""
+    return e.graph.tables(at, evaluate)

@@ -1,0 +1,102 @@
+"""Which matrices are symmetric, and one orientation for them inside products.
+
+``is_symmetric(e)`` answers from a table with one entry per op (``SYMMETRIC``), so a new op or
+a new kind of symmetric leaf (a variable declared symmetric) is one line.  A product is
+symmetric when it equals its own transpose once its symmetric operands are turned one way
+(``X' @ X``, ``L @ L'``, ``A' @ diag(d) @ A``, ``X' @ S @ X`` with S symmetric); a sum when its
+terms, transposed, are its terms again (``A + A'``).
+
+``orient(e)`` is that one way: every symmetric operand of a product gets the index order that
+makes the product's digest smallest, so ``X @ S`` and ``X @ S'`` are one node and equal terms
+merge (``M + M'`` with M symmetric is ``2 * M``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from functools import lru_cache
+
+import numpy as np
+
+from ..build import array_value, einsum, transpose
+from ..expr import Expr
+from ..ops import KIND, UNARY, Op
+
+
+def _square(e: Expr) -> bool:
+    return e.ndim == 2 and e.shape[0] == e.shape[1]
+
+
+def _product(e: Expr) -> bool:
+    # (P)ᵀ = P after turning symmetric operands one way: X'X, LL', A' diag(d) A, X' S X
+    return orient(transpose(e)) is orient(e)
+
+
+def _sum(e: Expr) -> bool:
+    # Σ tₖ is symmetric when {tₖᵀ} = {tₖ}: A + A', B + B' + C with C symmetric
+    own = Counter(orient(t) for t in e.args)
+    return own == Counter(orient(transpose(t)) for t in e.args)
+
+
+def _args(e: Expr) -> bool:
+    # f(S) elementwise, or inv(S): symmetric when every argument is
+    return all(is_symmetric(a) for a in e.args)
+
+
+def _array(e: Expr) -> bool:
+    a = array_value(e)
+    return bool(np.array_equal(a, a.T))
+
+
+SYMMETRIC = {
+    Op.VAR: lambda e: False,  # a plain variable is a general matrix
+    Op.CONST: lambda e: True,  # c·11ᵀ
+    Op.EYE: lambda e: True,  # I
+    Op.SELECT: lambda e: False,  # a selection matrix is not square in general
+    Op.ARRAY: _array,
+    Op.EINSUM: _product,
+    Op.ADD: _sum,
+    Op.POW: _args,  # S^k elementwise
+    Op.DIV: _args,  # S / T elementwise
+    Op.INV: _args,  # inv(S)ᵀ = inv(Sᵀ) = inv(S)
+    Op.DET: lambda e: False,  # scalars
+    Op.LOGDET: lambda e: False,
+    Op.NORM: lambda e: False,
+    Op.LOGSUMEXP: lambda e: False,
+    Op.SOFTMAX: lambda e: False,  # a vector function
+}
+SYMMETRIC.update({op: _args for op in Op if KIND[op] == UNARY})  # f(S) elementwise
+
+
+@lru_cache(maxsize=16384)
+def is_symmetric(e: Expr) -> bool:
+    """Whether the square matrix ``e`` equals its transpose (False when it cannot tell).
+
+    >>> from tensorcalc import build as b
+    >>> X = b.var("X", ("m", "n"))
+    >>> is_symmetric(b.matmul(b.transpose(X), X)), is_symmetric(X)
+    (True, False)
+    """
+    return _square(e) and SYMMETRIC[e.op](e)
+
+
+def _key(e: Expr):
+    return (e.op is Op.EINSUM, e.digest)  # S itself before any product that relabels it
+
+
+@lru_cache(maxsize=16384)
+def orient(e: Expr) -> Expr:
+    """``e`` with the symmetric operands of its product turned the way that sorts first."""
+    if e.op is not Op.EINSUM:
+        return e
+    ins, out = e.attrs
+    ops = list(zip(e.args, ins))
+    best = e
+    for k, (a, ls) in enumerate(ops):
+        if len(ls) != 2 or ls[0] == ls[1] or not is_symmetric(a):
+            continue
+        flipped = ops[:k] + [(a, ls[::-1])] + ops[k + 1 :]
+        cand = einsum(flipped, out)
+        if _key(cand) < _key(best):
+            best, ops = cand, flipped
+    return best

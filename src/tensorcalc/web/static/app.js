@@ -1,0 +1,599 @@
+// tensorcalc serve: the page's logic, one ES module, no build step.
+// The state (expression, shapes, variable, order, layout, ...) lives in the URL; every change
+// computes through the JSON API (/api/...) and renders with the vendored KaTeX.
+
+const $ = (id) => document.getElementById(id);
+const DEBOUNCE_MS = 350;
+
+const state = {
+  expression: "",
+  latex: false, // LaTeX input ticked by the user
+  shapes: {}, // declared shapes, in the --shape syntax ("n,n", "" for a scalar)
+  wrt: null,
+  order: 1,
+  layout: "jacobian",
+  where: false,
+  style: "",
+  backend: "numpy",
+  at: {}, // analysis point
+};
+
+let info = { features: {}, styles: [], examples: [], limits: {} };
+let last = null; // the last successful derivative response
+let seq = 0; // request sequence: answers to older requests are dropped
+let timer = null;
+let code = { text: "", filename: "derivative.py" };
+let plotMode = "none";
+
+// ------------------------------------------------------------------------- URL state
+
+function readURL() {
+  const p = new URLSearchParams(location.search);
+  state.expression = p.get("e") ?? "";
+  state.wrt = p.get("wrt") || null;
+  state.order = clampOrder(parseInt(p.get("order") || "1", 10));
+  state.layout = ["jacobian", "numerator", "denominator"].includes(p.get("layout")) ? p.get("layout") : "jacobian";
+  state.latex = p.get("latex") === "1";
+  state.where = p.get("where") === "1";
+  state.shapes = {};
+  for (const s of p.getAll("s")) {
+    const i = s.indexOf(":");
+    if (i > 0) state.shapes[s.slice(0, i)] = s.slice(i + 1);
+  }
+  state.at = {};
+  for (const s of p.getAll("at")) {
+    const i = s.indexOf(":");
+    const v = parseFloat(s.slice(i + 1));
+    if (i > 0 && Number.isFinite(v)) state.at[s.slice(0, i)] = v;
+  }
+}
+
+function clampOrder(k) {
+  return Number.isInteger(k) && k >= 1 && k <= 4 ? k : 1;
+}
+
+function stateURL() {
+  const p = new URLSearchParams();
+  if (state.expression) p.set("e", state.expression);
+  if (state.wrt) p.set("wrt", state.wrt);
+  if (state.order !== 1) p.set("order", String(state.order));
+  if (state.layout !== "jacobian") p.set("layout", state.layout);
+  if (state.latex) p.set("latex", "1");
+  if (state.where) p.set("where", "1");
+  for (const [k, v] of Object.entries(state.shapes)) p.append("s", `${k}:${v}`);
+  for (const [k, v] of Object.entries(state.at)) p.append("at", `${k}:${v}`);
+  const q = p.toString();
+  return q ? `?${q}` : location.pathname;
+}
+
+function pushURL() {
+  const url = stateURL();
+  if (url !== location.search && !(url === location.pathname && !location.search)) {
+    history.pushState(null, "", url);
+  }
+}
+
+function syncControls() {
+  $("expr").value = state.expression;
+  $("order").value = String(state.order);
+  $("layout").value = state.layout;
+  $("latex-input").checked = state.latex;
+  $("where").checked = state.where;
+}
+
+// ------------------------------------------------------------------------------ API
+
+function body(extra = {}) {
+  return {
+    expression: state.expression,
+    wrt: state.wrt,
+    order: state.order,
+    layout: state.layout,
+    shapes: state.shapes,
+    syntax: state.latex ? "latex" : "auto",
+    where: state.where,
+    ...extra,
+  };
+}
+
+async function post(task, extra) {
+  const r = await fetch(`/api/${task}`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body(extra)),
+  });
+  let data;
+  try {
+    data = await r.json();
+  } catch {
+    data = { error: `the server answered ${r.status}`, position: null };
+  }
+  return { ok: r.ok, status: r.status, data };
+}
+
+// ---------------------------------------------------------------------------- render
+
+// long decimals (0.36787944117144233) shown to 6 significant digits; the text form keeps them all
+function shorten(latex) {
+  return latex.replace(/\d+\.\d{7,}(?:e[-+]?\d+)?/g, (m) => String(Number(Number(m).toPrecision(6))));
+}
+
+function tex(el, latex, display = true) {
+  if (window.katex) {
+    window.katex.render(shorten(latex), el, { displayMode: display, throwOnError: false, strict: "ignore" });
+  } else {
+    el.textContent = latex;
+  }
+}
+
+function showError(data) {
+  const box = $("expr-error");
+  box.hidden = false;
+  $("expr").parentElement.classList.add("error");
+  const pos = data.position;
+  $("caret").textContent = Number.isInteger(pos) ? `${state.expression}\n${" ".repeat(pos)}^` : "";
+  $("caret").hidden = !Number.isInteger(pos);
+  $("error-message").textContent = data.error;
+  document.querySelector(".result-card").classList.add("stale");
+}
+
+function clearError() {
+  $("expr-error").hidden = true;
+  $("expr").parentElement.classList.remove("error");
+  document.querySelector(".result-card").classList.remove("stale");
+}
+
+function partial(order, wrtLatex) {
+  return order === 1
+    ? `\\frac{\\partial}{\\partial ${wrtLatex}}`
+    : `\\frac{\\partial^{${order}}}{\\partial ${wrtLatex}^{${order}}}`;
+}
+
+function showResult(d) {
+  last = d;
+  clearError();
+  const lhs = `${partial(d.order, d.wrt_latex)}\\left(${d.expression.latex}\\right)`;
+  tex($("result"), `${lhs} = ${d.latex}`);
+  $("result-text").textContent = d.text;
+  $("shape-badge").textContent = d.shape_text === "scalar" ? "scalar" : `shape ${d.shape_text}`;
+  $("result-title").textContent = d.order === 1 ? "Derivative" : `Derivative of order ${d.order}`;
+  $("check-result").hidden = true;
+  renderWrt(d);
+  renderVars(d);
+  $("analysis").hidden = !d.analysis;
+}
+
+function renderWrt(d) {
+  const sel = $("wrt");
+  sel.replaceChildren(...d.variables.map((v) => new Option(v, v)));
+  sel.value = d.wrt;
+  state.wrt = d.wrt;
+}
+
+const KINDS = [
+  ["scalar", "scalar"],
+  ["vector", "vector"],
+  ["matrix", "matrix"],
+  ["symmetric", "symmetric matrix"],
+  ["tensor", "tensor"],
+];
+
+function kindOf(shape) {
+  const dims = shape.split(",").map((s) => s.trim()).filter(Boolean);
+  if (dims.length >= 3 && /^sym/.test(dims[dims.length - 1])) return ["symmetric", dims.slice(0, -1)];
+  return [["scalar", "vector", "matrix"][dims.length] ?? "tensor", dims];
+}
+
+function shapeFor(kind, dims) {
+  const d = dims.filter(Boolean);
+  if (kind === "scalar") return "";
+  if (kind === "vector") return d[0] ?? "n";
+  if (kind === "matrix") return [d[0] ?? "n", d[1] ?? d[0] ?? "n"].join(",");
+  if (kind === "symmetric") return `${d[0] ?? "n"},${d[0] ?? "n"},sym`;
+  return d.join(",");
+}
+
+function renderVars(d) {
+  const tbody = document.querySelector("#vars-table tbody");
+  const rows = Object.entries(d.shapes).map(([name, shape]) => {
+    const [kind, dims] = kindOf(shape);
+    const tr = document.createElement("tr");
+    tr.dataset.name = name;
+    const tdName = document.createElement("td");
+    tdName.className = "name";
+    tdName.textContent = name;
+    const sel = document.createElement("select");
+    sel.className = "kind";
+    sel.setAttribute("aria-label", `kind of ${name}`);
+    for (const [value, label] of KINDS) {
+      if (value === "symmetric" && !info.features.symmetric) continue;
+      if (value === "tensor" && kind !== "tensor") continue;
+      sel.add(new Option(label, value));
+    }
+    sel.value = kind;
+    const input = document.createElement("input");
+    input.type = "text";
+    input.className = "dims";
+    input.value = kind === "symmetric" ? dims[0] : dims.join(", ");
+    input.disabled = kind === "scalar";
+    input.placeholder = kind === "scalar" ? "—" : "n";
+    input.setAttribute("aria-label", `dimensions of ${name}`);
+    const tag = document.createElement("span");
+    const declared = name in state.shapes;
+    const guessed = d.guessed.includes(name);
+    tag.className = declared ? "tag declared" : "tag";
+    tag.textContent = declared ? "declared" : guessed ? "assumed" : "inferred";
+    const tdKind = document.createElement("td");
+    tdKind.append(sel);
+    const tdDims = document.createElement("td");
+    tdDims.append(input);
+    const tdTag = document.createElement("td");
+    tdTag.append(tag);
+    tr.append(tdName, tdKind, tdDims, tdTag);
+    const update = () => {
+      const dimsNow = input.value.split(",").map((s) => s.trim());
+      state.shapes[name] = shapeFor(sel.value, dimsNow);
+      compute(true);
+    };
+    sel.addEventListener("change", update);
+    input.addEventListener("change", update);
+    input.addEventListener("keydown", (e) => e.key === "Enter" && update());
+    return tr;
+  });
+  tbody.replaceChildren(...rows);
+}
+
+// --------------------------------------------------------------------------- compute
+
+async function compute(push) {
+  clearTimeout(timer);
+  if (!state.expression.trim()) {
+    $("result").textContent = "";
+    $("result-text").textContent = "";
+    $("shape-badge").textContent = "";
+    return;
+  }
+  const mine = ++seq;
+  document.querySelector(".result-card").classList.add("busy-state");
+  const r = await post("derivative");
+  if (mine !== seq) return;
+  document.querySelector(".result-card").classList.remove("busy-state");
+  if (!r.ok) {
+    showError(r.data);
+    if (push) pushURL();
+    return;
+  }
+  // drop declarations of names the expression no longer has
+  for (const k of Object.keys(state.shapes)) if (!(k in r.data.shapes)) delete state.shapes[k];
+  showResult(r.data);
+  if (push) pushURL();
+  if ($("steps-panel").open) loadSteps();
+  loadCode();
+  if (r.data.analysis) loadAnalysis(plotMode);
+}
+
+function schedule() {
+  clearTimeout(timer);
+  timer = setTimeout(() => compute(true), DEBOUNCE_MS);
+}
+
+// ----------------------------------------------------------------------------- steps
+
+async function loadSteps() {
+  const mine = seq;
+  const list = $("steps");
+  list.classList.add("busy");
+  const r = await post("explain", { style: state.style || null });
+  if (mine !== seq) return;
+  list.classList.remove("busy");
+  if (!r.ok) {
+    list.replaceChildren(Object.assign(document.createElement("li"), { textContent: r.data.error }));
+    return;
+  }
+  const styles = r.data.styles || [];
+  $("style-label").hidden = styles.length === 0;
+  const sel = $("style");
+  if (sel.options.length !== styles.length + 1) {
+    sel.replaceChildren(new Option("automatic", ""), ...styles.map((s) => new Option(s, s)));
+    sel.value = state.style;
+  }
+  list.replaceChildren(...r.data.steps.map(renderStep));
+}
+
+function renderStep(s) {
+  const li = document.createElement("li");
+  li.className = "step";
+  const num = Object.assign(document.createElement("span"), { className: "num", textContent: `${s.number}.` });
+  const main = document.createElement("div");
+  const rule = Object.assign(document.createElement("div"), { className: "rule", textContent: s.rule });
+  const eq = document.createElement("div");
+  eq.className = "eq";
+  if (s.latex) tex(eq, s.latex, false);
+  else eq.textContent = s.text;
+  eq.title = s.text || "";
+  main.append(rule, eq);
+  const shapes = s.shapes && typeof s.shapes === "object" ? Object.entries(s.shapes) : [];
+  if (shapes.length || (typeof s.shapes === "string" && s.shapes)) {
+    const sh = document.createElement("div");
+    sh.className = "shapes";
+    sh.textContent = shapes.length ? shapes.map(([k, v]) => `${k}: ${v}`).join("   ") : s.shapes;
+    main.append(sh);
+  }
+  const v = document.createElement("span");
+  v.className = "verified " + (s.verified === true ? "yes" : s.verified === false ? "no" : "na");
+  v.textContent = s.verified === true ? "✓ verified" : s.verified === false ? "✗ fails" : "—";
+  v.title = s.verified == null ? "not checked numerically" : "both sides evaluated at random values";
+  li.append(num, main, v);
+  return li;
+}
+
+// ----------------------------------------------------------------------------- check
+
+async function runCheck() {
+  const btn = $("check-btn");
+  btn.disabled = true;
+  btn.classList.add("busy");
+  const r = await post("check", { seed: Math.floor(Math.random() * 1e6) });
+  btn.disabled = false;
+  btn.classList.remove("busy");
+  const box = $("check-result");
+  box.hidden = false;
+  if (!r.ok) {
+    box.className = "check-result bad";
+    box.textContent = r.data.error;
+    return;
+  }
+  const c = r.data;
+  box.className = `check-result ${c.passed ? "ok" : "bad"}`;
+  box.replaceChildren();
+  const mark = Object.assign(document.createElement("span"), { className: "mark", textContent: c.passed ? "✓" : "✗" });
+  const text = document.createElement("span");
+  text.textContent =
+    (c.passed ? "agrees with finite differences at random values" : "does NOT agree with finite differences") +
+    ` — max abs error ${c.max_abs_error.toExponential(2)}, max rel error ${c.max_rel_error.toExponential(2)},` +
+    ` error estimate ${c.error_estimate.toExponential(2)}` +
+    (c.notes.length ? ` (${c.notes.join("; ")})` : "");
+  box.title = c.report;
+  box.append(mark, text);
+}
+
+// ------------------------------------------------------------------------------ code
+
+async function loadCode() {
+  const mine = seq;
+  const pre = $("code").firstElementChild;
+  const r = await post("code", { backend: state.backend });
+  if (mine !== seq) return;
+  if (!r.ok) {
+    pre.textContent = `# ${r.data.error}`;
+    return;
+  }
+  code = { text: r.data.code, filename: r.data.filename };
+  pre.textContent = r.data.code;
+  $("code-hint").textContent =
+    state.backend === "numpy"
+      ? `A complete script: the value and the derivative, shape checks, a derivative check and random test data. Run it: python ${r.data.filename}`
+      : `A module with one function computing the value and the derivative with ${
+          {
+            jax: "JAX (compiled with jax.jit)",
+            torch: "PyTorch (keeps tensors on their device)",
+            dask: "Dask (chunked arrays larger than memory)",
+            tensorflow: "TensorFlow (a tf.function)",
+          }[state.backend]
+        }.`;
+}
+
+function selectTab(backend) {
+  state.backend = backend;
+  for (const t of document.querySelectorAll(".tab")) t.setAttribute("aria-selected", String(t.dataset.backend === backend));
+  loadCode();
+}
+
+function download() {
+  const blob = new Blob([code.text], { type: "text/x-python" });
+  const a = Object.assign(document.createElement("a"), { href: URL.createObjectURL(blob), download: code.filename });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
+
+async function copy(text, btn) {
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch {
+    const ta = Object.assign(document.createElement("textarea"), { value: text });
+    document.body.append(ta);
+    ta.select();
+    document.execCommand("copy");
+    ta.remove();
+  }
+  const old = btn.textContent;
+  btn.textContent = "Copied";
+  setTimeout(() => (btn.textContent = old), 1200);
+}
+
+// -------------------------------------------------------------------------- analysis
+
+function renderPointInputs(names) {
+  const row = $("point-inputs");
+  if ([...row.querySelectorAll("input")].map((i) => i.name).join() === names.join()) return;
+  row.replaceChildren(
+    ...names.map((n) => {
+      const label = document.createElement("label");
+      label.append(`${n} =`);
+      const input = Object.assign(document.createElement("input"), { type: "number", step: "any", name: n });
+      input.value = String(state.at[n] ?? 0);
+      input.addEventListener("change", () => {
+        const v = parseFloat(input.value);
+        if (Number.isFinite(v)) state.at[n] = v;
+        pushURL();
+        loadAnalysis(plotMode);
+      });
+      label.append(input);
+      return label;
+    }),
+  );
+}
+
+async function loadAnalysis(mode) {
+  plotMode = mode;
+  const mine = seq;
+  const at = {};
+  for (const v of last?.variables ?? []) at[v] = state.at[v] ?? 0;
+  const box = $("analysis");
+  box.classList.add("busy-state");
+  const r = await post("analysis", { at, taylor_order: parseInt($("taylor-order").value, 10), plot: mode });
+  if (mine !== seq) return;
+  box.classList.remove("busy-state");
+  if (!r.ok) {
+    $("analysis-hint").textContent = r.data.error;
+    return;
+  }
+  const a = r.data;
+  renderPointInputs(a.variables);
+  const point = a.variables.map((v) => a.at[v]).join(", ");
+  tex($("taylor"), `T_{${a.taylor.order}}(${a.variables.join(", ")}) = ${a.taylor.latex}`);
+  $("analysis-hint").textContent = `Taylor polynomial about (${point}); critical points searched on ${a.variables
+    .map((v) => `${v} ∈ [${a.over[v].join(", ")}]`)
+    .join(", ")}.`;
+  const tbody = document.querySelector("#critical tbody");
+  tbody.replaceChildren(
+    ...(a.critical.length
+      ? a.critical.map((p) => {
+          const tr = document.createElement("tr");
+          const cells = [
+            Object.entries(p.point).map(([k, v]) => `${k} = ${fmt(v)}`).join(", "),
+            fmt(p.value),
+            p.kind,
+          ];
+          for (const c of cells) tr.append(Object.assign(document.createElement("td"), { textContent: c }));
+          return tr;
+        })
+      : [Object.assign(document.createElement("tr"), { innerHTML: "<td colspan=3>none found</td>" })]),
+  );
+  if (a.plot) {
+    $("plot").src = a.plot;
+    $("plot").hidden = false;
+    $("plot-hint").hidden = true;
+  }
+}
+
+function fmt(v) {
+  return Math.abs(v) < 1e-12 ? "0" : Number(v.toPrecision(8)).toString();
+}
+
+// -------------------------------------------------------------------------- examples
+
+function fillExamples() {
+  const sel = $("examples");
+  const groups = new Map();
+  info.examples.forEach((ex, i) => {
+    if (!groups.has(ex.group)) {
+      const g = document.createElement("optgroup");
+      g.label = ex.group;
+      groups.set(ex.group, g);
+      sel.append(g);
+    }
+    groups.get(ex.group).append(new Option(ex.title, String(i)));
+  });
+}
+
+function loadExample(i) {
+  const ex = info.examples[i];
+  Object.assign(state, {
+    expression: ex.expression, wrt: ex.wrt, order: ex.order, layout: ex.layout,
+    shapes: { ...ex.shapes }, latex: false, at: { ...(ex.at ?? {}) },
+  });
+  plotMode = ex.plot ?? "none";
+  $("plot").hidden = true;
+  $("plot-hint").hidden = false;
+  syncControls();
+  const note = $("example-note");
+  note.hidden = false;
+  note.textContent = `${ex.group}: ${ex.title}. Expected: ${ex.note}`;
+  compute(true);
+}
+
+// ---------------------------------------------------------------------------- wiring
+
+function onExpressionInput() {
+  state.expression = $("expr").value;
+  $("example-note").hidden = true;
+  if (state.wrt && !new RegExp(`(^|[^A-Za-z0-9_])${state.wrt}([^A-Za-z0-9_]|$)`).test(state.expression)) {
+    state.wrt = null;
+  }
+  schedule();
+}
+
+function wire() {
+  $("expr").addEventListener("input", onExpressionInput);
+  $("expr").addEventListener("keydown", (e) => {
+    if (e.key === "Enter") {
+      e.preventDefault();
+      state.expression = $("expr").value;
+      compute(true);
+    }
+  });
+  $("latex-input").addEventListener("change", (e) => {
+    state.latex = e.target.checked;
+    compute(true);
+  });
+  $("wrt").addEventListener("change", (e) => {
+    state.wrt = e.target.value;
+    compute(true);
+  });
+  $("order").addEventListener("change", (e) => {
+    state.order = clampOrder(parseInt(e.target.value, 10));
+    compute(true);
+  });
+  $("layout").addEventListener("change", (e) => {
+    state.layout = e.target.value;
+    compute(true);
+  });
+  $("where").addEventListener("change", (e) => {
+    state.where = e.target.checked;
+    compute(true);
+  });
+  $("style").addEventListener("change", (e) => {
+    state.style = e.target.value;
+    loadSteps();
+  });
+  $("steps-panel").addEventListener("toggle", () => $("steps-panel").open && loadSteps());
+  $("check-btn").addEventListener("click", runCheck);
+  $("copy-text").addEventListener("click", (e) => copy($("result-text").textContent, e.target));
+  $("copy-code").addEventListener("click", (e) => copy(code.text, e.target));
+  $("download-code").addEventListener("click", download);
+  for (const t of document.querySelectorAll(".tab")) t.addEventListener("click", () => selectTab(t.dataset.backend));
+  $("plot-btn").addEventListener("click", () => loadAnalysis("plain"));
+  $("plot-taylor-btn").addEventListener("click", () => loadAnalysis("taylor"));
+  $("taylor-order").addEventListener("change", () => loadAnalysis(plotMode));
+  $("examples").addEventListener("change", (e) => {
+    if (e.target.value !== "") loadExample(parseInt(e.target.value, 10));
+    e.target.value = "";
+  });
+  window.addEventListener("popstate", () => {
+    readURL();
+    syncControls();
+    compute(false);
+  });
+}
+
+async function main() {
+  const r = await fetch("/api/info");
+  info = await r.json();
+  $("version").textContent = info.version;
+  $("latex-toggle").hidden = !info.features.latex_input;
+  $("where-toggle").hidden = !info.features.where;
+  fillExamples();
+  wire();
+  readURL();
+  if (!location.search) {
+    state.expression = "x' @ A @ x";
+  }
+  syncControls();
+  await compute(false);
+  document.body.dataset.ready = "1";
+}
+
+main();
