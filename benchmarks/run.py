@@ -226,6 +226,9 @@ def _compiled(d, backend, vals, dims):
     """The compiled function for these shapes, called positionally (``Compiled.function``), as
     the JAX, PyTorch and TensorFlow transformations are."""
     c = tc.compile(d, backend)
+    carried = {x for v in tc.expr.variables(d).values() for x in v.shape}
+    if any(k not in carried for k in dims):  # dimensions passed as keywords: the plain call
+        return lambda: _block(c(dims=dims, **vals))
     fn = c.function(**vals)
     args = [vals[n] for n in c.names]
     return lambda: _block(fn(*args)[0])
