@@ -4,6 +4,7 @@ each framework's own autodiff, and the rule cases against the reference evaluato
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -177,3 +178,10 @@ def test_exported_script_check_fails_on_a_wrong_derivative(tmp_path):
     namespace: dict = {}
     exec(compile(src, "exported", "exec"), namespace)  # our own generated source
     assert namespace["check_gradient"]() is False
+
+
+def test_mxnet_compile_says_where_mxnet_runs():
+    if importlib.util.find_spec("mxnet") is not None:
+        pytest.skip("mxnet is installed here")
+    with pytest.raises(tc.TensorCalcError, match="venv of its own.*tc.codegen"):
+        tc.compile(tc.parse("x * x", {}), "mxnet")
