@@ -61,6 +61,7 @@ def derivation(
         d = _reverse(d, x, steps)
         if is_symmetric_var(x):  # the gradient on symmetric matrices (diff.symmetric)
             d = project(d, symmetric)
+        d = simplify(d)  # each order simplified, so order k is the derivative of order k - 1
     d = simplify(apply_layout(d, f.ndim, x.ndim, order, layout))
     note = NOTES.setdefault(d, {})  # what evaluate needs to bind sizes, and what repr shows
     note["inputs"] = {**NOTES.get(f, {}).get("inputs", {}), **variables(f)}

@@ -129,6 +129,12 @@ def domains(outputs: list[Expr]) -> dict:
     return out
 
 
+def _derivatives(f: Expr, v: Expr) -> tuple:
+    """d f / d v as the engine gives it and as ``tc.derivative`` shows it (simplified)."""
+    d = derivative(f, v)
+    return d, simplify(d)
+
+
 def derivative_pairs(outputs: list[Expr]) -> list[tuple]:
     """``(k, j, name)`` for each output k that is the derivative of output j in ``name``."""
     pairs = []
