@@ -129,10 +129,11 @@ def domains(outputs: list[Expr]) -> dict:
     return out
 
 
-def _derivatives(f: Expr, v: Expr) -> tuple:
-    """d f / d v as the engine gives it and as ``tc.derivative`` shows it (simplified)."""
-    d = derivative(f, v)
-    return d, simplify(d)
+def _derivatives(f: Expr, x: Expr) -> tuple:
+    """d f / d x as the rules give it and as ``tc.derivative`` returns it (simplified; on a
+    symmetric matrix, projected)."""
+    d = derivative(f, x)
+    return d, simplify(project(d) if is_symmetric_var(x) else d)
 
 
 def derivative_pairs(outputs: list[Expr]) -> list[tuple]:
@@ -144,13 +145,6 @@ def derivative_pairs(outputs: list[Expr]) -> list[tuple]:
                 if dk.shape == fj.shape + v.shape and dk in _derivatives(fj, v):
                     pairs.append((k, j, name))
     return pairs
-
-
-def _derivatives(f: Expr, x: Expr) -> tuple:
-    """d f / d x as the rules give it and as ``tc.derivative`` returns it (simplified; on a
-    symmetric matrix, projected)."""
-    d = derivative(f, x)
-    return d, simplify(project(d) if is_symmetric_var(x) else d)
 
 
 def script(source: str, outputs: list[Expr], backend: Backend, params: dict, name: str) -> str:
