@@ -159,12 +159,17 @@ def _verify(e: Explanation, at, attempts: int = 3):
     """Check every step at random points (``at`` where given).  Sizes of named dimensions
     are drawn again on a failure, so that a structurally singular draw (X' @ X with fewer
     rows than columns) is not taken for a wrong step; a step failing every draw raises."""
+    given = {name: np.asarray(v, dtype=float) for name, v in (at or {}).items()}
+    bound = {}  # sizes the given values fix
+    for name, v in variables(e.expr).items():
+        if name in given and given[name].ndim == v.ndim:
+            bound.update({d: n for d, n in zip(v.shape, given[name].shape) if isinstance(d, str)})
     for k in range(attempts):
-        values, dims = random_values(e.expr, seed=k)
+        values, dims = random_values(e.expr, seed=k, dims=bound)
         if k:
-            dims = {d: 2 + k + (len(dims) - i) for i, d in enumerate(dims)}
+            dims = {d: 2 + k + (len(dims) - i) for i, d in enumerate(dims)} | bound
             values, dims = random_values(e.expr, seed=k, dims=dims)
-        values.update({name: np.asarray(v, dtype=float) for name, v in (at or {}).items()})
+        values.update(given)
         for s in e.steps:
             for side in (s.lhs, s.rhs):
                 if side is not None:
