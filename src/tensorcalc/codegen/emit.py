@@ -69,6 +69,18 @@ def _dim_name(d: str, taken: set) -> str:
     return safe_name("d_" + d, taken, internal=True)
 
 
+def _module_names(backend: Backend) -> set:
+    """The names the generated module defines at top level: import aliases and helpers."""
+    names = set(backend.helpers)
+    for line in backend.imports:
+        words = line.split()
+        if words and words[0] == "import":
+            names.add(words[-1] if " as " in line else words[1].split(".")[0])
+        elif words and words[0] == "from":
+            names.add(words[-1])
+    return names
+
+
 def check_function_name(name) -> str:
     """``name`` if it can name the generated function, else a ``TensorCalcError``."""
     if (
@@ -217,7 +229,7 @@ def generate(outputs: list[Expr], backend: Backend, dims: dict | None = None, na
     """
     check_function_name(name)
     outs = binarize(outputs, dims)
-    taken = {name}
+    taken = {name, *_module_names(backend)}
     found = {}
     for o in outputs:
         found.update(variables(o))
