@@ -176,7 +176,7 @@ class _Renderer:
         if a.kind == "T" and a.rank == 2 and b.rank == 1:  # A' @ v = v @ A, no transpose
             a, b, left = b, a.children[0], 21  # (u * v) @ A: the vector in parentheses
         if self.b.matmul:
-            return self.b.matmul.format(self.render(a), self.render(b))
+            return self.call_template("matmul", [self.render(a), self.render(b)])
         return f"{self.wrap(a, left)} @ {self.wrap(b, 21)}"
 
     def r_array(self, p):
@@ -197,7 +197,7 @@ class _Renderer:
         return self.call_template(key, args)
 
     def call_template(self, key, args):
-        template = self.b.funcs[key]
+        template = self.b.matmul if key == "matmul" else self.b.funcs[key]
         self.used_helpers.update(h for h in self.b.helpers if h + "(" in template)
         return template.format(*args)
 

@@ -28,6 +28,7 @@ class Backend:
     matmul: str = ""  # template for a product when the library's ``@`` will not do
     transpose: str = ""  # template for a matrix transpose when ``.T`` will not do
     jit: Callable | None = None  # compiles the generated function (jax.jit, tf.function)
+    install: str = ""  # how to get ``module`` when not ``pip install 'tensorcalc[name]'``
 
 
 # functions every backend must provide (the registry test checks each table)
