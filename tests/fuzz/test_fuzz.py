@@ -29,9 +29,7 @@ def test_text_gives_only_tensorcalc_errors(text, seed):
     # cheap checks on every input, a derivative on half, central differences on an eighth
     rng = np.random.default_rng(seed)
     outcome = run_one(text, rng, timeout=30.0, derive=seed % 2 == 0, fd=seed % 8 == 0)
-    # KNOWN: evaluate gets some derivatives with selections wrong where compiled code and finite
-    # differences agree (strict xfail in tests/test_robustness.py; the campaign still counts it)
-    assert outcome == "eval-mismatch" or not is_finding(outcome), f"{outcome} for {shown(text)}"
+    assert not is_finding(outcome), f"{outcome} for {shown(text)}"
 
 
 @settings(CI, max_examples=300)

@@ -126,8 +126,8 @@ def _select_einsum(operands, out):
             return _select_einsum(others, out)
         if sel.identity:
             return _select_einsum(_relabel(others, p, q), out)
-        axis = out.index(q)  # scatter the rows into the columns idx
-        part = _select_einsum(others, tuple(p if x == q else x for x in out))
+        axis = out.index(q)  # scatter the rows into the columns idx; operands on q read at idx
+        part = _select_einsum(_take(others, sel, p, q), tuple(p if x == q else x for x in out))
         full = np.zeros(part.shape[:axis] + (sel.shape[1],) + part.shape[axis + 1 :], part.dtype)
         full[(slice(None),) * axis + (sel.idx,)] = part
         return full
