@@ -132,8 +132,41 @@ def test_seed_002_backprop_tables_exactly():
         assert backward[name] == value, name
     assert [r["quantity"] for r in e.tables["forward"]][-5:] == ["a", "b", "u", "v", "f"]
     text = str(e)
-    assert "forward pass:" in text and "-4096" in text
+    assert "forward pass (" in text and "-4096" in text
+    assert "chain" not in e.tables  # the seed's chain table is for one input
     json.loads(e.to_json())
+
+
+def test_seed_002_three_tables_in_the_seed_order():
+    """Seed 002's forward pass, local partials and its own backward pass (du_dw, dv_dw, df_dw:
+    d node/dw accumulated from the input), row by row in the seed's order."""
+    case = SEEDS["backprop"]
+    e = tc.explain(
+        case["expr"], case["seed_tables_wrt"], style="backprop", at=case["at"], verify=True
+    )
+    assert all_verified(e)
+    rows = {k: [[r["quantity"], r["value"]] for r in e.tables[k]] for k in e.tables}
+    assert rows["forward"][-5:] == case["seed_forward"]
+    # the local partials: the backward rows that are not accumulations (no "·" in the formula)
+    local = [[r["quantity"], r["value"]] for r in e.tables["backward"] if "·" not in r["formula"]]
+    assert local == case["seed_partials"]
+    assert rows["chain"] == case["seed_chain"]
+    assert rows["backward"][-1] == ["∂f/∂w", case["seed_chain"][-1][1]]  # both end at -4096
+    chain_steps = [s for s in e.steps if s.rule.startswith("the seed's chain rule")]
+    assert [s.text for s in chain_steps] == [
+        "du/dw = ∂u/∂a · da/dw + ∂u/∂b · db/dw",
+        "dv/dw = ∂v/∂a · da/dw + ∂v/∂b · db/dw",
+        "df/dw = ∂f/∂u · du/dw + ∂f/∂v · dv/dw",
+    ]
+    assert r"\frac{d u}{d w} = \frac{\partial u}{\partial a} \, \frac{d a}{d w}" in e.latex()
+    assert "*the seed's chain rule for w (" in e.markdown() and "| du/dw |" in e.markdown()
+    d = json.loads(e.to_json())
+    assert d["tables"]["chain"][0] == {
+        "quantity": "du/dw",
+        "formula": "∂u/∂a · da/dw + ∂u/∂b · db/dw",
+        "value": -32,
+    }
+    assert set(d["captions"]) == {"forward", "backward", "chain"}
 
 
 def test_backprop_of_a_traced_function():

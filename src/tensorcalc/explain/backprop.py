@@ -7,6 +7,11 @@ backward pass accumulates ∂f/∂n = Σ_parents ∂f/∂p · ∂p/∂n, from th
 values (``tables``) the forward values and the backward accumulation become two tables of
 numbers.  Each step's left side is computed independently by the engine (∂f/∂n with n
 treated as a variable), so checking the steps checks the accumulation.
+
+With one input x the explanation also follows seed 002's own order, forward from the input:
+dn/dx = Σ over the children c of n of ∂n/∂c · dc/dx for each part n in turn (du/dw, dv/dw,
+df/dw), with a third table ``chain``.  Reverse mode accumulates ∂f/∂n from the output; this
+accumulates dn/dx from the input; both end at the same ∂f/∂x.
 """
 
 from __future__ import annotations
@@ -27,6 +32,10 @@ FORWARD = "forward pass: name the intermediate values"
 LOCAL = "local partial derivative (the engine's rule for this node)"
 MULTIPLY = "multiply out and simplify"
 BACKWARD = "backward pass (chain rule): ∂f/∂n = Σ over the uses p of n of ∂f/∂p · ∂p/∂n"
+CHAIN = (
+    "the seed's chain rule, forward from the input: "
+    "dn/dx = Σ over the children c of n of ∂n/∂c · dc/dx"
+)
 LINE = 90
 BACKPROP_NAMES = "abuvcdpqrsgh"  # seed 002: a, b, u, v
 
@@ -67,6 +76,7 @@ class Graph:
             for c in self.children[p.node]:
                 self.local[p.node, c] = reverse(p.local, self.var[c])
         self.adj_formula = {}
+        self.chain_formula = {}  # part node -> "∂u/∂a · da/dw + ..." (one input only)
         self.spell = {p.node: disp.local_names(p.node, {s.node: s.var for s in p.subs})
                       for p in self.parts}  # fmt: skip
 
@@ -90,6 +100,63 @@ class Graph:
             adj = None if p is self.f else self.adjoint_value(p)
             terms.append(jac if adj is None else chain(adj, jac, self.f.ndim, p.ndim))
         return add(*terms)
+
+    def feeds(self, n: Expr, x: Expr) -> list:
+        """The children of n through which n depends on the input x."""
+        return [c for c in self.children[n] if c is x or (c not in self.xs and x in _vars_of(c))]
+
+    def forward_accumulate(self, n: Expr, x: Expr) -> Expr:
+        """Σ over the children c of n of ∂n/∂c · dc/dx, with dc/dx from the engine."""
+        terms = []
+        for c in self.feeds(n, x):
+            jac = substitute(self.local[n, c], self.back)
+            terms.append(jac if c is x else chain(jac, reverse(c, x), n.ndim, c.ndim))
+        return add(*terms)
+
+    def total(self, a: Expr, b: Expr) -> tuple[str, str]:
+        """da/db, the total derivative (text, LaTeX)."""
+        na, nb = self.name[a], self.name[b]
+        return f"d{na}/d{nb}", rf"\frac{{d {latex_name(na)}}}{{d {latex_name(nb)}}}"
+
+    def chain_steps(self) -> list:
+        """Seed 002's order: dn/dx for each part n from the input x up to f (one input)."""
+        if len(self.xs) != 1:
+            return []
+        x, out = self.xs[0], []
+        rule = CHAIN.replace("dx", f"d{x.name}")
+        for p in self.parts:
+            n, cs = p.node, self.feeds(p.node, x)
+            if not cs or cs == [x]:
+                continue  # independent of x, or its local partial ∂n/∂x, listed above
+            terms_t, terms_l = [], []
+            for c in cs:
+                jt, jl = self.frac(n, c)
+                ct, cl = self.total(c, x) if c is not x else ("", "")
+                terms_t.append(f"{jt} · {ct}" if ct else jt)
+                terms_l.append(rf"{jl} \, {cl}" if cl else jl)
+            lt, ll = self.total(n, x)
+            self.chain_formula[n] = " + ".join(terms_t)
+            shape = f"{_dims(n.shape)}×{_dims(x.shape)}" if n.ndim or x.ndim else None
+            out.append((rule, partial(reverse, n, x), partial(self.forward_accumulate, n, x),
+                        f"{lt} = {self.chain_formula[n]}", f"{ll} = {' + '.join(terms_l)}",
+                        shape))  # fmt: skip
+        return out
+
+    def captions(self) -> dict:
+        """What each table is, in words."""
+        f = self.name[self.f]
+        out = {
+            "forward": "forward pass (the values of the inputs and the named parts)",
+            "backward": f"backward pass (reverse mode: ∂{f}/∂n accumulated from the output {f} "
+            "back to the inputs)",
+        }
+        if self.chain_formula:
+            x = self.xs[0].name
+            out["chain"] = (
+                f"the seed's chain rule for {x} (forward mode: dn/d{x} accumulated from the "
+                f"input {x} up to {f}; its last row equals ∂{f}/∂{x} of the backward pass)"
+            )
+        return out
 
     def frac(self, a: Expr, b: Expr) -> tuple[str, str]:
         na, nb = self.name[a], self.name[b]
@@ -141,6 +208,7 @@ class Graph:
             out.append((BACKWARD, partial(self.adjoint_value, n), partial(self.accumulate, n),
                         f"{lt} = {' + '.join(terms_t)}", f"{ll} = {' + '.join(terms_l)}",
                         shape if f_rank == 0 else None))  # fmt: skip
+        out += self.chain_steps()
         for x in self.xs:
             g = reverse(self.f, x)
             t, lx = self.disp.show(g)
@@ -182,7 +250,13 @@ class Graph:
             q, _ = self.frac(self.f, x)
             bwd.append({"quantity": q, "formula": self.adj_formula[x],
                         "value": _json(ev(reverse(self.f, x)))})  # fmt: skip
-        return {"forward": fwd, "backward": bwd}
+        out = {"forward": fwd, "backward": bwd}
+        if self.chain_formula:
+            x = self.xs[0]
+            nodes = [p.node for p in self.parts if p.node in self.chain_formula]
+            out["chain"] = [{"quantity": self.total(n, x)[0], "formula": self.chain_formula[n],
+                             "value": _json(ev(reverse(n, x)))} for n in nodes]  # fmt: skip
+        return out
 
 
 def _vars_of(e: Expr) -> set:
@@ -204,5 +278,7 @@ def steps(f: Expr, xs, disp: Display):
 
 
 def tables(e, at: dict, evaluate) -> dict:
-    """The forward and backward tables of numbers of a backprop explanation at ``at``."""
+    """The forward and backward tables (and, for one input, the seed's chain table) of numbers
+    of a backprop explanation at ``at``; sets ``e.captions``, what each table is in words."""
+    e.captions = e.graph.captions()
     return e.graph.tables(at, evaluate)

@@ -65,7 +65,8 @@ class Explanation:
 
     ``steps`` are numbered ``Step``s, ``result`` is the derivative (the engine's own),
     ``style`` the style used; ``tables`` holds the backprop style's forward and backward tables
-    when values were given.  Renders as text (``str``), LaTeX (``latex()``, an ``align``
+    (and, for one input, the seed's ``chain`` table) when values were given, ``captions`` what
+    each table is in words.  Renders as text (``str``), LaTeX (``latex()``, an ``align``
     environment), Markdown and JSON, and in Jupyter.
     """
 
@@ -76,6 +77,10 @@ class Explanation:
     expr: Expr | None = None  # the input, as an expression
     tables: dict | None = None
     graph: object = None  # the backprop style's graph, which makes the tables
+    captions: dict | None = None  # table name -> what it is, in words
+
+    def caption(self, name: str) -> str:
+        return (self.captions or {}).get(name, f"{name} pass")
 
     # ------------------------------------------------------------------- rendering
 
@@ -84,7 +89,7 @@ class Explanation:
         lines += [s.line() for s in self.steps]
         if self.tables:
             for name, rows in self.tables.items():
-                lines.append(f"{name} pass:")
+                lines.append(f"{self.caption(name)}:")
                 lines += _table_lines(rows)
         return "\n".join(lines)
 
@@ -102,7 +107,13 @@ class Explanation:
             shapes = f" &nbsp; *{s.shapes}*" if s.shapes else ""
             out.append(f"{s.number}. ${s.latex}$ &nbsp; — {s.rule}{shapes}{mark}")
         for name, rows in (self.tables or {}).items():
-            out += ["", f"*{name} pass*", "", "| quantity | formula | value |", "|---|---|---|"]
+            out += [
+                "",
+                f"*{self.caption(name)}*",
+                "",
+                "| quantity | formula | value |",
+                "|---|---|---|",
+            ]
             out += [
                 f"| {r['quantity']} | `{r['formula']}` | {show_value(r['value'])} |" for r in rows
             ]
@@ -127,6 +138,7 @@ class Explanation:
         }
         if self.tables:
             d["tables"] = self.tables
+            d["captions"] = {name: self.caption(name) for name in self.tables}
         return d
 
     def to_json(self, **kw) -> str:
