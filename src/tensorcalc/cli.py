@@ -429,6 +429,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`tensorcalc … | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (Exception, RecursionError, MemoryError) as err:
         if os.environ.get("TC_DEBUG"):
             traceback.print_exc()

@@ -47,6 +47,8 @@ def _objective(f, over, at, shapes):
     found = variables(f)
     free = [n for n in sorted(found) if n not in at]
     names = list(over) if over else free
+    if not free:
+        raise TensorCalcError(f"{to_text(f)} has no free variable to plot over")
     if set(names) != set(free):
         raise TensorCalcError(
             f"plot over {', '.join(free) or 'no variables'}; give values for the others with at="
