@@ -7,12 +7,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 import tensorcalc as tc
 from conftest import assert_close
+from tensorcalc.codegen import BACKENDS
 from test_rules import ALL
 
 # seed 002: w, x, y, z = -1, 0, -2, 1 gives f = 1024 and four partials of -4096
@@ -121,6 +123,12 @@ def test_mxnet_generated_code_matches_reference_and_autograd(tmp_path):
         [MXNET_PYTHON, "-c", driver], capture_output=True, text=True, check=False, timeout=300
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
+    exported = tmp_path / "exported.py"
+    exported.write_text(tc.codegen(seed, "mxnet", script=True))
+    run = subprocess.run(
+        [MXNET_PYTHON, str(exported)], capture_output=True, text=True, check=False, timeout=300
+    )
+    assert run.returncode == 0 and run.stdout.count(" ok") >= 4, run.stdout + run.stderr[-2000:]
     got = json.loads(proc.stdout.strip().splitlines()[-1])
     failed = {k: v for k, v in got.items() if isinstance(v, str)}
     assert not failed, failed
@@ -128,3 +136,44 @@ def test_mxnet_generated_code_matches_reference_and_autograd(tmp_path):
     for key, want in expected.items():
         for g, e in zip(got[key], want):
             assert_close(np.asarray(g), np.asarray(e), rtol=1e-10, atol=1e-10)
+
+
+# -- exported scripts: standalone, and their derivative check passes ----------------------------
+
+
+@pytest.mark.parametrize("backend", ["numpy", "jax", "torch", "dask", "tensorflow"])
+def test_exported_script_runs_standalone_and_checks_itself(backend, tmp_path):
+    pytest.importorskip(BACKENDS[backend].module)
+    f = tc.parse("x' @ inv(A) @ x + sum(log(x)) + sum(y * sqrt(x))", {"A": ("n", "n")})
+    outs = [f, tc.derivative(f, "x"), tc.derivative(f, "x", order=2), tc.derivative(f, "A")]
+    src = tc.codegen(outs, backend, script=True)
+    assert "def random_inputs(" in src and "def check_gradient(" in src
+    assert "DERIVATIVES = [(1, 0, 'x'), (2, 1, 'x'), (3, 0, 'A')]" in src
+    assert "_spd(rng, (s['n'], s['n']))" in src and "rng.uniform(0.5, 2.0" in src
+    path = tmp_path / "exported.py"
+    path.write_text(src)
+    runner = (
+        "import runpy, sys; sys.modules['tensorcalc'] = None\n"
+        f"runpy.run_path({str(path)!r}, run_name='__main__')"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", runner],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert proc.stdout.count(" ok") == 3 and "FAILED" not in proc.stdout
+
+
+def test_exported_script_check_fails_on_a_wrong_derivative(tmp_path):
+    f = tc.parse("sum(exp(x))", {"x": ("n",)})
+    src = tc.codegen([f, tc.derivative(f, "x")], script=True)
+    src = src.replace(", np.exp(x))\n", ", 1.01 * np.exp(x))\n")
+    assert "1.01 * np.exp(x)" in src
+    namespace: dict = {}
+    exec(compile(src, "exported", "exec"), namespace)  # our own generated source
+    assert namespace["check_gradient"]() is False

@@ -303,3 +303,47 @@ def test_compiled_source_matches_codegen():
     c = tc.compile(tc.derivative(f, "x"))
     assert c.source(n=10) == tc.codegen(tc.derivative(f, "x"), dims={"n": 10})
     assert "def f(A, x):" in c.source()
+
+
+def _factorisation_gradient():
+    f = tc.parse("norm(X - U @ V)^2", {"X": ("m", "n"), "U": ("m", "r"), "V": ("r", "n")})
+    return tc.derivative(f, "U")
+
+
+@pytest.mark.parametrize("m,n,r", [(1000, 1000, 10), (40, 40, 18), (40, 40, 25), (40, 40, 35)])
+def test_distributing_is_chosen_by_flop_count(m, n, r, rng):
+    # undistributed, -2 (X - U V) V': U V and the product with V' cost m n r each, the sum 3 m n;
+    # distributed, -2 (X V' - U (V V')): m n r + r² n + m r² + 3 m r.  At m = n = 40 the two
+    # meet at r ≈ 21.3: below it the distributed form is cheaper, above it the original.
+    g = _factorisation_gradient()
+    body = tc.codegen(g, dims={"m": m, "n": n, "r": r}).rsplit('    """\n', 1)[-1]
+    distributed = m * n * r + r * r * n + m * r * r + 3 * m * r < 2 * m * n * r + 3 * m * n
+    assert distributed == (r < 21.3)
+    if distributed:
+        assert "X @ V.T" in body and "V @ V.T" in body and "X +" not in body
+    else:
+        assert "(X + U @ -V) @ V.T" in body
+    U, V, X = rng.normal(size=(6, 3)), rng.normal(size=(3, 5)), rng.normal(size=(6, 5))
+    namespace: dict = {}
+    exec(tc.codegen(g, dims={"m": m, "n": n, "r": r}), namespace)  # our own generated source
+    assert_close(namespace["f"](U, V, X), -2 * (X - U @ V) @ V.T, rtol=1e-12)
+    assert_close(namespace["f"](U, V, X), g.evaluate(U=U, V=V, X=X), rtol=1e-12)
+
+
+def test_mlp_hessian_is_one_path_per_term_without_large_intermediates(rng):
+    # the 4-tensor products of the MLP Hessian: distributed over their sum, each term is
+    # contracted as one path; no intermediate is a (h, d, h, N) tensor
+    f = tc.parse(
+        "norm(W2 @ tanh(W1 @ X) - T)^2", {"W1": ("h", "d"), "W2": ("o", "h"), "X": ("d", "N")}
+    )
+    H = tc.derivative(f, "W1", order=2)
+    sizes = {"h": 20, "d": 30, "o": 10, "N": 1000}
+    (g,) = binarize([H], sizes)
+    out_size = 20 * 30 * 20 * 30
+    for n in postorder([g]):
+        if n.op is Op.EINSUM:
+            size = int(np.prod([d if isinstance(d, int) else sizes[d] for d in n.shape]))
+            assert size <= 2 * out_size, (n.shape, size)
+    vals = {"W1": rng.normal(size=(3, 4)), "W2": rng.normal(size=(2, 3))}
+    vals |= {"X": rng.normal(size=(4, 5)), "T": rng.normal(size=(2, 5))}
+    assert_close(tc.compile(H)(**vals), H.evaluate(vals), rtol=1e-10)

@@ -87,11 +87,52 @@ def test_unconstrained_names_are_scalars():
     assert all(v.shape == () for v in tc.expr.variables(f).values())
 
 
-def test_ambiguous_shape_asks_for_declaration():
+def test_impossible_shapes_get_a_hint_that_works():
     with pytest.raises(tc.ShapeError) as err:
-        tc.parse("det(X)")
+        tc.parse("inv(A) @ x", {"A": "n"})
     msg = str(err.value)
-    assert "declare" in msg and "'X'" in msg and "det" in msg
+    assert "inv" in msg and "shapes={'A': ('n', 'n'), 'x': ('n',)}" in msg
+    assert err.value.suggested == {"A": ("n", "n"), "x": ("n",)}
+    assert tc.parse("inv(A) @ x", err.value.suggested).shape == ("n",)
+
+
+# -- shapes without declarations (lowest ranks; capitals are matrices) -----------------------
+
+INFERRED = [
+    ("x' @ A @ x", {"x": ("n",), "A": ("n", "n")}),
+    ("R' @ R", {"R": ("n", "m")}),
+    ("sum(log(1 + exp(-y * (X @ w))))", {"y": ("n",), "X": ("n", "m"), "w": ("m",)}),
+    ("det(X)", {"X": ("n", "n")}),
+    ("norm(X - U @ V)^2", {"X": ("n", "m"), "U": ("n", "k"), "V": ("k", "m")}),
+    ("tr(A @ X @ B @ X')", {"A": ("n", "n"), "X": ("n", "m"), "B": ("m", "m")}),
+    ("a' @ inv(X) @ b", {"a": ("n",), "X": ("n", "n"), "b": ("n",)}),
+    ("x^2 + y", {"x": (), "y": ()}),
+    ("A @ B", {"A": ("n", "m"), "B": ("m", "k")}),
+    ("s * x + A @ x", {"s": ("n",), "x": ("n",), "A": ("n", "n")}),  # s beside a vector
+    ("exp(X) + 1", {"X": ("n", "m")}),
+    ('einsum("ijk,k->ij", T, v)', {"T": ("n", "m", "k"), "v": ("k",)}),
+    ("x' @ A @ x + n", {"x": ("m",), "A": ("m", "m"), "n": ()}),  # dims avoid variable names
+]
+
+
+@pytest.mark.parametrize("text,shapes", INFERRED)
+def test_ranks_are_inferred_from_use(text, shapes):
+    f = tc.parse(text)
+    assert {k: v.shape for k, v in tc.expr.variables(f).items()} == shapes
+    assert ("where " in repr(f)) == any(shapes.values())  # all scalars: nothing to say
+
+
+def test_repr_shows_the_assumed_shapes():
+    assert repr(tc.parse("x' @ A @ x")) == 'Expr("x\' @ A @ x", shape=(), where x: n, A: n×n)'
+    declared = tc.parse("x' @ A @ x", {"x": "n", "A": "n,n"})
+    assert "where" not in repr(declared)
+
+
+def test_partly_declared_shapes_are_kept():
+    f = tc.parse("x' @ A @ x", {"A": ("N", "N")})
+    assert tc.expr.variables(f)["x"].shape == ("N",)
+    f = tc.parse("X @ w", {"w": (3,)})
+    assert tc.expr.variables(f)["X"].shape == ("n", 3)
 
 
 # -- errors -----------------------------------------------------------------------------------

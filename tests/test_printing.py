@@ -162,7 +162,7 @@ def test_canonical_forms_are_stable_and_shared():
 LATEX_READS = [
     ("inv(A + B)", r"\left(A + B\right)^{-1}"),
     ("inv(A @ B)", r"\left(A B\right)^{-1}"),
-    ("(A @ B)^2", r"\left(A B\right)^{2}"),
+    ("(A @ B)^2", r"\left(A B\right)^{\circ 2}"),
     ("(x / (1 + x))^2", r"\left(\frac{x}{1 + x}\right)^{2}"),
     ("inv(A / B)'", r"\left(\frac{A}{B}\right)^{-\top}"),
     ("(inv(A) @ B)'", r"B^\top A^{-\top}"),

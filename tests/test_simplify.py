@@ -204,7 +204,7 @@ def test_where_names_a_repeated_subexpression(rng):
     assert str(H) == "X' @ diag(u * (1 - u) * y^2) @ X where u = sigmoid(-y * (X @ w))"
     assert tc.text(H, where=False).count("sigmoid") == 2
     assert H.latex().endswith(
-        r"\quad \text{where } u = \operatorname{sigmoid}\left(-y \odot \left(X w\right)\right)"
+        r"\quad \text{where } u = \operatorname{sigmoid}\left(-\left(y \odot \left(X w\right)\right)\right)"
     )
     assert "where" not in H.latex(where=False) and "where" not in tc.latex(H, where=False)
     again = tc.parse(str(H), shapes)

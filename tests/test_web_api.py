@@ -360,3 +360,29 @@ def test_analysis_two_variables_taylor_and_plot(client):
 def test_analysis_bad_input(client, body, words):
     r = post(client, "analysis", body)
     assert 400 <= r.status_code < 500 and words in r.json()["error"], r.json()
+
+
+# ------------------------------------------------------------------------------ server
+
+
+def test_serve_warns_for_other_addresses_and_admits_the_bound_one():
+    from tensorcalc.web.server import warning_for
+
+    assert warning_for("127.0.0.1") is None and warning_for("localhost") is None
+    assert "warning" in warning_for("0.0.0.0") and "0.0.0.0" in warning_for("0.0.0.0")
+    app = create_app(Limits(workers=1), allowed_hosts=("192.168.1.5",))
+    with TestClient(app, base_url="http://192.168.1.5:8000") as c:
+        assert c.get("/api/info").status_code == 200
+        assert c.get("/api/info", headers={"host": "192.168.1.6"}).status_code == 403
+
+
+def test_cli_has_the_serve_command():
+    from tensorcalc.cli import build_parser
+
+    args = build_parser().parse_args(["serve", "--port", "8123", "--no-browser"])
+    assert (args.command, args.port, args.host, args.no_browser) == (
+        "serve",
+        8123,
+        "127.0.0.1",
+        True,
+    )

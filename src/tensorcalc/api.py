@@ -15,16 +15,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import build as b
+from .build import is_symmetric_var
 from .diff.layout import apply_layout
 from .diff.reverse import Step, check_order, wrt_variable
 from .diff.reverse import derivative as _reverse
+from .diff.symmetric import project
 from .errors import DifferentiationError, TensorCalcError
 from .explain import Explanation, explain_steps
 from .explain.backprop import tables as _backprop_tables
-from .expr import METHODS, Expr, variables
+from .expr import METHODS, NOTES, Expr, variables
 from .numeric.check import random_values
 from .numeric.evaluate import evaluate
-from .parse import as_expr, parse
+from .parse import as_expr, parse, where
 from .printing.latex import to_latex
 from .printing.text import to_text
 from .simplify import simplify
@@ -46,7 +48,9 @@ class Derivation:
         return "\n".join(lines)
 
 
-def derivation(f, wrt, order: int = 1, layout: str | None = None, shapes=None) -> Derivation:
+def derivation(
+    f, wrt, order: int = 1, layout: str | None = None, shapes=None, *, symmetric: str = "sym"
+) -> Derivation:
     """Like ``derivative`` but also returns the recorded rule applications (``.steps``)."""
     f = as_expr(f, shapes)
     check_order(order)
@@ -55,24 +59,35 @@ def derivation(f, wrt, order: int = 1, layout: str | None = None, shapes=None) -
     d = f
     for _ in range(order):
         d = _reverse(d, x, steps)
+        if is_symmetric_var(x):  # the gradient on symmetric matrices (diff.symmetric)
+            d = project(d, symmetric)
     d = simplify(apply_layout(d, f.ndim, x.ndim, order, layout))
+    note = NOTES.setdefault(d, {})  # what evaluate needs to bind sizes, and what repr shows
+    note["inputs"] = {**NOTES.get(f, {}).get("inputs", {}), **variables(f)}
+    if NOTES.get(f, {}).get("assumed"):
+        note["assumed"] = NOTES[f]["assumed"]
     return Derivation(f, x, d, steps)
 
 
-def derivative(f, wrt, order: int = 1, layout: str | None = None, shapes=None) -> Expr:
+def derivative(
+    f, wrt, order: int = 1, layout: str | None = None, shapes=None, *, symmetric: str = "sym"
+) -> Expr:
     """The exact derivative of ``f`` (an ``Expr`` or a string) with respect to variable ``wrt``.
 
     By default the value has shape ``f.shape + wrt.shape * order``; ``layout="numerator"`` or
-    ``"denominator"`` gives the textbook forms (see ``tensorcalc.diff.layout``).
+    ``"denominator"`` gives the textbook forms (see ``tensorcalc.diff.layout``).  For a symmetric
+    matrix variable (shape ``("n", "n", "symmetric")``) it is the gradient on symmetric
+    matrices, (G + Gᵀ)/2; ``symmetric="cookbook"`` gives the Matrix Cookbook's G + Gᵀ − diag(G)
+    (see ``tensorcalc.diff.symmetric``).
 
     >>> import tensorcalc as tc
     >>> print(tc.derivative("norm(X - U @ V)^2", "U", shapes={"X": "m,n", "U": "m,r", "V": "r,n"}))
     -2 * (X - U @ V) @ V'
     """
-    return derivation(f, wrt, order, layout, shapes).result
+    return derivation(f, wrt, order, layout, shapes, symmetric=symmetric).result
 
 
-def gradient(f, wrt, shapes=None) -> Expr:
+def gradient(f, wrt, shapes=None, *, symmetric: str = "sym") -> Expr:
     """Gradient of a scalar expression; it has the shape of ``wrt``.
 
     >>> import tensorcalc as tc
@@ -84,20 +99,20 @@ def gradient(f, wrt, shapes=None) -> Expr:
         raise DifferentiationError(
             f"gradient needs a scalar expression, got shape {f.shape}; use jacobian"
         )
-    return derivative(f, wrt)
+    return derivative(f, wrt, symmetric=symmetric)
 
 
-def jacobian(f, wrt, shapes=None) -> Expr:
+def jacobian(f, wrt, shapes=None, *, symmetric: str = "sym") -> Expr:
     """Jacobian: shape ``f.shape + wrt.shape``.
 
     >>> import tensorcalc as tc
     >>> print(tc.jacobian("A @ x", "x", shapes={"A": "m,n", "x": "n"}))
     A
     """
-    return derivative(as_expr(f, shapes), wrt)
+    return derivative(as_expr(f, shapes), wrt, symmetric=symmetric)
 
 
-def hessian(f, wrt, shapes=None) -> Expr:
+def hessian(f, wrt, shapes=None, *, symmetric: str = "sym") -> Expr:
     """Hessian of a scalar expression: shape ``wrt.shape * 2``.
 
     >>> import tensorcalc as tc
@@ -107,7 +122,7 @@ def hessian(f, wrt, shapes=None) -> Expr:
     f = as_expr(f, shapes)
     if f.ndim:
         raise DifferentiationError(f"hessian needs a scalar expression, got shape {f.shape}")
-    return derivative(f, wrt, order=2)
+    return derivative(f, wrt, order=2, symmetric=symmetric)
 
 
 def explain(
@@ -187,4 +202,4 @@ def subs(e: Expr, mapping: dict, shapes=None) -> Expr:
     return b.substitute(e, table)
 
 
-METHODS.update(str=to_text, latex=to_latex, evaluate=evaluate, subs=subs)
+METHODS.update(str=to_text, latex=to_latex, evaluate=evaluate, subs=subs, where=where)

@@ -25,11 +25,22 @@ from .ops import KIND, UNARY, Op
 from .shapes import as_shape
 
 
-def var(name: str, shape=()) -> Expr:
-    """A variable; ``shape`` is a tuple of ints and dimension names."""
+def var(name: str, shape=(), symmetric: bool = False) -> Expr:
+    """A variable; ``shape`` is a tuple of ints and dimension names.  A ``symmetric`` one is a
+    square matrix with S' = S (attrs ``(name, shape, "symmetric")``)."""
     if not isinstance(name, str) or not name.isidentifier():
         raise ShapeError("variable", [], f"bad variable name {name!r}")
-    return node(Op.VAR, (), (name, as_shape(shape)))
+    shape = as_shape(shape)
+    if symmetric:
+        if len(shape) != 2 or shape[0] != shape[1]:
+            raise ShapeError("variable", [shape], f"symmetric {name} must be a square matrix")
+        return node(Op.VAR, (), (name, shape, "symmetric"))
+    return node(Op.VAR, (), (name, shape))
+
+
+def is_symmetric_var(e: Expr) -> bool:
+    """Whether ``e`` is a variable declared symmetric."""
+    return e.op is Op.VAR and e.attrs[2:] == ("symmetric",)
 
 
 def const(value, shape=()) -> Expr:
@@ -160,6 +171,7 @@ def einsum(terms, out) -> Expr:
             dims.setdefault(x, d)
     if coef == 0.0:
         return zeros(out_shape)
+    ops = _symmetric_order(ops, out)
     ops = _cancel_quotients(ops, out)
     ops = _contract_deltas(ops, out)
     ops, coef = _drop_ones(ops, out, dims, coef)
@@ -168,6 +180,29 @@ def einsum(terms, out) -> Expr:
     if len(ops) == 1 and ops[0][1] == out:
         return ops[0][0] if coef == 1.0 else _finish([(ops[0][0], out)], out, coef)
     return _finish(ops, out, coef)
+
+
+def _symmetric_order(ops, out):
+    """S_ji = S_ij for a symmetric variable: its indices in a canonical order (output indices
+    first, in output order; then by where the other factors carry them), so S' is S."""
+
+    def key(k, x):
+        if x in out:
+            return (0, out.index(x), b"", 0)
+        seen = [(a.digest, ls.index(x)) for j, (a, ls) in enumerate(ops) if j != k and x in ls]
+        return (1, 0) + min(seen, default=(b"", 0))
+
+    return [
+        (e, tuple(sorted(ls, key=lambda x: key(k, x))) if _symmetric(e) else ls)
+        for k, (e, ls) in enumerate(ops)
+    ]
+
+
+def _symmetric(e: Expr) -> bool:
+    """A symmetric variable or an inverse of one (inv(S)' = inv(S))."""
+    while e.op is Op.INV:
+        e = e.args[0]
+    return is_symmetric_var(e)
 
 
 def _cancel_quotients(ops, out=()):

@@ -30,8 +30,10 @@ import sys
 from .analysis import classify, critical_points, minimize, plot, taylor
 from .api import derivative, explain, parse
 from .errors import TensorCalcError, format_shape
+from .expr import NOTES
 from .numeric.check import check
-from .shapes import as_shape
+from .parse import where
+from .shapes import as_shape, is_symmetric_spec
 
 
 def _named(text: str, expected: str):
@@ -43,8 +45,8 @@ def _named(text: str, expected: str):
 
 
 def _shape_arg(text: str):
-    name, dims = _named(text, "NAME=DIMS such as A=n,n or s= (scalar)")
-    return name, as_shape(dims)
+    name, dims = _named(text, "NAME=DIMS such as A=n,n, S=n,n,sym or s= (scalar)")
+    return name, as_shape(dims) + (("symmetric",) if is_symmetric_spec(dims) else ())
 
 
 def _value(text: str):
@@ -105,6 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="declare a shape, e.g. --shape A=n,n --shape x=n (repeatable; 's=' is a scalar)",
     )  # fmt: skip
     d.add_argument("--layout", choices=["jacobian", "numerator", "denominator"], default=None)
+    d.add_argument("--latex-input", action="store_true", help="read EXPR as LaTeX")
+    d.add_argument(
+        "--symmetric", choices=["sym", "cookbook"], default="sym",
+        help="wrt a symmetric matrix (--shape S=n,n,sym): (G + G')/2 (default) or the Matrix "
+        "Cookbook's G + G' - diag(G)",
+    )  # fmt: skip
     fmt = d.add_mutually_exclusive_group()
     fmt.add_argument("--latex", action="store_true", help="print LaTeX")
     fmt.add_argument("--json", action="store_true", help="print JSON")
@@ -248,8 +256,8 @@ def _check(args) -> int:
 
 def _diff(args) -> int:
     shapes = dict(args.shape)
-    f = parse(args.expression, shapes)
-    d = derivative(f, args.wrt, order=args.order, layout=args.layout)
+    f = parse(args.expression, shapes, syntax="latex" if args.latex_input else "math")
+    d = derivative(f, args.wrt, order=args.order, layout=args.layout, symmetric=args.symmetric)
     if args.json:
         out = {
             "expression": str(f),
@@ -259,6 +267,7 @@ def _diff(args) -> int:
             "derivative": str(d),
             "latex": d.latex(),
             "shape": list(d.shape),
+            "assumed": {k: list(v) for k, v in NOTES.get(f, {}).get("assumed", {}).items()},
         }
         print(json.dumps(out))
     elif args.latex:
@@ -266,6 +275,8 @@ def _diff(args) -> int:
     else:
         print(d)
         print(f"shape: {format_shape(d.shape)}")
+        if where(f):
+            print(f"where {where(f)}")
     return 0
 
 
@@ -278,8 +289,17 @@ def main(argv=None) -> int:
         }  # fmt: skip
         return commands[args.command](args)
     except TensorCalcError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {_cli_hint(err)}", file=sys.stderr)
         return 2
+
+
+def _cli_hint(err) -> str:
+    """The error, with a shape hint in ``--shape`` syntax instead of Python's."""
+    suggested = getattr(err, "suggested", None)
+    if not suggested:
+        return str(err)
+    flags = " ".join(f"--shape {k}={','.join(str(d) for d in v)}" for k, v in suggested.items())
+    return f"{err.plain}\nThese shapes would work: {flags}"
 
 
 if __name__ == "__main__":

@@ -25,6 +25,10 @@ from .shapes import SHAPE
 _INTERN: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
 METHODS: dict = {}  # name -> function(expr, *args), filled by the front ends and printers
+# Notes on a node that are not part of its structure: "assumed" (the shapes parse inferred for
+# undeclared variables) and "inputs" (name -> VAR of the function a derivative came from, so
+# evaluate binds sizes from values of variables the derivative no longer contains).
+NOTES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class Expr:
@@ -78,7 +82,8 @@ class Expr:
         return self._call("str")
 
     def __repr__(self):
-        return f"Expr({self._call('str')!r}, shape={self.shape})"
+        where = METHODS["where"](self) if "where" in METHODS else ""
+        return f"Expr({self._call('str')!r}, shape={self.shape}{where and ', where ' + where})"
 
     def latex(self, where: bool = True) -> str:
         """The expression as LaTeX; ``where=False`` prints repeated subexpressions in full."""

@@ -9,16 +9,6 @@ from .errors import EvaluationError
 _KEEP = (np.float32, np.float64, np.complex64, np.complex128)
 
 
-def _foreign_kind(dtype):
-    """NumPy's kind letter of another library's dtype, or None where NumPy cannot say."""
-    try:
-        return np.dtype(dtype).kind
-    except TypeError:
-        pass
-    as_numpy = getattr(dtype, "as_numpy_dtype", None)  # TensorFlow's DType
-    return None if as_numpy is None else np.dtype(as_numpy).kind
-
-
 def _to_float64(value):
     """An integer or bool tensor with no ``astype`` (TensorFlow) as a float64 NumPy array."""
     return np.asarray(value).astype(np.float64)
@@ -36,8 +26,9 @@ def as_input(name: str, value):
     """
     foreign = not isinstance(value, (np.ndarray, np.generic)) and hasattr(value, "dtype")
     if foreign and hasattr(value, "shape"):
-        kind = _foreign_kind(value.dtype)
-        if kind is None:  # torch dtypes are not NumPy's
+        try:
+            kind = np.dtype(getattr(value.dtype, "as_numpy_dtype", value.dtype)).kind  # tf's too
+        except TypeError:  # torch dtypes are not NumPy's
             floating = value.is_floating_point() or value.is_complex()
             return value if floating or not hasattr(value, "double") else value.double()
         if kind in "biu":

@@ -7,7 +7,7 @@ identical.  ``SHAPE[op](args, attrs)`` returns the result shape of a node or rai
 
 from __future__ import annotations
 
-from .errors import ShapeError
+from .errors import EvaluationError, ShapeError
 from .ops import KIND, UNARY, Op
 
 Dim = int | str
@@ -27,17 +27,46 @@ def check_dim(d) -> Dim:
     raise ShapeError("shape", [], f"bad dimension {d!r}: use a positive int or a name")
 
 
-def as_shape(shape) -> Shape:
-    """Normalise a user shape (``()``, ``"n"``, ``("n", 3)``, ``"n,m"``) to a tuple of dims."""
+SYMMETRIC = ("sym", "symmetric")  # the trailing flag of a symmetric matrix: "n,n,sym"
+
+
+def _parts(shape) -> list:
     if shape is None:
-        return ()
-    if isinstance(shape, (int, str)):
-        shape = (
-            [s.strip() for s in shape.split(",") if s.strip()]
-            if isinstance(shape, str)
-            else [shape]
-        )
-    return tuple(check_dim(int(d) if isinstance(d, str) and d.isdigit() else d) for d in shape)
+        return []
+    if isinstance(shape, str):
+        return [s.strip() for s in shape.split(",") if s.strip()]
+    return [shape] if isinstance(shape, int) else list(shape)
+
+
+def as_shape(shape) -> Shape:
+    """Normalise a user shape (``()``, ``"n"``, ``("n", 3)``, ``"n,m"``) to a tuple of dims.
+
+    A trailing ``"sym"`` / ``"symmetric"`` flag (``"n,n,sym"``) is not a dimension: it is
+    dropped here and read by ``is_symmetric_spec``."""
+    parts = _parts(shape)
+    if parts and isinstance(parts[-1], str) and parts[-1] in SYMMETRIC:
+        parts = parts[:-1]
+        if len(parts) != 2 or parts[0] != parts[1]:
+            raise ShapeError("shape", [tuple(parts)], "only a square matrix can be symmetric")
+    return tuple(check_dim(int(d) if isinstance(d, str) and d.isdigit() else d) for d in parts)
+
+
+def is_symmetric_spec(shape) -> bool:
+    """Whether a user shape carries the symmetric flag (``("n", "n", "symmetric")``)."""
+    parts = _parts(shape)
+    return bool(parts) and isinstance(parts[-1], str) and parts[-1] in SYMMETRIC
+
+
+def bind_shape(name: str, shape, got, dims: dict) -> None:
+    """Bind the symbolic dims of variable ``name``'s ``shape`` from an array shape ``got`` into
+    ``dims``; ``EvaluationError`` on a rank or size mismatch."""
+    if len(got) != len(shape):
+        raise EvaluationError(f"{name!r} should have {len(shape)} axes {shape}, got shape {got}")
+    for d, k in zip(shape, got):
+        if isinstance(d, int) and d != k:
+            raise EvaluationError(f"{name!r} should have shape {shape}, got {got}")
+        if isinstance(d, str) and dims.setdefault(d, k) != k:
+            raise EvaluationError(f"dimension {d!r} is {dims[d]} elsewhere but {k} in {name!r}")
 
 
 def _same(op, args):

@@ -19,8 +19,9 @@ from functools import lru_cache
 import numpy as np
 
 from ..errors import EvaluationError, TensorCalcError
-from ..expr import Expr, variables
+from ..expr import NOTES, Expr, variables
 from ..kernels import as_input
+from ..shapes import bind_shape
 from .backends import Backend
 from .backends.dask import BACKEND as DASK
 from .backends.jax import BACKEND as JAX
@@ -29,6 +30,7 @@ from .backends.numpy import BACKEND as NUMPY
 from .backends.tensorflow import BACKEND as TENSORFLOW
 from .backends.torch import BACKEND as TORCH
 from .emit import generate
+from .script import script as add_script
 
 BACKENDS: dict[str, Backend] = {b.name: b for b in (NUMPY, JAX, TORCH, DASK, TENSORFLOW, MXNET)}
 
@@ -54,17 +56,21 @@ def _outputs(exprs):
     return single, outs
 
 
-def codegen(exprs, backend: str = "numpy", dims: dict | None = None, name: str = "f") -> str:
+def codegen(
+    exprs, backend: str = "numpy", dims: dict | None = None, name: str = "f", script=False
+) -> str:
     """Source of a small Python module computing ``exprs`` (an Expr or a list) with ``backend``.
 
     The module imports only the array library, checks shapes, names common subexpressions
     once (``t0``, ``t1``, …) and has the formulas in its docstring.  ``dims`` (e.g.
     ``{"n": 1000}``) tunes the contraction order for those sizes; the code works for any.
+    ``script=True`` adds ``random_inputs()``, ``check_gradient()`` (central differences) and a
+    ``__main__`` demo, so that ``python module.py`` checks itself.
     """
     _, outs = _outputs(exprs)
-    return generate(
-        outs, BACKENDS[backend] if backend in BACKENDS else _backend(backend), dims, name
-    )[0]
+    b = BACKENDS[backend] if backend in BACKENDS else _backend(backend)
+    src, params = generate(outs, b, dims, name)
+    return add_script(src, outs, b, params, name) if script else src
 
 
 class Compiled:
@@ -84,6 +90,7 @@ class Compiled:
         self.names = sorted(self._vars)
         self._cache = {}
         self._free = {}  # signature -> {dimension: keyword} of the dimensions the caller passes
+        self._inputs = {k: v for o in outs for k, v in NOTES.get(o, {}).get("inputs", {}).items()}
 
     def __call__(self, /, dims: dict | None = None, **arrays):
         """Evaluate; ``dims`` gives sizes of dimensions that no variable carries.
@@ -100,7 +107,7 @@ class Compiled:
             raise EvaluationError(f"missing values for {', '.join(missing)}") from None
         fn = self._lookup(args)
         free = self._free[self._key(args)]
-        dims = dims or {}
+        dims = self._input_dims(arrays, dims) or {}
         missing = [d for d in free if d not in dims]
         if missing:
             raise EvaluationError(
@@ -110,7 +117,7 @@ class Compiled:
         try:
             out = fn(*args, **{free[d]: dims[d] for d in free})
         except Exception as err:
-            if type(err).__name__ != "LinAlgError":  # numpy's and torch's
+            if not type(err).__name__.endswith("LinAlgError"):  # numpy's, torch's _LinAlgError
                 raise
             raise EvaluationError(
                 f"a matrix function failed: {err} (the matrix is singular)"
@@ -118,6 +125,17 @@ class Compiled:
         if self.single:
             return out
         return [out] if len(self.outputs) == 1 else list(out)
+
+    def _input_dims(self, arrays, dims):
+        """Sizes from values of the variables a derivative no longer contains (its function's
+        inputs, ``NOTES[e]["inputs"]``), added to the ``dims`` given."""
+        extra = {k: arrays[k] for k in self._inputs if k in arrays and k not in self._vars}
+        if not extra:
+            return dims
+        bound = {}
+        for name, a in extra.items():
+            bind_shape(name, self._inputs[name].shape, np.shape(a), bound)
+        return {**bound, **(dims or {})}
 
     @staticmethod
     def _key(args):

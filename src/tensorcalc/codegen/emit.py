@@ -158,11 +158,12 @@ class _Renderer:
             return f"{self.wrap(da, 20)} * {self.wrap(b, 21)}"
         if p.rank == 2 and a.rank == 1 and b.rank == 1:  # u @ v' = outer product
             return self.b.outer.format(self.render(a), self.render(b))
+        left = 20
         if a.kind == "T" and a.rank == 2 and b.rank == 1:  # A' @ v = v @ A, no transpose
-            a, b = b, a.children[0]
+            a, b, left = b, a.children[0], 21  # (u * v) @ A: the vector in parentheses
         if self.b.matmul:
             return self.b.matmul.format(self.render(a), self.render(b))
-        return f"{self.wrap(a, 20)} @ {self.wrap(b, 21)}"
+        return f"{self.wrap(a, left)} @ {self.wrap(b, 21)}"
 
     def r_array(self, p):
         return self.call_template("array", [nested(*p.value, fmt=lambda v: repr(float(v)))])

@@ -11,6 +11,8 @@ evaluator by the API layer) checks them numerically.
 
 from __future__ import annotations
 
+import re
+
 from ..diff.reverse import wrt_variable
 from ..errors import DifferentiationError, TensorCalcError
 from ..expr import Expr
@@ -74,29 +76,35 @@ def explain_steps(f, wrt, order: int = 1, style: str | None = None, shapes=None)
         raise DifferentiationError("only the backprop style explains several variables at once")
     x = xs[0]
     style = style or default_style(f, x, order)
-    steps, current = [], f
+    steps, current, used = [], f, set(ROOTS)
     for k in range(order):
         if k:
             disp = Display()
             t, lx = disp.show(current)
             steps.append((HIGHER, None, current, f"now differentiate {t}",
                           r"\text{now differentiate } " + lx, None))  # fmt: skip
-        got, current = _one(current, x, disp, style, ROOTS[k % len(ROOTS)])
+        got, current = _one(current, x, disp, style, ROOTS[k % len(ROOTS)], used)
         steps += got
+        used |= {w for _, _, _, text, _, _ in got if text.startswith("let ") for w in _lets(text)}
     return _assemble(title, style, steps, current, f)
 
 
 ROOTS = "fghk"
 
 
-def _one(f, x, disp, style, root):
+def _lets(text: str) -> set:
+    """The names a "let u = ..., v = ..." line defines."""
+    return {m.group(1) for m in re.finditer(r"(?:let |, )(\w+) = ", text)}
+
+
+def _one(f, x, disp, style, root, avoid):
     if style in ("rules", "differential"):
         if style == "rules" and x.ndim:
             raise DifferentiationError(
                 f"the rules style is for a scalar variable; {x.name} has shape {x.shape}: "
                 "use style='differential' or 'index'"
             )
-        return Forward(f, x, disp, style, root).steps()
+        return Forward(f, x, disp, style, root, avoid).steps()
     if style == "index":
         return index.steps(f, x, disp)
     return limit.steps(f, x, disp)
@@ -116,5 +124,5 @@ def _assemble(title, style, raw, result, f) -> Explanation:
         if text in seen:
             continue
         seen.add(text)
-        steps.append(Step(len(steps) + 1, rule, lhs, rhs, text, latex, shapes))
+        steps.append(Step(len(steps) + 1, rule, (lhs, rhs), text, latex, shapes))
     return Explanation(title, style, steps, result, f)

@@ -11,6 +11,8 @@ treated as a variable), so checking the steps checks the accumulation.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from ..build import add, einsum, substitute
@@ -80,6 +82,15 @@ class Graph:
         v = self.var[n]
         return substitute(reverse(substitute(self.f, {n: v}), v), {v: n})
 
+    def accumulate(self, n: Expr) -> Expr:
+        """Σ over the uses p of n of ∂f/∂p · ∂p/∂n, with ∂f/∂p from the engine."""
+        terms = []
+        for p in self.parents[n]:
+            jac = substitute(self.local[p, n], self.back)
+            adj = None if p is self.f else self.adjoint_value(p)
+            terms.append(jac if adj is None else chain(adj, jac, self.f.ndim, p.ndim))
+        return add(*terms)
+
     def frac(self, a: Expr, b: Expr) -> tuple[str, str]:
         na, nb = self.name[a], self.name[b]
         return f"∂{na}/∂{nb}", rf"\frac{{\partial {latex_name(na)}}}{{\partial {latex_name(nb)}}}"
@@ -104,7 +115,7 @@ class Graph:
                 j = self.local[p.node, c]
                 lt, ll = self.frac(p.node, c)
                 jt, jl = self.disp.show(j, self.spell[p.node])
-                value = substitute(j, self.back)
+                value = partial(substitute, j, self.back)
                 shapes = (
                     f"{_dims(p.node.shape)}×{_dims(c.shape)}" if p.node.ndim or c.ndim else None
                 )
@@ -113,27 +124,21 @@ class Graph:
         for n in self.backward[1:] + self.xs:
             ps = self.parents.get(n, [])
             lt, ll = self.frac(self.f, n)
-            terms_t, terms_l, value, shapes = [], [], [], []
+            terms_t, terms_l, shapes = [], [], []
             for p in ps:
                 at, al = self.frac(self.f, p) if p is not self.f else ("", "")
                 jt, jl = self.frac(p, n)
                 terms_t.append(f"{at} · {jt}" if at else jt)
                 terms_l.append(rf"{al} \, {jl}" if al else jl)
-                jac = substitute(self.local[p, n], self.back)
-                if p is self.f:
-                    value.append(jac)
-                else:
-                    value.append(chain(self.adjoint_value(p), jac, f_rank, p.ndim))
                 if p.ndim or n.ndim:
                     shapes.append(f"1×{_dims(p.shape)} · {_dims(p.shape)}×{_dims(n.shape)}")
             if not ps:
                 continue
-            total = add(*value)
             shape = " + ".join(shapes) + f" → 1×{_dims(n.shape)}" if shapes else None
             self.adj_formula[n] = " + ".join(terms_t)
             if len(ps) == 1 and ps[0] is self.f:
                 continue  # the local partial of the root, listed above
-            out.append((BACKWARD, self.adjoint_value(n), total,
+            out.append((BACKWARD, partial(self.adjoint_value, n), partial(self.accumulate, n),
                         f"{lt} = {' + '.join(terms_t)}", f"{ll} = {' + '.join(terms_l)}",
                         shape if f_rank == 0 else None))  # fmt: skip
         for x in self.xs:

@@ -35,7 +35,7 @@ class Display:
         self.low = None
         if source is not None:
             text, tree, shapes = source
-            self.low = Lowering(text, shapes)
+            self.low = _Memo(text, shapes)
             self._index(tree)
 
     def _index(self, n):
@@ -145,6 +145,19 @@ class Display:
 
     def show(self, e: Expr, names: dict | None = None) -> tuple[str, str]:
         return self.render(self.tree(e, names))
+
+
+class _Memo(Lowering):
+    """The parser's lowering, each subtree lowered once."""
+
+    def __init__(self, text, shapes):
+        super().__init__(text, shapes)
+        self.memo = {}
+
+    def lower(self, n):
+        if n not in self.memo:
+            self.memo[n] = super().lower(n)
+        return self.memo[n]
 
 
 def _start(n) -> int:

@@ -16,10 +16,12 @@ directional derivative of u along the direction variable dX (``du/dx`` for the d
 
 from __future__ import annotations
 
+from functools import partial
+
 from ..build import add, const, einsum, scale, split_coef, substitute
 from ..diff.reverse import derivative as reverse
 from ..diff.rules import PARTIAL
-from ..expr import Expr, postorder
+from ..expr import Expr, postorder, variables
 from ..ops import Op
 from ..printing.latex import name as latex_name
 from ..printing.matrix import P
@@ -104,9 +106,9 @@ def rule_text(local: Expr, wrt) -> str:
 class Forward:
     """The chain rule over named parts, in the "rules" or "differential" style."""
 
-    def __init__(self, f: Expr, x: Expr, disp: Display, style: str, root: str = "f"):
+    def __init__(self, f: Expr, x: Expr, disp: Display, style: str, root="f", avoid=()):
         self.f, self.x, self.disp, self.style = f, x, disp, style
-        self.parts = choose(f, {x}, root_name=root, key=disp.position)
+        self.parts = choose(f, {x}, root_name=root, key=disp.position, avoid=avoid)
         self.rules = style == "rules"
         xname = x.name
         if self.rules:
@@ -124,6 +126,7 @@ class Forward:
                 t, lx = f"d{p.name}", r"\mathrm{d}" + latex_name(p.name)
             self.tok[p] = disp.token(p.node.shape, t, lx)
         self._dval = {}
+        self._values = None
 
     # values (for the two sides of each step)
     def dvalue(self, node: Expr) -> Expr:
@@ -133,11 +136,11 @@ class Forward:
         return self._dval[node]
 
     def values(self) -> dict:
-        m = {}
-        for p in self.parts:
-            m[p.var] = p.node
-            m[self.tok[p]] = self.dvalue(p.node)
-        return m
+        """Names and pending derivatives → their values (built once, when first needed)."""
+        if self._values is None:
+            self._values = {p.var: p.node for p in self.parts}
+            self._values.update({self.tok[p]: self.dvalue(p.node) for p in self.parts})
+        return self._values
 
     def names(self, upto=None) -> dict:
         return {p.node: P("var", (), p.name, p.node.ndim) for p in self.parts if p is not upto}
@@ -148,7 +151,6 @@ class Forward:
         out = []
         if len(self.parts) > 1:
             out += self._lets()
-        vals = self.values()
         dep = depends(self.f, {self.x})
         rhs_expr, rhs_tree = {}, {}
         for p in self._outside_in():
@@ -156,20 +158,24 @@ class Forward:
             if self.x in depends(p.local, {self.x}):
                 dmap[self.x] = self.dx
             terms = jvp_terms(p.local, dmap)
+            if p is not self.parts[-1] and p.local.op is not Op.VAR:  # dE = -E @ dX @ E
+                terms = [substitute(t, {p.local: p.var}) for t in terms]
+            terms.sort(key=partial(_first_token, [self.tok[s] for s in p.subs]))
             rhs_expr[p] = add(*terms) if terms else const(0.0, p.node.shape)
             self.spell = self.disp.local_names(p.node, {s.node: s.var for s in p.subs})
             rhs_tree[p] = self._terms_tree(terms, p.node.ndim, set(dmap.values()))
             lhs_t, lhs_l = self.disp.tokens[self.tok[p].attrs[0]]
             t, lx = self.disp.render(rhs_tree[p])
             rule = rule_text(p.local, dmap)
-            out.append((rule, self.dvalue(p.node), substitute(rhs_expr[p], vals),
+            out.append((rule, partial(self.dvalue, p.node),
+                        partial(self._subst, rhs_expr[p]),
                         f"{lhs_t} = {t}", f"{lhs_l} = {lx}", None))  # fmt: skip
         root = self.parts[-1]
         result = reverse(self.f, self.x)
         if self.rules:
-            out += self._rules_end(root, rhs_tree, rhs_expr, vals, result)
+            out += self._rules_end(root, rhs_tree, rhs_expr, result)
         else:
-            out += self._differential_end(root, rhs_expr, vals, result)
+            out += self._differential_end(root, rhs_expr, result)
         return out, result
 
     def _outside_in(self):
@@ -180,7 +186,7 @@ class Forward:
                 return
             seen.add(p)
             order.append(p)
-            for s in reversed(p.subs):
+            for s in p.subs:
                 visit(s)
 
         visit(self.parts[-1])
@@ -209,7 +215,7 @@ class Forward:
         trees = []
         for t, k in counts.items():
             t = scale(k, t) if k > 1 else t
-            neg = split_coef(t)[0] < 0
+            neg = split_coef(t)[0] < 0 or (t.op is Op.CONST and t.attrs[0] < 0)
             trees.append((neg, self._term_tree(scale(-1.0, t) if neg else t, rank, tokens)))
         if not trees:
             return P("num", (), 0.0, 0)
@@ -263,17 +269,20 @@ class Forward:
 
         return go(tree)
 
-    def _rules_end(self, root, rhs_tree, rhs_expr, vals, result):
+    def _subst(self, e: Expr) -> Expr:
+        return substitute(e, self.values())
+
+    def _rules_end(self, root, rhs_tree, rhs_expr, result):
         lhs_t, lhs_l = self.disp.tokens[self.tok[root].attrs[0]]
         out = []
         if len(self.parts) > 1:
             full = self._expand(rhs_tree[root], rhs_tree)
             t, lx = self.disp.render(full)
             value = self._full_value(root, rhs_expr)
-            out.append((SUBSTITUTE, self.dvalue(root.node), value,
+            out.append((SUBSTITUTE, partial(self.dvalue, root.node), value,
                         f"{lhs_t} = {t}", f"{lhs_l} = {lx}", None))  # fmt: skip
         t, lx = self.disp.show(result)
-        out.append((SIMPLIFY, self.dvalue(root.node), result,
+        out.append((SIMPLIFY, partial(self.dvalue, root.node), result,
                     f"{lhs_t} = {t}", f"{lhs_l} = {lx}", None))  # fmt: skip
         return out
 
@@ -287,7 +296,7 @@ class Forward:
                 )
         return substitute(full[root], {p.var: p.node for p in self.parts})
 
-    def _differential_end(self, root, rhs_expr, vals, result):
+    def _differential_end(self, root, rhs_expr, result):
         out = []
         full = {}
         for p in self.parts:
@@ -300,7 +309,7 @@ class Forward:
         back = {p.var: p.node for p in self.parts}
         if len(self.parts) > 1:
             t, lx = self.disp.show(df)
-            out.append((SUBSTITUTE, self.dvalue(root.node), substitute(df, back),
+            out.append((SUBSTITUTE, partial(self.dvalue, root.node), substitute(df, back),
                         f"{lhs_t} = {t}", f"{lhs_l} = {lx}", None))  # fmt: skip
         g = reverse(df, self.dx)
         names = self.names()
@@ -313,7 +322,7 @@ class Forward:
                 text, latex = f"⟨{gt}, {dxt}⟩", rf"\left\langle {gl}, {dxl} \right\rangle"
             else:
                 text, latex = f"{_wrap(gt)} * {dxt}", rf"{gl} \, {dxl}"
-            out.append((CANONICAL, self.dvalue(root.node),
+            out.append((CANONICAL, partial(self.dvalue, root.node),
                         contract(substitute(g, back), self.dx, 0),
                         f"{lhs_t} = {text}", f"{lhs_l} = {latex}", None))  # fmt: skip
             rule = READ_OFF
@@ -330,6 +339,12 @@ class Forward:
         del names
         out.append((rule, result, substitute(g, back), text, latex, None))
         return out
+
+
+def _first_token(tokens: list, term: Expr) -> int:
+    """Where the first pending derivative of ``term`` comes among ``tokens`` (du before dv)."""
+    present = set(variables(term).values())
+    return min((k for k, t in enumerate(tokens) if t in present), default=len(tokens))
 
 
 def _is_one(p: P) -> bool:

@@ -14,6 +14,7 @@ Every line is an einsum of the parts, so each step's right side is an expression
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import partial
 
 from ..build import add, const, einsum, eye, ones, substitute, transpose, var
 from ..diff.reverse import derivative as reverse
@@ -108,9 +109,14 @@ class Index:
     # ----------------------------------------------------------- components
 
     def fresh(self, used):
-        c = next(c for c in self.pool if c not in used)
-        used.add(c)
-        return c
+        """A summation index not in ``used`` (i, j, …, then i', j', …)."""
+        r = 0
+        while True:
+            c = next((c + "'" * r for c in self.pool if c + "'" * r not in used), None)
+            if c is not None:
+                used.add(c)
+                return c
+            r += 1
 
     def tensor(self, e: Expr, idx, show: Expr | None = None) -> Fac:
         p = self.part_of(e)
@@ -239,6 +245,7 @@ class Index:
         used = set(fl + xl)
         comps = []
         for p in reversed(self.parts):
+            used = set(fl + xl)
             letters = tuple(fl) if p is root else tuple(self.fresh(used) for _ in p.node.shape)
             if p.node.op in (Op.ADD, Op.EINSUM):
                 terms = self.components(p.local, letters, set(used) | set(letters))
@@ -271,7 +278,7 @@ class Index:
             sub = "".join(letters)
             pt = f"∂{p.name}{_sub(sub)}/∂{x.name}{_sub(self.xl)}"
             pl = rf"\frac{{\partial {latex_name(p.name)}_{{{sub}}}}}{{\partial {latex_name(x.name)}_{{{self.xl}}}}}"
-            steps.append(self._eq(rule_text(p.local, self._vars(p)), reverse(p.node, x), own,
+            steps.append(self._eq(rule_text(p.local, self._vars(p)), partial(reverse, p.node, x), own,
                                   letters + xl, pt, pl))  # fmt: skip
         # 3. substitute the expansions and the deltas of the variable
         cur = self.expand(top, expansions)
@@ -282,17 +289,18 @@ class Index:
         common = common_factor(cur)
         if common is not None:
             t, lx = show_factored(cur, common, out_idx)
-            steps.append((FACTOR, lhs_value, self.value(cur, out_idx), f"{lhs_t} = {t}",
+            steps.append((FACTOR, lhs_value, partial(self.value, list(cur), out_idx), f"{lhs_t} = {t}",
                           f"{lhs_l} = {lx}", None))  # fmt: skip
+        if len(out_idx) <= 2:
             cur = [Term(t.coef, chain_facs([transposed(fc, out_idx) for fc in t.facs], out_idx))
                    for t in cur]  # fmt: skip
-            t, lx = show_factored(cur, common, out_idx)
-            steps.append((TRANSPOSE, lhs_value, self.value(cur, out_idx), f"{lhs_t} = {t}",
-                          f"{lhs_l} = {lx}", None))  # fmt: skip
-        elif len(out_idx) <= 2:
-            cur = [Term(t.coef, chain_facs([transposed(fc, out_idx) for fc in t.facs], out_idx))
-                   for t in cur]  # fmt: skip
-            steps.append(self._eq(TRANSPOSE, lhs_value, cur, out_idx, lhs_t, lhs_l))
+            common = common_factor(cur)
+            if common is not None:
+                t, lx = show_factored(cur, common, out_idx)
+                steps.append((TRANSPOSE, lhs_value, partial(self.value, list(cur), out_idx), f"{lhs_t} = {t}",
+                              f"{lhs_l} = {lx}", None))  # fmt: skip
+            else:
+                steps.append(self._eq(TRANSPOSE, lhs_value, cur, out_idx, lhs_t, lhs_l))
         # 4. the matrix form
         named = substitute(lhs_value, {p.node: p.var for p in self.parts[:-1]})
         mt, ml = self.disp.show(named)
@@ -318,7 +326,14 @@ class Index:
 
     def _eq(self, rule, lhs_value, terms, out, lhs_t, lhs_l):
         t, lx = show_sum(terms, out)
-        return (rule, lhs_value, self.value(terms, out), f"{lhs_t} = {t}", f"{lhs_l} = {lx}", None)
+        return (
+            rule,
+            lhs_value,
+            partial(self.value, list(terms), out),
+            f"{lhs_t} = {t}",
+            f"{lhs_l} = {lx}",
+            None,
+        )
 
     def expand(self, terms, expansions) -> list:
         """Replace each pending ∂part by its expansion and ∂x_I/∂x_J by δ's."""
@@ -510,9 +525,17 @@ def show_sum(terms, out=()) -> tuple[str, str]:
 
 
 def show_factored(terms, common: Fac, out) -> tuple[str, str]:
+    """``Σ_i (a_i + b_i) c_i``: the common factor outside, its summed indices written out."""
     inner = [Term(t.coef, tuple(f for f in t.facs if f.text != common.text)) for t in terms]
-    t, lx = show_sum(inner, out + common.idx)
-    return f"({t}) {common.text}", rf"\left({lx}\right) {common.latex}"
+    t, lx = show_sum(inner, tuple(out) + common.idx)
+    lone = "".join(
+        i for i in common.idx
+        if i not in out and not all(any(i in f.idx for f in t.facs) for t in inner)
+    )  # fmt: skip
+    st, sl = (f"Σ_{lone} ", rf"\sum_{{{lone}}} ") if lone else ("", "")
+    if common is terms[0].facs[0] or any(f.text == common.text for f in terms[0].facs[:1]):
+        return f"{st}{common.text} ({t})", rf"{sl}{common.latex} \left({lx}\right)"
+    return f"{st}({t}) {common.text}", rf"{sl}\left({lx}\right) {common.latex}"
 
 
 def _num(v: float) -> str:

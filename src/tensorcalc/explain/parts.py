@@ -45,7 +45,9 @@ def depends(f: Expr, xs) -> set:
     return dep
 
 
-def choose(f: Expr, xs, backprop=False, root_name="f", index=False, pool=None, key=None) -> list:
+def choose(
+    f: Expr, xs, backprop=False, root_name="f", index=False, pool=None, key=None, avoid=()
+) -> list:
     """The named parts of ``f`` (children first, the root last) for variables ``xs``.
 
     ``index=True`` names every compound factor, so that f reads as sums of products of
@@ -71,7 +73,7 @@ def choose(f: Expr, xs, backprop=False, root_name="f", index=False, pool=None, k
             chosen.update(a for a in n.args if a in dep and KIND[a.op] != LEAF)
     taken = set(variables(f))
     root_name = root_name if root_name not in taken else root_name + "_"
-    taken.add(root_name)
+    taken |= {root_name} | set(avoid)
     parts = {}
     for n in topo([n for n in order if n in chosen], key or (lambda n: 0)):
         name = root_name if n is f else _fresh(n, taken, pool)

@@ -21,16 +21,37 @@ from ..expr import Expr
 
 @dataclass(frozen=True)
 class Step:
-    """One step of a derivation: an equation ``lhs = rhs`` established by ``rule``."""
+    """One step of a derivation: an equation ``lhs = rhs`` established by ``rule``.
+
+    ``lhs`` (``None`` for a definition) and ``rhs`` are expressions in the user's variables;
+    they are computed when first read (an explanation that is only printed never builds
+    them).
+    """
 
     number: int
     rule: str
-    lhs: Expr | None
-    rhs: Expr
+    sides: tuple  # (lhs, rhs): Exprs, None, or functions computing them
     text: str
     latex: str
     shapes: str | None = None
     verified: bool | None = None
+
+    @property
+    def lhs(self) -> Expr | None:
+        return self._side(0)
+
+    @property
+    def rhs(self) -> Expr:
+        return self._side(1)
+
+    def _side(self, k):
+        v = self.sides[k]
+        if callable(v):
+            v = v()
+            sides = list(self.sides)
+            sides[k] = v
+            object.__setattr__(self, "sides", tuple(sides))
+        return v
 
     def line(self) -> str:
         mark = {True: " ✓", False: " ✗", None: ""}[self.verified]

@@ -10,7 +10,12 @@ Work is bounded: before anything is computed, every node's size is checked again
 ``max_elements`` (``MAX_ELEMENTS`` = 2**28 entries, 2 GiB of float64, by default), and an
 ``EvaluationError`` names the node and its shape.  Constant fills are broadcast views, and a
 selection (``x[::-1]``, a ``SELECT`` leaf) is never a dense matrix: in a product it is indexing
-(``S @ x``) or a scatter into zeros (``S' @ g``).
+(``S @ x``) or a scatter into zeros (``S' @ g``); deltas are relabellings.
+
+With inf or NaN among the inputs the result of a product depends on how it is associated
+(``x' A x`` with ``x₀ = inf`` is ``inf`` one way and ``inf − inf = nan`` the other), so then
+products are associated as compiled code associates them (``codegen.paths.binarize`` for the
+same sizes), and ``evaluate`` and ``tc.compile`` give the same infs and NaNs.
 """
 
 from __future__ import annotations
@@ -22,20 +27,23 @@ import numpy as np
 
 from .. import kernels
 from ..build import array_value
+from ..codegen.paths import binarize
 from ..errors import EvaluationError
-from ..expr import Expr, postorder
+from ..expr import NOTES, Expr, postorder
 from ..ops import Op
+from ..shapes import bind_shape
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 MAX_ELEMENTS = 2**28  # the largest array evaluate builds by default (2 GiB of float64)
 
 
 class _Selection:
-    """A ``SELECT`` leaf, kept as its index vector: ``S[i, idx[i]] = 1``."""
+    """A ``SELECT`` or ``EYE`` leaf, kept as its index vector: ``S[i, idx[i]] = 1``."""
 
-    def __init__(self, n, idx):
+    def __init__(self, n, idx, identity=False):
         self.shape = (len(idx), n)
         self.idx = idx
+        self.identity = identity  # the Kronecker delta: contracting it is a relabelling
 
     def take(self, idx, axis):
         """Rows ``idx`` (a selection again) or columns ``idx`` (dense) of the matrix."""
@@ -52,6 +60,17 @@ def _dense(v):
 
 
 def _plain_einsum(operands, out):
+    # sum each operand over the indices only it carries first (Σᵢⱼ aᵢ bⱼ = Σa · Σb), as
+    # compiled code does: cheaper, and an inf in b with a 0 in a gives ±inf, not 0·inf = nan
+    reduced = []
+    for k, (v, ls) in enumerate(operands):
+        elsewhere = set(out).union(*(set(o) for j, (_, o) in enumerate(operands) if j != k))
+        own = tuple(dict.fromkeys(x for x in ls if x not in elsewhere))
+        if own and len(operands) > 1:
+            kept = tuple(x for x in dict.fromkeys(ls) if x not in own)
+            v, ls = _plain_einsum([(v, ls)], kept), kept
+        reduced.append((v, ls))
+    operands = reduced
     letters = {}
     for _, ls in operands:
         for x in ls:
@@ -65,14 +84,33 @@ def _plain_einsum(operands, out):
     return np.einsum(spec, *(v for v, _ in operands), optimize=len(operands) > 2)
 
 
+def _relabel(operands, old, new):
+    return [(v, tuple(new if x == old else x for x in ls)) for v, ls in operands]
+
+
+def _take(operands, sel, p, q):
+    """The operands at q = idx[p]: their q axes indexed by the selection and named p."""
+    if sel.identity:
+        return _relabel(operands, q, p)
+    taken = []
+    for v, ls in operands:
+        for axis in [a for a, x in enumerate(ls) if x == q]:
+            v = v.take(sel.idx, axis) if isinstance(v, _Selection) else np.take(v, sel.idx, axis)
+        taken.append((v, tuple(p if x == q else x for x in ls)))
+    return taken
+
+
 def _select_einsum(operands, out):
-    """Σ Π operands, with each selection applied as indexing or a scatter, never densely."""
+    """Σ Π operands, with each selection (and delta) applied as indexing, relabelling or a
+    scatter into zeros, never as a dense 0/1 matrix (so no 0·inf products either)."""
     k = next((k for k, (v, ls) in enumerate(operands) if isinstance(v, _Selection)), None)
     if k is None:
         return _plain_einsum(operands, out)
     sel, (p, q) = operands[k]
     others = operands[:k] + operands[k + 1 :]
     if p != q and q not in out and any(q in ls for _, ls in others):  # Σ_q S[p,q] A[..q..]
+        if sel.identity:
+            return _select_einsum(_relabel(others, q, p), out)
         taken = []
         for v, ls in others:
             for axis in [a for a, x in enumerate(ls) if x == q]:
@@ -86,11 +124,23 @@ def _select_einsum(operands, out):
     if p != q and p not in out and any(p in ls for _, ls in others):
         if q not in out:  # Σ_q S[p,q] = 1
             return _select_einsum(others, out)
+        if sel.identity:
+            return _select_einsum(_relabel(others, p, q), out)
         axis = out.index(q)  # scatter the rows into the columns idx
         part = _select_einsum(others, tuple(p if x == q else x for x in out))
         full = np.zeros(part.shape[:axis] + (sel.shape[1],) + part.shape[axis + 1 :], part.dtype)
         full[(slice(None),) * axis + (sel.idx,)] = part
         return full
+    if p != q and p in out and q in out:  # S[p,q] · rest[..p..], placed at (p, idx[p])
+        others = _take(others, sel, p, q)
+        if not any(p in ls for _, ls in others):
+            others = others + [(np.ones(sel.shape[0]), (p,))]
+        rest = tuple(x for x in out if x != q)
+        part = _select_einsum(others, rest)
+        front = np.moveaxis(part, rest.index(p), -1)
+        full = np.zeros(front.shape + (sel.shape[1],), part.dtype)
+        full[..., np.arange(sel.shape[0]), sel.idx] = front
+        return np.moveaxis(full, (-2, -1), (out.index(p), out.index(q)))
     return _select_einsum(others + [(sel.dense(), (p, q))], out)
 
 
@@ -131,25 +181,27 @@ EVAL = {
 
 
 def bind_dims(e: Expr, values: dict, dims=None) -> dict:
-    """Check the arrays against the variables' shapes; return the symbolic dim bindings."""
+    """Check the arrays against the variables' shapes; return the symbolic dim bindings.
+
+    Values of the variables of the function a derivative came from (``NOTES[e]["inputs"]``)
+    bind sizes too, so d(A @ x)/dA, which has no A, takes its sizes from A's value."""
     dims = dict(dims or {})
-    for n in postorder([e]):
-        if n.op is not Op.VAR:
-            continue
-        name, shape = n.attrs
+    own = {n.attrs[0]: n for n in postorder([e]) if n.op is Op.VAR}
+    for name, n in own.items():
         if name not in values:
-            raise EvaluationError(f"no value given for variable {name!r} (shape {shape})")
-        arr = np.asarray(values[name])
-        if arr.ndim != len(shape):
-            raise EvaluationError(
-                f"{name!r} should have {len(shape)} axes {shape}, got shape {arr.shape}"
-            )
-        for d, k in zip(shape, arr.shape):
-            if isinstance(d, int) and d != k:
-                raise EvaluationError(f"{name!r} should have shape {shape}, got {arr.shape}")
-            if isinstance(d, str) and dims.setdefault(d, k) != k:
-                raise EvaluationError(f"dimension {d!r} is {dims[d]} elsewhere but {k} in {name!r}")
+            raise EvaluationError(f"no value given for variable {name!r} (shape {n.shape})")
+        bind_shape(name, n.shape, np.shape(values[name]), dims)
+        if n.attrs[2:] == ("symmetric",) and not _symmetric_value(values[name]):
+            raise EvaluationError(f"{name!r} is declared symmetric but its value is not")
+    for name, n in NOTES.get(e, {}).get("inputs", {}).items():
+        if name in values and name not in own:
+            bind_shape(name, n.shape, np.shape(values[name]), dims)
     return dims
+
+
+def _symmetric_value(v) -> bool:
+    v = np.asarray(v)
+    return bool(np.allclose(v, np.swapaxes(v, -1, -2), rtol=1e-10, atol=1e-12 * np.max(np.abs(v))))
 
 
 def _concrete(shape, dims):
@@ -165,7 +217,7 @@ def _concrete(shape, dims):
 def _check_sizes(order, dims, max_elements):
     """An ``EvaluationError`` before any work if some node would have too many entries."""
     for n in order:
-        if n.op in (Op.VAR, Op.CONST, Op.SELECT):
+        if n.op in (Op.VAR, Op.CONST, Op.SELECT, Op.EYE):
             continue  # given, a broadcast view, or index vectors
         size = math.prod(_concrete(n.shape, dims))
         if size > max_elements:
@@ -195,6 +247,8 @@ def evaluate(e: Expr, values=None, /, dims=None, max_elements: int = MAX_ELEMENT
     values = dict(values or {}, **kw)
     values = {k: np.asarray(kernels.as_input(k, v)) for k, v in values.items()}
     dims = bind_dims(e, values, dims)
+    if not all(np.all(np.isfinite(v)) for v in values.values()):
+        e = binarize([e], bind_dims(e, values))[0]  # the compiled association
     order = postorder([e])
     _check_sizes(order, dims, max_elements)
     memo = {}
@@ -210,7 +264,8 @@ def evaluate(e: Expr, values=None, /, dims=None, max_elements: int = MAX_ELEMENT
                 m, size, start, step = n.attrs
                 memo[n] = _Selection(size, start + step * np.arange(m))
             elif n.op is Op.EYE:
-                memo[n] = np.eye(_concrete(n.shape, dims)[0])
+                size = _concrete(n.shape, dims)[0]
+                memo[n] = _Selection(size, np.arange(size), identity=True)
             else:
                 args = [memo[a] for a in n.args]
                 if n.op is not Op.EINSUM:

@@ -1,17 +1,23 @@
-"""The expression-language front end: ``parse(text, shapes)`` → ``Expr``.
+"""The front ends for text: ``parse(text, shapes, syntax="math" | "latex")`` → ``Expr``.
 
-See ``lower`` for the shape-inference rule and the row-vector convention.
+``syntax="math"`` is the expression language (``parser``), ``"latex"`` the LaTeX reader
+(``latex``); both build the same parse tree, which ``infer`` completes with shapes and
+``lower`` turns into the IR.  See ``lower`` for the row-vector convention and ``infer`` for the
+shape-inference rule.
 """
 
 from __future__ import annotations
 
-from ..errors import ShapeError
-from ..expr import Expr
-from ..shapes import as_shape
-from .lower import FUNCTIONS, infer_shapes, lower
+from ..errors import ParseError, ShapeError
+from ..expr import NOTES, Expr
+from ..shapes import as_shape, is_symmetric_spec
+from .latex import parse_latex_tree
+from .lower import FUNCTIONS, infer, lower, suggest
 from .parser import parse_tree
 
-__all__ = ["parse", "as_expr", "FUNCTIONS"]
+SYNTAXES = {"math": parse_tree, "latex": parse_latex_tree}
+
+__all__ = ["parse", "as_expr", "FUNCTIONS", "format_shapes", "where"]
 
 
 def as_expr(f, shapes=None) -> Expr:
@@ -24,30 +30,69 @@ def as_expr(f, shapes=None) -> Expr:
 
 
 def parse(
-    text: str, shapes: dict | None = None, *, known: dict | None = None, bindings=None
+    text: str,
+    shapes: dict | None = None,
+    *,
+    syntax: str = "math",
+    known: dict | None = None,
+    bindings=None,
 ) -> Expr:
-    """Parse an expression.  ``shapes`` maps names to shapes: ints or dimension names.
+    r"""Parse an expression.  ``shapes`` maps names to shapes: ints or dimension names.
 
-    ``known`` gives further shapes (e.g. of an expression being substituted into) and
-    ``bindings`` maps names to ready ``Expr``s.
+    A shape ending in ``"symmetric"`` (``("n", "n", "symmetric")``, ``"n,n,sym"``) declares a
+    symmetric matrix.  ``syntax="latex"`` reads LaTeX (``r"\mathbf{x}^\top A \mathbf{x}"``) instead of the
+    expression language.  Undeclared shapes are inferred (``tensorcalc.parse.infer``); the
+    ones assumed are kept in ``NOTES[expr]["assumed"]`` and shown by ``repr``.  ``known``
+    gives further shapes (e.g. of an expression being substituted into) and ``bindings`` maps
+    names to ready ``Expr``s.
 
     >>> import tensorcalc as tc
-    >>> f = tc.parse("x' @ A @ x", shapes={"x": ("n",), "A": ("n", "n")})
-    >>> f.shape
+    >>> tc.parse("x' @ A @ x")
+    Expr("x' @ A @ x", shape=(), where x: n, A: n×n)
+    >>> tc.parse(r"\frac{1}{2} \|X - U V\|_F^2", syntax="latex").shape
     ()
     """
-    tree = parse_tree(text)
+    if syntax not in SYNTAXES:
+        raise ParseError(f"unknown syntax {syntax!r}: use 'math' or 'latex'", str(syntax), 0)
+    tree = SYNTAXES[syntax](text)
+    symmetric = {k for k, v in (shapes or {}).items() if is_symmetric_spec(v)}
     shapes = {k: as_shape(v) for k, v in (shapes or {}).items()}
-    full, defaulted = infer_shapes(tree, shapes, known)
+    bound = {k: v.shape for k, v in (bindings or {}).items()}
+    full, assumed, ok = infer(tree, shapes, {**(known or {}), **bound})
     try:
-        return lower(tree, text, full, bindings)
+        e = lower(tree, text, full, bindings, symmetric)
     except ShapeError as err:
-        if defaulted:
-            names = ", ".join(defaulted)
-            dims = "('n', 'n')" if err.op in ("det", "logdet", "inv", "tr") else "('n',)"
-            example = ", ".join(f"{name!r}: {dims}" for name in defaulted[:2])
-            err.args = (
-                f"{err}\nThe shapes of {names} were not declared and could not be inferred from "
-                f"use, so they were taken as scalars; declare them, e.g. shapes={{{example}}}",
-            )
+        if assumed:
+            _hint(err, tree, shapes, ok)
         raise
+    if assumed:
+        NOTES.setdefault(e, {})["assumed"] = assumed
+    elif e in NOTES:
+        NOTES[e].pop("assumed", None)
+    return e
+
+
+def format_shapes(shapes: dict) -> str:
+    """``x: n, A: n×n, s: scalar``: shapes as the CLI and ``repr`` show assumed ones."""
+    return ", ".join(
+        f"{k}: {'×'.join(str(d) for d in v) if v else 'scalar'}" for k, v in shapes.items()
+    )
+
+
+def where(e: Expr) -> str:
+    """The shapes assumed for ``e``'s undeclared variables (``""`` when none were, or all are
+    scalars)."""
+    assumed = NOTES.get(e, {}).get("assumed")
+    return format_shapes(assumed) if assumed and any(assumed.values()) else ""
+
+
+def _hint(err: ShapeError, tree, shapes, ok):
+    """Add to ``err`` shapes that would type-check (``err.suggested``; the CLI rewords it)."""
+    err.suggested = None if ok else suggest(tree, shapes)
+    err.plain = str(err)
+    if err.suggested:
+        example = ", ".join(f"{k!r}: {v!r}" for k, v in err.suggested.items())
+        hint = f"these shapes would work: shapes={{{example}}}"
+    else:
+        hint = "declare the shapes of the variables, e.g. shapes={'A': ('n', 'n'), 'x': ('n',)}"
+    err.args = (f"{err}\nNo shapes were declared for some variables; {hint}",)

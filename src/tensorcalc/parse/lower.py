@@ -1,13 +1,14 @@
 """Shape inference and lowering of the parse tree to the IR.
 
-**Shape rule.** Declared shapes are used as given.  An undeclared variable takes its shape
-from use where that determines it: an operand of an elementwise operator (``+ - * / ^``)
-or of an elementwise function beside an operand of known shape gets that shape, and an
-undeclared vector next to a known matrix in ``@`` gets the matching length (``A @ x``,
-``x' @ A``), and so does an undeclared operand of an inner product with a known vector
-(``c' @ x``).  Variables that nothing determines are scalars.  If the expression then does not
-type-check, the ``ShapeError`` lists the variables whose shapes were guessed and asks for a
-declaration.
+**Shape rule.** Declared shapes are used as given; undeclared variables get the lowest ranks
+that make every operation well-formed, capitalised names preferring matrices
+(``tensorcalc.parse.infer``).  If no ranks type-check, the ``ShapeError`` names shapes that
+would.
+
+**Juxtaposition** (the LaTeX reader's ``A x``, op ``" "``) is ``@``, or ``*`` when one side is
+a scalar.  The reader's superscripts are calls with names the language cannot spell
+(``READER``): ``^-1`` inverts a matrix and is a reciprocal otherwise, ``^`` refuses a matrix
+power.
 
 **Row vectors.** Vectors are 1-D.  Transposing a vector marks it as a row for the next ``@``
 only: ``u' @ v`` is the inner product, ``u @ v'`` the outer product, ``x' @ A`` is ``A' @ x``;
@@ -27,6 +28,7 @@ from ..ops import UNARY_OPS, Op
 from ..shapes import as_shape
 from ..sugar import getitem
 from .ast import Array, BinOp, Call, Index, Name, Neg, Num, Str, Transpose
+from .infer import search
 
 ELEMENTWISE = {op.value: op for op in UNARY_OPS}
 ONE_ARG = {
@@ -68,8 +70,24 @@ DIM_FUNCS = {
 FUNCTIONS = sorted(
     set(ELEMENTWISE) | set(ONE_ARG) | set(TWO_ARG) | set(DIM_FUNCS) | {"sum", "einsum"}
 )
-SCALAR_OUT = {"tr", "trace", "det", "logdet", "norm", "norm1", "norm2", "logsumexp"}
-SAME_OUT = {"inv", "softmax"}
+
+
+def _matrix_power_error(x, e):
+    raise ShapeError("^", [x.shape, e.shape], "X^{k} of a matrix is ambiguous: write X X for the "
+                     "matrix product or X^{\\circ k} for the elementwise power")  # fmt: skip
+
+
+def _spectral_error(x):
+    raise ShapeError("norm", [x.shape], "\\|X\\|_2 of a matrix is the spectral norm, which "
+                     "tensorcalc does not have (\\|X\\|_F is the Frobenius norm)")  # fmt: skip
+
+
+READER = {  # calls only the LaTeX reader makes (names the language's lexer cannot produce)
+    "^-1": lambda x: b.func(Op.INV, x) if x.ndim == 2 else b.pow_(x, -1.0),
+    "^-T": lambda x: b.transpose(b.func(Op.INV, x)),
+    "^": lambda x, e: _matrix_power_error(x, e) if x.ndim == 2 else b.pow_(x, e),
+    "norm_2": lambda x: _spectral_error(x) if x.ndim >= 2 else b.func(Op.NORM, x),
+}
 
 
 @dataclass
@@ -79,113 +97,6 @@ class _Val:
 
 
 # --------------------------------------------------------------------------- inference
-
-
-class _Infer:
-    def __init__(self, shapes):
-        self.shapes = dict(shapes)
-        self.changed = False
-        self.guess = False
-
-    def sh(self, n):
-        if isinstance(n, Num):
-            return ()
-        if isinstance(n, Array):
-            return n.shape
-        if isinstance(n, Name):
-            return self.shapes.get(n.id)
-        if isinstance(n, Neg):
-            return self.sh(n.arg)
-        if isinstance(n, Transpose):
-            s = self.sh(n.arg)
-            return None if s is None else tuple(reversed(s))
-        if isinstance(n, BinOp):
-            return self.binop(n)
-        if isinstance(n, Call):
-            return self.call(n)
-        return None
-
-    def binop(self, n):
-        sl, sr = self.sh(n.left), self.sh(n.right)
-        if n.op != "@":
-            if sl is None and sr:
-                self.assign(n.left, sr)
-            if sr is None and sl:
-                self.assign(n.right, sl)
-            return sl or sr if (sl is not None and sr is not None) else (sl or sr or None)
-        if self.guess:
-            self.guess_matmul(n, sl, sr)
-        if sl is None or sr is None:
-            return None
-        row_l = isinstance(n.left, Transpose) and len(sl) == 1
-        row_r = isinstance(n.right, Transpose) and len(sr) == 1
-        if len(sl) == 1 and len(sr) == 1:
-            return (sl[0], sr[0]) if (row_r and not row_l) else ()
-        return sl[:-1] + sr[1:]
-
-    def guess_matmul(self, n, sl, sr):
-        """An undeclared variable in ``@`` beside a known matrix or vector is a vector."""
-        if not all(self.shape_preserving(x) for x in (n.left, n.right) if self.sh(x) is None):
-            return
-        if sl is None and sr is not None and len(sr) == 2:
-            self.assign(n.left, (sr[0],))
-        if sr is None and sl is not None and len(sl) == 2:
-            self.assign(n.right, (sl[1],))
-        if sl is None and sr is not None and len(sr) == 1:
-            self.assign(n.left, sr)
-        if sr is None and sl is not None and len(sl) == 1 and not isinstance(n.right, Transpose):
-            self.assign(n.right, sl)
-
-    def shape_preserving(self, n):
-        """Built from undeclared variables by elementwise steps only (so ``assign`` reaches them)."""
-        if isinstance(n, (Neg, Transpose)):
-            return self.shape_preserving(n.arg)
-        if isinstance(n, BinOp) and n.op != "@":
-            kids = [k for k in (n.left, n.right) if self.sh(k) != ()]
-            return bool(kids) and all(self.shape_preserving(k) for k in kids)
-        if isinstance(n, Call) and n.func in ELEMENTWISE and len(n.args) == 1:
-            return self.shape_preserving(n.args[0])
-        return isinstance(n, Name)
-
-    def call(self, n):
-        args = [self.sh(a) for a in n.args]
-        if n.func in ELEMENTWISE and args:
-            return args[0]
-        if n.func in SCALAR_OUT:
-            return ()
-        if n.func in SAME_OUT and args:
-            return args[0]
-        if n.func == "diag" and args and args[0] is not None:
-            return args[0][:1] * (3 - len(args[0]))
-        if n.func == "outer" and len(args) == 2 and None not in args:
-            return args[0] + args[1]
-        if n.func == "solve" and len(args) == 2:
-            return args[1]
-        return None
-
-    def assign(self, n, shape):
-        if isinstance(n, Name):
-            if n.id not in self.shapes:
-                self.shapes[n.id] = tuple(shape)
-                self.changed = True
-        elif isinstance(n, Neg):
-            self.assign(n.arg, shape)
-        elif isinstance(n, Transpose):
-            self.assign(n.arg, tuple(reversed(shape)))
-        elif isinstance(n, Call) and (n.func in ELEMENTWISE or n.func in SAME_OUT) and n.args:
-            self.assign(n.args[0], shape)
-        elif isinstance(n, Call) and n.func == "diag" and len(n.args) == 1 and len(shape) in (1, 2):
-            self.assign(n.args[0], shape[:1] * (3 - len(shape)))
-        elif isinstance(n, BinOp) and n.op == "@" and len(shape) == 2:
-            sl, sr = self.sh(n.left), self.sh(n.right)
-            if sl is not None and len(sl) == 2 and sr is None:
-                self.assign(n.right, (sl[1], shape[1]))
-            if sr is not None and len(sr) == 2 and sl is None:
-                self.assign(n.left, (shape[0], sr[0]))
-        elif isinstance(n, BinOp) and n.op != "@":
-            for child in (n.left, n.right):
-                if self.sh(child) is None:
-                    self.assign(child, shape)
 
 
 def _names(n, out):
@@ -204,32 +115,42 @@ def _names(n, out):
     return out
 
 
+def infer(tree, shapes: dict, known: dict | None = None):
+    """Full variable shapes for ``tree``, the shapes assumed for undeclared names, and whether
+    inference found shapes that type-check (``tensorcalc.parse.infer``); if it did not, the
+    undeclared names are taken as scalars and the lowering reports the error."""
+    declared = {**(known or {}), **shapes}
+    names = [name for name in _names(tree, {}) if name not in declared]
+    found = search(tree, names, declared, ELEMENTWISE)
+    if found is None:
+        return {**declared, **{name: () for name in names}}, {name: () for name in names}, False
+    return {**declared, **found}, found, True
+
+
 def infer_shapes(tree, shapes: dict, known: dict | None = None) -> tuple[dict, list]:
-    """Full variable shapes for ``tree`` and the names that defaulted to scalars."""
-    inf = _Infer({**(known or {}), **shapes})
-    for _ in range(50):
-        inf.changed = False
-        inf.sh(tree)
-        if not inf.changed:
-            if inf.guess:
-                break
-            inf.guess = True
-        else:
-            inf.guess = False
-    defaulted = [name for name in _names(tree, {}) if name not in inf.shapes]
-    for name in defaulted:
-        inf.shapes[name] = ()
-    return inf.shapes, defaulted
+    """Full variable shapes for ``tree`` and the names whose shapes were not declared."""
+    full, assumed, _ = infer(tree, shapes, known)
+    return full, list(assumed)
+
+
+def suggest(tree, shapes: dict) -> dict | None:
+    """Shapes that would make ``tree`` type-check if the declared ones were dropped."""
+    names = list(_names(tree, {}))
+    found = search(tree, names, {}, ELEMENTWISE)
+    if not found:
+        return None
+    return {k: v for k, v in found.items() if shapes.get(k, v) != v or k not in shapes}
 
 
 # ------------------------------------------------------------------------------ lowering
 
 
 class Lowering:
-    def __init__(self, text, shapes, bindings=None):
+    def __init__(self, text, shapes, bindings=None, symmetric=()):
         self.text = text
         self.shapes = shapes
         self.bindings = bindings or {}
+        self.symmetric = symmetric
 
     def error(self, msg, pos):
         raise ParseError(msg, self.text, pos)
@@ -252,7 +173,7 @@ class Lowering:
                 return _Val(self.bindings[n.id])
             if n.id in FUNCTIONS:
                 self.error(f"{n.id!r} is a function: call it as {n.id}(...)", n.pos)
-            return _Val(b.var(n.id, self.shapes[n.id]))
+            return _Val(b.var(n.id, self.shapes[n.id], symmetric=n.id in self.symmetric))
         if isinstance(n, Str):
             self.error("a string is only allowed as the first argument of einsum", n.pos)
         if isinstance(n, Neg):
@@ -284,6 +205,8 @@ class Lowering:
             return _Val(b.div(a, c))
         if n.op == "^":
             return _Val(b.pow_(a, c))
+        if n.op == " " and (a.ndim == 0 or c.ndim == 0):  # juxtaposition beside a scalar
+            return _Val(b.mul(a, c), (left.row and a.ndim == 1) or (right.row and c.ndim == 1))
         if a.ndim == 1 and c.ndim == 1:
             if left.row and right.row:
                 raise ShapeError("@", [a.shape, c.shape], "row vector @ row vector")
@@ -316,6 +239,8 @@ class Lowering:
             if len(args) != 2:
                 self.error(f"{f}() takes 2 arguments, got {len(args)}", n.pos)
             return _Val(TWO_ARG[f](*args))
+        if f in READER:
+            return _Val(READER[f](*args))
         hint = ", ".join(FUNCTIONS)
         self.error(f"unknown function {f!r}; known functions: {hint}", n.pos)
 
@@ -371,16 +296,31 @@ class Lowering:
         spec = n.args[0].value.replace(" ", "")
         ins, arrow, out = spec.partition("->")
         groups = ins.split(",")
-        ops = [self.lower(a).e for a in n.args[1:]]
+        ops = [None if _is_delta(a) else self.lower(a).e for a in n.args[1:]]
         if (
             not arrow
             or len(groups) != len(ops)
             or not all(g.isalpha() or g == "" for g in groups + [out])
         ):
             self.error(f"bad einsum spec {spec!r} for {len(ops)} operands", n.args[0].pos)
+        sizes = {lab: d for e, g in zip(ops, groups) if e is not None for lab, d in zip(g, e.shape)}
+        for k, (a, g) in enumerate(zip(n.args[1:], groups)):
+            if ops[k] is None:
+                size = next((sizes[lab] for lab in g if lab in sizes), None)
+                if size is None or len(g) != 2:
+                    self.error(
+                        f"the size of \\delta_{{{g}}} is not determined by another factor", a.pos
+                    )
+                ops[k] = b.eye(size)
         return b.einsum([(e, tuple(g)) for e, g in zip(ops, groups)], tuple(out))
 
 
-def lower(tree, text: str, shapes: dict, bindings=None) -> Expr:
-    """Lower a parse tree with complete variable shapes to an ``Expr``."""
-    return Lowering(text, shapes, bindings).lower(tree).e
+def _is_delta(a):
+    """The Kronecker delta of index notation (the LaTeX reader's ``\\delta_{ij}``)."""
+    return isinstance(a, Call) and a.func == "delta" and not a.args
+
+
+def lower(tree, text: str, shapes: dict, bindings=None, symmetric=()) -> Expr:
+    """Lower a parse tree with complete variable shapes to an ``Expr`` (``symmetric``: the
+    names of symmetric matrix variables)."""
+    return Lowering(text, shapes, bindings, symmetric).lower(tree).e

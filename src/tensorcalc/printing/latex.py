@@ -31,10 +31,22 @@ def name(s: str) -> str:
     return f"{base}_{{{sub}}}" if sub else base
 
 
+def lprec(p: P) -> int:
+    r"""Precedence as the LaTeX reads: ⊙ binds looser than juxtaposition, a sign looser than a
+    juxtaposed factor (``A \left(-x\right)``), and ``solve`` prints as a product."""
+    if p.kind == "mul" and p.children[0].rank and p.children[1].rank:
+        return 15
+    if p.kind == "neg" or (p.kind == "num" and p.value < 0):
+        return 19
+    if p.kind == "call" and p.value[0] == "solve":
+        return 20
+    return prec(p)
+
+
 def wrap(p: P, min_prec: int) -> str:
     s = render(p)
     atomic = p.kind == "div"  # \frac{}{} needs no parentheses between operators
-    return rf"\left({s}\right)" if prec(p) < min_prec and not atomic else s
+    return rf"\left({s}\right)" if lprec(p) < min_prec and not atomic else s
 
 
 def _juxtaposed(p: P) -> bool:
@@ -86,7 +98,9 @@ def _mul(p):
             return rf"\left({render(c)}\right)"
         return wrap(c, min_prec)
 
-    return side(a, 20) + sym + side(b, 20 if a.rank == 0 and b.kind != "div" else 21)
+    if odot:
+        return side(a, 15) + sym + side(b, 16)
+    return side(a, 19) + sym + side(b, 20 if a.rank == 0 and b.kind != "div" else 21)
 
 
 def _matmul(p):
@@ -97,14 +111,15 @@ def _matmul(p):
     def side(c, min_prec):
         return rf"\left({render(c)}\right)" if _hadamard(c) else wrap(c, min_prec)  # (x ⊙ y) zᵀ
 
-    return side(a, 20) + " " + side(b, 20 if _pure_chain(b, a) else 21)
+    return side(a, 19) + " " + side(b, 20 if _pure_chain(b, a) else 21)
 
 
 def _pow(p):
     a, b = p.children
     if a.kind == "call" and a.value[0] == "norm":
         return render(a) + "^{" + render(b) + "}"
-    return base(a) + "^{" + render(b) + "}"
+    circ = r"\circ " if p.rank == 2 else ""  # a matrix's elementwise (Hadamard) power
+    return base(a) + "^{" + circ + render(b) + "}"
 
 
 def _T(p):

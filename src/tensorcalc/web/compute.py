@@ -22,6 +22,7 @@ import numpy as np
 
 import tensorcalc as tc
 
+from .. import expr as expr_module
 from ..errors import ParseError, ShapeError, TensorCalcError, format_shape
 from ..expr import variables
 from ..shapes import as_shape
@@ -93,7 +94,10 @@ def parse(req) -> tuple:
     found = variables(f)
     order = sorted(found, key=lambda n: (_first_use(text, n), n))
     used = {n: declared.get(n, _shape_text(found[n].shape)) for n in order}
-    return f, used, [n for n in guessed if n in found]
+    # shapes the parser itself assumed by the naming convention (where it records them)
+    notes = getattr(expr_module, "NOTES", None)
+    assumed = list(notes.get(f, {}).get("assumed", {})) if notes is not None else []
+    return f, used, [n for n in order if n in guessed or n in assumed]
 
 
 def _first_use(text: str, name: str) -> int:

@@ -3,8 +3,8 @@
 
 MXNet was retired in 2023; its last release (1.9.1) needs Python ≤ 3.11 and ``numpy<1.24``, so
 it lives in a venv of its own and the generated module (which needs no tensorcalc) is run
-there.  The module calls ``npx.set_np()`` on import, as D2L's code does.  ``mxnet.np`` creates float32 arrays by default, so inputs and constants are float64
-explicitly; it lacks ``logaddexp`` and ufunc methods, hence the ``softplus`` and ``outer``
+there.  The module calls ``npx.set_np()`` on import, as D2L's code does.  ``mxnet.np`` creates
+float32 arrays by default, so inputs and constants are float64 explicitly; it lacks ``logaddexp`` and ufunc methods, hence the ``softplus`` and ``outer``
 spellings.
 """
 
@@ -26,7 +26,7 @@ BACKEND = Backend(
         "import mxnet",
         "import numpy as onp",
         "from mxnet import np",
-        "mxnet.npx.set_np()  # NumPy semantics (0-d arrays), as D2L's code does",
+        "\nmxnet.npx.set_np()  # NumPy semantics (0-d arrays), as D2L's code does",
     ),
     funcs=NUMPY.funcs
     | {

@@ -29,7 +29,7 @@ _SELECT = """def _select(m, n, start, step, dtype):
 def jit(fn):
     """``fn`` compiled with ``tf.function``; arguments become tensors before the call."""
     tf = importlib.import_module("tensorflow")
-    graph = tf.function(fn)
+    graph = tf.function(fn, autograph=False)  # shapes are static: plain Python ifs
 
     def call(*args, **dims):
         return graph(*(tf.convert_to_tensor(a, dtype_hint=tf.float64) for a in args), **dims)

@@ -1,0 +1,348 @@
+"""Shape inference for undeclared variables: the lowest ranks that make every operation
+well-formed, with matrixcalculus.org's naming convention deciding ties.
+
+Declared shapes are used as given.  Every undeclared variable gets a rank; its dimensions are
+unknowns that the operations unify (``x' @ A @ x`` makes A square and x as long as A), so a
+rank assignment either type-checks, fixing which dimensions are equal, or fails.  Among the
+assignments that type-check the cheapest wins:
+
+* rank costs follow the naming convention: a lower-case name costs its rank (scalar 0,
+  vector 1, matrix 3, higher 5, 7), a capitalised name is a matrix for free (matrix 0,
+  vector 2, scalar 3, higher 4, 6);
+* an undeclared operand that would be a scalar beside a tensor in an elementwise operation
+  (``-y * (X @ w)``) costs 2 more, so it takes its partner's shape (y is a vector), as it
+  would when the partner is declared; so does a transposed scalar (``x^\top A x`` in LaTeX,
+  where juxtaposition would accept scalars).
+
+Assignments are tried cheapest first (a best-first walk of the rank lattice, at most
+``LIMIT`` of them), so declared or nearly declared expressions cost one check.  The
+dimensions left unknown get fresh names (``n``, ``m``, ``k``, … not otherwise in use) in
+order of appearance: ``x' @ A @ x`` assumes ``x: n, A: n×n``.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+from .ast import Array, BinOp, Call, Index, Name, Neg, Num, Str, Transpose
+
+LIMIT = 4000
+RANKS = (0, 1, 2, 3, 4)
+COST = {False: (0, 1, 3, 5, 7), True: (3, 2, 0, 4, 6)}  # capitalised? -> cost per rank
+MISMATCH = 2
+POOL = ("n", "m", "k", "p", "q", "r", "l", "d", "t", "s", "u", "v")
+
+ELEMENTWISE_BINOPS = {"+", "-", "*", "/", "^"}
+SCALAR_OUT = {"tr", "trace", "det", "logdet", "norm", "norm1", "norm2", "norm_2"}
+AXIS_REDUCE = {"sum", "mean", "logsumexp"}  # f(X) is a scalar, f(X, axis) drops the axis
+SQUARE_SAME = {"inv", "^-T"}
+
+
+class Fail(Exception):
+    """The current rank assignment does not type-check."""
+
+
+class Unknown(Exception):
+    """A construct inference does not model (the lowering reports it)."""
+
+
+class _Var:
+    __slots__ = ()
+
+
+class _Check:
+    """One run: shapes whose dimensions are concrete or ``_Var`` unknowns, unified."""
+
+    def __init__(self, declared, ranks, elementwise):
+        self.declared = declared
+        self.ranks = ranks
+        self.elementwise = elementwise
+        self.parent = {}
+        self.vars = {}
+        self.penalty = 0
+
+    def find(self, d):
+        while isinstance(d, _Var) and d in self.parent:
+            d = self.parent[d]
+        return d
+
+    def unify(self, a, b):
+        a, b = self.find(a), self.find(b)
+        if a is b or a == b:
+            return
+        if isinstance(a, _Var):
+            self.parent[a] = b
+        elif isinstance(b, _Var):
+            self.parent[b] = a
+        else:
+            raise Fail
+
+    def same(self, s, t):
+        if len(s) != len(t):
+            raise Fail
+        for a, b in zip(s, t):
+            self.unify(a, b)
+
+    # each returns (shape, row, free): free = built from undeclared names by elementwise steps
+    def sh(self, n):
+        if isinstance(n, Num):
+            return (), False, False
+        if isinstance(n, Array):
+            return n.shape, False, False
+        if isinstance(n, Name):
+            if n.id in self.declared:
+                return self.declared[n.id], False, False
+            if n.id not in self.ranks:
+                raise Unknown
+            if n.id not in self.vars:
+                self.vars[n.id] = tuple(_Var() for _ in range(self.ranks[n.id]))
+            return self.vars[n.id], False, True
+        if isinstance(n, Neg):
+            return self.sh(n.arg)
+        if isinstance(n, Transpose):
+            s, row, free = self.sh(n.arg)
+            if free and not s:
+                self.penalty += MISMATCH
+            return (s, not row, free) if len(s) == 1 else (s[::-1], False, free)
+        if isinstance(n, BinOp):
+            return self.binop(n)
+        if isinstance(n, Index):
+            return self.index(n)
+        if isinstance(n, Call):
+            return self.call(n)
+        raise Unknown
+
+    def ew(self, left, right):
+        (sl, _, fl), (sr, _, fr) = left, right
+        if len(sl) == len(sr):
+            self.same(sl, sr)
+            return sl, False, fl and fr
+        if sl and sr:
+            raise Fail
+        if (fl and not sl) or (fr and not sr):
+            self.penalty += MISMATCH
+        return sl or sr, False, False
+
+    def binop(self, n):
+        left, right = self.sh(n.left), self.sh(n.right)
+        if n.op in ELEMENTWISE_BINOPS:
+            return self.ew(left, right)
+        if n.op == " " and (not left[0] or not right[0]):
+            row = left[1] if left[0] else right[1]
+            return left[0] or right[0], row, False
+        return self.matmul(left, right)
+
+    def matmul(self, left, right, rows=True):
+        (sl, rl, _), (sr, rr, _) = left, right
+        rl, rr = rl and rows, rr and rows
+        if len(sl) not in (1, 2) or len(sr) not in (1, 2):
+            raise Fail
+        if len(sl) == 1 and len(sr) == 1:
+            if rl and rr:
+                raise Fail
+            if rr and not rl:
+                return (sl[0], sr[0]), False, False
+        if rr and len(sr) == 1 and len(sl) == 2:
+            raise Fail
+        self.unify(sl[-1], sr[0])
+        out = sl[:-1] + sr[1:]
+        return out, rl and len(out) == 1, False
+
+    def index(self, n):
+        s, _, _ = self.sh(n.arg)
+        if len(n.items) > len(s):
+            raise Fail
+        out = []
+        for item, d in zip(n.items, s):
+            if isinstance(item, slice):
+                d = self.find(d)
+                out.append(len(range(*item.indices(d))) if isinstance(d, int) else _Var())
+        return tuple(out) + s[len(n.items) :], False, False
+
+    def axis(self, n):
+        args = list(n.args[1:]) + [v for k, v in n.kwargs if k == "axis"]
+        if not args:
+            return None
+        a = args[0]
+        sign = 1
+        if isinstance(a, Neg):
+            sign, a = -1, a.arg
+        if not isinstance(a, Num):
+            raise Unknown
+        return sign * int(a.value)
+
+    def call(self, n):
+        f = n.func
+        if f in DIMS:
+            return DIMS[f](n), False, False
+        if f == "einsum":
+            return self.einsum(n)
+        vals = [self.sh(a) for a in n.args if not isinstance(a, Num) or f not in AXIS_FUNCS]
+        if not vals:
+            raise Unknown
+        s, row, free = vals[0]
+        if f in self.elementwise:
+            return s, row, free
+        if f in SCALAR_OUT or f in AXIS_REDUCE or f == "softmax":
+            if f in ("tr", "trace", "det", "logdet"):
+                self.square(s)
+            if f == "norm_2" and len(s) > 1:
+                raise Fail
+            ax = self.axis(n) if f in AXIS_FUNCS else None
+            if ax is None:
+                return (s if f == "softmax" else ()), False, False
+            if not -len(s) <= ax < len(s):
+                raise Fail
+            ax %= len(s)
+            return (s if f == "softmax" else s[:ax] + s[ax + 1 :]), False, False
+        if f in SQUARE_SAME or (f == "^-1" and len(s) == 2):
+            self.square(s)
+            return s, False, False
+        if f == "^-1":
+            return s, row, free
+        if f == "^":
+            if len(s) == 2:
+                raise Fail
+            return self.ew(vals[0], vals[1])
+        if f == "diag":
+            if len(s) == 1:
+                return (s[0], s[0]), False, False
+            self.square(s)
+            return s[:1], False, False
+        if f == "transpose":
+            return s[::-1], False, False
+        if f in ("vector", "matrix"):
+            if s:
+                raise Fail
+            return s, False, False
+        if f == "outer" and len(vals) == 2:
+            return s + vals[1][0], False, False
+        if f == "dot" and len(vals) == 2:
+            return self.matmul(vals[0], vals[1], rows=False)
+        if f == "solve" and len(vals) == 2:
+            self.square(s)
+            t = vals[1][0]
+            if len(t) not in (1, 2):
+                raise Fail
+            self.unify(s[1], t[0])
+            return s[:1] + t[1:], False, False
+        raise Unknown
+
+    def square(self, s):
+        if len(s) != 2:
+            raise Fail
+        self.unify(s[0], s[1])
+
+    def einsum(self, n):
+        if not n.args or not isinstance(n.args[0], Str):
+            raise Unknown
+        ins, _, out = n.args[0].value.replace(" ", "").partition("->")
+        groups = ins.split(",")
+        if len(groups) != len(n.args) - 1:
+            raise Unknown
+        dims = {}
+        for a, g in zip(n.args[1:], groups):
+            if isinstance(a, Call) and a.func == "delta":
+                s = (_Var(),) * 2
+            else:
+                s = self.sh(a)[0]
+            if len(s) != len(g):
+                raise Fail
+            for lab, d in zip(g, s):
+                if lab in dims:
+                    self.unify(dims[lab], d)
+                else:
+                    dims[lab] = d
+        if any(lab not in dims for lab in out):
+            raise Unknown
+        return tuple(dims[lab] for lab in out), False, False
+
+
+AXIS_FUNCS = AXIS_REDUCE | {"softmax"}
+
+
+def _dims(n):
+    out = []
+    for a in n.args:
+        if isinstance(a, Num) and a.value == int(a.value) and a.value > 0:
+            out.append(int(a.value))
+        elif isinstance(a, Name):
+            out.append(a.id)
+        else:
+            raise Unknown
+    return tuple(out)
+
+
+DIMS = {
+    "eye": lambda n: _dims(n)[:1] * 2,
+    "ones": _dims,
+    "zeros": _dims,
+    "select": lambda n: tuple(int(a.value) for a in n.args[:2] if isinstance(a, Num)),
+}
+
+
+def _cost(name, rank):
+    return COST[name[:1].isupper()][RANKS.index(rank)]
+
+
+def search(tree, names, declared, elementwise):
+    """The cheapest rank assignment of ``names`` that type-checks, as full shapes, or ``None``.
+
+    ``declared`` maps names to concrete shapes; ``names`` (undeclared) are in order of first
+    appearance, which is also the order their dimensions are named in.
+    """
+    if not names:
+        return {}
+    order = {name: sorted(RANKS, key=lambda r: _cost(name, r)) for name in names}
+    costs = {name: [_cost(name, r) for r in order[name]] for name in names}
+    start = (0,) * len(names)
+    heap = [(0, start)]
+    seen = {start}
+    best = None
+    tried = 0
+    while heap and tried < LIMIT:
+        base, choice = heapq.heappop(heap)
+        if best is not None and base >= best[0]:
+            break
+        tried += 1
+        ranks = {name: order[name][c] for name, c in zip(names, choice)}
+        run = _Check(declared, ranks, elementwise)
+        try:
+            run.sh(tree)
+        except Fail:
+            pass
+        except Unknown:
+            return None
+        else:
+            total = base + run.penalty
+            if best is None or total < best[0]:
+                best = (total, run)
+        for k in range(len(names)):
+            if choice[k] + 1 < len(RANKS):
+                nxt = choice[:k] + (choice[k] + 1,) + choice[k + 1 :]
+                if nxt not in seen:
+                    seen.add(nxt)
+                    cost = sum(costs[name][c] for name, c in zip(names, nxt))
+                    heapq.heappush(heap, (cost, nxt))
+    if best is None:
+        return None
+    return _name_dims(best[1], names, declared)
+
+
+def _name_dims(run, names, declared):
+    used = {d for s in declared.values() for d in s if isinstance(d, str)} | set(names)
+    used |= set(declared)
+    pool = [p for p in POOL if p not in used] + [f"n{k}" for k in range(1, 100)]
+    named = {}
+    out = {}
+    for name in names:
+        dims = []
+        for d in run.vars.get(name, ()):
+            d = run.find(d)
+            if isinstance(d, _Var):
+                if d not in named:
+                    named[d] = pool[len(named)]
+                d = named[d]
+            dims.append(d)
+        out[name] = tuple(dims)
+    return out
