@@ -18,7 +18,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..build import array_value, einsum, transpose
+from ..build import array_value, einsum, is_symmetric_var, transpose
 from ..expr import Expr
 from ..ops import KIND, UNARY, Op
 
@@ -49,7 +49,7 @@ def _array(e: Expr) -> bool:
 
 
 SYMMETRIC = {
-    Op.VAR: lambda e: False,  # a plain variable is a general matrix
+    Op.VAR: is_symmetric_var,  # declared symmetric (shape ("n", "n", "symmetric")), else general
     Op.CONST: lambda e: True,  # c·11ᵀ
     Op.EYE: lambda e: True,  # I
     Op.SELECT: lambda e: False,  # a selection matrix is not square in general
