@@ -121,6 +121,13 @@ def test_is_symmetric(text, symmetric, rng):
         assert_close(v, v.T, rtol=1e-12)
 
 
+def test_every_op_has_a_symmetry_entry():
+    from tensorcalc.ops import Op
+    from tensorcalc.simplify.symmetry import SYMMETRIC
+
+    assert set(SYMMETRIC) == set(Op)
+
+
 def test_declared_symmetric_variables_are_symmetric(rng):
     sh = {"S": ("n", "n", "symmetric"), "X": ("m", "n")}
     assert is_symmetric(tc.parse("S", sh)) and is_symmetric(tc.parse("X @ S @ X'", sh))

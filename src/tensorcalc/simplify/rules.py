@@ -82,13 +82,9 @@ def _cancel(ops, out):
         for j, (w, lw) in enumerate(ops):
             if j == i or w is not m:
                 continue
-            for q, pair in ((lv[1], (lv[0], lw[1])), (lv[0], (lw[0], lv[1]))):
-                inner = lw[0] if q == lv[1] else lw[1]
-                if q != inner or q in out or _count(ops, q) != 2 or pair[0] == q:
-                    continue
-                if pair[1] == q:
-                    continue
-                return _replace(ops, {i, j}, [(eye(m.shape[0]), pair)])
+            for q, inner, pair in ((lv[1], lw[0], (lv[0], lw[1])), (lv[0], lw[1], (lw[0], lv[1]))):
+                if q == inner and q not in out and _count(ops, q) == 2 and q not in pair:
+                    return _replace(ops, {i, j}, [(eye(m.shape[0]), pair)])
     return None
 
 
@@ -277,6 +273,10 @@ def inverse_of_transpose(e):
         return transpose(func(Op.INV, a.args[0]))
     return None
 
+
+RECANONICAL = {  # how the engine rebuilds a node whose arguments were simplified, where not as build's
+    Op.ADD: lambda n, args: add(*args, max_inner_rank=MAX_INNER_RANK),  # no 4-tensor sums inside
+}
 
 REWRITES = {
     Op.EINSUM: [
