@@ -29,6 +29,7 @@ from ..ops import Op
 from .symmetry import orient
 
 MAX_INNER_RANK = 2  # sums inside a product stay matrices: B X C + B' X C', not X : (B⊗C + …)
+MAX_TERMS = 4  # a product of a higher-rank sum of at most this many terms is written term by term
 
 
 def _ops(e: Expr):
@@ -190,7 +191,7 @@ def distribute(e):
     for k, (t, lt) in enumerate(ops):
         if t.op is not Op.ADD or t.ndim <= 2:
             continue
-        if len(out) <= 2 or len(ops) == 1:
+        if len(out) <= 2 or len(ops) == 1 or len(t.args) <= MAX_TERMS:
             terms = [einsum(_replace(ops, {k}, [(u, lt)]), out) for u in t.args]
             return add(*terms, max_inner_rank=MAX_INNER_RANK)
     return None
