@@ -133,7 +133,10 @@ def problems(quick):
 
 def interleaved_medians(fns: dict, budget=2.0, max_rounds=40, min_rounds=5):
     """Median time of each callable, measured in round-robin rounds so that drift in the
-    machine's speed (turbo, other load) hits every contestant alike."""
+    machine's speed (turbo, other load) hits every contestant alike.  Each turn calls a
+    contestant three times and times the last two: NumPy's, XLA's, PyTorch's and TensorFlow's
+    thread pools spin for a while after their work, and on a shared 2-core machine the first
+    call after a switch measured the previous library's spinning, not its own work."""
     for fn in fns.values():
         fn()  # warm-up
     times = {k: [] for k in fns}
@@ -141,9 +144,11 @@ def interleaved_medians(fns: dict, budget=2.0, max_rounds=40, min_rounds=5):
     rounds = 0
     while rounds < max_rounds and (rounds < min_rounds or time.perf_counter() - start < budget):
         for k, fn in fns.items():
-            t0 = time.perf_counter()
-            fn()
-            times[k].append(time.perf_counter() - t0)
+            fn()  # the first call after another library's pays for its idle threads: untimed
+            for _ in range(2):
+                t0 = time.perf_counter()
+                fn()
+                times[k].append(time.perf_counter() - t0)
         rounds += 1
     return {k: statistics.median(v) for k, v in times.items()}
 
@@ -218,13 +223,19 @@ def _dims(f, vals):
 
 
 def _compiled(d, backend, vals, dims):
+    """The compiled function for these shapes, called positionally (``Compiled.function``), as
+    the JAX, PyTorch and TensorFlow transformations are."""
     c = tc.compile(d, backend)
-    return lambda: c(dims=dims, **vals)
+    carried = {x for v in tc.expr.variables(d).values() for x in v.shape}
+    if any(k not in carried for k in dims):  # dimensions passed as keywords: the plain call
+        return lambda: _block(c(dims=dims, **vals))
+    fn = c.function(**vals)
+    args = [vals[n] for n in c.names]
+    return lambda: _block(fn(*args)[0])
 
 
 def _jax_tc(d, jv, dims):
-    c = tc.compile(d, "jax")  # compiled with jax.jit
-    return lambda: _block(c(dims=dims, **jv))
+    return _compiled(d, "jax", jv, dims)  # compiled with jax.jit
 
 
 def _tf_np(r):

@@ -4,6 +4,7 @@ each framework's own autodiff, and the rule cases against the reference evaluato
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -53,7 +54,7 @@ def test_tensorflow_is_a_graph_and_keeps_float64(rng):
     assert isinstance(grad, tf.Tensor) and grad.dtype == tf.float64
     assert_close(grad.numpy(), g.evaluate(X=X, y=y, w=w), rtol=1e-12)
     src = tc.codegen(g, "tensorflow")
-    assert "tf.tensordot(" in src and ".T" not in src.split('    """\n')[-1]
+    assert "_mm(" in src and ".T" not in src.split('    """\n')[-1]
 
 
 def test_jax_backend_is_jitted_with_static_dimensions(rng):
@@ -177,3 +178,10 @@ def test_exported_script_check_fails_on_a_wrong_derivative(tmp_path):
     namespace: dict = {}
     exec(compile(src, "exported", "exec"), namespace)  # our own generated source
     assert namespace["check_gradient"]() is False
+
+
+def test_mxnet_compile_says_where_mxnet_runs():
+    if importlib.util.find_spec("mxnet") is not None:
+        pytest.skip("mxnet is installed here")
+    with pytest.raises(tc.TensorCalcError, match="venv of its own.*tc.codegen"):
+        tc.compile(tc.parse("x * x", {}), "mxnet")

@@ -18,6 +18,7 @@ MODULES = sorted(
 
 
 NEEDS = {"tensorcalc.analysis.plot": "matplotlib"}  # modules whose examples need an extra
+NEEDS.update({"tensorcalc.web.app": "starlette", "tensorcalc.web.server": "starlette"})
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -101,6 +101,12 @@ def _close_arrays(a, b):
     return np.allclose(evaluate(a, values, dims), evaluate(b, values, dims))
 
 
+def test_index_terms_merge_only_when_equal():
+    # ∂(c cᵀ)/∂x has two different terms; they must not be collected into one
+    e = tc.explain("cos(x) @ cos(x)'", "x", style="index", shapes={"x": "n"}, verify=True)
+    assert "[-sin(x)]_p δ_pk e_q + e_p [-sin(x)]_q δ_qk" in e.steps[3].text
+
+
 def test_kmeans_centres_from_the_zero_gradient():
     case = SEEDS["index"][-1]
     centres = tc.solve_stationary(case["expr"], case["wrt"], shapes=case["shapes"])
@@ -297,4 +303,5 @@ def test_random_expressions_explained_and_verified(problem, data):
         assert e.steps and e.style == style
         texts = [s.text for s in e.steps]
         assert len(texts) == len(set(texts))
+        assert not any("zq" in s.text or "zq" in s.latex for s in e.steps)  # no placeholders
         _verify_with(e, env, seed)

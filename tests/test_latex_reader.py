@@ -58,6 +58,10 @@ SAME = [
     (r"1e-05 x", "1e-5 * x"),
     (r"\tanh\left(W_{2} x\right)", "tanh(W2 @ x)"),
     (r"\theta^\top x", "theta' @ x"),
+    (r"M + M^\top \quad \text{where } M = A B, N = M", "A @ B + (A @ B)'"),
+    (r"\left[s A_{ij} x_{k}\right]_{ijk}", 'einsum("ij,k->ijk", s * A, x)'),
+    (r"\left[\sum_{ijk} A_{ij} x_{j} B_{ki}\right]", 'einsum("ij,j,ki->", A, x, B)'),
+    (r"\left[\sum_{i} x_{i}^{2}\right]", "x' @ x"),
 ]
 
 

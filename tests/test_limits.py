@@ -5,6 +5,7 @@ exact zero, ``critical`` on infinite or NaN input, and norm powers finite at 0."
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -176,7 +177,10 @@ def test_norm_powers_are_finite_at_zero(p):
 def test_norm_fourth_power_reads_as_the_math():
     f = tc.parse("norm(x)^4", {"x": ("n",)})
     assert str(f) == "norm(x)^4"
-    assert str(tc.derivative(f, "x")) == "4 * (x' @ x) * x"  # d‖x‖⁴ = 4‖x‖² xᵀdx
+    g = tc.derivative(f, "x")  # d‖x‖⁴ = 4‖x‖² xᵀdx: no division by ‖x‖ left
+    assert "/" not in str(g) and "norm" not in str(g)
+    x = np.array([1.0, -2.0, 0.5])
+    np.testing.assert_allclose(g.evaluate(x=x), 4 * (x @ x) * x)
 
 
 @pytest.mark.parametrize(
@@ -203,3 +207,13 @@ def test_minimize_norm_fourth_power_from_zero():
     r = tc.minimize("norm(x)^4", "x", x0={"x": [0.0, 0.0]}, method="newton", steps=5)
     assert "diverged" not in str(r)
     assert np.array_equal(np.asarray(r.iterates[-1]), np.zeros(2))
+
+
+def test_check_refuses_orders_beyond_reach(capsys):
+    with pytest.raises(tc.DifferentiationError, match="MAX_ORDER"):
+        tc.check(tc.parse("x^2"), "x", order=10**9)
+    from tensorcalc.numeric.fd import MAX_EVALUATIONS
+
+    with pytest.raises(tc.TensorCalcError, match=re.escape(f"{MAX_EVALUATIONS:.0e}")):
+        tc.check(tc.parse("x^2"), "x", order=9)  # 8⁹ nested Richardson calls
+    assert main(["check", "x^2", "--wrt", "x", "--order", "1000000000"]) == 2

@@ -57,7 +57,8 @@ def test_four_tensor_notation():
     d = tc.derivative("R' @ R", "R", shapes=SH)
     assert str(d) == 'einsum("ki,jl->ijkl", R, eye(N)) + einsum("il,kj->ijkl", eye(N), R)'
     assert d.latex() == (
-        r"\left[R_{ki} \delta_{jl}\right]_{ijkl} + \left[\delta_{il} R_{kj}\right]_{ijkl}"
+        r"\left[R_{ki} \left(I_{N}\right)_{jl}\right]_{ijkl}"  # a δ no factor sizes: I_N's entries
+        r" + \left[\left(I_{N}\right)_{il} R_{kj}\right]_{ijkl}"
     )
 
 

@@ -84,6 +84,12 @@ STRUCTURAL = [
     ("logdet(X) * det(X) + tr(inv(X))", MAT, "X", _mat),
     ("inv(X) @ inv(X)'", MAT, "X", _mat),
     ("solve(X, X' @ X)", MAT, "X", _mat),
+    ("softmax(X, 1)", MAT, "X", _mat),  # row-wise reductions
+    ("softmax(X, 0) * X", MAT, "X", _mat),
+    ("logsumexp(X, 1)", MAT, "X", _mat),
+    ("logsumexp(X, axis=0) @ X", MAT, "X", _mat),
+    ("mean(X) * mean(X, 0) + mean(X, 1)", MAT, "X", _mat),
+    ("softmax(X @ X' / 2, 1) @ X", MAT, "X", _mat),  # attention with Q = K = V = X
 ]
 
 

@@ -77,3 +77,16 @@ def test_evaluate_binds_sizes_from_inputs_the_derivative_lost(rng):
     assert_close(tc.compile(d)(A=A, x=x), expect)
     with pytest.raises(tc.EvaluationError, match="'A' should have 2 axes"):
         d.evaluate({"A": np.ones(3), "x": x})
+
+
+def test_readme_examples_need_no_shapes():
+    assert str(tc.gradient("norm(X - U @ V)^2", "U")) == "-2 * (X - U @ V) @ V'"
+    assert str(tc.hessian("norm(y - Phi @ theta)^2", "theta")) == "2 * Phi' @ Phi"
+    assert str(tc.jacobian("A @ x", "x")) == "A"
+    assert (
+        str(tc.solve_stationary("norm(y - Phi @ theta)^2", "theta"))
+        == "solve(Phi' @ Phi, Phi' @ y)"
+    )
+    assert repr(tc.derivative("x' @ A @ x", "x")) == (
+        "Expr(\"(A + A') @ x\", shape=('n',), where x: n, A: n×n)"
+    )

@@ -111,3 +111,9 @@ def test_cli_symmetric(capsys):
     )
     out, _ = capsys.readouterr()
     assert rc == 0 and out.splitlines()[0] == "2 * inv(S) - diag(diag(inv(S)))"
+
+
+def test_symmetry_simplifies_derivatives():
+    assert str(tc.derivative("x' @ S @ x", "x", shapes=SHAPES)) == "2 * S @ x"  # (S + S')x
+    assert str(tc.parse("S @ S'", SHAPES)) == "S @ S"
+    assert str(tc.gradient("logdet(S)", "S", shapes=SHAPES)) == "inv(S)"

@@ -252,3 +252,10 @@ def test_selection_derivatives_match_central_differences(text, shapes, rng):
         d = tc.derivative(f, name)
         want = central_jacobian(lambda v: f.evaluate({**vals, name: v}), vals[name])
         np.testing.assert_allclose(d.evaluate(vals), want, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("backend", INSTALLED)
+def test_variables_named_like_the_array_library(backend):
+    f = tc.parse("np * jnp + torch + da + jax + _sigmoid")
+    vals = {"np": 2.0, "jnp": 3.0, "torch": 4.0, "da": 5.0, "jax": 6.0, "_sigmoid": 7.0}
+    assert float(_to_numpy(tc.compile(f, backend)(**vals))) == 2.0 * 3.0 + 4.0 + 5.0 + 6.0 + 7.0

@@ -35,7 +35,8 @@ SLOW = {
 
 @pytest.fixture(scope="module")
 def client():
-    with TestClient(create_app(Limits(workers=2)), base_url=BASE) as c:
+    app = create_app(Limits(workers=2), allowed_hosts=("192.168.1.5",))  # as for --host 192.168.1.5
+    with TestClient(app, base_url=BASE) as c:
         yield c
 
 
@@ -75,7 +76,7 @@ def test_page_static_files_and_security_headers(client):
 
 def test_info_lists_features_examples_and_limits(client):
     info = client.get("/api/info").json()
-    assert set(info["features"]) == {"latex_input", "where", "explain", "script", "symmetric"}
+    assert {"rules", "differential", "index", "backprop"} <= set(info["styles"])
     assert info["limits"] == {"max_expression": 2000, "max_order": 4, "timeout": 5.0}
     assert len(info["examples"]) == len(EXAMPLES) and info["version"] == tc.__version__
 
@@ -103,7 +104,7 @@ def test_derivative_of_quadratic_form(client):
     d = r.json()
     assert d["text"] == "(A + A') @ x" and d["latex"] == r"\left(A + A^\top\right) x"
     assert d["shape"] == ["n"] and d["shapes"] == {"x": "n", "A": "n,n"}
-    assert d["wrt"] == "x" and d["guessed"] == [] and d["analysis"] is False
+    assert d["wrt"] == "x" and "A" not in d["assumed"] and d["analysis"] is False
     # the text form is a formula: it evaluates to (A + Aᵀ)x
     v = values({"x": (3,), "A": (3, 3)})
     got = tc.parse(d["text"], {"x": "n", "A": "n,n"}).evaluate(v)
@@ -112,9 +113,26 @@ def test_derivative_of_quadratic_form(client):
 
 def test_undeclared_shapes_follow_the_naming_convention(client):
     d = post(client, "derivative", {"expression": "norm(y - Phi @ theta)^2", "wrt": "theta"}).json()
-    assert d["shapes"] == {"y": "n", "Phi": "n,n", "theta": "n"}
-    assert sorted(d["guessed"]) == ["Phi", "theta", "y"]
+    assert d["shapes"] == {"y": "n", "Phi": "n,m", "theta": "m"}
+    assert d["assumed"] == ["y", "Phi", "theta"] and d["shape"] == ["m"]
     assert d["text"] == "-2 * Phi' @ (y - Phi @ theta)"
+
+
+def test_latex_input_is_read_automatically_or_on_request(client):
+    d = post(client, "derivative", {"expression": r"\mathbf{x}^\top A \mathbf{x}"}).json()
+    assert d["text"] == "(A + A') @ x" and d["shapes"] == {"x": "n", "A": "n,n"}
+    body = {"expression": r"\frac{1}{2} \|X - U V\|_F^2", "wrt": "V", "syntax": "latex"}
+    assert post(client, "derivative", body).json()["text"] == "-U' @ (X - U @ V)"
+    bad = post(client, "derivative", {"expression": r"\frac{1}{2} \|X - ", "syntax": "latex"})
+    assert bad.status_code == 400 and bad.json()["position"] == 18
+
+
+def test_symmetric_matrix_shapes(client):
+    body = {"expression": "x' @ S @ x", "wrt": "x", "shapes": {"S": "n,n,sym"}}
+    d = post(client, "derivative", body).json()
+    assert d["text"] == "2 * S @ x" and d["shapes"]["S"] == "n,n,sym"
+    # the same function with S not declared symmetric: (S + S')x
+    assert post(client, "derivative", {**body, "shapes": {}}).json()["text"] == "(S + S') @ x"
 
 
 def test_declared_shapes_change_the_result(client):
@@ -136,7 +154,7 @@ def test_tensor_results_are_shown_in_index_notation(client):
     d = post(client, "derivative", {"expression": "R' @ R", "wrt": "R", "shapes": {"R": "M,N"}})
     d = d.json()
     assert d["shape"] == ["N", "N", "M", "N"]
-    assert r"\delta" in d["latex"] and "cannot" not in d["latex"].lower()
+    assert r"\right]_{ijkl}" in d["latex"] and "cannot" not in d["latex"].lower()  # index notation
 
 
 def test_every_example_computes(client):
@@ -365,15 +383,13 @@ def test_analysis_bad_input(client, body, words):
 # ------------------------------------------------------------------------------ server
 
 
-def test_serve_warns_for_other_addresses_and_admits_the_bound_one():
+def test_serve_warns_for_other_addresses_and_admits_the_bound_one(client):
     from tensorcalc.web.server import warning_for
 
     assert warning_for("127.0.0.1") is None and warning_for("localhost") is None
     assert "warning" in warning_for("0.0.0.0") and "0.0.0.0" in warning_for("0.0.0.0")
-    app = create_app(Limits(workers=1), allowed_hosts=("192.168.1.5",))
-    with TestClient(app, base_url="http://192.168.1.5:8000") as c:
-        assert c.get("/api/info").status_code == 200
-        assert c.get("/api/info", headers={"host": "192.168.1.6"}).status_code == 403
+    assert client.get("/api/info", headers={"host": "192.168.1.5:8000"}).status_code == 200
+    assert client.get("/api/info", headers={"host": "192.168.1.6:8000"}).status_code == 403
 
 
 def test_cli_has_the_serve_command():

@@ -74,6 +74,7 @@ def page(browser, server):
     pg.on("request", lambda r: REQUESTS.append(r.url))
     errors = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.on("response", lambda r: (r.status == 404 or r.status >= 500) and errors.append(r.url))
     expected = "Failed to load resource: the server responded with a status of 4"  # bad input
     pg.on(
         "console", lambda m: m.type == "error" and expected not in m.text and errors.append(m.text)
@@ -133,7 +134,7 @@ def test_a_bad_expression_shows_the_caret_message(page):
 
 def test_changing_a_shape_changes_the_result(page):
     load(page, "?e=A+%40+x&wrt=x")
-    has_text(page, "#shape-badge", "shape (n, n)")
+    has_text(page, "#shape-badge", "shape (n, m)")
     dims = page.locator("tr[data-name='A'] input.dims")
     dims.fill("M, N")
     dims.press("Enter")
@@ -205,6 +206,17 @@ def test_a_shared_url_reproduces_the_state_and_back_works(page, browser):
     page.go_back()  # order 1 again
     has_text(page, "#result-text", "-2 * U' @ (X - U @ V)")
     assert page.input_value("#order") == "1"
+
+
+def test_the_seed_figure_is_one_click_in_the_examples_menu(page):
+    load(page)
+    page.select_option("#examples", label="x·exp(−x² − y²)")
+    page.wait_for_selector("#plot:not([hidden])")
+    assert page.get_attribute("#plot", "src").startswith("data:image/png;base64,")
+    assert page.input_value("#point-inputs input[name='x']") == "-1"
+    kinds = page.locator("#critical tbody td:nth-child(3)").all_text_contents()
+    assert kinds == ["local minimum", "local maximum"]
+    assert "T_{2}(x, y)" in page.locator("#taylor annotation").text_content()
 
 
 def screenshot(page, path: pathlib.Path) -> pathlib.Path:

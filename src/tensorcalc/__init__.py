@@ -30,6 +30,7 @@ from .diff.reverse import MAX_NODES, MAX_ORDER
 from .errors import (
     DifferentiationError,
     EvaluationError,
+    NumericError,
     ParseError,
     ShapeError,
     TensorCalcError,
@@ -108,7 +109,7 @@ __all__ = [
     "plot", "solve_stationary", "taylor",
     "formula", "grad", "jvp", "value_and_grad", "vjp", "transforms", "TracingError",
     "Compiled", "codegen", "compile", "CheckReport", "check", "check_grad", "check_hessian", "check_jacobian", "numeric",
-    "Derivation", "DifferentiationError", "explain", "Explanation", "EvaluationError", "Expr", "ParseError", "ShapeError",
+    "Derivation", "DifferentiationError", "explain", "Explanation", "EvaluationError", "Expr", "NumericError", "ParseError", "ShapeError",
     "TensorCalcError", "abs_", "arccos", "arcsin", "arctan", "cos", "derivation", "derivative",
     "det", "diag", "dot", "evaluate", "exp", "eye", "gradient", "hessian", "inv", "jacobian",
     "latex", "log", "log1p", "logdet", "logsumexp", "matrix", "norm", "norm1", "ones", "outer",

@@ -61,6 +61,7 @@ def derivation(
         d = _reverse(d, x, steps)
         if is_symmetric_var(x):  # the gradient on symmetric matrices (diff.symmetric)
             d = project(d, symmetric)
+        d = simplify(d)  # each order simplified, so order k is the derivative of order k - 1
     d = simplify(apply_layout(d, f.ndim, x.ndim, order, layout))
     note = NOTES.setdefault(d, {})  # what evaluate needs to bind sizes, and what repr shows
     note["inputs"] = {**NOTES.get(f, {}).get("inputs", {}), **variables(f)}
@@ -158,12 +159,17 @@ def _verify(e: Explanation, at, attempts: int = 3):
     """Check every step at random points (``at`` where given).  Sizes of named dimensions
     are drawn again on a failure, so that a structurally singular draw (X' @ X with fewer
     rows than columns) is not taken for a wrong step; a step failing every draw raises."""
+    given = {name: np.asarray(v, dtype=float) for name, v in (at or {}).items()}
+    bound = {}  # sizes the given values fix
+    for name, v in variables(e.expr).items():
+        if name in given and given[name].ndim == v.ndim:
+            bound.update({d: n for d, n in zip(v.shape, given[name].shape) if isinstance(d, str)})
     for k in range(attempts):
-        values, dims = random_values(e.expr, seed=k)
+        values, dims = random_values(e.expr, seed=k, dims=bound)
         if k:
-            dims = {d: 2 + k + (len(dims) - i) for i, d in enumerate(dims)}
+            dims = {d: 2 + k + (len(dims) - i) for i, d in enumerate(dims)} | bound
             values, dims = random_values(e.expr, seed=k, dims=dims)
-        values.update({name: np.asarray(v, dtype=float) for name, v in (at or {}).items()})
+        values.update(given)
         for s in e.steps:
             for side in (s.lhs, s.rhs):
                 if side is not None:

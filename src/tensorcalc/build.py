@@ -19,18 +19,17 @@ from contextvars import ContextVar
 
 import numpy as np
 
-from .errors import ShapeError
+from .errors import NumericError, ShapeError
 from .expr import Expr, node, postorder
 from .ops import KIND, UNARY, Op
-from .shapes import as_shape
+from .shapes import MAX_OPERANDS, MAX_RANK, as_shape, check_name
 
 
 def var(name: str, shape=(), symmetric: bool = False) -> Expr:
     """A variable; ``shape`` is a tuple of ints and dimension names.  A ``symmetric`` one is a
-    square matrix with S' = S (attrs ``(name, shape, "symmetric")``)."""
-    if not isinstance(name, str) or not name.isidentifier():
-        raise ShapeError("variable", [], f"bad variable name {name!r}")
-    shape = as_shape(shape)
+    square matrix with S' = S (attrs ``(name, shape, "symmetric")``).  Names and dimension
+    names are checked to be identifiers (they keep their spelling)."""
+    name, shape = check_name(name, normalise=False), as_shape(shape)
     if symmetric:
         if len(shape) != 2 or shape[0] != shape[1]:
             raise ShapeError("variable", [shape], f"symmetric {name} must be a square matrix")
@@ -44,8 +43,14 @@ def is_symmetric_var(e: Expr) -> bool:
 
 
 def const(value, shape=()) -> Expr:
-    """A tensor of the given shape filled with ``value``."""
-    return node(Op.CONST, (), (float(value), as_shape(shape)))
+    """A tensor of the given shape filled with ``value`` (a finite number)."""
+    value = float(value)
+    if not math.isfinite(value):
+        raise NumericError(
+            f"a constant is {value} (it overflowed float64 or is undefined); "
+            "rescale the expression or use a variable"
+        )
+    return node(Op.CONST, (), (value, as_shape(shape)))
 
 
 def zeros(shape) -> Expr:
@@ -152,7 +157,12 @@ def einsum(terms, out) -> Expr:
     work = [(e, tuple(lab(x) for x in labels)) for e, labels in terms]
     while work:
         e, labels = work.pop()
-        if e.op is Op.EINSUM:
+        fresh = e.op is Op.EINSUM and len({x for il in e.attrs[0] for x in il} - set(e.attrs[1]))
+        if (  # merge a nested product unless that needs too many letters or operands
+            e.op is Op.EINSUM
+            and len(ids) + fresh <= MAX_RANK
+            and len(ops) + len(work) + len(e.args) <= MAX_OPERANDS
+        ):
             ins, inner_out = e.attrs
             m = dict(zip(inner_out, labels))
             for a, il in zip(e.args, ins):
@@ -527,9 +537,9 @@ def sum_(a, axis=None) -> Expr:
     if axis is None:
         return einsum([(a, idx)], ())
     axes = {axis} if isinstance(axis, int) else set(axis)
-    axes = {x % a.ndim if a.ndim else x for x in axes}
-    if any(x < 0 or x >= a.ndim for x in axes):
-        raise ShapeError("sum", [a.shape], f"axis {axis} out of range")
+    if any(not -a.ndim <= x < a.ndim for x in axes):
+        raise ShapeError("sum", [a.shape], f"axis {axis} out of range for rank {a.ndim}")
+    axes = {x % a.ndim for x in axes}
     return einsum([(a, idx)], tuple(x for x in idx if x not in axes))
 
 
@@ -589,7 +599,10 @@ def pow_(a, b) -> Expr:
     if vb == 0.0 or va == 1.0:
         return ones(a.shape)
     if va is not None and vb is not None:
-        return const(va**vb, a.shape)
+        with np.errstate(all="ignore"):
+            r = float(np.power(va, vb))
+        if math.isfinite(r):  # 0^-1, (-1)^0.5 and 2^2000 stay symbolic (inf/nan when evaluated)
+            return const(r, a.shape)
     if vb == 2.0 and a.op is Op.NORM:
         (x,) = a.args
         idx = tuple(range(x.ndim))
@@ -616,6 +629,20 @@ def div(a, b) -> Expr:
     return mul(a, node(Op.DIV, (ones(b.shape), b)))
 
 
+def mean(a, axis=None) -> Expr:
+    """Mean of all entries, or along ``axis``: the sum over the count (``sum(ones(n))`` for a
+    symbolic size n), so its derivative, printing and code are the sum's."""
+    a = to_expr(a)
+    s = sum_(a, axis)
+    axes = range(a.ndim) if axis is None else [axis % a.ndim if a.ndim else axis]
+    dims = [a.shape[k] for k in axes]
+    count = math.prod(d for d in dims if isinstance(d, int))
+    named = tuple(d for d in dims if not isinstance(d, int))
+    if named:
+        return div(s, scale(count, sum_(ones(named))))
+    return scale(1.0 / count, s)
+
+
 def diag_vector(a: Expr):
     """``v`` when ``a`` is ``diag(v)`` (a product with a delta on its two output indices)."""
     if a.op is not Op.EINSUM or a.ndim != 2 or a.attrs[1][0] == a.attrs[1][1]:
@@ -634,9 +661,16 @@ def diag_vector(a: Expr):
     return None
 
 
-def func(op: Op, a) -> Expr:
-    """A non-elementwise function (inv, det, logdet, norm, softmax, logsumexp)."""
+def func(op: Op, a, axis=None) -> Expr:
+    """A non-elementwise function (inv, det, logdet, norm, softmax, logsumexp); softmax and
+    logsumexp along ``axis`` when one is given (attrs ``(axis,)``), else over all entries."""
     a = to_expr(a)
+    if axis is not None:
+        if op not in (Op.SOFTMAX, Op.LOGSUMEXP) or not isinstance(axis, int):
+            raise ShapeError(op.value, [a.shape], f"bad axis {axis!r}")
+        if not -a.ndim <= axis < a.ndim:
+            raise ShapeError(op.value, [a.shape], f"axis {axis} out of range")
+        return node(op, (a,), (axis % a.ndim,))
     if op is Op.INV and (v := diag_vector(a)) is not None:  # diag(v)⁻¹ = diag(1 / v)
         return diag(div(1, v))
     return node(op, (a,))
@@ -652,7 +686,7 @@ for _op in Op:
     if KIND[_op] == UNARY:
         REBUILD[_op] = lambda n, args: unary(n.op, args[0])
     elif _op not in REBUILD and _op not in (Op.VAR, Op.CONST, Op.EYE, Op.SELECT, Op.ARRAY):
-        REBUILD[_op] = lambda n, args: func(n.op, args[0])
+        REBUILD[_op] = lambda n, args: func(n.op, args[0], *n.attrs)
 
 
 def substitute(e: Expr, mapping: dict) -> Expr:

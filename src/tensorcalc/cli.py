@@ -25,37 +25,79 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
+import traceback
+from pathlib import Path
+
+import numpy as np
 
 from .analysis import classify, critical_points, minimize, plot, taylor
 from .api import derivative, explain, parse
+from .diff.reverse import MAX_ORDER
 from .errors import TensorCalcError, format_shape
 from .expr import NOTES
 from .numeric.check import check
 from .parse import where
-from .shapes import as_shape, is_symmetric_spec
+from .shapes import as_shape, check_name, is_symmetric_spec
+
+# Formats matplotlib writes; a path without a suffix is written as PNG (to exactly that path).
+FIGURE_FORMATS = ("png", "pdf", "svg", "svgz", "eps", "ps", "jpg", "jpeg", "tif", "tiff", "webp")
+MAX_STEPS = 1_000_000  # minimize --steps
+MAX_DPI = 2000
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error: ``error: <what> (see tensorcalc <cmd> --help)``."""
+
+    def error(self, message):
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
 
 
 def _named(text: str, expected: str):
     """``(name, rest)`` of ``NAME=rest``, or an argparse error saying what was ``expected``."""
     name, eq, rest = text.partition("=")
-    if not eq or not name.strip().isidentifier():
+    if not eq or not name.strip():
         raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
-    return name.strip(), rest
+    return _name(name.strip()), rest
+
+
+def _name(text: str) -> str:
+    """A variable name (NFKC-normalised)."""
+    try:
+        return check_name(text)
+    except TensorCalcError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def _shape_arg(text: str):
     name, dims = _named(text, "NAME=DIMS such as A=n,n, S=n,n,sym or s= (scalar)")
-    return name, as_shape(dims) + (("symmetric",) if is_symmetric_spec(dims) else ())
+    try:
+        return name, as_shape(dims) + (("symmetric",) if is_symmetric_spec(dims) else ())
+    except TensorCalcError as err:
+        raise argparse.ArgumentTypeError(f"{text!r}: {err}") from None
+
+
+def _numbers_only(v) -> bool:
+    """Only JSON numbers (no bools, strings, objects or nulls), in lists."""
+    if isinstance(v, list):
+        return all(_numbers_only(x) for x in v)
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def _value(text: str):
+    """A finite number or a non-empty rectangular JSON list of finite numbers."""
+    expected = f"expected a finite number or a JSON list of numbers such as [1,2], got {text!r}"
     try:
-        return json.loads(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a number or a JSON list, got {text!r}"
-        ) from None
+        v = json.loads(text)
+        ok = _numbers_only(v)
+        a = np.asarray(v, dtype=np.float64) if ok else None
+    except (ValueError, RecursionError, OverflowError):
+        ok = False
+    if not ok or not a.size or not np.all(np.isfinite(a)):
+        raise argparse.ArgumentTypeError(expected)
+    return v
 
 
 def _assignment(text: str):
@@ -77,12 +119,86 @@ def _point(text: str) -> dict:
 
 
 def _interval(text: str):
-    expected = "NAME=A:B such as x=-3:3"
+    expected = "NAME=A:B with finite numbers A < B, such as x=-3:3"
     name, rng = _named(text, expected)
     lo, colon, hi = rng.partition(":")
-    if not colon:
+    try:
+        lo, hi = float(lo), float(hi)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+    if not colon or not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
         raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
-    return name, (float(_value(lo)), float(_value(hi)))
+    return name, (lo, hi)
+
+
+def _int_in(lo: int, hi: int | None, what: str):
+    """An argparse type: an int in ``lo..hi``."""
+
+    def parse_int(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            v = None
+        if v is None or v < lo or (hi is not None and v > hi):
+            bound = f"{lo}..{hi}" if hi is not None else f"at least {lo}"
+            raise argparse.ArgumentTypeError(f"{what} must be an integer {bound}, got {text!r}")
+        return v
+
+    parse_int.__name__ = what
+    return parse_int
+
+
+def _float_in(lo: float, hi: float, what: str, *, open_lo=False, open_hi=False):
+    """An argparse type: a finite float in ``[lo, hi]`` (ends open where asked)."""
+
+    def parse_float(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            v = math.nan
+        ok = (
+            math.isfinite(v)
+            and (v > lo if open_lo else v >= lo)
+            and (v < hi if open_hi else v <= hi)
+        )
+        if not ok:
+            rng = f"{'(' if open_lo else '['}{lo:g}, {hi:g}{')' if open_hi else ']'}"
+            raise argparse.ArgumentTypeError(f"{what} must be a number in {rng}, got {text!r}")
+        return v
+
+    parse_float.__name__ = what
+    return parse_float
+
+
+def _output(text: str) -> Path:
+    """A figure path: its suffix names a format matplotlib writes, or there is none (PNG)."""
+    path = Path(text)
+    suffix = path.suffix[1:].lower()
+    if not text or (suffix and suffix not in FIGURE_FORMATS):
+        raise argparse.ArgumentTypeError(
+            f"cannot write figures as {path.suffix!r}: use one of "
+            + ", ".join("." + f for f in FIGURE_FORMATS)
+        )
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a directory")
+    return path
+
+
+def _save(fig, path: Path, dpi: int) -> None:
+    """Write ``fig`` to exactly ``path`` (PNG unless its suffix names another format)."""
+    fmt = path.suffix[1:].lower() or "png"
+    try:
+        with open(path, "wb") as fh:
+            fig.savefig(fh, format=fmt, dpi=dpi)
+    except OSError as err:
+        raise CommandError(f"cannot write {path}: {err.strerror or err}") from None
+
+
+class CommandError(Exception):
+    """A failure outside tensorcalc's own checks (e.g. a file that cannot be written)."""
+
+
+_ORDER = _int_in(0, MAX_ORDER, "--order")
 
 
 def _common(p):
@@ -96,12 +212,14 @@ def _common(p):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="tensorcalc", description="Exact matrix and tensor calculus.")
-    sub = p.add_subparsers(dest="command", required=True)
+    p = _Parser(prog="tensorcalc", description="Exact matrix and tensor calculus.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     d = sub.add_parser("diff", help="differentiate an expression")
     d.add_argument("expression", help='e.g. "x\' @ A @ x"')
-    d.add_argument("--wrt", required=True, help="variable to differentiate with respect to")
-    d.add_argument("--order", type=int, default=1, help="derivative order (default 1)")
+    d.add_argument(
+        "--wrt", required=True, type=_name, help="variable to differentiate with respect to"
+    )
+    d.add_argument("--order", type=_ORDER, default=1, help="derivative order (default 1)")
     d.add_argument(
         "--shape", action="append", type=_shape_arg, default=[], metavar="NAME=DIMS",
         help="declare a shape, e.g. --shape A=n,n --shape x=n (repeatable; 's=' is a scalar)",
@@ -118,13 +236,15 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--json", action="store_true", help="print JSON")
     c = sub.add_parser("check", help="check a derivative against finite differences")
     c.add_argument("expression")
-    c.add_argument("--wrt", required=True)
-    c.add_argument("--order", type=int, default=1)
+    c.add_argument("--wrt", required=True, type=_name)
+    c.add_argument("--order", type=_ORDER, default=1)
     c.add_argument("--shape", action="append", type=_shape_arg, default=[], metavar="NAME=DIMS")
-    c.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
+    c.add_argument(
+        "--seed", type=_int_in(0, 2**32 - 1, "--seed"), default=0, help="seed of the random inputs"
+    )
     t = sub.add_parser("taylor", help="Taylor polynomial about the point given by --at")
     _common(t)
-    t.add_argument("--order", type=int, default=2)
+    t.add_argument("--order", type=_ORDER, default=2)
     t.add_argument("--latex", action="store_true")
     k = sub.add_parser(
         "critical",
@@ -138,33 +258,35 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Newton start such as x=1,y=2 (repeatable)")  # fmt: skip
     m = sub.add_parser("minimize", help="gradient descent, momentum or Newton, step by step")
     _common(m)
-    m.add_argument("--wrt", action="append", required=True)
+    m.add_argument("--wrt", action="append", required=True, type=_name)
     m.add_argument("--x0", type=_point, required=True, metavar="POINT", help="e.g. x=4 or x=1,y=2")
     m.add_argument("--method", choices=["gd", "momentum", "newton"], default="gd")
-    m.add_argument("--lr", type=float, default=0.1)
-    m.add_argument("--beta", type=float, default=0.9)
-    m.add_argument("--steps", type=int, default=100)
-    m.add_argument("--tol", type=float, default=1e-8)
-    m.add_argument("-o", "--output", help="also draw the path to this PNG (needs matplotlib)")
+    m.add_argument("--lr", type=_float_in(0, 1e6, "--lr", open_lo=True), default=0.1)
+    m.add_argument("--beta", type=_float_in(0, 1, "--beta", open_hi=True), default=0.9)
+    m.add_argument("--steps", type=_int_in(0, MAX_STEPS, "--steps"), default=100)
+    m.add_argument("--tol", type=_float_in(0, 1e300, "--tol"), default=1e-8)
+    m.add_argument(
+        "-o", "--output", type=_output, help="also draw the path to this PNG (needs matplotlib)"
+    )
     g = sub.add_parser("plot", help="plot a function of one or two variables to a PNG")
     _common(g)
     g.add_argument("--over", type=_interval, action="append", default=[], metavar="NAME=A:B")
     g.add_argument("--taylor", action="append", type=_assignment, default=[], metavar="NAME=VALUE",
                    help="draw the Taylor polynomial at this point (repeat for each variable)")  # fmt: skip
-    g.add_argument("--order", type=int, default=2)
+    g.add_argument("--order", type=_ORDER, default=2)
     g.add_argument("--kind", choices=["wireframe", "surface"], default="wireframe")
     g.add_argument("--gradient", action="store_true", help="draw the gradient field")
-    g.add_argument("-o", "--output", required=True, help="PNG file to write")
-    g.add_argument("--dpi", type=int, default=110)
+    g.add_argument("-o", "--output", required=True, type=_output, help="PNG file to write")
+    g.add_argument("--dpi", type=_int_in(1, MAX_DPI, "--dpi"), default=110)
     w = sub.add_parser("serve", help="the web page on this machine (needs tensorcalc[web])")
-    w.add_argument("--port", type=int, default=8000)
+    w.add_argument("--port", type=_int_in(1, 65535, "--port"), default=8000)
     w.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     w.add_argument("--no-browser", action="store_true", help="do not open a browser")
     e = sub.add_parser("explain", help="a step-by-step derivation, every step checkable")
     _common(e)
-    e.add_argument("--wrt", action="append", required=True,
+    e.add_argument("--wrt", action="append", required=True, type=_name,
                    help="variable (repeat for several, in the backprop style)")  # fmt: skip
-    e.add_argument("--order", type=int, default=1)
+    e.add_argument("--order", type=_ORDER, default=1)
     e.add_argument("--style", choices=["rules", "differential", "index", "backprop", "limit"])
     e.add_argument("--verify", action="store_true", help="check every step at random points")
     out = e.add_mutually_exclusive_group()
@@ -231,7 +353,7 @@ def _minimize(args) -> int:
     )  # fmt: skip
     print(r)
     if args.output:
-        r.plot().savefig(args.output, dpi=110)
+        _save(r.plot(), args.output, 110)
         print(f"wrote {args.output}")
     return 0
 
@@ -241,7 +363,7 @@ def _plot(args) -> int:
         args.expression, dict(args.over) or None, at=dict(args.at), taylor=dict(args.taylor) or None,
         order=args.order, kind=args.kind, gradient=args.gradient, shapes=dict(args.shape),
     )  # fmt: skip
-    fig.savefig(args.output, dpi=args.dpi)
+    _save(fig, args.output, args.dpi)
     print(f"wrote {args.output}")
     return 0
 
@@ -281,15 +403,43 @@ def _diff(args) -> int:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run the command line; returns the exit status (0, 1 for a failed check, 2 for an error).
+
+    Bad input is one line on stderr and status 2, never a traceback; ``TC_DEBUG=1`` shows
+    the traceback of an unexpected error.
+    """
     try:
-        commands = {
-            "diff": _diff, "check": _check, "taylor": _taylor, "critical": _critical,
-            "minimize": _minimize, "plot": _plot, "serve": _serve, "explain": _explain,
-        }  # fmt: skip
+        args = build_parser().parse_args(argv)
+    except SystemExit as done:  # --help (0) or a bad argument (2, already reported)
+        return done.code if isinstance(done.code, int) else 2
+    commands = {
+        "diff": _diff, "check": _check, "taylor": _taylor, "critical": _critical,
+        "minimize": _minimize, "plot": _plot, "serve": _serve, "explain": _explain,
+    }  # fmt: skip
+    try:
         return commands[args.command](args)
     except TensorCalcError as err:
+        if os.environ.get("TC_DEBUG"):
+            traceback.print_exc()
         print(f"error: {_cli_hint(err)}", file=sys.stderr)
+        return 2
+    except CommandError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (Exception, RecursionError, MemoryError) as err:
+        if os.environ.get("TC_DEBUG"):
+            traceback.print_exc()
+        elif isinstance(err, MemoryError):
+            print(f"error: not enough memory ({err})", file=sys.stderr)
+        else:
+            print(
+                f"internal error: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+                " (set TC_DEBUG=1 for the traceback)",
+                file=sys.stderr,
+            )
         return 2
 
 

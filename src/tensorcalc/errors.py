@@ -33,7 +33,7 @@ class ShapeError(TensorCalcError):
         self.op = op
         self.shapes = tuple(shapes)
         shown = ", ".join(format_shape(s) for s in self.shapes)
-        msg = f"shape error in {op}: operand shapes {shown}"
+        msg = f"shape error in {op}: operand shapes {shown}" if self.shapes else f"error in {op}"
         self.detail = detail
         self.position = None
         super().__init__(f"{msg}: {detail}" if detail else msg)
@@ -45,6 +45,10 @@ class ShapeError(TensorCalcError):
         extra = f"\n  {text}\n  {' ' * position}^"
         err.args = (str(self) + extra + (f"\n{hint}" if hint else ""),)
         return err
+
+
+class NumericError(TensorCalcError):
+    """A constant in an expression is not a finite number (folding overflowed float64)."""
 
 
 class DifferentiationError(TensorCalcError):

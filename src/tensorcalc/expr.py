@@ -7,7 +7,9 @@ a structural hash that is stable across runs; canonical forms sort by it.
 
 Attributes by op: ``VAR (name, shape)``, ``CONST (value, shape)``, ``EYE (n,)``,
 ``ARRAY (shape, flat values)``,
-``EINSUM (input index groups, output indices)`` with ints as indices; the rest have none.
+``EINSUM (input index groups, output indices)`` with ints as indices, ``SOFTMAX`` and
+``LOGSUMEXP`` ``(axis,)`` when taken along an axis (``()``: over all entries), a symmetric
+``VAR (name, shape, "symmetric")``; the rest have none.
 
 The methods users expect on an expression (``str``, ``latex``, ``evaluate``, ``subs``, the
 arithmetic operators) live in their own modules; higher layers register them in ``METHODS``,

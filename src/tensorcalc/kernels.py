@@ -54,18 +54,19 @@ def sigmoid(x):
     return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x)))
 
 
-def logsumexp(x):
-    """log Σ exp(x) over all entries, shifted by the maximum."""
+def logsumexp(x, axis=None):
+    """log Σ exp(x) over all entries (or along ``axis``), shifted by the maximum."""
     x = np.asarray(x)
-    m = np.max(x)
-    return m + np.log(np.sum(np.exp(x - m)))
+    m = np.max(x, axis=axis, keepdims=True)
+    out = m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))
+    return out.reshape(()) if axis is None else np.squeeze(out, axis)
 
 
-def softmax(x):
-    """exp(x) / Σ exp(x) over all entries, shifted by the maximum."""
+def softmax(x, axis=None):
+    """exp(x) / Σ exp(x) over all entries (or along ``axis``), shifted by the maximum."""
     x = np.asarray(x)
-    e = np.exp(x - np.max(x))
-    return e / np.sum(e)
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
 
 
 def logdet(x):

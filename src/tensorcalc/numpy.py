@@ -66,8 +66,10 @@ outer = _dual("outer", _b.outer, _np.outer, "Outer product.")
 dot = _dual("dot", _b.matmul, _np.dot, "Inner / matrix product of vectors and matrices.")
 matmul = _dual("matmul", _b.matmul, _np.matmul, "Matrix product (``@``).")
 transpose = _dual("transpose", _b.transpose, _np.transpose, "Reverse (or permute) the axes.")
-logsumexp = _dual("logsumexp", _s.logsumexp, _k.logsumexp, "Stable log Σ exp over all entries.")
-softmax = _dual("softmax", _s.softmax, _k.softmax, "Softmax over all entries.")
+logsumexp = _dual(
+    "logsumexp", _s.logsumexp, _k.logsumexp, "Stable log Σ exp (all entries or ``axis``)."
+)
+softmax = _dual("softmax", _s.softmax, _k.softmax, "Softmax over all entries, or along ``axis``.")
 logdet = _dual("logdet", _s.logdet, _k.logdet, "log |det x|.")
 power = _dual("power", _b.pow_, _np.power, "Elementwise power.")
 divide = _dual("divide", _b.div, _np.divide, "Elementwise quotient.")
@@ -77,17 +79,7 @@ subtract = _dual("subtract", _b.sub, _np.subtract, "Elementwise difference.")
 negative = _dual("negative", _b.neg, _np.negative, "Elementwise negation.")
 
 
-def mean(x, axis=None):
-    """Mean of all entries, or along ``axis``."""
-    if not _traced(x):
-        return _np.mean(x, axis=axis)
-    n = 1
-    for k, d in enumerate(x.shape):
-        if axis is None or k == axis % x.ndim:
-            n *= d if isinstance(d, int) else 0
-    if n == 0:
-        raise TypeError("mean of a traced value needs concrete sizes")
-    return _b.sum_(x, axis) / n
+mean = _dual("mean", _b.mean, _np.mean, "Mean of all entries, or along ``axis``.")
 
 
 def maximum(x, y):

@@ -7,54 +7,143 @@ identical.  ``SHAPE[op](args, attrs)`` returns the result shape of a node or rai
 
 from __future__ import annotations
 
+import operator
+import unicodedata
+
 from .errors import EvaluationError, ShapeError
 from .ops import KIND, UNARY, Op
 
 Dim = int | str
 Shape = tuple
 
+MAX_DIM = 2**32  # the largest size of one axis (more would not fit in memory anyway)
+MAX_RANK = 52  # the einsum alphabet a-z, A-Z: no result or product may carry more indices
+MAX_OPERANDS = 32  # NumPy's einsum takes at most 32 operands: longer products stay nested
+
+
+def check_name(name, what: str = "variable", *, normalise: bool = True) -> str:
+    """Validate an identifier and return its NFKC form (the form Python compares names in), or
+    ``name`` itself with ``normalise=False``.
+
+    ``"ｎ"`` (full width) is ``"n"``, ``"ﬁ"`` is ``"fi"`` and ``"Ⅸ"`` is ``"IX"``.  Expression
+    text and ``shapes`` keys are normalised; names given to the Expr API (``tc.vector("ｎ")``)
+    and dimension names keep their spelling, and code generation keeps spellings that Python
+    would merge apart (see ``codegen``).
+
+    >>> check_name("ｎ", "dimension")
+    'n'
+    """
+    if not isinstance(name, str):
+        raise ShapeError(what, [], f"bad {what} name {name!r}: names are strings")
+    norm = unicodedata.normalize("NFKC", name)
+    if not (name.isidentifier() and norm.isidentifier()):
+        shown = name if len(name) <= 40 else name[:37] + "..."
+        raise ShapeError(
+            what, [], f"bad {what} name {shown!r}: use letters, digits and _ (not first a digit)"
+        )
+    return norm if normalise else name
+
 
 def check_dim(d) -> Dim:
-    """Validate one dimension: a positive int or an identifier-like name."""
-    if isinstance(d, bool):
-        raise ShapeError("shape", [], f"bad dimension {d!r}")
-    if isinstance(d, int):
-        if d < 1:
-            raise ShapeError("shape", [], f"dimension {d} must be positive")
-        return d
-    if isinstance(d, str) and d.isidentifier():
-        return d
-    raise ShapeError("shape", [], f"bad dimension {d!r}: use a positive int or a name")
+    """Validate one dimension: a positive int (up to ``MAX_DIM``) or a name.
+
+    NumPy integers count as ints and ASCII digit strings are read as ints; floats, bools,
+    bytes and anything else are a ``ShapeError`` naming the problem.
+
+    >>> check_dim("3"), check_dim("n")
+    (3, 'n')
+    """
+    if isinstance(d, str) and d.isascii() and d.isdigit():
+        d = int(d) if len(d) <= 20 else MAX_DIM + 1
+    if isinstance(d, (bool, float, complex, bytes)) or (
+        not isinstance(d, str) and not hasattr(d, "__index__")
+    ):
+        shown = repr(d) if len(repr(d)) <= 40 else repr(d)[:37] + "..."
+        raise ShapeError("shape", [], f"bad dimension {shown}: use a positive int or a name")
+    if isinstance(d, str):
+        return check_name(d, "dimension", normalise=False)
+    d = operator.index(d)
+    if d < 1:
+        raise ShapeError("shape", [], f"dimension {d} must be positive")
+    if d > MAX_DIM:
+        raise ShapeError("shape", [], f"dimension {d} is too large (the limit is {MAX_DIM})")
+    return d
 
 
 SYMMETRIC = ("sym", "symmetric")  # the trailing flag of a symmetric matrix: "n,n,sym"
 
 
 def _parts(shape) -> list:
+    """The entries of a user shape, checked: a string is split at commas (an empty entry, as in
+    ``"n,,n"``, is an error); an int is one dim; bytes, floats and other non-sequences are
+    errors."""
     if shape is None:
         return []
     if isinstance(shape, str):
-        return [s.strip() for s in shape.split(",") if s.strip()]
-    return [shape] if isinstance(shape, int) else list(shape)
+        parts = [p.strip() for p in shape.split(",")]
+        if parts == [""]:
+            return []
+        if "" in parts:
+            raise ShapeError("shape", [], f"empty dimension in {shape!r}")
+        return parts
+    if isinstance(shape, (bytes, bytearray, dict, set, frozenset)) or not hasattr(
+        shape, "__iter__"
+    ):
+        if hasattr(shape, "__index__") and not isinstance(shape, bool):
+            return [shape]
+        shown = repr(shape) if len(repr(shape)) <= 40 else repr(shape)[:37] + "..."
+        raise ShapeError("shape", [], f"bad shape {shown}: use a tuple of ints and names, or 'n,m'")
+    return list(shape)
 
 
 def as_shape(shape) -> Shape:
-    """Normalise a user shape (``()``, ``"n"``, ``("n", 3)``, ``"n,m"``) to a tuple of dims.
+    """Normalise a user shape (``()``, ``"n"``, ``("n", 3)``, ``"n,m"``, ``3``) to a tuple of dims.
 
     A trailing ``"sym"`` / ``"symmetric"`` flag (``"n,n,sym"``) is not a dimension: it is
-    dropped here and read by ``is_symmetric_spec``."""
+    dropped here and read by ``is_symmetric_spec``.  Bad entries (``"n,,n"``, ``1.5``,
+    ``b"n"``) and a rank above ``MAX_RANK`` are a ``ShapeError``.
+
+    >>> as_shape("n, 3")
+    ('n', 3)
+    """
     parts = _parts(shape)
     if parts and isinstance(parts[-1], str) and parts[-1] in SYMMETRIC:
         parts = parts[:-1]
         if len(parts) != 2 or parts[0] != parts[1]:
             raise ShapeError("shape", [tuple(parts)], "only a square matrix can be symmetric")
-    return tuple(check_dim(int(d) if isinstance(d, str) and d.isdigit() else d) for d in parts)
+    if len(parts) > MAX_RANK:
+        raise ShapeError("shape", [], f"rank {len(parts)} is above the limit of {MAX_RANK}")
+    return tuple(check_dim(d) for d in parts)
 
 
 def is_symmetric_spec(shape) -> bool:
     """Whether a user shape carries the symmetric flag (``("n", "n", "symmetric")``)."""
     parts = _parts(shape)
     return bool(parts) and isinstance(parts[-1], str) and parts[-1] in SYMMETRIC
+
+
+def as_shapes(shapes) -> dict:
+    """Validate a ``{name: shape}`` mapping: names NFKC-normalised, shapes by ``as_shape``.
+
+    Two keys that are different spellings of one name (``"ｔ0"`` and ``"t0"``) are an error.
+
+    >>> as_shapes({"ｘ": "n"})
+    {'x': ('n',)}
+    """
+    if shapes is None:
+        return {}
+    if not isinstance(shapes, dict):
+        raise ShapeError("shapes", [], f"shapes must be a dict of name to shape, not {shapes!r}")
+    out, spelled = {}, {}
+    for key, shape in shapes.items():
+        name = check_name(key)
+        if spelled.setdefault(name, key) != key:
+            raise ShapeError(
+                "shapes", [], f"{key!r} and {spelled[name]!r} are the same name after Unicode "
+                f"normalisation (NFKC: {name!r}); spell it one way"
+            )  # fmt: skip
+        out[name] = as_shape(shape)
+    return out
 
 
 def bind_shape(name: str, shape, got, dims: dict) -> None:
@@ -100,7 +189,29 @@ def _einsum(op, args, attrs):
                 )
     if len(set(out)) != len(out) or any(lab not in dims for lab in out):
         raise ShapeError("einsum", [a.shape for a in args], f"bad output indices {out}")
+    if len(dims) > MAX_RANK:
+        raise ShapeError(
+            "einsum",
+            [a.shape for a in args],
+            f"a product over {len(dims)} indices is beyond the einsum alphabet of {MAX_RANK} "
+            "letters; split it with intermediate results",
+        )
     return tuple(dims[lab] for lab in out)
+
+
+def _ranked(rule):
+    """``rule`` with the check that its result has rank at most ``MAX_RANK``."""
+
+    def checked(args, attrs):
+        shape = rule(args, attrs)
+        if len(shape) > MAX_RANK:
+            raise ShapeError(
+                "rank", [a.shape for a in args], f"a result of rank {len(shape)} is above the "
+                f"limit of {MAX_RANK} (the einsum alphabet a-z, A-Z)"
+            )  # fmt: skip
+        return shape
+
+    return checked
 
 
 SHAPE = {
@@ -113,7 +224,9 @@ SHAPE = {
     Op.LOGDET: lambda args, attrs: _square(Op.LOGDET, args) and (),
     Op.NORM: lambda args, attrs: (),
     Op.SOFTMAX: lambda args, attrs: args[0].shape,
-    Op.LOGSUMEXP: lambda args, attrs: (),
+    Op.LOGSUMEXP: lambda args, attrs: (
+        args[0].shape[: attrs[0]] + args[0].shape[attrs[0] + 1 :] if attrs else ()
+    ),  # over all entries, or along axis attrs[0]
     Op.EYE: lambda args, attrs: (attrs[0], attrs[0]),
     Op.VAR: lambda args, attrs: attrs[1],
     Op.SELECT: lambda args, attrs: attrs[:2],
@@ -123,3 +236,4 @@ SHAPE = {
 for _op in Op:
     if KIND[_op] == UNARY:
         SHAPE[_op] = lambda args, attrs: args[0].shape
+SHAPE = {op: _ranked(rule) for op, rule in SHAPE.items()}

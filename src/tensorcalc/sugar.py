@@ -80,14 +80,17 @@ def norm1(x):
     return b.sum_(b.unary(Op.ABS, x))
 
 
-def softmax(x):
-    """Softmax over all entries."""
-    return b.func(Op.SOFTMAX, x)
+def softmax(x, axis=None):
+    """Softmax over all entries, or along ``axis`` (``softmax(X, 1)``: each row sums to 1)."""
+    return b.func(Op.SOFTMAX, x, axis)
 
 
-def logsumexp(x):
-    """log Σ exp(x) over all entries, evaluated stably."""
-    return b.func(Op.LOGSUMEXP, x)
+def logsumexp(x, axis=None):
+    """log Σ exp(x) over all entries, or along ``axis``, evaluated stably."""
+    return b.func(Op.LOGSUMEXP, x, axis)
+
+
+mean = b.mean
 
 
 tr = trace = b.trace

@@ -42,9 +42,8 @@ def _backend(name: str) -> Backend:
     try:
         importlib.import_module(b.module)
     except ImportError:
-        raise TensorCalcError(
-            f"the {name} backend needs {b.module}: pip install 'tensorcalc[{name}]'"
-        ) from None
+        hint = b.install or f"pip install 'tensorcalc[{name}]'"
+        raise TensorCalcError(f"the {name} backend needs {b.module}: {hint}") from None
     return b
 
 

@@ -34,6 +34,8 @@ RESERVED = {
     "_sigmoid",
     "_softmax",
     "_logsumexp",
+    "_softmax_axis",
+    "_logsumexp_axis",
     "_step",
     "_select",
     "_gram",
@@ -67,6 +69,18 @@ def safe_name(name: str, taken: set, internal: bool = False) -> str:
 def _dim_name(d: str, taken: set) -> str:
     """The parameter or local name of symbolic dimension ``d`` (``n`` → ``d_n``)."""
     return safe_name("d_" + d, taken, internal=True)
+
+
+def _module_names(backend: Backend) -> set:
+    """The names the generated module defines at top level: import aliases and helpers."""
+    names = set(backend.helpers)
+    for line in backend.imports:
+        words = line.split()
+        if words and words[0] == "import":
+            names.add(words[-1] if " as " in line else words[1].split(".")[0])
+        elif words and words[0] == "from":
+            names.add(words[-1])
+    return names
 
 
 def check_function_name(name) -> str:
@@ -162,7 +176,7 @@ class _Renderer:
         if a.kind == "T" and a.rank == 2 and b.rank == 1:  # A' @ v = v @ A, no transpose
             a, b, left = b, a.children[0], 21  # (u * v) @ A: the vector in parentheses
         if self.b.matmul:
-            return self.b.matmul.format(self.render(a), self.render(b))
+            return self.call_template("matmul", [self.render(a), self.render(b)])
         return f"{self.wrap(a, left)} @ {self.wrap(b, 21)}"
 
     def r_array(self, p):
@@ -176,14 +190,14 @@ class _Renderer:
             key, args = name, ["(" + shape + ("," if len(args) == 1 else "") + ")"]
         elif name == "diag":
             key = "diag_vec" if p.children[0].rank == 1 else "diag_mat"
-        elif name == "sum" and extra:
-            key, args = "sum_axis", args + [str(extra[0])]
+        elif name in ("sum", "softmax", "logsumexp") and extra:
+            key, args = name + "_axis", args + [str(extra[0])]
         else:
             key = name
         return self.call_template(key, args)
 
     def call_template(self, key, args):
-        template = self.b.funcs[key]
+        template = self.b.matmul if key == "matmul" else self.b.funcs[key]
         self.used_helpers.update(h for h in self.b.helpers if h + "(" in template)
         return template.format(*args)
 
@@ -217,7 +231,7 @@ def generate(outputs: list[Expr], backend: Backend, dims: dict | None = None, na
     """
     check_function_name(name)
     outs = binarize(outputs, dims)
-    taken = {name}
+    taken = {name, *_module_names(backend)}
     found = {}
     for o in outputs:
         found.update(variables(o))

@@ -73,6 +73,20 @@ def _a(n):
     return ix(n.args[0].ndim)
 
 
+def _other(n):
+    """Labels of the softmax argument in its second term: all fresh over all entries; along
+    axis k only the k-th is fresh (the other indices are shared, a slice-wise delta)."""
+    if not n.attrs:
+        return ix(n.ndim, n.ndim)
+    k = n.attrs[0]
+    return _o(n)[:k] + "z" + _o(n)[k + 1 :]
+
+
+def _lse_out(n):
+    """The logsumexp's own labels: none over all entries, the argument's minus the axis."""
+    return _a(n)[: n.attrs[0]] + _a(n)[n.attrs[0] + 1 :] if n.attrs else ""
+
+
 PARTIAL = {
     Op.ADD: lambda n, i: [term(1.0, _o(n), _o(n))],  # d(a + b) = da + db
     Op.EINSUM: _einsum_partial,  # d(A ⊙ B) = dA ⊙ B + A ⊙ dB, in index form
@@ -80,8 +94,8 @@ PARTIAL = {
     Op.DET: lambda n, i: [term(1.0, "", "cd", (n, ""), (func(Op.INV, n.args[0]), "dc"))],  # d det X = det X tr(X⁻¹ dX)
     Op.LOGDET: lambda n, i: [term(1.0, "", "cd", (func(Op.INV, n.args[0]), "dc"))],  # d log|det X| = tr(X⁻¹ dX)
     Op.NORM: lambda n, i: [term(1.0, "", _a(n), (n.args[0], _a(n)), (div(1, n), ""))],  # d‖x‖ = xᵀdx / ‖x‖
-    Op.SOFTMAX: lambda n, i: [term(1.0, _o(n), _o(n), (n, _o(n))), term(-1.0, _o(n), ix(n.ndim, n.ndim), (n, _o(n)), (n, ix(n.ndim, n.ndim)))],  # ds = s ⊙ dx − s (sᵀ dx)
-    Op.LOGSUMEXP: lambda n, i: [term(1.0, "", _a(n), (func(Op.SOFTMAX, n.args[0]), _a(n)))],  # d lse(x) = softmax(x)ᵀ dx
+    Op.SOFTMAX: lambda n, i: [term(1.0, _o(n), _o(n), (n, _o(n))), term(-1.0, _o(n), _other(n), (n, _o(n)), (n, _other(n)))],  # ds = s ⊙ dx − s (sᵀ dx); along axis k the sᵀdx is per slice: ∂s_I/∂x_J = s_I δ_IJ − s_I s_J δ_{I∖k, J∖k}
+    Op.LOGSUMEXP: lambda n, i: [term(1.0, _lse_out(n), _a(n), (func(Op.SOFTMAX, n.args[0], *n.attrs), _a(n)))],  # d lse(x) = softmax(x)ᵀ dx; along axis k: ∂l_{I∖k}/∂x_I = softmax(x, k)_I
 }  # fmt: skip
 for _op in D1:
     PARTIAL[_op] = lambda n, i: [

@@ -13,18 +13,21 @@ from __future__ import annotations
 
 import re
 
+from ..build import is_symmetric_var
 from ..diff.reverse import wrt_variable
+from ..diff.symmetric import project
 from ..errors import DifferentiationError, TensorCalcError
 from ..expr import Expr
 from ..parse import parse
 from ..parse.lower import infer_shapes
 from ..parse.parser import parse_tree
 from ..shapes import as_shape
+from ..simplify import simplify
 from . import backprop, index, limit
 from .display import Display
 from .forward import Forward
 from .steps import Explanation, Step
-from .texts import HIGHER
+from .texts import HIGHER, SIMPLIFY, SYMMETRIC
 
 __all__ = ["Explanation", "Step", "STYLES", "explain_steps"]
 
@@ -69,7 +72,7 @@ def explain_steps(f, wrt, order: int = 1, style: str | None = None, shapes=None)
         if order != 1:
             raise DifferentiationError("the backprop style explains first derivatives")
         steps, result, graph = backprop.steps(f, xs, disp)
-        e = _assemble(title, "backprop", steps, result, f)
+        e = _assemble(title, "backprop", steps, simplify(result), f)
         e.graph = graph
         return e
     if len(xs) != 1:
@@ -86,7 +89,22 @@ def explain_steps(f, wrt, order: int = 1, style: str | None = None, shapes=None)
         got, current = _one(current, x, disp, style, ROOTS[k % len(ROOTS)], used)
         steps += got
         used |= {w for _, _, _, text, _, _ in got if text.startswith("let ") for w in _lets(text)}
-    return _assemble(title, style, steps, current, f)
+        if is_symmetric_var(x):  # as tc.derivative: the gradient on symmetric matrices
+            sym = project(current)
+            t, lx = Display().show(sym)
+            steps.append((SYMMETRIC, None, sym, f"on symmetric {x.name}: sym(G) = (G + G')/2 = {t}",
+                          rf"\text{{on symmetric }} {x.name}:\ {lx}", None))  # fmt: skip
+            current = sym
+    return _assemble(title, style, steps + _simplified(current), simplify(current), f)
+
+
+def _simplified(d: Expr) -> list:
+    """A last step when the simplifier (``tensorcalc.simplify``) changes how d reads."""
+    s = simplify(d)
+    t, lx = Display().show(s)
+    if s is d or t == Display().show(d)[0]:
+        return []
+    return [(SIMPLIFY, d, s, f"= {t}", f"= {lx}", None)]
 
 
 ROOTS = "fghk"
@@ -106,7 +124,7 @@ def _one(f, x, disp, style, root, avoid):
             )
         return Forward(f, x, disp, style, root, avoid).steps()
     if style == "index":
-        return index.steps(f, x, disp)
+        return index.steps(f, x, disp, root, avoid)
     return limit.steps(f, x, disp)
 
 

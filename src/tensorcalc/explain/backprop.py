@@ -159,8 +159,9 @@ class Graph:
         def ev(e):
             return evaluate(e, vals)
 
-        fwd = [{"quantity": x.name, "formula": "input", "value": _json(vals[x.name])}
-               for x in self.xs if x.name in vals]  # fmt: skip
+        inputs = sorted(variables(self.f), key=lambda n: self.disp.position(variables(self.f)[n]))
+        fwd = [{"quantity": n, "formula": "input", "value": _json(vals[n])}
+               for n in inputs if n in vals]  # fmt: skip
         for p in self.parts:
             t, _ = self.disp.show(p.node, self.names(upto=p))
             fwd.append({"quantity": p.name, "formula": t, "value": _json(ev(p.node))})
@@ -176,6 +177,8 @@ class Graph:
                 bwd.append({"quantity": q, "formula": t,
                             "value": _json(ev(substitute(self.local[n, c], self.back)))})  # fmt: skip
         for x in self.xs:
+            if self.parents.get(x) == [self.f]:
+                continue  # the root's local partial, listed above
             q, _ = self.frac(self.f, x)
             bwd.append({"quantity": q, "formula": self.adj_formula[x],
                         "value": _json(ev(reverse(self.f, x)))})  # fmt: skip

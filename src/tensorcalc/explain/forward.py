@@ -196,7 +196,7 @@ class Forward:
         out, chunk = [], []
         for p in self.parts:
             t, lx = self.disp.show(p.node, self.names(upto=p))
-            item = (f"{p.name} = {t}", f"{latex_name(p.name)} = {lx}")
+            item = (f"{p.name} = {t}", f"{latex_name(p.name)} = {lx}", _shape_of(p))
             if chunk and len(", ".join(c[0] for c in chunk + [item])) + 4 > LINE:
                 out.append(chunk)
                 chunk = []
@@ -204,7 +204,8 @@ class Forward:
         out.append(chunk)
         return [
             (NAME_PARTS, None, self.f, "let " + ", ".join(c[0] for c in ch),
-             r"\text{let } " + r",\ ".join(c[1] for c in ch), None)
+             r"\text{let } " + r",\ ".join(c[1] for c in ch),
+             ", ".join(c[2] for c in ch if c[2]) or None)
             for ch in out
         ]  # fmt: skip
 
@@ -339,6 +340,11 @@ class Forward:
         del names
         out.append((rule, result, substitute(g, back), text, latex, None))
         return out
+
+
+def _shape_of(p) -> str:
+    """``E: n×m`` for a named matrix or vector (the shapes a student writes under a line)."""
+    return f"{p.name}: {'×'.join(str(d) for d in p.node.shape)}" if p.node.ndim else ""
 
 
 def _first_token(tokens: list, term: Expr) -> int:

@@ -85,8 +85,8 @@ class Term:
 
 
 class Index:
-    def __init__(self, f: Expr, x: Expr, disp: Display):
-        self.f, self.x, self.disp = f, x, disp
+    def __init__(self, f: Expr, x: Expr, disp: Display, root="f", avoid=()):
+        self.f, self.x, self.disp, self.root, self.avoid = f, x, disp, root, avoid
         self.names = set(variables(f))
         single = {n for n in self.names if len(n) == 1}
         self.xl = next(c for c in X_LETTERS.get(x.ndim, ["abcdefgh"[: x.ndim]])
@@ -101,7 +101,8 @@ class Index:
     # ---------------------------------------------------------------- parts
 
     def _choose(self):
-        return choose(self.f, {self.x}, index=True, key=self.disp.position)
+        return choose(self.f, {self.x}, index=True, key=self.disp.position, root_name=self.root,
+                      avoid=self.avoid)  # fmt: skip
 
     def part_of(self, e):
         return next((p for p in self.parts if p.node is e), None)
@@ -165,9 +166,9 @@ class Index:
         return Fac("p", self.tok[key], tuple(idx) + tuple(self.xl), name, latex_name(name),
                    target, False, xn)  # fmt: skip
 
-    def differentiate(self, terms) -> list:
-        """The product rule over the factors of each term."""
-        out = []
+    def differentiate(self, terms, out) -> list:
+        """The product rule over the factors of each term (free indices ``out``)."""
+        terms_out = []
         for t in terms:
             for k, fac in enumerate(t.facs):
                 if fac.kind != "t":
@@ -176,8 +177,8 @@ class Index:
                 if node not in self.dep:
                     continue
                 rest = t.facs[:k] + (self.pending(node, fac.idx),) + t.facs[k + 1 :]
-                out.append(Term(t.coef, rest))
-        return collect(out)
+                terms_out.append(Term(t.coef, rest))
+        return collect(terms_out, tuple(out) + tuple(self.xl))
 
     def _node(self, fac):
         p = next((p for p in self.parts if p.var is fac.e), None)
@@ -206,7 +207,7 @@ class Index:
         if p.local is self.x:
             return [Term(1.0, (self.pending(self.x, out),))]
         if p.node.op in (Op.ADD, Op.EINSUM):
-            return self.differentiate(self.components(p.local, out, used))
+            return self.differentiate(self.components(p.local, out, used), out)
         return self.partial_terms(p, out, used)
 
     # ------------------------------------------------------------- values
@@ -236,9 +237,10 @@ class Index:
         out_idx = fl + xl
         lhs_value = reverse(f, x)
         fsub = "".join(fl)
-        lhs_t = f"∂f{_sub(fsub)}/∂{x.name}{_sub(self.xl)}"
-        lhs_l = (rf"\frac{{\partial f_{{{fsub}}}}}{{\partial {latex_name(x.name)}_{{{self.xl}}}}}"
-                 if fsub else rf"\frac{{\partial f}}{{\partial {latex_name(x.name)}_{{{self.xl}}}}}")  # fmt: skip
+        r = self.parts[-1].name
+        lhs_t = f"∂{r}{_sub(fsub)}/∂{x.name}{_sub(self.xl)}"
+        lhs_l = (rf"\frac{{\partial {r}_{{{fsub}}}}}{{\partial {latex_name(x.name)}_{{{self.xl}}}}}"
+                 if fsub else rf"\frac{{\partial {r}}}{{\partial {latex_name(x.name)}_{{{self.xl}}}}}")  # fmt: skip
         steps = []
         # 1. components of f and of the parts that are sums or products
         root = self.parts[-1]
@@ -284,7 +286,7 @@ class Index:
         cur = self.expand(top, expansions)
         steps.append(self._eq(DELTAS, lhs_value, cur, out_idx, lhs_t, lhs_l))
         for rule, fn in ((CONTRACT, contract_deltas), (REINDEX, self.reindex)):
-            cur = collect([fn(t, out_idx) for t in cur])
+            cur = collect([fn(t, out_idx) for t in cur], out_idx)
             steps.append(self._eq(rule, lhs_value, cur, out_idx, lhs_t, lhs_l))
         common = common_factor(cur)
         if common is not None:
@@ -367,7 +369,7 @@ class Index:
                     )
                 )
             work[:0] = new
-        return collect(out)
+        return collect(out, tuple(self.fl) + tuple(self.xl))
 
     def reindex(self, t: Term, out) -> Term:
         ren, k = {}, 0
@@ -461,23 +463,21 @@ def transposed(fc: Fac, out) -> Fac:
     return fc
 
 
-def _key(t: Term):
+def _key(t: Term, out):
     ops = [(const(1.0), ())] + [(f_value(f), f.idx) for f in t.facs]
-    labels = sorted({c for f in t.facs for c in f.idx})
-    free = [c for c in labels if sum(c in f.idx for f in t.facs) == 1]
     try:
-        return einsum(ops, tuple(free))
+        return einsum(ops, tuple(out))
     except ShapeError:  # an unusual term is simply not merged
         return t
 
 
-def collect(terms) -> list:
-    """Merge terms that are equal up to the names of summed indices."""
+def collect(terms, free) -> list:
+    """Merge terms that are equal up to the names of summed indices (free indices ``free``)."""
     out, where = [], {}
     for t in terms:
         if t.coef == 0.0:
             continue
-        k = _key(t)
+        k = _key(t, free)
         if k in where:
             i = where[k]
             facs = t.facs if _pending_at(t) > _pending_at(out[i]) else out[i].facs
@@ -542,5 +542,5 @@ def _num(v: float) -> str:
     return str(int(v)) if v == int(v) else repr(v)
 
 
-def steps(f: Expr, x: Expr, disp: Display):
-    return Index(f, x, disp).steps()
+def steps(f: Expr, x: Expr, disp: Display, root="f", avoid=()):
+    return Index(f, x, disp, root, avoid).steps()

@@ -103,7 +103,9 @@ class Explanation:
             out.append(f"{s.number}. ${s.latex}$ &nbsp; — {s.rule}{shapes}{mark}")
         for name, rows in (self.tables or {}).items():
             out += ["", f"*{name} pass*", "", "| quantity | formula | value |", "|---|---|---|"]
-            out += [f"| {r['quantity']} | `{r['formula']}` | {r['value']} |" for r in rows]
+            out += [
+                f"| {r['quantity']} | `{r['formula']}` | {show_value(r['value'])} |" for r in rows
+            ]
         return "\n".join(out)
 
     def to_dict(self) -> dict:
@@ -167,13 +169,24 @@ def _close(a, b, rtol) -> bool:
 
 
 def _latex_text(s: str) -> str:
-    for ch, rep in (("\\", ""), ("_", r"\_"), ("&", r"\&"), ("%", r"\%"), ("#", r"\#")):
+    """Plain words for ``\\text{...}``: LaTeX's special characters escaped."""
+    for ch, rep in (("\\", ""), ("{", r"\{"), ("}", r"\}"), ("_", r"\_"), ("&", r"\&"),
+                    ("%", r"\%"), ("#", r"\#"), ("^", r"\^{}"), ("~", r"\~{}")):  # fmt: skip
         s = s.replace(ch, rep)
     return s
 
 
+def show_value(v) -> str:
+    """A table entry: 6 significant digits, arrays on one line."""
+    if isinstance(v, (int, float)):
+        return f"{v:.6g}"
+    text = np.array2string(np.asarray(v, dtype=float), precision=4, separator=", ")
+    return " ".join(text.split())
+
+
 def _table_lines(rows) -> list:
     cols = ("quantity", "formula", "value")
-    widths = [max(len(c), *(len(str(r[c])) for r in rows)) for c in cols]
+    cells = [[str(r["quantity"]), str(r["formula"]), show_value(r["value"])] for r in rows]
+    widths = [max(len(c), *(len(row[k]) for row in cells)) for k, c in enumerate(cols)]
     fmt = "  " + "  ".join(f"{{:<{w}}}" for w in widths)
-    return [fmt.format(*cols)] + [fmt.format(*(str(r[c]) for c in cols)) for r in rows]
+    return [fmt.format(*cols).rstrip()] + [fmt.format(*row).rstrip() for row in cells]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..diff.reverse import check_order
 from ..diff.reverse import derivative as symbolic
 from ..errors import DifferentiationError, TensorCalcError
 from ..expr import Expr, postorder, variables
@@ -155,6 +156,7 @@ def check(expr: Expr, wrt, values=None, order: int = 1, seed: int = 0) -> CheckR
     >>> report.passed
     True
     """
+    check_order(order)
     found = variables(expr)
     name = wrt.attrs[0] if isinstance(wrt, Expr) else wrt
     if name not in found:

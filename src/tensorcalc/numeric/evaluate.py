@@ -175,8 +175,8 @@ EVAL = {
     Op.DET: lambda n, v: np.linalg.det(v[0]),
     Op.LOGDET: lambda n, v: kernels.logdet(v[0]),
     Op.NORM: lambda n, v: np.sqrt(np.sum(v[0] * v[0])),
-    Op.SOFTMAX: lambda n, v: kernels.softmax(v[0]),
-    Op.LOGSUMEXP: lambda n, v: kernels.logsumexp(v[0]),
+    Op.SOFTMAX: lambda n, v: kernels.softmax(v[0], *n.attrs),
+    Op.LOGSUMEXP: lambda n, v: kernels.logsumexp(v[0], *n.attrs),
 }
 
 

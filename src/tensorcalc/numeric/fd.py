@@ -24,6 +24,8 @@ import numpy as np
 from ..errors import TensorCalcError
 
 METHODS = ("forward", "backward", "central", "complex", "richardson")
+MAX_EVALUATIONS = 10**6  # the most function calls one (nested) finite difference may make
+_CALLS = {"forward": 1, "backward": 1, "central": 2, "complex": 1, "richardson": 8}  # per entry
 
 
 def _eps(*arrays) -> float:
@@ -135,6 +137,12 @@ def derivative(f, x, order: int = 1, method: str = "central", step=None, full_ou
     )
     if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.complexfloating)):
         x = x.astype(float)
+    calls = (_CALLS[method] * max(x.size, 1)) ** order
+    if calls > MAX_EVALUATIONS:
+        raise TensorCalcError(
+            f"order {order} by {method} differences over {x.size} entries needs about {calls:.3g} "
+            f"function calls, above the limit of {MAX_EVALUATIONS:.0e}"
+        )
     hs = _steps(x, method, step, order, _eps(x, _call(f, x)))
     return _nested(f, x, order, method, hs, full_output)
 

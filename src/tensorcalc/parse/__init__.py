@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from ..errors import ParseError, ShapeError
 from ..expr import NOTES, Expr
-from ..shapes import as_shape, is_symmetric_spec
+from ..shapes import as_shapes, check_name, is_symmetric_spec
 from .latex import parse_latex_tree
 from .lower import FUNCTIONS, infer, lower, suggest
-from .parser import parse_tree
+from .parser import MAX_DEPTH, check_depth, parse_tree
 
 SYNTAXES = {"math": parse_tree, "latex": parse_latex_tree}
 
@@ -54,9 +54,14 @@ def parse(
     """
     if syntax not in SYNTAXES:
         raise ParseError(f"unknown syntax {syntax!r}: use 'math' or 'latex'", str(syntax), 0)
-    tree = SYNTAXES[syntax](text)
-    symmetric = {k for k, v in (shapes or {}).items() if is_symmetric_spec(v)}
-    shapes = {k: as_shape(v) for k, v in (shapes or {}).items()}
+    try:
+        tree = SYNTAXES[syntax](text)
+    except RecursionError:  # the LaTeX reader recurses; the math parser never does
+        raise ParseError(f"the expression is nested too deeply (more than {MAX_DEPTH} levels)",
+                         text, 0) from None  # fmt: skip
+    check_depth(tree, text)  # what lowering can take, whichever syntax built the tree
+    raw, shapes = shapes or {}, as_shapes(shapes)
+    symmetric = {check_name(k) for k, v in raw.items() if is_symmetric_spec(v)}
     bound = {k: v.shape for k, v in (bindings or {}).items()}
     full, assumed, ok = infer(tree, shapes, {**(known or {}), **bound})
     try:

@@ -428,6 +428,8 @@ class _Reader:
                 if all(s.kind == "LETTER" for s in toks):
                     return self.einsum(node, "".join(s.text for s in toks), t.pos)
                 self.error("an index bracket [...]_{ij} takes index letters", t.pos)
+            if isinstance(node, SumOver) and _product_of_indexed(node.body):
+                return self.einsum(node, "", t.pos)  # a full contraction: [\sum_{ij} A_{ij} B_{ji}]
             return node
         kind = "|" if "|" in t.text else "‖"
         if t.text in ("R|", "R‖"):
@@ -640,6 +642,27 @@ def resolve(n, text, bound=""):
         args = tuple(resolve(a, text, bound) for a in n.args)
         return Call(n.func, args, n.kwargs, n.pos)
     return n
+
+
+def _product_of_indexed(n) -> bool:
+    """A juxtaposed product of factors with indices (``A_{ij} x_{j}``) and scalars (``s``)."""
+    factors = []
+    while isinstance(n, BinOp) and n.op == JUX:
+        factors.append(n.right)
+        n = n.left
+    factors.append(n)
+    subs = [f for f in factors if isinstance(f, Sub)]
+    return bool(subs) and all(isinstance(f, Sub) or not _has_sub(f) for f in factors)
+
+
+def _has_sub(n) -> bool:
+    if isinstance(n, Sub):
+        return True
+    if hasattr(n, "__dataclass_fields__"):
+        return any(_has_sub(getattr(n, f)) for f in n.__dataclass_fields__)
+    if isinstance(n, tuple):
+        return any(_has_sub(c) for c in n)
+    return False
 
 
 def _indexed(n, bound) -> bool:

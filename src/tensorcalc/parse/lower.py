@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import build as b
-from ..errors import ParseError, ShapeError
+from ..errors import NumericError, ParseError, ShapeError
 from ..expr import Expr
 from ..ops import UNARY_OPS, Op
 from ..shapes import as_shape
@@ -61,6 +61,12 @@ TWO_ARG = {
     "dot": b.matmul,
     "solve": lambda a, c: b.matmul(b.func(Op.INV, a), c),  # solve(A, B) = A⁻¹ B
 }
+AXIS = {  # f(X) over all entries, f(X, axis) or f(X, axis=k) along an axis
+    "sum": b.sum_,
+    "mean": b.mean,
+    "softmax": lambda x, axis: b.func(Op.SOFTMAX, x, axis),
+    "logsumexp": lambda x, axis: b.func(Op.LOGSUMEXP, x, axis),
+}
 DIM_FUNCS = {
     "eye": lambda dims: b.eye(dims[0]),
     "ones": b.ones,
@@ -68,7 +74,7 @@ DIM_FUNCS = {
     "select": lambda dims: b.select(*dims),
 }
 FUNCTIONS = sorted(
-    set(ELEMENTWISE) | set(ONE_ARG) | set(TWO_ARG) | set(DIM_FUNCS) | {"sum", "einsum"}
+    set(ELEMENTWISE) | set(ONE_ARG) | set(TWO_ARG) | set(DIM_FUNCS) | set(AXIS) | {"einsum"}
 )
 
 
@@ -116,19 +122,22 @@ def _names(n, out):
 
 
 def infer(tree, shapes: dict, known: dict | None = None):
-    """Full variable shapes for ``tree``, the shapes assumed for undeclared names, and whether
-    inference found shapes that type-check (``tensorcalc.parse.infer``); if it did not, the
-    undeclared names are taken as scalars and the lowering reports the error."""
+    """Full variable shapes for ``tree``, the shapes assumed (undeclared names given a dimension
+    that no declared shape has: ``x`` in ``x' @ A @ x`` with A declared n×n is determined, not
+    assumed), and whether inference found shapes that type-check (``tensorcalc.parse.infer``);
+    if it did not, the undeclared names are taken as scalars and the lowering reports it."""
     declared = {**(known or {}), **shapes}
     names = [name for name in _names(tree, {}) if name not in declared]
     found = search(tree, names, declared, ELEMENTWISE)
     if found is None:
         return {**declared, **{name: () for name in names}}, {name: () for name in names}, False
-    return {**declared, **found}, found, True
+    dims = {d for shape in declared.values() for d in shape}
+    assumed = {k: v for k, v in found.items() if any(d not in dims for d in v)}
+    return {**declared, **found}, assumed, True
 
 
 def infer_shapes(tree, shapes: dict, known: dict | None = None) -> tuple[dict, list]:
-    """Full variable shapes for ``tree`` and the names whose shapes were not declared."""
+    """Full variable shapes for ``tree`` and the names whose shapes were assumed."""
     full, assumed, _ = infer(tree, shapes, known)
     return full, list(assumed)
 
@@ -162,6 +171,8 @@ class Lowering:
             if err.position is not None:
                 raise
             raise err.at(self.text, n.pos) from None
+        except NumericError as err:
+            self.error(str(err), n.pos)
 
     def _lower(self, n) -> _Val:
         if isinstance(n, Num):
@@ -224,7 +235,7 @@ class Lowering:
         if f == "einsum":
             return _Val(self.einsum(n))
         kwargs = dict(n.kwargs)
-        if f == "sum":
+        if f in AXIS:
             return _Val(self.sum(n, kwargs))
         if kwargs:
             self.error(f"{f}() takes no keyword arguments", n.pos)
@@ -276,19 +287,19 @@ class Lowering:
 
     def sum(self, n, kwargs):
         args = list(n.args)
-        if "axis" in kwargs:
+        if "axis" in kwargs and len(args) == 1:
             args.append(kwargs.pop("axis"))
         if kwargs or not 1 <= len(args) <= 2:
-            self.error("sum() takes an expression and an optional axis", n.pos)
+            self.error(f"{n.func}() takes an expression and an optional axis", n.pos)
         x = self.lower(args[0]).e
         if len(args) == 1:
-            return b.sum_(x)
+            return AXIS[n.func](x, None)
         ax = args[1]
         if isinstance(ax, Neg) and isinstance(ax.arg, Num):
             ax = Num(-ax.arg.value, ax.pos)
         if not (isinstance(ax, Num) and ax.value == int(ax.value)):
-            self.error("the axis of sum() must be an integer", ax.pos)
-        return b.sum_(x, int(ax.value))
+            self.error(f"the axis of {n.func}() must be an integer", ax.pos)
+        return AXIS[n.func](x, int(ax.value))
 
     def einsum(self, n):
         if not n.args or not isinstance(n.args[0], Str):

@@ -2,6 +2,14 @@
 
 Precedence, loosest first: ``+ -``; ``* / @`` (left-associative); unary ``-``; ``^``/``**``
 (right-associative, so ``-x^2`` is ``-(x^2)`` and ``2^-1`` works); postfix ``'`` and ``.T``.
+
+**Any length, bounded depth.**  Flat chains are read by loops, never by recursion: runs of
+signs and of transposes fold to their parity, and a long run of ``+ -`` (or of ``* /``) becomes
+a balanced tree of the same value (``a - b + c`` is ``a - (b - c)``), so a sum of thousands of
+terms is shallow.  True nesting (parentheses, calls, array literals, ``^`` towers and chains of
+``@``) is limited to ``MAX_DEPTH`` levels of the tree; deeper input is a ``ParseError`` that
+says so.  The limit is chosen so that everything downstream (lowering, derivatives, printing,
+evaluation and compiled code, all partly recursive) works on any tree the parser accepts.
 """
 
 from __future__ import annotations
@@ -12,12 +20,89 @@ from ..errors import ParseError
 from .ast import Array, BinOp, Call, Index, Name, Neg, Num, Str, Transpose
 from .lexer import tokenize
 
+MAX_DEPTH = 100  # levels of nesting in a parse tree (see the module docstring)
+_BALANCE = 16  # chains of more terms than this become balanced trees
+_INVERSE = {"+": "-", "-": "+", "*": "/", "/": "*"}
+
+
+def _fold(first, rest: list):
+    """``first op1 t1 op2 t2 ...`` as a tree: left-deep when short, else balanced (same value).
+
+    A right half that follows a ``-`` (``/``) has its own operators inverted, since
+    ``a - (b - c) = a - b + c`` and ``a / (b / c) = a / b * c``.
+    """
+    if len(rest) < _BALANCE:
+        node = first
+        for op, term, pos in rest:
+            node = BinOp(op, node, term, pos)
+        return node
+    mid = len(rest) // 2
+    op, term, pos = rest[mid]
+    tail = rest[mid + 1 :]
+    if op in ("-", "/"):
+        tail = [(_INVERSE[o], t, p) for o, t, p in tail]
+    return BinOp(op, _fold(first, rest[:mid]), _fold(term, tail), pos)
+
+
+def _drop_redundant_parens(toks: list) -> list:
+    """Tokens without the outer pair of each ``((...))`` (iteratively): parentheses that only
+    wrap other parentheses add no nesting, so ``((((x))))`` is as deep as ``(x)``."""
+    match, stack = {}, []
+    for i, t in enumerate(toks):
+        if t.kind == "OP" and t.text == "(" and not (i and toks[i - 1].kind == "NAME"):
+            stack.append(i)
+        elif t.kind == "OP" and t.text == "(":
+            stack.append(None)  # a call's parenthesis is not a grouping
+        elif t.kind == "OP" and t.text == ")" and stack:
+            j = stack.pop()
+            if j is not None:
+                match[j] = i
+    drop = {j for j, i in match.items() if match.get(j + 1) == i - 1}
+    drop |= {match[j] for j in drop}
+    return [t for k, t in enumerate(toks) if k not in drop] if drop else toks
+
+
+def _children(n):
+    if isinstance(n, BinOp):
+        return (n.left, n.right)
+    if isinstance(n, (Neg, Transpose, Index)):
+        return (n.arg,)
+    if isinstance(n, Call):
+        return n.args + tuple(v for _, v in n.kwargs)
+    return ()
+
+
+def check_depth(tree, text: str) -> None:
+    """``ParseError`` if ``tree`` is more than ``MAX_DEPTH`` levels deep (iterative)."""
+    stack = [(tree, 1)]
+    while stack:
+        n, d = stack.pop()
+        if d > MAX_DEPTH:
+            raise ParseError(
+                f"the expression is nested too deeply (more than {MAX_DEPTH} levels of "
+                "parentheses, calls, powers or @); split it into parts",
+                text,
+                n.pos,
+            )
+        stack.extend((c, d + 1) for c in _children(n))
+
 
 class _Parser:
     def __init__(self, text):
         self.text = text
-        self.toks = tokenize(text)
+        self.toks = _drop_redundant_parens(tokenize(text))
         self.i = 0
+        self.depth = 0  # current nesting, bounded by MAX_DEPTH before the recursion goes on
+
+    def nest(self, pos):
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ParseError(
+                f"the expression is nested too deeply (more than {MAX_DEPTH} levels of "
+                "parentheses, calls, powers or @); split it into parts",
+                self.text,
+                pos,
+            )
 
     @property
     def tok(self):
@@ -46,6 +131,7 @@ class _Parser:
         if self.tok.kind != "END":
             what = "operator" if self.tok.kind in ("NUM", "NAME", "STR") else "end of input"
             self.error(f"expected an {what} but found {self.tok.text!r}")
+        check_depth(node, self.text)
         return node
 
     def where(self, body):
@@ -63,35 +149,45 @@ class _Parser:
                 return _substitute(body, defs)
 
     def additive(self):
-        node = self.multiplicative()
+        first, rest = self.multiplicative(), []
         while (t := self.accept("+", "-")) is not None:
-            node = BinOp(t.text, node, self.multiplicative(), t.pos)
-        return node
+            rest.append((t.text, self.multiplicative(), t.pos))
+        return _fold(first, rest)
 
     def multiplicative(self):
-        node = self.unary()
+        """Runs of ``* /`` fold like sums; ``@`` keeps its left-to-right order."""
+        node, run = self.unary(), []
         while (t := self.accept("*", "/", "@")) is not None:
-            node = BinOp(t.text, node, self.unary(), t.pos)
-        return node
+            if t.text == "@":
+                node = BinOp("@", _fold(node, run), self.unary(), t.pos)
+                run = []
+            else:
+                run.append((t.text, self.unary(), t.pos))
+        return _fold(node, run)
 
     def unary(self):
-        if (t := self.accept("-")) is not None:
-            return Neg(self.unary(), t.pos)
-        if self.accept("+") is not None:
-            return self.unary()
-        return self.power()
+        """Signs fold to their parity: ``--x`` is ``x``."""
+        neg = None
+        while (t := self.accept("-", "+")) is not None:
+            if t.text == "-":
+                neg = None if neg is not None else t.pos
+        node = self.power()
+        return node if neg is None else Neg(node, neg)
 
     def power(self):
         node = self.postfix()
         if (t := self.accept("^", "**")) is not None:
-            return BinOp("^", node, self.unary(), t.pos)
+            self.nest(t.pos)
+            node = BinOp("^", node, self.unary(), t.pos)
+            self.depth -= 1
         return node
 
     def postfix(self):
         node = self.atom()
         while True:
             if (t := self.accept("'", ".T")) is not None:
-                node = Transpose(node, t.pos)
+                # x'' is x: a pair of transposes cancels (for row vectors too)
+                node = node.arg if isinstance(node, Transpose) else Transpose(node, t.pos)
             elif (t := self.accept("[")) is not None:
                 node = Index(node, self.index_items(), t.pos)
             else:
@@ -117,6 +213,8 @@ class _Parser:
         if t.kind == "NUM":
             if not t.text.isdigit():
                 self.error("indices must be integers")
+            if len(t.text) > 18:
+                self.error(f"the index {t.text[:18]}... is out of range")
             self.i += 1
             return sign * int(t.text)
         if sign == -1:
@@ -134,11 +232,16 @@ class _Parser:
         if t.kind == "NAME":
             self.i += 1
             if self.accept("("):
-                return self.call(t)
+                self.nest(t.pos)
+                node = self.call(t)
+                self.depth -= 1
+                return node
             return Name(t.text, t.pos)
         if self.accept("("):
+            self.nest(t.pos)
             node = self.additive()
             self.expect(")")
+            self.depth -= 1
             return node
         if self.accept("["):
             shape, values = self.array_items()
@@ -153,7 +256,9 @@ class _Parser:
         while True:
             t = self.tok
             if self.accept("["):
+                self.nest(t.pos)
                 shape, vals = self.array_items()
+                self.depth -= 1
             else:
                 sign = -1.0 if self.accept("-") else 1.0
                 if self.tok.kind != "NUM":

@@ -147,8 +147,8 @@ def _call(p):
     if fn in ("eye", "ones", "zeros"):
         sym = {"eye": "I", "ones": r"\mathbf{1}", "zeros": r"\mathbf{0}"}[fn]
         return sym + "_{" + r" \times ".join(args) + "}"
-    if fn == "sum" and extra:
-        return r"\operatorname{sum}_{" + str(extra[0]) + r"}\left(" + args[0] + r"\right)"
+    if fn in ("sum", "softmax", "logsumexp") and extra:  # along an axis
+        return r"\operatorname{" + fn + "}_{" + str(extra[0]) + r"}\left(" + args[0] + r"\right)"
     head = FUNC.get(fn, r"\operatorname{" + fn + "}")
     return head + r"\left(" + ", ".join(args) + r"\right)"
 
@@ -163,15 +163,27 @@ def _array(p):
     return r"\begin{bmatrix} " + body + r" \end{bmatrix}"
 
 
+def _is_eye(c: P) -> bool:
+    return c.kind == "call" and c.value[0] == "eye"
+
+
+def _sized_delta(c, k, groups, children) -> bool:
+    r"""An identity that prints as δ: a factor other than a δ carries one of its indices and so
+    gives its size; otherwise it prints as the entries of I_n, ``\left(I_{n}\right)_{jl}``."""
+    return _is_eye(c) and any(
+        set(groups[k]) & set(h) for j, h in enumerate(groups) if j != k and not _is_eye(children[j])
+    )
+
+
 def _einsum(p):
     spec = p.value
     ins, out = spec.split("->")
     groups = ins.split(",")
     summed = sorted(set("".join(groups)) - set(out))
     body = " ".join(
-        (r"\delta" if c.kind == "call" and c.value[0] == "eye" else subscripted(c))
+        (r"\delta" if _sized_delta(c, k, groups, p.children) else subscripted(c))
         + ("_{" + g + "}" if g else "")
-        for c, g in zip(p.children, groups)
+        for k, (c, g) in enumerate(zip(p.children, groups))
     )
     if summed:
         body = r"\sum_{" + "".join(summed) + "} " + body

@@ -49,7 +49,7 @@ def _array(e: Expr) -> bool:
 
 
 SYMMETRIC = {
-    Op.VAR: is_symmetric_var,  # declared symmetric (shape ("n", "n", "symmetric")), else general
+    Op.VAR: is_symmetric_var,  # a general matrix unless declared symmetric ("n,n,sym")
     Op.CONST: lambda e: True,  # c·11ᵀ
     Op.EYE: lambda e: True,  # I
     Op.SELECT: lambda e: False,  # a selection matrix is not square in general

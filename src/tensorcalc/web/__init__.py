@@ -3,9 +3,7 @@
 Layer 5 (an interface): a thin JSON API over the public Python API, plus a static page.
 
 - ``limits``: the per-request limits and the validation of request bodies;
-- ``guess``: conventional shapes for undeclared variables when inference alone fails;
 - ``compute``: the work of each endpoint (runs in the worker processes);
-- ``script``: the NumPy export as a complete script;
 - ``examples``: the examples menu (seeds and Matrix Cookbook);
 - ``workers``: the pool of stoppable worker processes;
 - ``app``: the Starlette application (routes, Host check, CSP);

@@ -1,7 +1,7 @@
 """The Starlette application: static page, JSON API, and the guards around them.
 
 Routes: ``GET /`` (the page), ``/static/...`` (its CSS, JavaScript and vendored KaTeX),
-``GET /api/info`` (features, examples, limits) and ``POST /api/{derivative, explain, check,
+``GET /api/info`` (styles, backends, examples, limits) and ``POST /api/{derivative, explain, check,
 code, analysis}``.  Each POST body is validated in the server (``limits.validate``: length,
 order, field types) and computed in a worker process (``workers.Pool``) under the time limit.
 
@@ -106,8 +106,8 @@ def create_app(limits: Limits | None = None, allowed_hosts=()) -> Starlette:
     check (the address given to ``--host``).
 
     >>> app = create_app()
-    >>> sorted(r.path for r in app.routes if r.path.startswith("/api"))[:2]
-    ['/api/analysis', '/api/check']
+    >>> [r.path for r in app.routes]
+    ['/', '/api/info', '/api/{task}', '/static']
     """
     limits = limits or Limits()
     pool = Pool(limits.workers, limits.timeout, limits.max_waiting)

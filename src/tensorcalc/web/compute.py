@@ -4,74 +4,34 @@ These functions run inside the worker processes (``workers``) and use only the p
 (``import tensorcalc as tc``).  Errors are ``TensorCalcError``s; ``run`` turns them into the
 ``(status, body)`` pair the server sends (400 with ``{"error", "position"}``).
 
-Features that other parts of tensorcalc are adding are detected, not assumed (``FEATURES``):
-the LaTeX reader (``tc.parse(..., syntax="latex")``), the ``where`` clause of the printers,
-step-by-step explanations (``tc.explain``), NumPy scripts from ``tc.codegen(..., script=True)``
-and symmetric-matrix shapes (``"n,n,sym"``).  Until one is there the page hides its control or
-falls back (steps from ``tc.derivation``, the script from ``script.numpy_script``).
+Expressions are read with ``tc.parse`` (``syntax="latex"`` for LaTeX, chosen automatically
+when the text has a backslash), the steps come from ``tc.explain`` (verified), the exported
+code from ``tc.codegen(..., script=True)`` (a complete script for every backend), and the
+``where`` switch is the printers' ``where=``.
 """
 
 from __future__ import annotations
 
 import base64
 import importlib
-import inspect
 import io
 
 import numpy as np
 
 import tensorcalc as tc
 
-from .. import expr as expr_module
-from ..errors import ParseError, ShapeError, TensorCalcError, format_shape
-from ..expr import variables
+from ..errors import ParseError, TensorCalcError, format_shape
+from ..explain import STYLES
+from ..expr import NOTES, variables
 from ..shapes import as_shape
 from .examples import EXAMPLES
-from .guess import parse_guessing
-from .script import numpy_script
-
-
-def _has_param(fn, name: str) -> bool:
-    try:
-        return name in inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-
-
-def _symmetric_shapes() -> bool:
-    try:
-        return len(as_shape("n,n,sym")) != 3
-    except TensorCalcError:
-        return False
-
-
-FEATURES = {
-    "latex_input": _has_param(tc.parse, "syntax"),
-    "where": _has_param(tc.text, "where") and _has_param(tc.latex, "where"),
-    "explain": callable(getattr(tc, "explain", None)),
-    "script": _has_param(tc.codegen, "script"),
-    "symmetric": _symmetric_shapes(),
-}
-
-
-def _styles() -> tuple:
-    try:
-        return tuple(importlib.import_module("tensorcalc.explain").STYLES)
-    except (ImportError, AttributeError):
-        return ()
-
-
-STYLES = _styles()
-
 
 # ------------------------------------------------------------------------------ parsing
 
 
 def _syntax(req) -> str:
     if req["syntax"] == "auto":
-        return "latex" if "\\" in req["expression"] and FEATURES["latex_input"] else "text"
-    if req["syntax"] == "latex" and not FEATURES["latex_input"]:
-        raise TensorCalcError("LaTeX input needs the LaTeX reader, which this tensorcalc lacks")
+        return "latex" if "\\" in req["expression"] else "text"
     return req["syntax"]
 
 
@@ -80,24 +40,19 @@ def _shape_text(shape) -> str:
 
 
 def parse(req) -> tuple:
-    """``(expr, shapes_used, guessed)`` for a request: declared shapes, inferred ones, and the
-    conventional ones of ``guess`` when the expression does not type-check without them."""
+    """``(expr, shapes_used, assumed)`` for a request: the shapes declared, inferred from use or
+    assumed by the parser's naming convention (capitals are matrices), and the assumed names."""
     declared = {k: v.strip() for k, v in req["shapes"].items()}
-    for name, text in declared.items():
-        if text.replace(" ", "").endswith((",sym", ",symmetric")) and not FEATURES["symmetric"]:
-            raise ShapeError("shape", [], f"{name}: symmetric matrices are not supported here")
     text = req["expression"]
     if _syntax(req) == "latex":
-        f, guessed = tc.parse(text, declared, syntax="latex"), []
+        f = tc.parse(text, declared, syntax="latex")
     else:
-        f, guessed = parse_guessing(text, declared, tc.parse)
+        f = tc.parse(text, declared)
     found = variables(f)
     order = sorted(found, key=lambda n: (_first_use(text, n), n))
     used = {n: declared.get(n, _shape_text(found[n].shape)) for n in order}
-    # shapes the parser itself assumed by the naming convention (where it records them)
-    notes = getattr(expr_module, "NOTES", None)
-    assumed = list(notes.get(f, {}).get("assumed", {})) if notes is not None else []
-    return f, used, [n for n in order if n in guessed or n in assumed]
+    assumed = NOTES.get(f, {}).get("assumed", {})  # what the parser assumed, by convention
+    return f, used, [n for n in order if n in assumed and n not in declared]
 
 
 def _first_use(text: str, name: str) -> int:
@@ -114,9 +69,7 @@ def _wrt(f, req, used) -> str:
 
 
 def _print(e, where: bool) -> dict:
-    if FEATURES["where"]:
-        return {"text": tc.text(e, where=where), "latex": tc.latex(e, where=where)}
-    return {"text": tc.text(e), "latex": tc.latex(e)}
+    return {"text": tc.text(e, where=where), "latex": tc.latex(e, where=where)}
 
 
 def _scalar_vars(f) -> list | None:
@@ -131,7 +84,7 @@ def _scalar_vars(f) -> list | None:
 
 def derivative(req) -> dict:
     """The derivative, its printed forms, its shape and the shapes used."""
-    f, used, guessed = parse(req)
+    f, used, assumed = parse(req)
     wrt = _wrt(f, req, used)
     d = tc.derivative(f, wrt, order=req["order"], layout=req["layout"])
     return {
@@ -139,7 +92,7 @@ def derivative(req) -> dict:
         "shape": list(d.shape),
         "shape_text": format_shape(d.shape) if d.shape else "scalar",
         "shapes": used,
-        "guessed": guessed,
+        "assumed": assumed,
         "variables": list(used),
         "wrt": wrt,
         "wrt_latex": tc.latex(variables(f)[wrt]),
@@ -152,59 +105,14 @@ def derivative(req) -> dict:
 
 
 def explain(req) -> dict:
-    """The step-by-step explanation as ``{"style", "steps", "result"}``."""
+    """The step-by-step explanation (``tc.explain``, every step verified) as
+    ``{"style", "title", "steps", "result", "styles"}``."""
     f, used, _ = parse(req)
     wrt = _wrt(f, req, used)
-    if FEATURES["explain"]:
-        # the text itself where it is ours to read, so that the steps keep the user's spelling
-        source = f if _syntax(req) == "latex" else req["expression"]
-        e = tc.explain(source, wrt, req["order"], style=req.get("style"), shapes=used, verify=True)
-        return {**e.to_dict(), "styles": list(STYLES)}
-    return _derivation_steps(f, wrt, req)
-
-
-def _derivation_steps(f, wrt, req) -> dict:
-    """Until ``tc.explain`` is there: the rules the engine applied (``tc.derivation``), and a
-    last step, the result, verified against finite differences by ``tc.check``."""
-    dv = tc.derivation(f, wrt, order=req["order"], layout=req["layout"])
-    steps, seen = [], set()
-    for s in dv.steps:
-        key = (s.rule, s.node, s.contribution, s.arg)
-        if key in seen:
-            continue
-        seen.add(key)
-        arg = tc.latex(s.arg)
-        steps.append(
-            {
-                "number": len(steps) + 1,
-                "rule": s.rule,
-                "text": f"at {s.node}: contributes {s.contribution} to d/d({s.arg})",
-                "latex": rf"\frac{{\partial f}}{{\partial \left({arg}\right)}} \mathrel{{+}}= "
-                + tc.latex(s.contribution),
-                "shapes": {tc.text(s.arg): format_shape(s.arg.shape)},
-                "verified": None,
-            }
-        )
-    report = tc.check(f, wrt, order=req["order"]) if req["layout"] == "jacobian" else None
-    name = f"d^{req['order']}" if req["order"] > 1 else "d"
-    power = f"^{{{req['order']}}}" if req["order"] > 1 else ""
-    steps.append(
-        {
-            "number": len(steps) + 1,
-            "rule": "result",
-            "text": f"{name}/d{wrt} [{f}] = {dv.result}",
-            "latex": rf"\frac{{\partial{power} f}}{{\partial {tc.latex(dv.wrt)}{power}}} = "
-            + tc.latex(dv.result),
-            "shapes": {"result": format_shape(dv.result.shape)},
-            "verified": None if report is None else bool(report.passed),
-        }
-    )
-    return {
-        "style": "engine",
-        "steps": steps,
-        "result": _print(dv.result, False),
-        "styles": [],
-    }
+    # the text itself where it is ours to read, so that the steps keep the user's spelling
+    source = f if _syntax(req) == "latex" else req["expression"]
+    e = tc.explain(source, wrt, req["order"], style=req.get("style"), shapes=used, verify=True)
+    return {**e.to_dict(), "styles": list(STYLES)}
 
 
 def check(req) -> dict:
@@ -229,21 +137,18 @@ FILENAMES = {"numpy": "derivative.py", "jax": "derivative_jax.py", "torch": "der
 
 
 def code(req) -> dict:
-    """The generated module (NumPy: a complete script) computing the value and derivative."""
+    """The exported script (``tc.codegen(..., script=True)``): the value and every derivative up
+    to the order (each checked against central differences of the one before when run), plus the
+    derivative in the requested layout when it differs; random test data and a demo."""
     f, used, _ = parse(req)
     wrt = _wrt(f, req, used)
-    backend, order = req["backend"], req["order"]
-    if FEATURES["script"]:  # every backend's export is a script: the value, each derivative
-        chain = [f, *(tc.derivative(f, wrt, order=k) for k in range(1, order + 1))]
-        d = tc.derivative(f, wrt, order=order, layout=req["layout"])
-        outputs = chain if d is chain[-1] else [*chain, d]
-        source = tc.codegen(outputs, backend=backend, name="fun", script=True)
-    elif backend == "numpy":
-        source = numpy_script(f, wrt, order, req["layout"])
-    else:
-        d = tc.derivative(f, wrt, order=order, layout=req["layout"])
-        source = tc.codegen([f, d], backend=backend, name="fun")
-    return {"backend": backend, "code": source, "filename": FILENAMES[backend], "wrt": wrt}
+    order = req["order"]
+    chain = [f, *(tc.derivative(f, wrt, order=k) for k in range(1, order + 1))]
+    d = tc.derivative(f, wrt, order=order, layout=req["layout"])
+    outputs = chain if d is chain[-1] else [*chain, d]
+    source = tc.codegen(outputs, backend=req["backend"], name="fun", script=True)
+    return {"backend": req["backend"], "code": source, "filename": FILENAMES[req["backend"]],
+            "wrt": wrt}  # fmt: skip
 
 
 DEFAULT_RANGES = {1: (-3.0, 3.0), 2: (-2.0, 2.0)}  # two variables: the seed's square
@@ -312,10 +217,9 @@ def _point(p) -> dict:
 
 
 def info() -> dict:
-    """What this server can do: the detected features, the styles, backends and examples."""
+    """What this server offers: the explanation styles, the backends and the examples."""
     return {
-        "features": FEATURES,
-        "styles": list(STYLES) if FEATURES["explain"] else [],
+        "styles": list(STYLES),
         "backends": list(FILENAMES),
         "examples": EXAMPLES,
         "version": tc.__version__,

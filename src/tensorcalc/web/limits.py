@@ -115,7 +115,7 @@ def validate(task: str, body, limits: Limits) -> dict:
         "order": _int(body, "order", 1, 1, limits.max_order),
         "layout": _choice(body, "layout", LAYOUTS, "jacobian"),
         "syntax": _choice(body, "syntax", SYNTAXES, "auto"),
-        "where": bool(body.get("where", False)),
+        "where": bool(body.get("where", True)),
         "shapes": _name_map(
             body, "shapes", limits, lambda v: isinstance(v, str) and len(v) <= 200,
             '{"A": "n,n"}: a string in the --shape syntax such as "n,n" ("" is a scalar)',

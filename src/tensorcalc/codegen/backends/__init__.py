@@ -28,6 +28,7 @@ class Backend:
     matmul: str = ""  # template for a product when the library's ``@`` will not do
     transpose: str = ""  # template for a matrix transpose when ``.T`` will not do
     jit: Callable | None = None  # compiles the generated function (jax.jit, tf.function)
+    install: str = ""  # how to get ``module`` when not ``pip install 'tensorcalc[name]'``
 
 
 # functions every backend must provide (the registry test checks each table)
@@ -35,6 +36,7 @@ FUNCTIONS = (
     "exp", "log", "sin", "cos", "tan", "arcsin", "arccos", "arctan", "tanh", "sqrt", "abs", "sign",
     "step", "relu", "sigmoid", "softplus", "log1p", "inv", "det", "logdet", "norm", "softmax",
     "logsumexp", "sum", "sum_axis", "tr", "diag_vec", "diag_mat", "eye", "ones", "zeros",
+    "softmax_axis", "logsumexp_axis",  # softmax(X, axis), logsumexp(X, axis)
     "gram",  # gram(X, d) = X' diag(d) X
     "select",  # select(m, n, start, step): S[i, start + i*step] = 1
     "array",  # array([[1.0, 2.0], ...]): a constant from its nested-list literal

@@ -6,6 +6,7 @@ logistic-regression one, ``X' @ (y * sigmoid(...))``, runs chunk by chunk.  ``in
 """
 
 from . import Backend
+from .numpy import BACKEND as NUMPY
 
 _SMALL = """def _small(fn, *xs):
     return da.from_array(fn(*(np.asarray(x) for x in xs)))"""
@@ -22,6 +23,10 @@ _SELECT = """def _select(m, n, start, step):
     out = np.zeros((m, n))
     out[np.arange(m), start + step * np.arange(m)] = 1.0
     return da.from_array(out)"""
+
+# along an axis: NumPy's helpers spelled with Dask's functions
+_SOFTMAX_AXIS = NUMPY.helpers["_softmax_axis"].replace("np.", "da.")
+_LSE_AXIS = NUMPY.helpers["_logsumexp_axis"].replace("np.", "da.")
 
 BACKEND = Backend(
     name="dask",
@@ -52,6 +57,8 @@ BACKEND = Backend(
         "logsumexp": "_logsumexp({0})",
         "sum": "da.sum({0})",
         "sum_axis": "da.sum({0}, axis={1})",
+        "softmax_axis": "_softmax_axis({0}, {1})",
+        "logsumexp_axis": "_logsumexp_axis({0}, {1})",
         "tr": "da.trace({0})",
         "diag_vec": "da.diag({0})",
         "diag_mat": "da.diagonal({0})",
@@ -67,6 +74,8 @@ BACKEND = Backend(
     outer="da.outer({0}, {1})",
     asarray="da.asarray({0})",
     helpers={
+        "_softmax_axis": _SOFTMAX_AXIS,
+        "_logsumexp_axis": _LSE_AXIS,
         "_select": _SELECT,
         "_small": _SMALL,
         "_sigmoid": _SIGMOID,

@@ -50,6 +50,8 @@ BACKEND = Backend(
         "logsumexp": "jax.scipy.special.logsumexp({0})",
         "sum": "jnp.sum({0})",
         "sum_axis": "jnp.sum({0}, axis={1})",
+        "softmax_axis": "jax.nn.softmax({0}, axis={1})",
+        "logsumexp_axis": "jax.scipy.special.logsumexp({0}, axis={1})",
         "tr": "jnp.trace({0})",
         "diag_vec": "jnp.diag({0})",
         "diag_mat": "jnp.diagonal({0})",

@@ -23,6 +23,13 @@ _SELECT = """def _select(m, n, start, step):
     out[np.arange(m), start + step * np.arange(m)] = 1.0
     return out"""
 
+_SOFTMAX_AXIS = """def _softmax_axis(x, axis):
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)"""
+_LSE_AXIS = """def _logsumexp_axis(x, axis):
+    m = np.max(x, axis=axis, keepdims=True)
+    return np.squeeze(m, axis) + np.log(np.sum(np.exp(x - m), axis=axis))"""
+
 BACKEND = Backend(
     name="numpy",
     imports=("import numpy as np",),
@@ -52,6 +59,8 @@ BACKEND = Backend(
         "logsumexp": "_logsumexp({0})",
         "sum": "np.sum({0})",
         "sum_axis": "np.sum({0}, axis={1})",
+        "softmax_axis": "_softmax_axis({0}, {1})",
+        "logsumexp_axis": "_logsumexp_axis({0}, {1})",
         "tr": "np.trace({0})",
         "diag_vec": "np.diag({0})",
         "diag_mat": "np.diagonal({0})",
@@ -67,6 +76,8 @@ BACKEND = Backend(
     outer="np.multiply.outer({0}, {1})",
     asarray="np.asarray({0})",
     helpers={
+        "_softmax_axis": _SOFTMAX_AXIS,
+        "_logsumexp_axis": _LSE_AXIS,
         "_select": _SELECT,
         "_gram": _GRAM,
         "_sigmoid": _SIGMOID,

@@ -1,8 +1,9 @@
 """TensorFlow backend: the generated function is compiled with ``tf.function`` (a graph, on a
 GPU where TensorFlow has one).
 
-TensorFlow's ``@`` needs matrices and its tensors have no ``.T``, so products are
-``tf.tensordot(a, b, 1)`` (any ranks, like NumPy's ``@``) and transposes ``tf.transpose``.
+TensorFlow's ``@`` needs matrices and its tensors have no ``.T``, so products are ``_mm(a, b)``
+(``tf.linalg.matmul``/``matvec`` by rank, like NumPy's ``@``; in a graph, TensorFlow folds the
+``tf.transpose`` of an operand into the product).
 New constants take the dtype of the first input (``_dt``).  Python numbers passed to a
 ``tf.function`` would retrace it on every new value, so ``jit`` converts every argument to a
 tensor first (float64 for Python numbers, the array's own dtype otherwise).
@@ -22,6 +23,14 @@ _SOLVE = """def _solve(a, b):
     if b.shape.rank == 1:
         return tf.linalg.solve(a, b[:, None])[:, 0]
     return tf.linalg.solve(a, b)"""
+_MM = """def _mm(a, b):
+    if a.shape.rank == 2 and b.shape.rank == 2:
+        return tf.linalg.matmul(a, b)
+    if a.shape.rank == 2:
+        return tf.linalg.matvec(a, b)
+    if b.shape.rank == 2:
+        return tf.linalg.matvec(b, a, transpose_a=True)
+    return tf.tensordot(a, b, 1)"""
 _SELECT = """def _select(m, n, start, step, dtype):
     return tf.one_hot(start + step * tf.range(m), n, dtype=dtype)"""
 
@@ -32,7 +41,10 @@ def jit(fn):
     graph = tf.function(fn, autograph=False)  # shapes are static: plain Python ifs
 
     def call(*args, **dims):
-        return graph(*(tf.convert_to_tensor(a, dtype_hint=tf.float64) for a in args), **dims)
+        args = [
+            a if tf.is_tensor(a) else tf.convert_to_tensor(a, dtype_hint=tf.float64) for a in args
+        ]
+        return graph(*args, **dims)
 
     return call
 
@@ -66,6 +78,8 @@ BACKEND = Backend(
         "logsumexp": "tf.reduce_logsumexp({0})",
         "sum": "tf.reduce_sum({0})",
         "sum_axis": "tf.reduce_sum({0}, axis={1})",
+        "softmax_axis": "tf.nn.softmax({0}, axis={1})",
+        "logsumexp_axis": "tf.reduce_logsumexp({0}, axis={1})",
         "tr": "tf.linalg.trace({0})",
         "diag_vec": "tf.linalg.diag({0})",
         "diag_mat": "tf.linalg.diag_part({0})",
@@ -86,10 +100,11 @@ BACKEND = Backend(
         "_step": _STEP,
         "_norm": _NORM,
         "_solve": _SOLVE,
+        "_mm": _MM,
     },
     prologue="_dt = {first}.dtype",
     module="tensorflow",
-    matmul="tf.tensordot({0}, {1}, 1)",
+    matmul="_mm({0}, {1})",
     transpose="tf.transpose({0})",
     jit=jit,
 )

@@ -47,6 +47,8 @@ BACKEND = Backend(
         "logsumexp": "torch.logsumexp({0}.reshape(-1), 0)",
         "sum": "torch.sum({0})",
         "sum_axis": "torch.sum({0}, dim={1})",
+        "softmax_axis": "torch.softmax({0}, {1})",
+        "logsumexp_axis": "torch.logsumexp({0}, {1})",
         "tr": "torch.trace({0})",
         "diag_vec": "torch.diag({0})",
         "diag_mat": "torch.diagonal({0})",

@@ -12,13 +12,13 @@ const state = {
   wrt: null,
   order: 1,
   layout: "jacobian",
-  where: false,
+  where: true, // name shared subexpressions (the printers' default)
   style: "",
   backend: "numpy",
   at: {}, // analysis point
 };
 
-let info = { features: {}, styles: [], examples: [], limits: {} };
+let info = { styles: [], examples: [], limits: {} };
 let last = null; // the last successful derivative response
 let seq = 0; // request sequence: answers to older requests are dropped
 let timer = null;
@@ -34,7 +34,7 @@ function readURL() {
   state.order = clampOrder(parseInt(p.get("order") || "1", 10));
   state.layout = ["jacobian", "numerator", "denominator"].includes(p.get("layout")) ? p.get("layout") : "jacobian";
   state.latex = p.get("latex") === "1";
-  state.where = p.get("where") === "1";
+  state.where = p.get("where") !== "0";
   state.shapes = {};
   for (const s of p.getAll("s")) {
     const i = s.indexOf(":");
@@ -59,7 +59,7 @@ function stateURL() {
   if (state.order !== 1) p.set("order", String(state.order));
   if (state.layout !== "jacobian") p.set("layout", state.layout);
   if (state.latex) p.set("latex", "1");
-  if (state.where) p.set("where", "1");
+  if (!state.where) p.set("where", "0");
   for (const [k, v] of Object.entries(state.shapes)) p.append("s", `${k}:${v}`);
   for (const [k, v] of Object.entries(state.at)) p.append("at", `${k}:${v}`);
   const q = p.toString();
@@ -206,7 +206,6 @@ function renderVars(d) {
     sel.className = "kind";
     sel.setAttribute("aria-label", `kind of ${name}`);
     for (const [value, label] of KINDS) {
-      if (value === "symmetric" && !info.features.symmetric) continue;
       if (value === "tensor" && kind !== "tensor") continue;
       sel.add(new Option(label, value));
     }
@@ -220,9 +219,9 @@ function renderVars(d) {
     input.setAttribute("aria-label", `dimensions of ${name}`);
     const tag = document.createElement("span");
     const declared = name in state.shapes;
-    const guessed = d.guessed.includes(name);
+    const assumedHere = d.assumed.includes(name);
     tag.className = declared ? "tag declared" : "tag";
-    tag.textContent = declared ? "declared" : guessed ? "assumed" : "inferred";
+    tag.textContent = declared ? "declared" : assumedHere ? "assumed" : "inferred";
     const tdKind = document.createElement("td");
     tdKind.append(sel);
     const tdDims = document.createElement("td");
@@ -297,6 +296,9 @@ async function loadSteps() {
     sel.replaceChildren(new Option("automatic", ""), ...styles.map((s) => new Option(s, s)));
     sel.value = state.style;
   }
+  const title = $("steps-title");
+  title.textContent = r.data.title || "";
+  title.hidden = !r.data.title;
   list.replaceChildren(...r.data.steps.map(renderStep));
 }
 
@@ -370,17 +372,16 @@ async function loadCode() {
   }
   code = { text: r.data.code, filename: r.data.filename };
   pre.textContent = r.data.code;
+  const library = {
+    numpy: "NumPy",
+    jax: "JAX (compiled with jax.jit)",
+    torch: "PyTorch (keeps tensors on their device)",
+    dask: "Dask (chunked arrays larger than memory)",
+    tensorflow: "TensorFlow (a tf.function)",
+  }[state.backend];
   $("code-hint").textContent =
-    state.backend === "numpy"
-      ? `A complete script: the value and the derivative, shape checks, a derivative check and random test data. Run it: python ${r.data.filename}`
-      : `A module with one function computing the value and the derivative with ${
-          {
-            jax: "JAX (compiled with jax.jit)",
-            torch: "PyTorch (keeps tensors on their device)",
-            dask: "Dask (chunked arrays larger than memory)",
-            tensorflow: "TensorFlow (a tf.function)",
-          }[state.backend]
-        }.`;
+    `A complete script for ${library}: the value and the derivatives, shape checks, random test data ` +
+    `and a check of each derivative against central differences. Run it: python ${r.data.filename}`;
 }
 
 function selectTab(backend) {
@@ -562,6 +563,7 @@ function wire() {
   $("steps-panel").addEventListener("toggle", () => $("steps-panel").open && loadSteps());
   $("check-btn").addEventListener("click", runCheck);
   $("copy-text").addEventListener("click", (e) => copy($("result-text").textContent, e.target));
+  $("copy-latex").addEventListener("click", (e) => last && copy(last.latex, e.target));
   $("copy-code").addEventListener("click", (e) => copy(code.text, e.target));
   $("download-code").addEventListener("click", download);
   for (const t of document.querySelectorAll(".tab")) t.addEventListener("click", () => selectTab(t.dataset.backend));
@@ -583,8 +585,6 @@ async function main() {
   const r = await fetch("/api/info");
   info = await r.json();
   $("version").textContent = info.version;
-  $("latex-toggle").hidden = !info.features.latex_input;
-  $("where-toggle").hidden = !info.features.where;
   fillExamples();
   wire();
   readURL();

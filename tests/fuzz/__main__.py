@@ -1,0 +1,83 @@
+"""The long fuzz campaign: ``python -m tests.fuzz --examples 100000 [--seed 0] [--timeout 5]``.
+
+Runs ``--examples`` inputs from ``strategies.texts`` through ``oracle.run_one`` (each under a
+``--timeout``-second watchdog), prints the count of each outcome and up to ten reproducers per
+finding, and exits with status 1 if any input escaped as a non-TensorCalcError, hung, or gave a
+derivative that disagrees with central differences (else 0).  Run it from the repository root
+with ``PYTHONPATH=src`` (or an installed tensorcalc).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import sys
+import time
+
+import numpy as np
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import seed as with_seed
+from hypothesis import strategies as st
+
+from .oracle import is_finding, run_one, shown
+from .strategies import texts
+
+
+class _Stop(Exception):
+    """The campaign's time budget is spent."""
+
+
+def campaign(examples: int, seed: int, timeout: float, minutes=None, compiled_every: int = 10):
+    """``(counts, reproducers, seconds)`` of a campaign of ``examples`` inputs (fewer if the
+    ``minutes`` budget runs out first); progress goes to stderr every 1,000 inputs."""
+    counts, found = collections.Counter(), collections.defaultdict(list)
+    rng = np.random.default_rng(seed)
+    start = time.time()
+
+    @settings(
+        max_examples=examples, deadline=None, database=None, phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck), derandomize=False,
+    )  # fmt: skip
+    @given(texts, st.integers(0, compiled_every - 1))
+    def one(text, k):
+        outcome = run_one(text, rng, timeout=timeout, compiled=k == 0)
+        counts[outcome] += 1
+        if is_finding(outcome) and len(found[outcome]) < 10:
+            found[outcome].append(text)
+        total = sum(counts.values())
+        if total % 1000 == 0:
+            bad = sum(n for o, n in counts.items() if is_finding(o))
+            print(f"{total} inputs, {time.time() - start:.0f} s, {bad} findings", file=sys.stderr)
+        if minutes and time.time() - start > 60 * minutes:
+            raise _Stop()
+
+    try:
+        with_seed(seed)(one)()
+    except _Stop:
+        pass
+    return counts, found, time.time() - start
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m tests.fuzz", description=__doc__.split("\n")[0])
+    p.add_argument("--examples", type=int, default=100_000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--timeout", type=float, default=5.0, help="seconds per input (watchdog)")
+    p.add_argument("--minutes", type=float, default=None, help="stop after this long")
+    args = p.parse_args(argv)
+    counts, found, seconds = campaign(args.examples, args.seed, args.timeout, args.minutes)
+    total = sum(counts.values())
+    print(f"{total} inputs in {seconds:.0f} s (seed {args.seed}, watchdog {args.timeout:g} s)")
+    for outcome, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        print(f"  {n:8d}  {outcome}{'   <-- finding' if is_finding(outcome) else ''}")
+    for outcome, items in found.items():
+        print(f"\n{outcome}:")
+        for text in items:
+            print(f"  {shown(text, 400)}")
+    bad = sum(n for o, n in counts.items() if is_finding(o))
+    print(f"\n{bad} finding(s)")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,264 @@
+"""Regression tests for issue 11's input-side reproducers: only TensorCalcError for bad input,
+any length and bounded depth in the parser, Unicode names, shape specs and the CLI."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tensorcalc as tc
+from tensorcalc import build
+from tensorcalc.cli import main
+from tensorcalc.parse.parser import MAX_DEPTH
+from tensorcalc.shapes import MAX_DIM, MAX_RANK, as_shape
+
+SH = {"x": (3,), "A": (3, 3)}
+
+# -- the parser: any length, bounded depth --------------------------------------------------
+
+
+def test_long_flat_chains_parse_to_their_value():
+    x = np.array([0.5, 1.0, 2.0])
+    assert_close = np.testing.assert_allclose
+    assert_close(tc.parse("+".join(["x"] * 329), SH).evaluate(x=x), 329 * x)
+    alternating = "x" + "".join(f" {'-' if k % 2 else '+'} {k} * x" for k in range(1, 600))
+    expected = x * (1 + sum(-k if k % 2 else k for k in range(1, 600)))
+    assert_close(tc.parse(alternating, SH).evaluate(x=x), expected)
+    quotients = "1" + "".join(f" {'/' if k % 3 else '*'} x" for k in range(1, 200))
+    powers = sum(-1 if k % 3 else 1 for k in range(1, 200))
+    assert_close(tc.parse(quotients, SH).evaluate(x=x), x**powers, rtol=1e-12)
+    assert tc.parse("-" * 492 + "x", SH) is tc.parse("x", SH)
+    assert tc.parse("-" * 493 + "x", SH) is tc.parse("-x", SH)
+    assert tc.parse("(" * 999 + "x" + ")" * 999, SH) is tc.parse("x", SH)  # no nesting added
+    assert tc.parse("A" + "'" * 80, SH) is tc.parse("A", SH)
+    assert tc.parse("A" + "'" * 81, SH) is tc.parse("A'", SH)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(x + " * 165 + "x" + ")" * 165,
+        "sin(" * 141 + "x" + ")" * 141,
+        "x" + "^x" * 150,
+        "@".join(["A"] * 150) + " @ x",
+        "[" * 120 + "1" + "]" * 120,
+        "1 + (" * 60 + "x + (" * 60 + "x" + ")" * 120,
+    ],
+)
+def test_too_deep_is_a_parse_error_with_the_limit(text):
+    with pytest.raises(tc.ParseError, match=f"more than {MAX_DEPTH} levels"):
+        tc.parse(text, SH)
+
+
+@pytest.mark.parametrize("kind", ["sin", "paren", "sub", "sum"])
+def test_everything_downstream_works_at_the_depth_limit(kind):
+    n = MAX_DEPTH - 1
+    text = {
+        "sin": "sin(" * n + "x" + ")" * n,
+        "paren": "(" * MAX_DEPTH + "x" + ")" * MAX_DEPTH,
+        "sub": "s - (" * n + "x" + ")" * n,
+        "sum": "sum(" * n + "x" + ")" * n,
+    }[kind]
+    f = tc.parse(text, {"x": (3,), "s": ()})
+    x = np.array([0.1, 0.2, 0.3])
+    d = tc.derivative(f, "x")
+    assert tc.parse(str(f), {"x": (3,), "s": ()}) is f
+    assert d.latex() and str(d)
+    got = tc.compile(d)(x=x, s=0.5) if "s" in tc.expr.variables(f) else tc.compile(d)(x=x)
+    assert np.all(np.isfinite(got))
+
+
+# -- numbers at parse time --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["0^-1", "(-1)^0.5", "2^2000"])
+def test_undefined_constant_powers_stay_symbolic_and_evaluate_like_numpy(text):
+    f = tc.parse(text)
+    assert tc.parse(str(f)) is f
+    with np.errstate(all="ignore"):
+        expected = np.power(*[float(v) for v in text.replace("(", "").replace(")", "").split("^")])
+        assert np.array_equal(f.evaluate(), expected, equal_nan=True)
+
+
+@pytest.mark.parametrize(
+    "text,needle",
+    [
+        ("eye(1e309)", "too large"),
+        ("sum(x, 1e309)", "too large"),
+        ("1e309 * x", "too large"),
+        ("x[" + "1" * 5000 + "]", "too large"),
+        ("x[" + "1" * 300 + "]", "out of range"),
+        ("1e200 * 1e200 * x", "overflowed float64"),
+        ("x / 1e-320", "overflowed float64"),
+        ("eye(1e300)", "too large"),
+        ("sum(x, 1e300)", "out of range"),
+    ],
+)
+def test_overflowing_numbers_are_parse_errors(text, needle):
+    with pytest.raises(tc.TensorCalcError, match=needle):
+        tc.parse(text, SH)
+
+
+def test_sum_axis_is_checked():
+    with pytest.raises(tc.ShapeError, match="axis 2 out of range"):
+        tc.parse("sum(A, 2)", {"A": (2, 3)})
+    with pytest.raises(tc.ShapeError, match="out of range"):
+        tc.parse("sum(A, -3)", {"A": (2, 3)})
+    with pytest.raises(tc.ParseError, match="sum"):
+        tc.parse("sum(axis=3)")
+    X = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_allclose(tc.parse("sum(A, -2)", {"A": (2, 3)}).evaluate(A=X), X.sum(0))
+
+
+# -- identifiers ------------------------------------------------------------------------------
+
+
+def test_dimension_names_are_validated_and_keep_their_spelling():
+    # codegen keeps "ｎ" and "n" apart (tests/test_values.py), so dims are not merged
+    assert as_shape(("ﬁ", "Ⅸ", "n")) == ("ﬁ", "Ⅸ", "n")
+    with pytest.raises(tc.ShapeError, match="bad dimension name"):
+        as_shape(("n m",))
+
+
+def test_names_are_normalised_and_two_spellings_are_an_error():
+    assert tc.parse("ｘ + 1", SH) is tc.parse("x + 1", SH)
+    assert tc.parse("ｘ + 1", {"ｘ": (3,)}) is tc.parse("x + 1", SH)
+    with pytest.raises(tc.ShapeError, match="bad variable name"):
+        build.var("x²")
+    with pytest.raises(tc.ParseError, match="same name after Unicode normalisation"):
+        tc.parse("ﬁ + fi")
+    with pytest.raises(tc.ParseError, match="same name"):
+        tc.parse("Ⅸ * IX")
+    with pytest.raises(tc.ShapeError, match="same name"):
+        tc.parse("t0 + 1", {"ｔ0": (3,), "t0": (3,)})
+    with pytest.raises(tc.ParseError, match="unexpected character '²'"):
+        tc.parse("x²")
+    θ = np.array([1.0, 2.0])
+    assert tc.parse("θ' @ θ", {"θ": (2,)}).evaluate(θ=θ) == pytest.approx(5.0)
+
+
+# -- shape specs ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "spec,needle",
+    [
+        (1.5, "bad shape 1.5"),
+        ((1.5,), "bad dimension 1.5"),
+        ("²", "bad dimension name '²'"),
+        (b"n", "bad shape b'n'"),
+        ("n,,n", "empty dimension"),
+        ((-1,), "must be positive"),
+        ((0,), "must be positive"),
+        ((MAX_DIM + 1,), "too large"),
+        ((True,), "bad dimension True"),
+        (tuple(range(1, MAX_RANK + 2)), "rank 53"),
+    ],
+)
+def test_bad_shape_specs_are_shape_errors(spec, needle):
+    with pytest.raises(tc.ShapeError, match=needle):
+        tc.parse("x", {"x": spec})
+
+
+def test_numpy_integers_are_dims():
+    assert tc.parse("x", {"x": np.int64(3)}).shape == (3,)
+    assert tc.parse("x", {"x": (np.int32(2), "n")}).shape == (2, "n")
+    assert tc.parse("x", {"x": "n, 3"}).shape == ("n", 3)
+
+
+def test_results_beyond_the_einsum_alphabet_are_shape_errors():
+    x = tc.parse("x", {"x": (2,) * 27})
+    with pytest.raises(tc.ShapeError, match=f"(limit|alphabet) of {MAX_RANK}"):
+        tc.derivative(x, "x")
+
+
+def test_long_products_stay_within_einsum_limits():
+    f = tc.parse("*".join(["x"] * 100), SH)
+    x = np.array([1.01, 0.99, 1.02])
+    np.testing.assert_allclose(f.evaluate(x=x), x**100)
+    np.testing.assert_allclose(tc.derivative(f, "x").evaluate(x=x), np.diag(100 * x**99))
+    g = tc.parse("@".join(["A"] * 60) + " @ x", SH)
+    A = np.eye(3) + 0.01 * np.arange(9).reshape(3, 3)
+    np.testing.assert_allclose(g.evaluate(A=A, x=x), np.linalg.matrix_power(A, 60) @ x)
+    assert str(g)
+
+
+# -- the CLI ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv,needle",
+    [
+        (["taylor", "x^2", "--at", 'x="a"'], "--at: expected a finite number"),
+        (["taylor", "x^2", "--at", "x={}"], "--at: expected a finite number"),
+        (["taylor", "x^2", "--at", "x=NaN"], "--at: expected a finite number"),
+        (["taylor", "x^2", "--at", "x=[[1,2],[3]]"], "--at: expected a finite number"),
+        (["check", "x^2", "--wrt", "x", "--seed", "-1"], "--seed must be an integer"),
+        (["plot", "x^2", "--dpi", "0", "-o", "p.png"], "--dpi must be an integer 1..2000"),
+        (["plot", "x^2", "-o", "x.unknownext"], "cannot write figures as '.unknownext'"),
+        (["diff", "x", "--wrt", "x", "--shape", "A=n,,n"], "empty dimension"),
+        (["diff", "x", "--wrt", "x", "--shape", "A=1.5"], "bad dimension"),
+        (["diff", "x", "--wrt", "x", "--order", "-1"], "--order must be an integer"),
+        (["diff", "x", "--wrt", "x", "--order", "1000000000"], "--order must be an integer 0.."),
+        (["taylor", "x^2", "--at", "x=1", "--order", "1e9"], "--order must be an integer"),
+        (["serve", "--port", "0"], "--port must be an integer 1..65535"),
+        (["diff", "x", "--wrt", "1x"], "bad variable name '1x'"),
+        (["critical", "x^2-1", "--over", "x=-Infinity:Infinity"], "finite numbers A < B"),
+        (["critical", "x^2-1", "--over", "x=3:-3"], "finite numbers A < B"),
+        (["minimize", "x^2", "--wrt", "x", "--x0", "x=1", "--lr", "nan"], "--lr must be"),
+        (["minimize", "x^2", "--wrt", "x", "--x0", "x=1", "--steps", "-5"], "--steps must"),
+    ],
+)
+def test_cli_rejects_bad_arguments_in_one_line(capsys, argv, needle):
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and needle in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_cli_writes_exactly_the_path_given_or_says_why_not(capsys, tmp_path):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "noext"
+    assert main(["plot", "x^2", "-o", str(path)]) == 0
+    assert path.read_bytes()[:4] == b"\x89PNG" and not (tmp_path / "noext.png").exists()
+    capsys.readouterr()
+    assert main(["plot", "x^2", "-o", "/dev/full"]) == 2
+    assert "cannot write /dev/full" in capsys.readouterr().err
+    assert main(["plot", "x^2", "-o", str(tmp_path / "missing" / "p.png")]) == 2
+    assert "cannot write" in capsys.readouterr().err
+
+
+def test_cli_out_of_memory_is_one_line(capsys):
+    code = main(["check", "x' @ A @ x", "--wrt", "x", "--shape", "A=99999999,99999999"])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_cli_debug_shows_the_traceback(capsys, monkeypatch):
+    monkeypatch.setenv("TC_DEBUG", "1")
+    assert main(["diff", "x +", "--wrt", "x"]) == 2
+    assert "Traceback" in capsys.readouterr().err
+
+
+@pytest.mark.xfail(strict=True, reason="analysis.plot: a constant has no variables (ValueError)")
+def test_plot_of_a_constant_is_a_clear_error(capsys):
+    assert main(["plot", "3", "-o", "p.png"]) == 2
+    assert "internal error" not in capsys.readouterr().err
+
+
+# -- found by the fuzz campaign in code owned elsewhere (strict: they flip when fixed) --------
+
+
+@pytest.mark.xfail(strict=True, reason="numeric.evaluate: softmax of a selected softmax")
+def test_evaluate_agrees_with_compiled_code_on_a_selected_softmax():
+    f = tc.parse("softmax(softmax(x)[0:3])", {"x": (3,)})
+    d = tc.derivative(f, "x")
+    x = np.array([0.7, 1.1, 1.4])
+    np.testing.assert_allclose(tc.evaluate(d, {"x": x}), tc.compile(d)(x=x), atol=1e-9)
+
+
+@pytest.mark.xfail(strict=True, reason="codegen: scalar ** in Python floats overflows")
+def test_compiled_power_overflows_to_inf_like_evaluate():
+    f = tc.parse("s^3^3^3^3")
+    with np.errstate(all="ignore"):
+        assert tc.compile(f)(s=1.5) == tc.evaluate(f, {"s": 1.5}) == np.inf
