@@ -121,6 +121,19 @@ def test_is_symmetric(text, symmetric, rng):
         assert_close(v, v.T, rtol=1e-12)
 
 
+def test_every_op_has_a_symmetry_entry():
+    from tensorcalc.ops import Op
+    from tensorcalc.simplify.symmetry import SYMMETRIC
+
+    assert set(SYMMETRIC) == set(Op)
+
+
+def test_declared_symmetric_variables_are_symmetric(rng):
+    sh = {"S": ("n", "n", "symmetric"), "X": ("m", "n")}
+    assert is_symmetric(tc.parse("S", sh)) and is_symmetric(tc.parse("X @ S @ X'", sh))
+    assert is_symmetric(tc.parse("inv(S) + exp(S)", sh))
+
+
 def test_symmetry_is_used():
     Y, X = tc.matrix("Y", "n", "n"), tc.matrix("X", "n", "n")
     S = Y + Y.T

@@ -442,7 +442,7 @@ def _best_factoring(coefs, max_inner_rank=None):
             l2 = sorted({x for _, ls in left2 for x in ls} & bound)
             if l1 != l2 or ((not left1 or not left2) and l1):
                 continue
-            if max_inner_rank is not None and len(l1) > max(max_inner_rank, len(out)):
+            if max_inner_rank is not None and len(l1) > max_inner_rank:
                 continue
             size = sum(common.values())
             if best is None or size > best[0]:

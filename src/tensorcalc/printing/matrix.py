@@ -336,7 +336,7 @@ def _search(parts, out):
     if len(parts) == 1 and parts[0].labels == tuple(out):
         return parts[0].p
     best = None
-    orders = permutations(range(len(parts))) if len(parts) <= 6 else [tuple(range(len(parts)))]
+    orders = permutations(range(len(parts))) if len(parts) <= 6 else _chain_orders(parts)
     for order in orders:
         p = _fold([parts[k] for k in order], out)
         if p is not None and (best is None or cost(p) < cost(best)):
@@ -344,6 +344,22 @@ def _search(parts, out):
             if cost(p) == 0:
                 break
     return best
+
+
+def _chain_orders(parts):
+    """For many factors, the orders that walk along shared indices from each starting factor
+    (a chain x' B A B' x is found without trying every permutation)."""
+    orders = [tuple(range(len(parts)))]
+    for start in range(len(parts)):
+        order, seen = [start], set(parts[start].labels)
+        left = [k for k in range(len(parts)) if k != start]
+        while left:
+            k = next((k for k in left if seen & set(parts[k].labels)), left[0])
+            left.remove(k)
+            order.append(k)
+            seen |= set(parts[k].labels)
+        orders.append(tuple(order))
+    return orders
 
 
 def _fallback(ops, out, sub):

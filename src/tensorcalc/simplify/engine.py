@@ -1,20 +1,19 @@
 """The rewrite engine: children first, then the node's rewrites from ``REWRITES`` until none
 applies.  It knows no op: what to rewrite is all in ``rules``; rebuilding goes through the
-canonical constructors (``build.REBUILD``), except that sums keep the matrix-sized factoring of
-``MAX_INNER_RANK``.  Shared subexpressions are simplified once (a memo by node)."""
+canonical constructors (``build.REBUILD``, with the rules' own ``RECANONICAL`` entries: sums keep
+the matrix-sized factoring of ``MAX_INNER_RANK``).  Shared subexpressions are simplified once (a
+memo by node)."""
 
 from __future__ import annotations
 
-from ..build import REBUILD, add
+from ..build import REBUILD
 from ..expr import Expr, postorder
-from ..ops import Op
-from .rules import MAX_INNER_RANK, REWRITES
+from .rules import RECANONICAL, REWRITES
 
 DEPTH = 40  # rewrites of rewrites; a guard, not a tuning knob
 PASSES = 4
 
-_REBUILD = dict(REBUILD)
-_REBUILD[Op.ADD] = lambda n, args: add(*args, max_inner_rank=MAX_INNER_RANK)
+_REBUILD = REBUILD | RECANONICAL
 
 
 class _Simplifier:

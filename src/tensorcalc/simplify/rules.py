@@ -29,6 +29,7 @@ from ..ops import Op
 from .symmetry import orient
 
 MAX_INNER_RANK = 2  # sums inside a product stay matrices: B X C + B' X C', not X : (B⊗C + …)
+MAX_TERMS = 4  # a product of a higher-rank sum of at most this many terms is written term by term
 
 
 def _ops(e: Expr):
@@ -82,13 +83,9 @@ def _cancel(ops, out):
         for j, (w, lw) in enumerate(ops):
             if j == i or w is not m:
                 continue
-            for q, pair in ((lv[1], (lv[0], lw[1])), (lv[0], (lw[0], lv[1]))):
-                inner = lw[0] if q == lv[1] else lw[1]
-                if q != inner or q in out or _count(ops, q) != 2 or pair[0] == q:
-                    continue
-                if pair[1] == q:
-                    continue
-                return _replace(ops, {i, j}, [(eye(m.shape[0]), pair)])
+            for q, inner, pair in ((lv[1], lw[0], (lv[0], lw[1])), (lv[0], lw[1], (lw[0], lv[1]))):
+                if q == inner and q not in out and _count(ops, q) == 2 and q not in pair:
+                    return _replace(ops, {i, j}, [(eye(m.shape[0]), pair)])
     return None
 
 
@@ -194,7 +191,7 @@ def distribute(e):
     for k, (t, lt) in enumerate(ops):
         if t.op is not Op.ADD or t.ndim <= 2:
             continue
-        if len(out) <= 2 or len(ops) == 1:
+        if len(out) <= 2 or len(ops) == 1 or len(t.args) <= MAX_TERMS:
             terms = [einsum(_replace(ops, {k}, [(u, lt)]), out) for u in t.args]
             return add(*terms, max_inner_rank=MAX_INNER_RANK)
     return None
@@ -277,6 +274,10 @@ def inverse_of_transpose(e):
         return transpose(func(Op.INV, a.args[0]))
     return None
 
+
+RECANONICAL = {  # how the engine rebuilds a node whose arguments were simplified, where not as build's
+    Op.ADD: lambda n, args: add(*args, max_inner_rank=MAX_INNER_RANK),  # no 4-tensor sums inside
+}
 
 REWRITES = {
     Op.EINSUM: [

@@ -29,13 +29,13 @@ def _square(e: Expr) -> bool:
 
 def _product(e: Expr) -> bool:
     # (P)ᵀ = P after turning symmetric operands one way: X'X, LL', A' diag(d) A, X' S X
-    return orient(transpose(e)) is orient(e)
+    return orient(transpose(e), True) is orient(e, True)
 
 
 def _sum(e: Expr) -> bool:
     # Σ tₖ is symmetric when {tₖᵀ} = {tₖ}: A + A', B + B' + C with C symmetric
-    own = Counter(orient(t) for t in e.args)
-    return own == Counter(orient(transpose(t)) for t in e.args)
+    own = Counter(orient(t, True) for t in e.args)
+    return own == Counter(orient(transpose(t), True) for t in e.args)
 
 
 def _args(e: Expr) -> bool:
@@ -85,8 +85,9 @@ def _key(e: Expr):
 
 
 @lru_cache(maxsize=16384)
-def orient(e: Expr) -> Expr:
-    """``e`` with the symmetric operands of its product turned the way that sorts first."""
+def orient(e: Expr, leaves: bool = False) -> Expr:
+    """``e`` with the symmetric operands of its product turned the way that sorts first; δ and
+    c·11ᵀ only with ``leaves`` (to compare, not to print: a relabelled δ reads worse)."""
     if e.op is not Op.EINSUM:
         return e
     ins, out = e.attrs
@@ -94,6 +95,8 @@ def orient(e: Expr) -> Expr:
     best = e
     for k, (a, ls) in enumerate(ops):
         if len(ls) != 2 or ls[0] == ls[1] or not is_symmetric(a):
+            continue
+        if a.op in (Op.EYE, Op.CONST) and not leaves:
             continue
         flipped = ops[:k] + [(a, ls[::-1])] + ops[k + 1 :]
         cand = einsum(flipped, out)
