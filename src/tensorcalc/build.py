@@ -423,20 +423,19 @@ def _collect(flat):
 
 def _best_factoring(coefs, max_inner_rank=None):
     """Find two products sharing factors: c1·P·Q1 + c2·P·Q2 → P·(c1·Q1 + c2·Q2)."""
-    items = list(coefs.items())
+    items = [(e, c, *factors(e)) for e, c in coefs.items()]
+    counts = [Counter(f) for _, _, f, _ in items]
     best = None
     for i in range(len(items)):
         for j in range(i + 1, len(items)):
-            (e1, c1), (e2, c2) = items[i], items[j]
-            f1, out = factors(e1)
-            f2, out2 = factors(e2)
+            (e1, c1, _, out), (e2, c2, _, out2) = items[i], items[j]
             if out != out2 or Op.CONST in (e1.op, e2.op):
                 continue
-            common = Counter(f1) & Counter(f2)
+            common = counts[i] & counts[j]
             if not common:
                 continue
-            left1 = list((Counter(f1) - common).elements())
-            left2 = list((Counter(f2) - common).elements())
+            left1 = list((counts[i] - common).elements())
+            left2 = list((counts[j] - common).elements())
             bound = set(out) | {x for _, ls in common.elements() for x in ls}
             l1 = sorted({x for _, ls in left1 for x in ls} & bound)
             l2 = sorted({x for _, ls in left2 for x in ls} & bound)
