@@ -348,3 +348,23 @@ def test_mlp_hessian_is_one_path_per_term_without_large_intermediates(rng):
     vals = {"W1": rng.normal(size=(3, 4)), "W2": rng.normal(size=(2, 3))}
     vals |= {"X": rng.normal(size=(4, 5)), "T": rng.normal(size=(2, 5))}
     assert_close(tc.compile(H)(**vals), H.evaluate(vals), rtol=1e-10)
+
+
+# backward slices (torch slices only step forward) and derivatives with no array input (a
+# constant selection: the prologue has no input to take dtype and device from)
+SLICES = [
+    ("x[::-1]", {"x": (5,)}, "x"),
+    ("A[::-1, 1:3]", {"A": (4, 4)}, "A"),
+    ("A[0, ::-2]", {"A": (4, 5)}, "A"),
+    ("sum(x[::-1] * x)", {"x": (5,)}, "x"),
+]
+
+
+@pytest.mark.parametrize("backend", BACKEND_PARAMS)
+@pytest.mark.parametrize("text,shapes,wrt", SLICES)
+def test_backward_slices_and_constant_derivatives(backend, text, shapes, wrt):
+    f = tc.parse(text, shapes)
+    vals = {k: np.random.default_rng(1).normal(size=v) for k, v in shapes.items()}
+    for out in (f, tc.derivative(f, wrt)):
+        got = tc.compile(out, backend)(**{k: to_backend(backend, v) for k, v in vals.items()})
+        assert_close(to_numpy(got), tc.evaluate(out, vals))

@@ -156,6 +156,9 @@ class _Renderer:
         return self.wrap(c, 50) + ".T" if p.rank == 2 else self.render(c)
 
     def r_index(self, p):
+        if "index" in self.b.funcs and any(_backward(item) for item in p.value):
+            items = ", ".join(_slice_expr(item) for item in p.value)
+            return self.call_template("index", [self.render(p.children[0]), items])
         return self.wrap(p.children[0], 51) + "[" + ", ".join(p.value) + "]"
 
     def r_matmul(self, p):
@@ -204,6 +207,20 @@ class _Renderer:
     def r_einsum(self, p):
         args = ", ".join(self.render(c) for c in p.children)
         return self.b.einsum.format(spec=repr(p.value), args=args)
+
+
+def _backward(item: str) -> bool:
+    """Whether an index item (``"1:4"``, ``"::-1"``, ``"0"``) is a slice with a negative step."""
+    parts = item.split(":")
+    return len(parts) == 3 and parts[2].strip().startswith("-")
+
+
+def _slice_expr(item: str) -> str:
+    """An index item as a Python expression: ``"::-1"`` → ``slice(None, None, -1)``."""
+    if ":" not in item:
+        return item
+    parts = (item.split(":") + ["", ""])[:3]
+    return "slice(" + ", ".join(x.strip() or "None" for x in parts) + ")"
 
 
 def _gram_args(a, b):
@@ -324,6 +341,8 @@ def _shape_checks(found, params, backend, taken):
     lines = [f"    {p} = {backend.asarray.format(p)}" for p in params.values()]
     if backend.prologue and params:
         lines.append("    " + backend.prologue.format(first=next(iter(params.values()))))
+    elif backend.bare_prologue:
+        lines.append("    " + backend.bare_prologue)
     dim_names = {}
     for vname in sorted(found):
         shape = found[vname].shape

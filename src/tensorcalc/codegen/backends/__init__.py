@@ -24,6 +24,7 @@ class Backend:
     asarray: str
     helpers: dict = field(default_factory=dict)  # helper name -> source
     prologue: str = ""  # emitted after the array conversions (e.g. dtype/device)
+    bare_prologue: str = ""  # the prologue of a function with no array input (a constant)
     module: str = ""  # the importable module the backend needs (for skips and errors)
     matmul: str = ""  # template for a product when the library's ``@`` will not do
     transpose: str = ""  # template for a matrix transpose when ``.T`` will not do

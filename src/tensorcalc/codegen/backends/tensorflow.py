@@ -103,6 +103,7 @@ BACKEND = Backend(
         "_mm": _MM,
     },
     prologue="_dt = {first}.dtype",
+    bare_prologue="_dt = tf.float64",
     module="tensorflow",
     matmul="_mm({0}, {1})",
     transpose="tf.transpose({0})",

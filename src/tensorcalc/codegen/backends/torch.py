@@ -13,6 +13,14 @@ _GRAM = """def _gram(x, d):
         return r.T @ r
     return x.T @ (d[:, None] * x)"""
 
+_INDEX = """def _index(x, *items):
+    # torch slices only step forward: a backward slice is an index_select of its positions
+    for axis, s in enumerate(items):
+        if isinstance(s, slice) and (s.step or 1) < 0:
+            at = torch.tensor(list(range(x.shape[axis]))[s], device=x.device)
+            x = torch.index_select(x, axis, at)
+    return x[tuple(slice(None) if isinstance(s, slice) and (s.step or 1) < 0 else s for s in items)]"""
+
 _SELECT = """def _select(m, n, start, step, **new):
     out = torch.zeros((m, n), **new)
     out[torch.arange(m), start + step * torch.arange(m)] = 1.0
@@ -59,11 +67,19 @@ BACKEND = Backend(
         "solve": "torch.linalg.solve({0}, {1})",
         "select": "_select({0}, {1}, {2}, {3}, **_new)",
         "gram": "_gram({0}, {1})",
+        "index": "_index({0}, {1})",  # x[::-1]: only for backward steps (see emit.r_index)
     },  # fmt: skip
     einsum="torch.einsum({spec}, {args})",
     outer="torch.outer({0}, {1})",
     asarray="torch.as_tensor({0})",
-    helpers={"_select": _SELECT, "_gram": _GRAM, "_softmax": _SOFTMAX, "_step": _STEP},
+    helpers={
+        "_index": _INDEX,
+        "_select": _SELECT,
+        "_gram": _GRAM,
+        "_softmax": _SOFTMAX,
+        "_step": _STEP,
+    },
     prologue="_new = {{'dtype': {first}.dtype, 'device': {first}.device}}",
+    bare_prologue="_new = {'dtype': torch.float64}",
     module="torch",
 )
