@@ -62,7 +62,8 @@ def derivation(
         if is_symmetric_var(x):  # the gradient on symmetric matrices (diff.symmetric)
             d = project(d, symmetric)
         d = simplify(d)  # each order simplified, so order k is the derivative of order k - 1
-    d = simplify(apply_layout(d, f.ndim, x.ndim, order, layout))
+    viewed = apply_layout(d, f.ndim, x.ndim, order, layout)
+    d = d if viewed is d else simplify(viewed)  # d is simplified already; a layout may not be
     note = NOTES.setdefault(d, {})  # what evaluate needs to bind sizes, and what repr shows
     note["inputs"] = {**NOTES.get(f, {}).get("inputs", {}), **variables(f)}
     if NOTES.get(f, {}).get("assumed"):

@@ -95,12 +95,12 @@ def explain_steps(f, wrt, order: int = 1, style: str | None = None, shapes=None)
             steps.append((SYMMETRIC, None, sym, f"on symmetric {x.name}: sym(G) = (G + G')/2 = {t}",
                           rf"\text{{on symmetric }} {x.name}:\ {lx}", None))  # fmt: skip
             current = sym
-    return _assemble(title, style, steps + _simplified(current), simplify(current), f)
+    result = simplify(current)
+    return _assemble(title, style, steps + _simplified(current, result), result, f)
 
 
-def _simplified(d: Expr) -> list:
-    """A last step when the simplifier (``tensorcalc.simplify``) changes how d reads."""
-    s = simplify(d)
+def _simplified(d: Expr, s: Expr) -> list:
+    """A last step when the simplifier (``tensorcalc.simplify``) changes how d reads (as s)."""
     t, lx = Display().show(s)
     if s is d or t == Display().show(d)[0]:
         return []
