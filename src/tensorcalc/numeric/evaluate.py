@@ -109,18 +109,7 @@ def _select_einsum(operands, out):
     sel, (p, q) = operands[k]
     others = operands[:k] + operands[k + 1 :]
     if p != q and q not in out and any(q in ls for _, ls in others):  # Σ_q S[p,q] A[..q..]
-        if sel.identity:
-            return _select_einsum(_relabel(others, q, p), out)
-        taken = []
-        for v, ls in others:
-            for axis in [a for a, x in enumerate(ls) if x == q]:
-                v = (
-                    v.take(sel.idx, axis)
-                    if isinstance(v, _Selection)
-                    else np.take(v, sel.idx, axis)
-                )
-            taken.append((v, tuple(p if x == q else x for x in ls)))
-        return _select_einsum(taken, out)
+        return _select_einsum(_take(others, sel, p, q), out)
     if p != q and p not in out and any(p in ls for _, ls in others):
         if q not in out:  # Σ_q S[p,q] = 1
             return _select_einsum(others, out)
