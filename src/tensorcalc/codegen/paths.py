@@ -108,15 +108,18 @@ def _tree_cost(tree, groups, out, sizes):
 
 
 def _greedy(groups, out, sizes):
+    """opt_einsum's greedy rule: merge the pair that shrinks memory most (result size minus
+    both inputs), among pairs sharing an index; outer products only when no pair does."""
     items = [(frozenset(g), k) for k, g in enumerate(groups)]
     while len(items) > 1:
         choice = None
         for i, j in combinations(range(len(items)), 2):
+            a, b = items[i][0], items[j][0]
             others = set(out).union(*(items[k][0] for k in range(len(items)) if k not in (i, j)))
-            res = (items[i][0] | items[j][0]) & others
-            cost = _size(items[i][0] | items[j][0], sizes) - _size(res, sizes)
-            if choice is None or cost < choice[0]:
-                choice = (cost, i, j, res)
+            res = (a | b) & others
+            key = (not (a & b), _size(res, sizes) - _size(a, sizes) - _size(b, sizes))
+            if choice is None or key < choice[0]:
+                choice = (key, i, j, res)
         _, i, j, res = choice
         merged = (frozenset(res), (items[i][1], items[j][1]))
         items = [it for k, it in enumerate(items) if k not in (i, j)] + [merged]
