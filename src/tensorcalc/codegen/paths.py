@@ -111,17 +111,26 @@ def _greedy(groups, out, sizes):
     """opt_einsum's greedy rule: merge the pair that shrinks memory most (result size minus
     both inputs), among pairs sharing an index; outer products only when no pair does."""
     items = [(frozenset(g), k) for k, g in enumerate(groups)]
+    outs = set(out)
+    held = Counter(x for s, _ in items for x in s)  # how many operands carry each index
     while len(items) > 1:
         choice = None
-        for i, j in combinations(range(len(items)), 2):
-            a, b = items[i][0], items[j][0]
-            others = set(out).union(*(items[k][0] for k in range(len(items)) if k not in (i, j)))
-            res = (a | b) & others
+        having = {}  # index -> positions of the operands that carry it
+        for k, (s, _) in enumerate(items):
+            for x in s:
+                having.setdefault(x, []).append(k)
+        sharing = sorted({p for ks in having.values() for p in combinations(ks, 2)})
+        for i, j in sharing or combinations(range(len(items)), 2):  # pairs sharing one win
+            a, b = items[i][0], items[j][0]  # kept: indices of the result or of other operands
+            res = {x for x in a | b if x in outs or held[x] > (x in a) + (x in b)}
             key = (not (a & b), _size(res, sizes) - _size(a, sizes) - _size(b, sizes))
             if choice is None or key < choice[0]:
                 choice = (key, i, j, res)
         _, i, j, res = choice
         merged = (frozenset(res), (items[i][1], items[j][1]))
+        held.subtract(items[i][0] | items[j][0])
+        held.subtract(items[i][0] & items[j][0])
+        held.update(merged[0])
         items = [it for k, it in enumerate(items) if k not in (i, j)] + [merged]
     return items[0][1]
 
