@@ -16,6 +16,8 @@ from __future__ import annotations
 import heapq
 import math
 from collections import Counter
+from functools import reduce
+from operator import or_
 from contextvars import ContextVar
 
 import numpy as np
@@ -438,7 +440,7 @@ class _Factoring:
         self.pos = {}  # core -> its position (increasing as products enter)
         self.items = {}  # position -> (core, factors as a Counter, out, numbered factors)
         self.ids = {}  # factor (expr, labels) -> number
-        self.labels = {}  # factor number -> its indices
+        self.mask = {}  # (factor number, occurrence) -> its indices as a bit mask
         self.having = {}  # factor number -> positions of the products that have it
         self.heap = []  # (-number of shared factors, position, position)
         self.entered = 0
@@ -464,11 +466,12 @@ class _Factoring:
             return
         fs, out = factors(core)
         count = Counter(fs)
-        for f in count:
-            self.labels[self.ids.setdefault(f, len(self.ids))] = f[1]
         keys = frozenset(
             (self.ids.setdefault(f, len(self.ids)), m) for f, n in count.items() for m in range(n)
         )
+        for f, n in count.items():
+            mask = sum(1 << x for x in set(f[1]))
+            self.mask.update(((self.ids[f], m), mask) for m in range(n))
         partners = set()
         for f in count:
             partners |= self.having.setdefault(self.ids[f], set())
@@ -496,17 +499,21 @@ class _Factoring:
         """P·(c1·Q1 + c2·Q2) for the products at positions i and j, or None where their other
         factors Q1, Q2 do not carry the same indices (or more than ``max_inner_rank``)."""
         (e1, count1, out, keys1), (e2, count2, _, keys2) = self.items[i], self.items[j]
-        shared, labels = keys1 & keys2, self.labels  # by number first: most pairs fail here
-        bound = set(out).union(*(labels[f] for f, _ in shared))
-        l1 = sorted(set().union(*(labels[f] for f, _ in keys1 - shared)) & bound)
-        l2 = sorted(set().union(*(labels[f] for f, _ in keys2 - shared)) & bound)
-        if l1 != l2 or (shared in (keys1, keys2) and l1):
+        # by numbers and bit masks first (most pairs fail here): the indices the other factors
+        # of each product share with P or the result
+        shared, mask = keys1 & keys2, self.mask.__getitem__
+        bound = reduce(or_, map(mask, shared), sum(1 << x for x in out))
+        m1 = reduce(or_, map(mask, keys1 - shared), 0) & bound
+        if m1 != reduce(or_, map(mask, keys2 - shared), 0) & bound:
+            return None
+        if shared in (keys1, keys2) and m1:
             return None
         # the inner sum is never larger than the sum itself (or a matrix): factoring a 60-matrix
         # chain's derivative made a sum of rank 15 inside each product, 3^15 entries at n = 3
         limit = max(2, len(out)) if self.max_inner_rank is None else self.max_inner_rank
-        if len(l1) > limit:
+        if m1.bit_count() > limit:
             return None
+        l1 = [x for x in range(m1.bit_length()) if m1 >> x & 1]
         common = count1 & count2
         left1 = list((count1 - common).elements())
         left2 = list((count2 - common).elements())
