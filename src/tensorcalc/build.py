@@ -16,9 +16,9 @@ from __future__ import annotations
 import heapq
 import math
 from collections import Counter
+from contextvars import ContextVar
 from functools import reduce
 from operator import or_
-from contextvars import ContextVar
 
 import numpy as np
 
