@@ -96,13 +96,15 @@ def _tree_cost(tree, groups, out, sizes):
     """Total cost of a contraction tree (for the greedy search's result)."""
     n = len(groups)
 
-    def walk(t):
+    def kept(leaves):  # a subtree's result: its indices needed by the result or other operands
+        inside = {x for k in leaves for x in groups[k]}
+        return inside & (set(out) | {x for k in range(n) if k not in leaves for x in groups[k]})
+
+    def walk(t):  # a pair costs the indices of its two operands (not of the whole subtree)
         if isinstance(t, int):
             return 0, {t}
         (c1, l1), (c2, l2) = walk(t[0]), walk(t[1])
-        leaves = l1 | l2
-        inside = {x for k in leaves for x in groups[k]}
-        return c1 + c2 + _size(inside, sizes), leaves
+        return c1 + c2 + _size(kept(l1) | kept(l2), sizes), l1 | l2
 
     return walk(tree)[0] if n > 1 else _size(groups[0], sizes)
 
