@@ -119,11 +119,14 @@ def test_sum_axis_is_checked():
 # -- identifiers ------------------------------------------------------------------------------
 
 
-def test_dimension_names_are_validated_and_keep_their_spelling():
-    # codegen keeps "ｎ" and "n" apart (tests/test_values.py), so dims are not merged
-    assert as_shape(("ﬁ", "Ⅸ", "n")) == ("ﬁ", "Ⅸ", "n")
+def test_dimension_names_are_validated_and_normalised():
+    assert as_shape(("ﬁ", "Ⅸ", "ｎ", "ｔ0")) == ("fi", "IX", "n", "t0")
     with pytest.raises(tc.ShapeError, match="bad dimension name"):
         as_shape(("n m",))
+    f = tc.parse("sum(x) + sum(y)", {"x": ("ｎ",), "y": ("n",)})
+    found = tc.expr.variables(f)
+    assert found["x"].shape == found["y"].shape == ("n",)
+    assert tc.vector("x", "ｎ") is tc.vector("x", "n")
 
 
 def test_names_are_normalised_and_two_spellings_are_an_error():
@@ -141,6 +144,24 @@ def test_names_are_normalised_and_two_spellings_are_an_error():
         tc.parse("x²")
     θ = np.array([1.0, 2.0])
     assert tc.parse("θ' @ θ", {"θ": (2,)}).evaluate(θ=θ) == pytest.approx(5.0)
+
+
+@pytest.mark.parametrize("spelled,name", [("ｘ", "x"), ("ﬁ", "fi"), ("Ⅸ", "IX"), ("ｔ0", "t0")])
+def test_names_given_to_the_api_are_normalised(spelled, name):
+    v = tc.vector(spelled, "n")
+    assert v is tc.vector(name, "n") and v.name == name
+    f = tc.sum(v * v)
+    value = np.array([1.0, 2.0])
+    assert float(f.evaluate({spelled: value})) == float(f.evaluate(**{spelled: value})) == 5.0
+    assert float(tc.compile(f)(**{spelled: value})) == 5.0
+    np.testing.assert_allclose(tc.derivative(f, spelled).evaluate({spelled: value}), 2 * value)
+    assert tc.parse(f"2 * {spelled}", {spelled: (2,)}) is tc.parse(f"2 * {name}", {name: (2,)})
+    with pytest.raises(
+        tc.TensorCalcError, match=f"{spelled!r} and {name!r}|{name!r} and {spelled!r}"
+    ):
+        f.evaluate({spelled: value, name: value})
+    with pytest.raises(tc.TensorCalcError, match="same name after Unicode normalisation"):
+        tc.compile(f)(**{spelled: value, name: value})
 
 
 # -- shape specs ------------------------------------------------------------------------------
