@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from itertools import count
 from string import ascii_letters
 
-from ..errors import TensorCalcError, format_shape
 from ..build import split_coef
+from ..errors import TensorCalcError, format_shape
 from ..expr import Expr, node, postorder, variables
 from ..ops import Op
 from ..printing.matrix import P, node_tree
