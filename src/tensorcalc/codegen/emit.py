@@ -14,6 +14,10 @@ import keyword
 import re
 import unicodedata
 from collections import Counter
+from itertools import count
+from string import ascii_letters
+
+import numpy as np
 
 from ..errors import TensorCalcError, format_shape
 from ..expr import Expr, postorder, variables
@@ -146,6 +150,9 @@ class _Renderer:
         return f"{self.wrap(a, 20)} / {self.wrap(b, 21)}"
 
     def r_pow(self, p):
+        v = _folded(p)  # constants as NumPy powers them: Python's 3.0 ** 1e13 would raise
+        if v is not None:
+            return repr(float(v)) if np.isfinite(v) and v >= 0 else f'float("{float(v)!r}")'
         a, b = p.children
         return f"{self.wrap(a, 41)} ** {self.wrap(b, 40)}"
 
@@ -208,6 +215,75 @@ class _Renderer:
         args = ", ".join(self.render(c) for c in p.children)
         return self.b.einsum.format(spec=repr(p.value), args=args)
 
+    def r_code(self, p):
+        return p.value
+
+    def deltas(self, e: Expr, core: list, rep: dict, sub) -> str:
+        """``e``, a product with Kronecker deltas, as ``where(mask, core)``: the other factors
+        (``core``, one index per group of indices the deltas tie, ``rep``) broadcast and placed
+        where the deltas' indices are equal, zero elsewhere.  Nothing is multiplied by an
+        identity, so an inf in the core stays inf on the diagonal and 0 off it, as in evaluate.
+        """
+        out = e.attrs[1]
+        coef, arrays = 1.0, []
+        for a, ls in core:
+            if a.op is Op.CONST and not ls:
+                coef *= a.attrs[0]
+            else:
+                arrays.append((a, ls))
+        first = {}  # each group's first position in the output: where the core's axis goes
+        for k, x in enumerate(out):
+            first.setdefault(rep[x], k)
+        carried = {x for _, ls in arrays for x in ls}
+        keep = tuple(r for r in first if r in carried)
+        if not arrays:
+            body = self.render(P("call", (), ("ones", ()), 0))
+        elif len(arrays) == 1 and arrays[0][1] == keep:
+            body = self.wrap(sub(arrays[0][0], False), 51)
+        elif len(arrays) == 1 and len(keep) == 2 and arrays[0][1] == keep[::-1]:
+            body = self.wrap(P("T", (sub(arrays[0][0], False),), None, 2), 51)
+        else:
+            letter = {x: ascii_letters[k] for k, x in enumerate(dict.fromkeys(
+                [x for _, ls in arrays for x in ls]))}  # fmt: skip
+            spec = ",".join("".join(letter[x] for x in ls) for _, ls in arrays)
+            spec += "->" + "".join(letter[x] for x in keep)
+            args = ", ".join(self.render(sub(a, False)) for a, _ in arrays)
+            body = self.b.einsum.format(spec=repr(spec), args=args)
+        if coef != 1.0:
+            body = f"({float(coef)!r} * {body})"
+        index = ["None" if first[rep[x]] != k or rep[x] not in carried else ":" for k, x in
+                 enumerate(out)]  # fmt: skip
+        while index and index[0] == "None":  # broadcasting adds leading axes
+            index.pop(0)
+        if "None" in index:
+            body += "[" + ", ".join(index) + "]"
+        tests = []
+        for r, k0 in first.items():
+            for k in [k for k, x in enumerate(out) if rep[x] == r][1:]:
+                tests.append(f"{self._positions(e, k0)} == {self._positions(e, k)}")
+        mask = tests[0] if len(tests) == 1 else " & ".join(f"({t})" for t in tests)
+        return self.call_template("where", [mask, body])
+
+    def _positions(self, e, k):
+        """``arange`` of axis ``k``'s length, shaped to broadcast along axis ``k`` of ``e``."""
+        text = self.call_template("arange", [self.r_dim(P("dim", (), e.shape[k]))])
+        trail = e.ndim - 1 - k
+        return text + ("[:" + ", None" * trail + "]" if trail else "")
+
+
+def _folded(p):
+    """The value of a power of number literals, powered as ``evaluate`` powers them (NumPy:
+    ``inf`` on overflow, ``nan`` out of domain), or ``None``."""
+    if p.kind == "num":
+        return np.float64(p.value)
+    if p.kind != "pow":
+        return None
+    a, b = (_folded(c) for c in p.children)
+    if a is None or b is None:
+        return None
+    with np.errstate(all="ignore"):
+        return np.power(a, b)
+
 
 def _backward(item: str) -> bool:
     """Whether an index item (``"1:4"``, ``"::-1"``, ``"0"``) is a slice with a negative step."""
@@ -221,6 +297,54 @@ def _slice_expr(item: str) -> str:
         return item
     parts = (item.split(":") + ["", ""])[:3]
     return "slice(" + ", ".join(x.strip() or "None" for x in parts) + ")"
+
+
+def _is_delta(a: Expr, labels) -> bool:
+    return a.op is Op.EYE and labels[0] != labels[1]
+
+
+def _has_delta(e: Expr) -> bool:
+    return e.op is Op.EINSUM and any(_is_delta(a, ls) for a, ls in zip(e.args, e.attrs[0]))
+
+
+def delta_product(e: Expr, uses) -> tuple | None:
+    """``(core, rep)`` when einsum ``e`` places its other factors with Kronecker deltas
+    (``eye`` operands, e.g. d(A @ X)/dA = δ_ik X_lj), else None.
+
+    Products with deltas that the contraction order split off and that are used only here are
+    merged back in.  ``core`` lists the other factors with every index renamed to its group's
+    representative (``rep``: output index → the first output index the deltas tie it to).
+    Matrices (``eye(n)``, ``diag(v)``) print without a multiplication and are left alone.
+    """
+    if not _has_delta(e) or e.ndim < 3:
+        return None
+    ins, out = e.attrs
+    todo, ops = list(zip(e.args, ins)), []
+    fresh = count(1 + max(x for ls in ins for x in ls))
+    while todo:
+        a, ls = todo.pop()
+        if uses[a] != 1 or not _has_delta(a):
+            ops.append((a, ls))
+            continue
+        rename = dict(zip(a.attrs[1], ls))  # the inner product's indices, in ours
+        for b, lb in zip(a.args, a.attrs[0]):
+            todo.append((b, tuple(rename.setdefault(x, next(fresh)) for x in lb)))
+    pairs = [ls for a, ls in ops if _is_delta(a, ls)]
+    if any(x not in out for ls in pairs for x in ls):
+        return None  # a delta summed over (the simplifier contracts these): not a placement
+    rep = {x: x for x in out}
+
+    def find(x):
+        while rep[x] != x:
+            x = rep[x]
+        return x
+
+    for p, q in pairs:
+        p, q = sorted((find(p), find(q)), key=out.index)
+        rep[q] = p
+    core = [(a, tuple(find(x) if x in rep else x for x in ls)) for a, ls in ops
+            if not _is_delta(a, ls)]  # fmt: skip
+    return core, {x: find(x) for x in out}
 
 
 def _gram_args(a, b):
@@ -272,12 +396,18 @@ def generate(outputs: list[Expr], backend: Backend, dims: dict | None = None, na
             return P("var", (), params[a.attrs[0]], a.ndim)
         if a in named:
             return P("var", (), named[a], a.ndim)
+        return tree(a, bcast_ok)
+
+    def tree(a, bcast_ok):
+        placed = delta_product(a, uses)
+        if placed is not None:
+            return P("code", (), renderer.deltas(a, *placed, sub), a.ndim)
         return node_tree(a, bcast_ok, sub)
 
     for n in postorder(outs):
         if n.op in (Op.VAR, Op.CONST) or uses[n] < 2 or n in outs:
             continue
-        code = renderer.render(node_tree(n, False, sub))
+        code = renderer.render(tree(n, False))
         named[n] = safe_name(f"t{len(named)}", taken, internal=True)
         lines.append(f"    {named[n]} = {code}")
     results = [

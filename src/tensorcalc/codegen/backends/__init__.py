@@ -42,4 +42,6 @@ FUNCTIONS = (
     "select",  # select(m, n, start, step): S[i, start + i*step] = 1
     "array",  # array([[1.0, 2.0], ...]): a constant from its nested-list literal
     "solve",  # solve(A, B) = A⁻¹ B, never forming the inverse
+    "arange",  # arange(n) = [0, 1, ..., n - 1]: the positions that Kronecker deltas compare
+    "where",  # where(mask, x) = x where mask holds, else 0: a delta placed, never multiplied
 )  # fmt: skip

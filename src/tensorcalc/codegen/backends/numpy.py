@@ -69,6 +69,8 @@ BACKEND = Backend(
         "zeros": "np.zeros({0})",
         "array": "np.array({0})",
         "solve": "np.linalg.solve({0}, {1})",
+        "arange": "np.arange({0})",
+        "where": "np.where({0}, {1}, 0.0)",
         "select": "_select({0}, {1}, {2}, {3})",
         "gram": "_gram({0}, {1})",
     },  # fmt: skip
