@@ -31,8 +31,8 @@ from .shapes import MAX_OPERANDS, MAX_RANK, as_shape, check_name
 def var(name: str, shape=(), symmetric: bool = False) -> Expr:
     """A variable; ``shape`` is a tuple of ints and dimension names.  A ``symmetric`` one is a
     square matrix with S' = S (attrs ``(name, shape, "symmetric")``).  Names and dimension
-    names are checked to be identifiers (they keep their spelling)."""
-    name, shape = check_name(name, normalise=False), as_shape(shape)
+    names are checked to be identifiers and NFKC-normalised (``var("ｘ")`` is ``var("x")``)."""
+    name, shape = check_name(name), as_shape(shape)
     if symmetric:
         if len(shape) != 2 or shape[0] != shape[1]:
             raise ShapeError("variable", [shape], f"symmetric {name} must be a square matrix")
