@@ -22,6 +22,7 @@ from ..expr import Expr, postorder, variables
 from ..ops import Op
 from ..printing.matrix import P, node_tree
 from ..printing.text import nested, to_text
+from ..simplify.finite import finite_form
 from .backends import Backend
 from .paths import binarize
 
@@ -41,6 +42,7 @@ RESERVED = {
     "_step",
     "_select",
     "_gram",
+    "_unit",
 }
 PREC = {"add": 10, "mul": 20, "matmul": 20, "div": 20, "neg": 30, "pow": 40, "T": 50, "index": 50}
 
@@ -266,7 +268,7 @@ def generate(outputs: list[Expr], backend: Backend, dims: dict | None = None, na
     dimension that the caller passes (no variable carries it) ``("dim", d)`` with its keyword.
     """
     check_function_name(name)
-    outs = binarize(outputs, dims)
+    outs = binarize([finite_form(o) for o in outputs], dims)  # limits at norm(x) = 0
     taken = {name, *_module_names(backend)}
     found = {}
     for o in outputs:

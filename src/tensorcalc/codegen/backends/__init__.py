@@ -42,4 +42,5 @@ FUNCTIONS = (
     "select",  # select(m, n, start, step): S[i, start + i*step] = 1
     "array",  # array([[1.0, 2.0], ...]): a constant from its nested-list literal
     "solve",  # solve(A, B) = A⁻¹ B, never forming the inverse
+    "unit",  # unit(x) = x / norm(x), 0 at x = 0
 )  # fmt: skip

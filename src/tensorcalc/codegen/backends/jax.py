@@ -6,6 +6,7 @@ static).  JAX computes in float32 unless ``jax.config.update("jax_enable_x64", T
 import importlib
 
 from . import Backend
+from .numpy import BACKEND as NUMPY
 
 
 def jit(fn):
@@ -18,6 +19,7 @@ def jit(fn):
 _SOFTMAX = """def _softmax(x):
     return jax.nn.softmax(x.reshape(-1)).reshape(x.shape)"""
 
+_UNIT = NUMPY.helpers["_unit"].replace("np.", "jnp.")
 _SELECT = """def _select(m, n, start, step):
     return jnp.zeros((m, n)).at[jnp.arange(m), start + step * jnp.arange(m)].set(1.0)"""
 
@@ -46,6 +48,7 @@ BACKEND = Backend(
         "det": "jnp.linalg.det({0})",
         "logdet": "jnp.linalg.slogdet({0})[1]",
         "norm": "jnp.linalg.norm({0})",
+        "unit": "_unit({0})",
         "softmax": "_softmax({0})",
         "logsumexp": "jax.scipy.special.logsumexp({0})",
         "sum": "jnp.sum({0})",
@@ -66,7 +69,7 @@ BACKEND = Backend(
     einsum="jnp.einsum({spec}, {args})",
     outer="jnp.outer({0}, {1})",
     asarray="jnp.asarray({0})",
-    helpers={"_select": _SELECT, "_softmax": _SOFTMAX},
+    helpers={"_select": _SELECT, "_softmax": _SOFTMAX, "_unit": _UNIT},
     module="jax",
     jit=jit,
 )
