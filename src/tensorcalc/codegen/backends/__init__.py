@@ -30,6 +30,12 @@ class Backend:
     transpose: str = ""  # template for a matrix transpose when ``.T`` will not do
     jit: Callable | None = None  # compiles the generated function (jax.jit, tf.function)
     install: str = ""  # how to get ``module`` when not ``pip install 'tensorcalc[name]'``
+    # In-place writes (arrays that can be written through views): a large result is summed
+    # into one array, term by term and block by block (emit._accumulate).  ``accumulator``
+    # makes the zero array ({0}: shape, {1}: the inputs, for the dtype); ``view`` is a writable
+    # einsum view of it ({spec}, {0}), e.g. the diagonal that a Kronecker delta places a term on.
+    accumulator: str = ""
+    view: str = ""
 
 
 # functions every backend must provide (the registry test checks each table)
@@ -42,5 +48,7 @@ FUNCTIONS = (
     "select",  # select(m, n, start, step): S[i, start + i*step] = 1
     "array",  # array([[1.0, 2.0], ...]): a constant from its nested-list literal
     "solve",  # solve(A, B) = A⁻¹ B, never forming the inverse
+    "arange",  # arange(n) = [0, 1, ..., n - 1]: the positions that Kronecker deltas compare
+    "where",  # where(mask, x) = x where mask holds, else 0: a delta placed, never multiplied
     "unit",  # unit(x) = x / norm(x), 0 at x = 0
 )  # fmt: skip

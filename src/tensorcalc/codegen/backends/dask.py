@@ -69,6 +69,8 @@ BACKEND = Backend(
         "zeros": "da.zeros({0})",
         "array": "da.from_array(np.array({0}))",
         "solve": "_small(np.linalg.solve, {0}, {1})",
+        "arange": "da.arange({0})",
+        "where": "da.where({0}, {1}, 0.0)",
         "select": "_select({0}, {1}, {2}, {3})",
         "gram": "{0}.T @ ({1}[:, None] * {0})",
     },  # fmt: skip

@@ -63,6 +63,8 @@ BACKEND = Backend(
         "zeros": "jnp.zeros({0})",
         "array": "jnp.array({0})",
         "solve": "jnp.linalg.solve({0}, {1})",
+        "arange": "jnp.arange({0})",
+        "where": "jnp.where({0}, {1}, 0.0)",
         "select": "_select({0}, {1}, {2}, {3})",
         "gram": "{0}.T @ ({1}[:, None] * {0})",
     },  # fmt: skip

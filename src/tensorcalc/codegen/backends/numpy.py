@@ -11,11 +11,29 @@ _LSE = """def _logsumexp(x):
     m = np.max(x)
     return m + np.log(np.sum(np.exp(x - m)))"""
 
-_GRAM = '''def _gram(x, d):
-    """x' diag(d) x; a symmetric product (one SYRK) when d >= 0."""
+_GRAM = '''try:  # BLAS's SYRK adds into the result in place (beta = 1); NumPy's @ cannot
+    from scipy.linalg.blas import dsyrk as _syrk
+except ImportError:
+    _syrk = None
+
+
+def _gram(x, d):
+    """x' diag(d) x; a symmetric product (one SYRK) when d >= 0.  With SciPy, a tall x is
+    added into the result m // 4 rows at a time: no scaled copy of x (n/m times the result)."""
+    n, m = x.shape
     if np.all(d >= 0):
-        r = x * np.sqrt(d)[:, None]
-        return r.T @ r
+        if _syrk is None or n <= m or x.dtype != np.float64:
+            r = x * np.sqrt(d)[:, None]
+            return r.T @ r
+        out, k = np.zeros((m, m), order="F"), max(1, m // 4)
+        for s in range(0, n, k):
+            r = x[s : s + k] * np.sqrt(d[s : s + k])[:, None]
+            _syrk(1.0, r.T, beta=1.0, c=out, overwrite_c=1)  # the upper triangle += r' r
+        for j in range(0, m, k):  # the lower triangle, a block of columns at a time
+            out[j + k :, j : j + k] = out[j : j + k, j + k :].T
+            block = out[j : j + k, j : j + k]
+            block += np.triu(block, 1).T
+        return out
     return x.T @ (d[:, None] * x)'''
 
 _UNIT = """def _unit(x):
@@ -74,6 +92,8 @@ BACKEND = Backend(
         "zeros": "np.zeros({0})",
         "array": "np.array({0})",
         "solve": "np.linalg.solve({0}, {1})",
+        "arange": "np.arange({0})",
+        "where": "np.where({0}, {1}, 0.0)",
         "select": "_select({0}, {1}, {2}, {3})",
         "gram": "_gram({0}, {1})",
     },  # fmt: skip
@@ -91,4 +111,6 @@ BACKEND = Backend(
         "_logsumexp": _LSE,
     },
     module="numpy",
+    accumulator="np.zeros({0}, dtype=np.result_type(1.0, {1}))",
+    view="np.einsum({spec}, {0})",
 )

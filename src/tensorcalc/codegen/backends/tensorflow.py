@@ -34,6 +34,8 @@ _MM = """def _mm(a, b):
     if b.shape.rank == 2:
         return tf.linalg.matvec(b, a, transpose_a=True)
     return tf.tensordot(a, b, 1)"""
+_WHERE = """def _where(mask, x):
+    return tf.where(mask, x, tf.zeros((), dtype=x.dtype))"""
 _SELECT = """def _select(m, n, start, step, dtype):
     return tf.one_hot(start + step * tf.range(m), n, dtype=dtype)"""
 
@@ -92,6 +94,8 @@ BACKEND = Backend(
         "zeros": "tf.zeros({0}, dtype=_dt)",
         "array": "tf.constant({0}, dtype=_dt)",
         "solve": "_solve({0}, {1})",
+        "arange": "tf.range({0})",
+        "where": "_where({0}, {1})",
         "select": "_select({0}, {1}, {2}, {3}, _dt)",
         "gram": "tf.linalg.matmul({0}, {1}[:, None] * {0}, transpose_a=True)",
     },  # fmt: skip
@@ -100,6 +104,7 @@ BACKEND = Backend(
     asarray="tf.convert_to_tensor({0}, dtype_hint=tf.float64)",
     helpers={
         "_select": _SELECT,
+        "_where": _WHERE,
         "_softmax": _SOFTMAX,
         "_step": _STEP,
         "_norm": _NORM,

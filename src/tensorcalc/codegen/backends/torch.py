@@ -70,6 +70,8 @@ BACKEND = Backend(
         "zeros": "torch.zeros({0}, **_new)",
         "array": "torch.tensor({0}, **_new)",
         "solve": "torch.linalg.solve({0}, {1})",
+        "arange": "torch.arange({0}, device=_new.get('device'))",
+        "where": "torch.where({0}, {1}, 0.0)",
         "select": "_select({0}, {1}, {2}, {3}, **_new)",
         "gram": "_gram({0}, {1})",
         "index": "_index({0}, {1})",  # x[::-1]: only for backward steps (see emit.r_index)
