@@ -21,7 +21,7 @@ import numpy as np
 from ..errors import EvaluationError, TensorCalcError
 from ..expr import NOTES, Expr, variables
 from ..kernels import as_input
-from ..shapes import bind_shape
+from ..shapes import bind_shape, normal_keys
 from .backends import Backend
 from .backends.dask import BACKEND as DASK
 from .backends.jax import BACKEND as JAX
@@ -90,6 +90,8 @@ class Compiled:
         self._cache = {}
         self._free = {}  # signature -> {dimension: keyword} of the dimensions the caller passes
         self._inputs = {k: v for o in outs for k, v in NOTES.get(o, {}).get("inputs", {}).items()}
+        # (type, shape, dtype) of every argument -> function, for calls that need no work
+        self._fast = {}
 
     def __call__(self, /, dims: dict | None = None, **arrays):
         """Evaluate; ``dims`` gives sizes of dimensions that no variable carries.
@@ -97,8 +99,17 @@ class Compiled:
         Inputs are converted as ``evaluate`` converts them (``kernels.as_input``); variables may
         be named ``self`` or ``dims`` (pass ``dims`` then as a mapping positionally).
         """
+        if dims is None and len(arrays) == len(self.names):
+            try:  # the fast path: a signature seen before whose arrays need no conversion
+                args = [arrays[n] for n in self.names]
+                fn = self._fast[tuple((type(a), a.shape, a.dtype) for a in args)]
+            except (KeyError, AttributeError, TypeError):
+                pass
+            else:
+                return self._finish(fn, args, {})
         if dims is not None and not isinstance(dims, Mapping):
             arrays["dims"], dims = dims, None  # the value of a variable named dims
+        arrays, dims = normal_keys(arrays), dims and normal_keys(dims, "dims")  # fn(ｘ=...) is x
         try:
             args = [as_input(n, arrays[n]) for n in self.names]
         except KeyError:
@@ -106,6 +117,8 @@ class Compiled:
             raise EvaluationError(f"missing values for {', '.join(missing)}") from None
         fn = self._lookup(args)
         free = self._free[self._key(args)]
+        if not free and dims is None and len(arrays) == len(self.names):
+            self._remember(arrays, args, fn)
         dims = self._input_dims(arrays, dims) or {}
         missing = [d for d in free if d not in dims]
         if missing:
@@ -113,8 +126,22 @@ class Compiled:
                 f"dimension {missing[0]!r} is not bound by any variable of the expression; "
                 f"pass dims={{{missing[0]!r}: ...}}"
             )
+        return self._finish(fn, args, {free[d]: dims[d] for d in free})
+
+    def _remember(self, arrays, args, fn):
+        """Let later calls with arrays of these types, shapes and dtypes skip the conversions,
+        the dimension binding and the signature lookup, when none of them changed anything."""
+        given = [arrays[n] for n in self.names]
+        if all(a is b for a, b in zip(given, args)):
+            try:
+                self._fast[tuple((type(a), a.shape, a.dtype) for a in given)] = fn
+            except (AttributeError, TypeError):  # no shape or dtype, or an unhashable shape
+                pass
+
+    def _finish(self, fn, args, kwargs):
+        """Call the generated function; a singular matrix is an ``EvaluationError``."""
         try:
-            out = fn(*args, **{free[d]: dims[d] for d in free})
+            out = fn(*args, **kwargs)
         except Exception as err:
             if not type(err).__name__.endswith("LinAlgError"):  # numpy's, torch's _LinAlgError
                 raise
@@ -175,12 +202,13 @@ class Compiled:
         """The generated function for these arrays' shapes: positional arguments in the order
         of ``self.names``, outputs always as a tuple (the fastest way to call it repeatedly).
         It takes the arrays as given, so pass them converted (``kernels.as_input``)."""
+        arrays = normal_keys(arrays)
         fn = self._lookup([as_input(n, arrays[n]) for n in self.names])
         return fn if len(self.outputs) > 1 else (lambda *a: (fn(*a),))
 
     def source(self, **dims) -> str:
         """The generated module (for the given dimension sizes, if any)."""
-        return generate(self.outputs, self.backend, dims or None)[0]
+        return generate(self.outputs, self.backend, normal_keys(dims) or None)[0]
 
 
 @lru_cache(maxsize=256)

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from itertools import count
 from string import ascii_letters
 
+import numpy as np
+
 from ..build import split_coef
 from ..errors import TensorCalcError, format_shape
 from ..expr import Expr, node, postorder, variables
@@ -151,6 +153,9 @@ class _Renderer:
         return f"{self.wrap(a, 20)} / {self.wrap(b, 21)}"
 
     def r_pow(self, p):
+        v = _folded(p)  # constants as NumPy powers them: Python's 3.0 ** 1e13 would raise
+        if v is not None:
+            return repr(float(v)) if np.isfinite(v) and v >= 0 else f'float("{float(v)!r}")'
         a, b = p.children
         return f"{self.wrap(a, 41)} ** {self.wrap(b, 40)}"
 
@@ -267,6 +272,20 @@ class _Renderer:
         text = self.call_template("arange", [self.r_dim(P("dim", (), e.shape[k]))])
         trail = e.ndim - 1 - k
         return text + ("[:" + ", None" * trail + "]" if trail else "")
+
+
+def _folded(p):
+    """The value of a power of number literals, powered as ``evaluate`` powers them (NumPy:
+    ``inf`` on overflow, ``nan`` out of domain), or ``None``."""
+    if p.kind == "num":
+        return np.float64(p.value)
+    if p.kind != "pow":
+        return None
+    a, b = (_folded(c) for c in p.children)
+    if a is None or b is None:
+        return None
+    with np.errstate(all="ignore"):
+        return np.power(a, b)
 
 
 def _backward(item: str) -> bool:

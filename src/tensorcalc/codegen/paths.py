@@ -7,6 +7,11 @@ of all indices it touches, an elementwise sum of k arrays of size s costs (k + 1
 * **distributing** a product over a sum, ``(X - U @ V) @ V'`` → ``X @ V' - U @ (V @ V')``, when
   the sum is used only there and the distributed form is cheaper (at n = 1000, r = 10 it halves
   the work; at r ≈ n it would double it, so the product stays);
+* **factoring** a shared factor out of a sum, ``A' @ A @ X + B' @ B @ X`` →
+  ``(A' @ A + B' @ B) @ X``, the reverse, when the sum's terms are used only there, the factored
+  form is cheaper (at n = k = 100 it is from m = 3 columns of X on; for a vector the
+  distributed form stays) and its inner sum is no larger than the sum or the factors it comes
+  from.  Factoring runs first, over the whole graph; a factored product is never distributed;
 * **contraction order**: every product of three or more factors is split into pairwise products
   in the cheapest order (an opt_einsum-style search: exact dynamic programming over subsets up
   to 8 factors, greedy beyond), never materialising an intermediate larger than both the result
@@ -96,13 +101,15 @@ def _tree_cost(tree, groups, out, sizes):
     """Total cost of a contraction tree (for the greedy search's result)."""
     n = len(groups)
 
-    def walk(t):
+    def kept(leaves):  # a subtree's result: its indices needed by the result or other operands
+        inside = {x for k in leaves for x in groups[k]}
+        return inside & (set(out) | {x for k in range(n) if k not in leaves for x in groups[k]})
+
+    def walk(t):  # a pair costs the indices of its two operands (not of the whole subtree)
         if isinstance(t, int):
             return 0, {t}
         (c1, l1), (c2, l2) = walk(t[0]), walk(t[1])
-        leaves = l1 | l2
-        inside = {x for k in leaves for x in groups[k]}
-        return c1 + c2 + _size(inside, sizes), leaves
+        return c1 + c2 + _size(kept(l1) | kept(l2), sizes), l1 | l2
 
     return walk(tree)[0] if n > 1 else _size(groups[0], sizes)
 
@@ -111,17 +118,26 @@ def _greedy(groups, out, sizes):
     """opt_einsum's greedy rule: merge the pair that shrinks memory most (result size minus
     both inputs), among pairs sharing an index; outer products only when no pair does."""
     items = [(frozenset(g), k) for k, g in enumerate(groups)]
+    outs = set(out)
+    held = Counter(x for s, _ in items for x in s)  # how many operands carry each index
     while len(items) > 1:
         choice = None
-        for i, j in combinations(range(len(items)), 2):
-            a, b = items[i][0], items[j][0]
-            others = set(out).union(*(items[k][0] for k in range(len(items)) if k not in (i, j)))
-            res = (a | b) & others
+        having = {}  # index -> positions of the operands that carry it
+        for k, (s, _) in enumerate(items):
+            for x in s:
+                having.setdefault(x, []).append(k)
+        sharing = sorted({p for ks in having.values() for p in combinations(ks, 2)})
+        for i, j in sharing or combinations(range(len(items)), 2):  # pairs sharing one win
+            a, b = items[i][0], items[j][0]  # kept: indices of the result or of other operands
+            res = {x for x in a | b if x in outs or held[x] > (x in a) + (x in b)}
             key = (not (a & b), _size(res, sizes) - _size(a, sizes) - _size(b, sizes))
             if choice is None or key < choice[0]:
                 choice = (key, i, j, res)
         _, i, j, res = choice
         merged = (frozenset(res), (items[i][1], items[j][1]))
+        held.subtract(items[i][0] | items[j][0])
+        held.subtract(items[i][0] & items[j][0])
+        held.update(merged[0])
         items = [it for k, it in enumerate(items) if k not in (i, j)] + [merged]
     return items[0][1]
 
@@ -197,26 +213,120 @@ def _distribute(n: Expr, uses, sizes_of) -> Expr | None:
     return None
 
 
+def _factor(n: Expr, once, sizes_of):
+    """A @ X + B @ X → (A + B) @ X (and X @ A + X @ B, and any shared factor of a sum of
+    products, up to where its indices go) when the terms are used only here (``once[k]`` for
+    ``n.args[k]``) and that costs less: ``(the factored product, its inner sum, the terms
+    kept as they were)``, or None.
+
+    Each term is written with its output indices named by position and the factor's indices by
+    their place in the factor; terms whose factor sits alike and whose other factors meet it
+    and the output at the same indices share it: Σᵢ F·Rᵢ = F·(Σᵢ Rᵢ).  The best saving wins.
+    """
+    groups: dict = {}
+    for t, single in zip(n.args, once):
+        if t.op is not Op.EINSUM or not single:
+            continue
+        for key, rest in _shared_forms(t):
+            groups.setdefault(key, []).append((t, rest))
+    best = None
+    for (factor, pattern, face), members in groups.items():
+        if len({id(t) for t, _ in members}) < 2:
+            continue
+        terms = list(dict((id(t), (t, rest)) for t, rest in members).values())
+        face = tuple(dict.fromkeys(x for _, la in terms[0][1] for x in la if x in face))
+        inner = [einsum(rest, face) for _, rest in terms]  # in the first's order: A, not A''
+        if any(i.shape != inner[0].shape for i in inner):
+            continue
+        limit = max([_numel(n, sizes_of)] + [_numel(a, sizes_of) for t, _ in terms for a in t.args])
+        if _numel(inner[0], sizes_of) > limit:
+            continue  # the inner sum would be the largest array of all
+        total = node(Op.ADD, tuple(inner))
+        out = tuple(("o", j) for j in range(n.ndim))
+        factored = einsum([(factor, pattern), (total, face)], out)
+        if factored.op is not Op.EINSUM or all(a is not total for a in factored.args):
+            continue  # the canonical product took the factor apart (a constant)
+        kept = [t for t in n.args if all(t is not u for u, _ in terms)]
+        result = node(Op.ADD, (factored, *kept)) if kept else factored
+        before = cost(n, sizes_of) + sum(cost(t, sizes_of) for t, _ in terms)
+        after = sum(cost(i, sizes_of) for i in inner if i.op is Op.EINSUM) + cost(total, sizes_of)
+        after += cost(factored, sizes_of) + (cost(result, sizes_of) if kept else 0)
+        if after < before and (best is None or after - before < best[0]):
+            best = (after - before, (factored, total, kept))
+    return None if best is None else best[1]
+
+
+def _shared_forms(t: Expr):
+    """``((factor, its indices, the others' shared indices), the other factors)`` for each
+    operand of rank ≥ 1 of the product ``t``, its indices renamed as ``_factor`` needs."""
+    ins, out = t.attrs
+    outputs = {x: ("o", j) for j, x in enumerate(out)}
+    for k, (f, lf) in enumerate(zip(t.args, ins)):
+        if not f.ndim or len(t.args) < 2:
+            continue
+        name = dict(outputs)
+        for x in lf:
+            name.setdefault(x, ("f", lf.index(x)))
+        pattern = tuple(name[x] for x in lf)
+        rest = [(a, tuple(name.get(x, ("r", x)) for x in la))
+                for j, (a, la) in enumerate(zip(t.args, ins)) if j != k]  # fmt: skip
+        face = frozenset(x for _, la in rest for x in la if x[0] != "r")
+        yield (f, pattern, face), rest
+
+
+def _numel(e: Expr, sizes_of) -> int:
+    return _size(e.shape, {d: sizes_of(d) for d in e.shape})
+
+
+def factor_sums(outputs: list[Expr], sizes_of, fixed: set) -> list[Expr]:
+    """The graph of ``outputs`` with shared factors taken out of sums where that is cheaper
+    (``_factor``), bottom-up; each factored product goes into ``fixed``.  A sum may give up
+    several factors (``A @ X + B @ X + C @ Y + D @ Y``), and each inner sum may factor again."""
+    order = postorder(outputs)
+    uses = Counter(a for n in order for a in n.args)
+    memo: dict = {}
+    for n in order:
+        args = tuple(memo[a] for a in n.args)
+        new = n if args == n.args else node(n.op, args, n.attrs)
+        once = [uses[a] == 1 for a in n.args]
+        while new.op is Op.ADD:
+            found = _factor(new, once, sizes_of)
+            if found is None:
+                break
+            product, total, kept = found
+            inner = factor_sums([total], sizes_of, fixed)[0]
+            product = node(Op.EINSUM, tuple(inner if a is total else a for a in product.args),
+                           product.attrs)  # fmt: skip
+            fixed.add(product)
+            once = [False] + [s for a, s in zip(new.args, once) if any(a is k for k in kept)]
+            new = node(Op.ADD, (product, *kept)) if kept else product
+        memo[n] = new
+    return [memo[o] for o in outputs]
+
+
 def binarize(outputs: list[Expr], dims: dict | None = None) -> list[Expr]:
-    """The graph of ``outputs`` with sums distributed where cheaper and every einsum split
-    into pairwise products."""
+    """The graph of ``outputs`` with shared factors taken out of sums and products distributed
+    over sums where cheaper, and every einsum split into pairwise products."""
     dims = dims or {}
 
     def sizes_of(d):
         return d if isinstance(d, int) else dims.get(d, DEFAULT_DIM)
 
-    return _binarize(outputs, sizes_of, Counter(), {})
+    fixed: set = set()  # factored products, never distributed back
+    return _binarize(factor_sums(outputs, sizes_of, fixed), sizes_of, Counter(), {}, fixed)
 
 
-def _binarize(outputs, sizes_of, outer_uses, memo):
+def _binarize(outputs, sizes_of, outer_uses, memo, fixed):
     order = postorder(outputs)
     uses = Counter(a for n in order for a in n.args) + outer_uses
     for n in order:
         if n in memo:
             continue
-        spread = _distribute(n, uses, sizes_of) if n.op is Op.EINSUM else None
+        spread = None
+        if n.op is Op.EINSUM and n not in fixed:
+            spread = _distribute(n, uses, sizes_of)
         if spread is not None:
-            memo[n] = _binarize([spread], sizes_of, uses, memo)[0]
+            memo[n] = _binarize([spread], sizes_of, uses, memo, fixed)[0]
             continue
         args = tuple(memo[a] for a in n.args)
         if n.op is Op.EINSUM:
