@@ -246,7 +246,7 @@ class _Renderer:
         elif len(arrays) == 1 and arrays[0][1] == keep:
             body = self.wrap(sub(arrays[0][0], False), 51)
         elif len(arrays) == 1 and len(keep) == 2 and arrays[0][1] == keep[::-1]:
-            body = self.wrap(P("T", (sub(arrays[0][0], False),), None, 2), 51)
+            body = self.wrap(P("T", (sub(arrays[0][0], False),), None, 2), 50)  # X.T[:, None]
         else:
             letter = {x: ascii_letters[k] for k, x in enumerate(dict.fromkeys(
                 [x for _, ls in arrays for x in ls]))}  # fmt: skip
@@ -523,13 +523,13 @@ def _accumulate(acc, o, terms, renderer, built, sub, dims, taken, params) -> lis
         loop = {x: names.setdefault(k, safe_name("ijklmnpq"[k % 8], taken, internal=True))
                 for k, x in enumerate(t.view[1]) if x in t.blocks}  # fmt: skip
         length = {x: d for a, ls in t.ops for x, d in zip(ls, a.shape)}
-        indent, bdims = "    ", dict(dims or {})
+        headers, bdims = [], dict(dims or {})
         for x, v in loop.items():
             n = renderer.r_dim(P("dim", (), length[x]))
-            lines.append(f"{indent}for {v} in range(0, {n}, {t.blocks[x]}):")
-            indent += "    "
+            headers.append(f"for {v} in range(0, {n}, {t.blocks[x]}):")
             bdims[f"_{v}"] = t.blocks[x]
             renderer.dims[f"_{v}"] = f"min({t.blocks[x]}, {n} - {v})"
+        level = {x: k + 1 for k, x in enumerate(loop)}  # the loop that slices each label
 
         def items(labels):
             out = [f"{loop[x]}:{loop[x]} + {t.blocks[x]}" if x in loop else ":" for x in labels]
@@ -537,7 +537,7 @@ def _accumulate(acc, o, terms, renderer, built, sub, dims, taken, params) -> lis
                 out.pop()
             return "[" + ", ".join(out) + "]" if out else ""
 
-        factors = []
+        factors, depth = [], {}
         sizes = {x: t.blocks.get(x, d) for a, ls in t.ops for x, d in zip(ls, a.shape)}
         smallest = min(range(len(t.ops)), key=lambda k: _size(t.ops[k][1], _known(sizes, dims)))
         for k, (a, ls) in enumerate(t.ops):
@@ -548,15 +548,32 @@ def _accumulate(acc, o, terms, renderer, built, sub, dims, taken, params) -> lis
                 text = f"({float(t.coef)!r} * {text})"
             shape = tuple(f"_{loop[x]}" if x in loop else d for x, d in zip(ls, a.shape))
             factors.append(node(Op.VAR, (), (text, shape)))
+            depth[factors[-1]] = max([level[x] for x in ls if x in level], default=0)
         if len(t.ops) == 1 and t.ops[0][1] == t.keep:
             block = factors[0]
         else:
             block = node(Op.EINSUM, tuple(factors), (tuple(ls for _, ls in t.ops), t.keep))
             block = binarize([block], bdims)[0]
+        hoisted, inner = {}, [[] for _ in range(len(loop) + 1)]
 
         def plain(a, ok):
-            return P("var", (), a.attrs[0], a.ndim) if a.op is Op.VAR else node_tree(a, ok, plain)
+            if a.op is Op.VAR or a in hoisted:
+                return P("var", (), a.attrs[0] if a.op is Op.VAR else hoisted[a], a.ndim)
+            return node_tree(a, ok, plain)
 
+        for n in postorder([block]):
+            depth.setdefault(n, max(depth[a] for a in n.args) if n.args else 0)
+        for n in postorder([block]):  # a product that an inner loop does not change: hoisted
+            if n is not block and n.op is not Op.VAR and n.args and depth[n] < depth[block]:
+                code = renderer.render(node_tree(n, False, plain))
+                hoisted[n] = safe_name(f"b{len(hoisted)}", taken, internal=True)
+                inner[depth[n]].append(f"{hoisted[n]} = {code}")
+        indent = "    "
+        for k, header in enumerate(headers + [None]):
+            lines += [indent + x for x in inner[k]]
+            if header is not None:
+                lines.append(indent + header)
+                indent += "    "
         p = node_tree(block, False, plain)
         index = [":" if x in t.keep else "None" for x in t.view[1]]
         while index and index[0] == "None":
@@ -634,7 +651,7 @@ def generate(outputs: list[Expr], backend: Backend, dims: dict | None = None, na
         return node_tree(a, bcast_ok, sub)
 
     for n in postorder(outs + list(forced)):
-        if n.op in (Op.VAR, Op.CONST) or n in outs or (uses[n] < 2 and n not in forced):
+        if n.op in (Op.VAR, Op.CONST, Op.EYE) or n in outs or (uses[n] < 2 and n not in forced):
             continue
         if n in forced and n.ndim == 0 and uses[n] < 2:
             continue  # a scalar factor is written where it is used
