@@ -1,6 +1,8 @@
 """JAX backend: the generated function is pure, and ``tc.compile`` returns it compiled with
 ``jax.jit`` (one compilation per shape signature; dimensions passed as ``d_*`` keywords are
-static).  JAX computes in float32 unless ``jax.config.update("jax_enable_x64", True)``.
+static).  A call with JAX arrays goes through one ``jax.jit`` entry point per compiled
+function, so that JAX's own dispatch checks their shapes and dtypes.  JAX computes in float32
+unless ``jax.config.update("jax_enable_x64", True)``.
 """
 
 import importlib
@@ -14,6 +16,11 @@ def jit(fn):
     code = fn.__code__
     static = code.co_varnames[code.co_argcount : code.co_argcount + code.co_kwonlyargcount]
     return importlib.import_module("jax").jit(fn, static_argnames=static)
+
+
+def native():
+    """The type of JAX's arrays (``jax.Array`` is abstract; calls check the concrete type)."""
+    return type(importlib.import_module("jax.numpy").zeros(()))
 
 
 _SOFTMAX = """def _softmax(x):
@@ -74,4 +81,5 @@ BACKEND = Backend(
     helpers={"_select": _SELECT, "_softmax": _SOFTMAX, "_unit": _UNIT},
     module="jax",
     jit=jit,
+    native=native,
 )
