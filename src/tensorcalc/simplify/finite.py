@@ -4,8 +4,8 @@ Derivatives of powers of norms are printed as an expert writes them, ``3 * (norm
 x @ x' / norm(x))``, but read literally ``x @ x' / norm(x)`` is 0 · 0 / 0 = NaN at x = 0, where
 its limit is the zero matrix.  Write x = ‖x‖ u with the unit tensor u = ``unit(x)`` (``x / ‖x‖``,
 defined as 0 at x = 0, as sign(0) = 0 makes ``x / |x|`` total): a product with ‖x‖ to the power
-m < 0 and factors x takes one ‖x‖ from each of up to ⌈−m⌉ factors x, which become u, so that
-x ⊗ x / ‖x‖ is ‖x‖ x ⊗ u, finite and 0 at 0.  Two factors x summed against each other are
+m < 0 and factors x takes one ‖x‖ from each factor x, which becomes u, so that x ⊗ x / ‖x‖ is
+‖x‖ u ⊗ u, finite and 0 at 0.  Two factors x summed against each other are
 ‖x‖² (xᵀx / ‖x‖² is 1 everywhere, not uᵀu).  A sum inside such a product is distributed when
 its terms carry the x's.  Every rewrite is an equality away from x = 0, and at 0:
 
@@ -22,7 +22,7 @@ the code generator evaluate ``finite_form(e)``; printing and differentiation nev
 >>> print(h)
 3 * (norm(x) * eye(n) + x @ x' / norm(x))
 >>> print(finite_form(h))
-3 * (norm(x) * eye(n) + unit(x) @ x')'
+3 * norm(x) * (eye(n) + unit(x) @ unit(x)')
 >>> print(h.evaluate(x=[0.0, 0.0]))
 [[0. 0.]
  [0. 0.]]
@@ -30,7 +30,6 @@ the code generator evaluate ``finite_form(e)``; printing and differentiation nev
 
 from __future__ import annotations
 
-import math
 from functools import lru_cache
 
 from ..build import REBUILD, add, const_value, div, einsum, func, ones, pow_
@@ -125,14 +124,14 @@ def _product(ops, out):
 
 def _take(ops, out, x, m, at):
     """Move ‖x‖ from factors x into the norm power m: two factors x summed against each other
-    alone are ‖x‖², and up to ⌈−m⌉ other factors x become unit(x)."""
+    alone are ‖x‖², and while m < 0 every other factor x becomes ‖x‖ unit(x)."""
     drop = set(at)
     singles = [k for k, (e, _) in enumerate(ops) if e is x]
     for a, b in _squares(ops, out, singles):
         singles = [c for c in singles if c not in (a, b)]
         drop |= {a, b}
         m += 2
-    units = singles[: max(0, math.ceil(-m))]
+    units = singles if m < 0 else []  # all of them: x ⊗ x / ‖x‖ = ‖x‖ u ⊗ u stays symmetric
     drop |= set(units)
     m += len(units)
     u = func(Op.UNIT, x)
