@@ -172,3 +172,26 @@ def test_unit_is_x_over_its_norm_and_0_at_0(backend):
     assert np.array_equal(_to_numpy(tc.compile(f, backend)(X=np.zeros((2, 2)))), np.zeros((2, 2)))
     assert np.array_equal(f.evaluate(X=np.zeros((2, 2))), np.zeros((2, 2)))
     assert str(f) == "unit(X)" and tc.parse(str(f), {"X": (2, 2)}) is f
+
+
+def test_norm_powers_of_products_are_their_limit_at_0():
+    # the norm's argument is a product (A x, 2 x), whose factors merge into the derivative's
+    shapes = {"x": ("n",), "A": ("m", "n")}
+    A = np.array([[1.0, 2.0, 0.5], [0.0, -1.0, 3.0]])
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=3)
+    y = A @ x
+    want = {  # the closed forms of the gradient and Hessian of ‖A x‖³ and ‖2 x‖³
+        ("norm(A @ x)^3", 1): 3 * _r(y) * A.T @ y,
+        ("norm(A @ x)^3", 2): 3 * (_r(y) * A.T @ A + np.outer(A.T @ y, A.T @ y) / _r(y)),
+        ("norm(2 * x)^3", 1): 8 * _grad(x, 3),
+        ("norm(2 * x)^3", 2): 8 * _hessian(x, 3),
+    }
+    for (text, order), value in want.items():
+        d = tc.derivative(tc.parse(text, shapes), "x", order=order)
+        assert_close(d.evaluate(x=x, A=A), value, rtol=1e-10, atol=1e-10)
+        at0 = d.evaluate(x=np.zeros(3), A=A)
+        assert at0.shape == value.shape and np.all(at0 == 0), (text, order)
+        assert np.array_equal(tc.compile(d)(x=np.zeros(3), A=A), at0)
+    g = tc.gradient("norm(X @ Y)^3", "X", {"X": ("n", "k"), "Y": ("k", "m")})
+    assert np.array_equal(g.evaluate(X=np.zeros((3, 2)), Y=np.eye(2)), np.zeros((3, 2)))
