@@ -515,7 +515,7 @@ def _accumulate(acc, o, terms, renderer, built, sub, dims, taken, params) -> lis
     shape = ", ".join(renderer.r_dim(P("dim", (), d)) for d in o.shape)
     inputs = ", ".join(params[v] for v in sorted(variables(o)))
     lines = [f"    {acc} = " + b.accumulator.format(f"({shape})", inputs)]
-    names: dict = {}  # loop variables by axis
+    names: dict = {"b": []}  # loop variables by axis, and the blocks' hoisted products
     for t in terms:
         if not t.ops:
             lines.append(f"    {acc} += {renderer.render(sub(built[t.expr], False))}")
@@ -527,8 +527,8 @@ def _accumulate(acc, o, terms, renderer, built, sub, dims, taken, params) -> lis
         for x, v in loop.items():
             n = renderer.r_dim(P("dim", (), length[x]))
             headers.append(f"for {v} in range(0, {n}, {t.blocks[x]}):")
-            bdims[f"_{v}"] = t.blocks[x]
-            renderer.dims[f"_{v}"] = f"min({t.blocks[x]}, {n} - {v})"
+            bdims[f"<{v}>"] = t.blocks[x]  # a block's length (no dimension name has brackets)
+            renderer.dims[f"<{v}>"] = f"min({t.blocks[x]}, {n} - {v})"
         level = {x: k + 1 for k, x in enumerate(loop)}  # the loop that slices each label
 
         def items(labels):
@@ -546,7 +546,7 @@ def _accumulate(acc, o, terms, renderer, built, sub, dims, taken, params) -> lis
             text += items(ls)
             if k == smallest and t.coef != 1.0:  # the coefficient scales the smallest factor
                 text = f"({float(t.coef)!r} * {text})"
-            shape = tuple(f"_{loop[x]}" if x in loop else d for x, d in zip(ls, a.shape))
+            shape = tuple(f"<{loop[x]}>" if x in loop else d for x, d in zip(ls, a.shape))
             factors.append(node(Op.VAR, (), (text, shape)))
             depth[factors[-1]] = max([level[x] for x in ls if x in level], default=0)
         if len(t.ops) == 1 and t.ops[0][1] == t.keep:
@@ -566,7 +566,8 @@ def _accumulate(acc, o, terms, renderer, built, sub, dims, taken, params) -> lis
         for n in postorder([block]):  # a product that an inner loop does not change: hoisted
             if n is not block and n.op is not Op.VAR and n.args and depth[n] < depth[block]:
                 code = renderer.render(node_tree(n, False, plain))
-                hoisted[n] = safe_name(f"b{len(hoisted)}", taken, internal=True)
+                hoisted[n] = safe_name(f"b{len(names['b'])}", taken, internal=True)
+                names["b"].append(hoisted[n])
                 inner[depth[n]].append(f"{hoisted[n]} = {code}")
         indent = "    "
         for k, header in enumerate(headers + [None]):
