@@ -36,6 +36,9 @@ class Backend:
     # einsum view of it ({spec}, {0}), e.g. the diagonal that a Kronecker delta places a term on.
     accumulator: str = ""
     view: str = ""
+    # Kronecker deltas placed with ``where`` (not multiplied by ``eye``; needs broadcasting to
+    # the result's rank and ``&`` of booleans)
+    place_deltas: bool = True
 
 
 # functions every backend must provide (the registry test checks each table)
