@@ -402,3 +402,10 @@ def test_greedy_contraction_order_of_a_long_chain_keeps_matrices():
 def test_critical_point_of_a_constant_is_a_clear_error(capsys):
     assert main(["critical", "3"]) == 2
     assert "no variable" in capsys.readouterr().err
+
+
+def test_cli_output_name_too_long_is_a_usage_error(capsys):
+    # found by the CLI fuzz: pathlib's is_dir raised OSError (ENAMETOOLONG) out of the parser
+    assert main(["plot", "x^2", "-o", "9" * 400]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write" in err and "Traceback" not in err

@@ -26,6 +26,7 @@ from ..expr import Expr, node, postorder, variables
 from ..ops import Op
 from ..printing.matrix import P, node_tree
 from ..printing.text import nested, to_text
+from ..simplify.finite import finite_form
 from .backends import Backend
 from .paths import DEFAULT_DIM, _size, binarize, search
 
@@ -46,6 +47,7 @@ RESERVED = {
     "_select",
     "_gram",
     "_syrk",
+    "_unit",
 }
 PREC = {"add": 10, "mul": 20, "matmul": 20, "div": 20, "neg": 30, "pow": 40, "T": 50, "index": 50}
 
@@ -610,6 +612,7 @@ def generate(outputs: list[Expr], backend: Backend, dims: dict | None = None, na
     dimension that the caller passes (no variable carries it) ``("dim", d)`` with its keyword.
     """
     check_function_name(name)
+    shown, outputs = outputs, [finite_form(o) for o in outputs]  # limits at norm(x) = 0
     plans = _plans(outputs, backend, dims)
     parts = [o for k, o in enumerate(outputs) if k not in plans]
     extra = [x for plan in plans.values() for term in plan for x in term.needs]
@@ -618,7 +621,7 @@ def generate(outputs: list[Expr], backend: Backend, dims: dict | None = None, na
     outs, forced = outs[: len(parts)], dict.fromkeys(outs[len(parts) :])  # ordered: stable names
     taken = {name, *_module_names(backend)}
     found = {}
-    for o in outputs:
+    for o in shown:
         found.update(variables(o))
     params = {v: safe_name(v, taken) for v in sorted(found)}
     dim_names, checks = _shape_checks(found, params, backend, taken)
@@ -683,7 +686,7 @@ def generate(outputs: list[Expr], backend: Backend, dims: dict | None = None, na
         + (["*"] + free_dims if free_dims else [])
     )
     formulas = "\n".join(
-        f"        {k}: {to_text(o)}  (shape {format_shape(o.shape)})" for k, o in enumerate(outputs)
+        f"        {k}: {to_text(o)}  (shape {format_shape(o.shape)})" for k, o in enumerate(shown)
     )
     doc = f'    """Compute {"the output" if len(outputs) == 1 else "the outputs"}:\n\n{formulas}\n    """'
     helpers = [backend.helpers[h] for h in backend.helpers if h in renderer.used_helpers]

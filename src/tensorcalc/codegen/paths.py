@@ -278,13 +278,14 @@ def _numel(e: Expr, sizes_of) -> int:
     return _size(e.shape, {d: sizes_of(d) for d in e.shape})
 
 
-def factor_sums(outputs: list[Expr], sizes_of, fixed: set) -> list[Expr]:
+def factor_sums(outputs: list[Expr], sizes_of, fixed: set, memo=None) -> list[Expr]:
     """The graph of ``outputs`` with shared factors taken out of sums where that is cheaper
     (``_factor``), bottom-up; each factored product goes into ``fixed``.  A sum may give up
-    several factors (``A @ X + B @ X + C @ Y + D @ Y``), and each inner sum may factor again."""
-    order = postorder(outputs)
+    several factors (``A @ X + B @ X + C @ Y + D @ Y``), and each inner sum may factor again
+    (only its new nodes are visited: ``memo`` holds every node already done)."""
+    memo = {} if memo is None else memo
+    order = _unvisited(outputs, memo)
     uses = Counter(a for n in order for a in n.args)
-    memo: dict = {}
     for n in order:
         args = tuple(memo[a] for a in n.args)
         new = n if args == n.args else node(n.op, args, n.attrs)
@@ -294,14 +295,30 @@ def factor_sums(outputs: list[Expr], sizes_of, fixed: set) -> list[Expr]:
             if found is None:
                 break
             product, total, kept = found
-            inner = factor_sums([total], sizes_of, fixed)[0]
+            inner = factor_sums([total], sizes_of, fixed, memo)[0]
             product = node(Op.EINSUM, tuple(inner if a is total else a for a in product.args),
                            product.attrs)  # fmt: skip
             fixed.add(product)
             once = [False] + [s for a, s in zip(new.args, once) if any(a is k for k in kept)]
             new = node(Op.ADD, (product, *kept)) if kept else product
-        memo[n] = new
+        memo[n] = memo[new] = new
     return [memo[o] for o in outputs]
+
+
+def _unvisited(roots, memo) -> list:
+    """The nodes below ``roots`` not in ``memo``, children before parents (``postorder`` that
+    stops at nodes already done)."""
+    order, seen = [], set()
+    stack = [(r, False) for r in reversed(list(roots))]
+    while stack:
+        n, done = stack.pop()
+        if done:
+            order.append(n)
+        elif n not in memo and id(n) not in seen:
+            seen.add(id(n))
+            stack.append((n, True))
+            stack.extend((a, False) for a in reversed(n.args))
+    return order
 
 
 def binarize(outputs: list[Expr], dims: dict | None = None) -> list[Expr]:
