@@ -371,7 +371,7 @@ def generate(outputs: list[Expr], backend: Backend, dims: dict | None = None, na
     dimension that the caller passes (no variable carries it) ``("dim", d)`` with its keyword.
     """
     check_function_name(name)
-    outs = binarize(outputs, dims)
+    outs = binarize(outputs, dims, backend.fuses)
     taken = {name, *_module_names(backend)}
     found = {}
     for o in outputs:

@@ -79,4 +79,5 @@ BACKEND = Backend(
     module="jax",
     jit=jit,
     native=native,
+    fuses=True,
 )
