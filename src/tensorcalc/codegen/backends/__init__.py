@@ -32,6 +32,7 @@ class Backend:
     # () -> the library's array type, which a call may hand to ``jit(entry)`` as it is: the
     # compiled entry point then checks shapes and dtypes itself (jax.jit's dispatch, in C++)
     native: Callable | None = None
+    fuses: bool = False  # the compiler fuses elementwise work into loops (XLA): see paths.py
     install: str = ""  # how to get ``module`` when not ``pip install 'tensorcalc[name]'``
     # In-place writes (arrays that can be written through views): a large result is summed
     # into one array, term by term and block by block (emit._accumulate).  ``accumulator``
