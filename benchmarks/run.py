@@ -113,6 +113,21 @@ def problems(quick):
         gf=lambda U, V, X: tf.reduce_sum((X - U @ V) ** 2),
         hess_vals={"U": rng.normal(size=(mh, r)), "V": rng.normal(size=(r, n)), "X": rng.normal(size=(mh, n))},
     ))  # fmt: skip
+    k, n, m = int(1000 * s), int(1000 * s), int(4000 * s)
+    out.append(dict(
+        name=f"two least squares {k}x{n}, X {n}x{m}", text="norm(A @ X)^2 + norm(B @ X)^2",
+        shapes={"A": ("k", "n"), "B": ("k", "n"), "X": ("n", "m")}, wrt="X",
+        vals={"A": rng.normal(size=(k, n)), "B": rng.normal(size=(k, n)), "X": rng.normal(size=(n, m))},
+        grad=lambda v: 2 * (v["A"].T @ (v["A"] @ v["X"]) + v["B"].T @ (v["B"] @ v["X"])),
+        grad_reordered=lambda v: 2 * ((v["A"].T @ v["A"] + v["B"].T @ v["B"]) @ v["X"]),
+        hess=None,  # 2 (A'A + B'B) ⊗ I, a (n, m, n, m) tensor: timed at n = 20, m = 30
+        hess_vals={"A": rng.normal(size=(k, 20)), "B": rng.normal(size=(k, 20)), "X": rng.normal(size=(20, 30))},
+        jf=lambda X, A, B: jnp.sum((A @ X) ** 2) + jnp.sum((B @ X) ** 2),
+        tf=lambda X, A, B: torch.sum((A @ X) ** 2) + torch.sum((B @ X) ** 2),
+        af=lambda X, A, B: anp.sum(anp.dot(A, X) ** 2) + anp.sum(anp.dot(B, X) ** 2),
+        gf=lambda X, A, B: tf.reduce_sum((A @ X) ** 2) + tf.reduce_sum((B @ X) ** 2),
+        order=("X", "A", "B"),
+    ))  # fmt: skip
     d, h, o, N = int(100 * s) or 10, 50, 10, int(1000 * s)
 
     def mgrad(v):

@@ -520,7 +520,8 @@ def _accumulate(acc, o, terms, renderer, built, sub, dims, taken, params) -> lis
         if not t.ops:
             lines.append(f"    {acc} += {renderer.render(sub(built[t.expr], False))}")
             continue
-        loop = {x: names.setdefault(k, safe_name("ijklmnpq"[k % 8], taken, internal=True))
+        letters = "ijkmnpqr"  # no l (ruff's E741)
+        loop = {x: names.setdefault(k, safe_name(letters[k % 8], taken, internal=True))
                 for k, x in enumerate(t.view[1]) if x in t.blocks}  # fmt: skip
         length = {x: d for a, ls in t.ops for x, d in zip(ls, a.shape)}
         headers, bdims = [], dict(dims or {})
@@ -615,9 +616,9 @@ def generate(outputs: list[Expr], backend: Backend, dims: dict | None = None, na
     plans = _plans(outputs, backend, dims)
     parts = [o for k, o in enumerate(outputs) if k not in plans]
     extra = [x for plan in plans.values() for term in plan for x in term.needs]
-    outs = binarize(parts + extra, dims)
+    outs = binarize(parts + extra, dims, backend.fuses)
     built = dict(zip(parts + extra, outs))
-    outs, forced = outs[: len(parts)], set(outs[len(parts) :])
+    outs, forced = outs[: len(parts)], dict.fromkeys(outs[len(parts) :])  # ordered: stable names
     taken = {name, *_module_names(backend)}
     found = {}
     for o in shown:
@@ -633,7 +634,7 @@ def generate(outputs: list[Expr], backend: Backend, dims: dict | None = None, na
                 params["dim", d] = dim_names[d]
     uses = Counter(a for n in postorder(outs + list(forced)) for a in n.args)
     uses.update(outs)
-    uses.update(forced)
+    uses.update(list(forced))
     named = {}
     renderer = _Renderer(backend, dim_names)
     lines = []
@@ -646,13 +647,15 @@ def generate(outputs: list[Expr], backend: Backend, dims: dict | None = None, na
         return tree(a, bcast_ok)
 
     def tree(a, bcast_ok):
-        placed = delta_product(a, uses)
+        placed = delta_product(a, uses) if backend.place_deltas else None
         if placed is not None:
             return P("code", (), renderer.deltas(a, *placed, sub), a.ndim)
         return node_tree(a, bcast_ok, sub)
 
     for n in postorder(outs + list(forced)):
-        if n.op in (Op.VAR, Op.CONST, Op.EYE) or n in outs or (uses[n] < 2 and n not in forced):
+        if n.op in (Op.VAR, Op.CONST) or n in outs or (uses[n] < 2 and n not in forced):
+            continue
+        if n.op is Op.EYE and backend.place_deltas:  # placed deltas do not read it
             continue
         if n in forced and n.ndim == 0 and uses[n] < 2:
             continue  # a scalar factor is written where it is used

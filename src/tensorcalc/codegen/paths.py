@@ -188,6 +188,29 @@ def _split(e: Expr, args, sizes_of):
     return build(tree, True)[0]
 
 
+def _fused_split(e: Expr, args, sizes_of):
+    """``_split`` for compilers that fuse elementwise work into loops (XLA): a product's number
+    factor goes onto an operand that is a sum, ``(-2 (y - Φθ)) @ Φ``, or onto the result when
+    that is no larger than twice the smallest operand, ``-(Φ @ θ)``, where the loop that makes
+    the sum or consumes the result applies it for free; scaling the smallest operand instead
+    (the flop count's choice, best for NumPy) costs XLA a separate kernel."""
+    ins, out = e.attrs
+    k = next((j for j, a in enumerate(args) if a.op is Op.CONST and not a.ndim), None)
+    rest = [(a, ls) for j, (a, ls) in enumerate(zip(args, ins)) if j != k]
+    if k is None or len(rest) < 2:
+        return _split(e, args, sizes_of)
+    scale = args[k]
+    sums = [j for j, (a, ls) in enumerate(rest) if a.op is Op.ADD and len(set(ls)) == len(ls)]
+    if sums:
+        a, ls = rest[sums[0]]
+        rest[sums[0]] = (_raw([(scale, ()), (a, ls)], ls), ls)
+    elif _numel(e, sizes_of) > 2 * min(_numel(a, sizes_of) for a, _ in rest):
+        return _split(e, args, sizes_of)
+    inner = _raw(rest, out)
+    product = _split(inner, list(inner.args), sizes_of)
+    return product if sums else _raw([(scale, ()), (product, out)], out)
+
+
 def _leaves(t):
     return {t} if isinstance(t, int) else _leaves(t[0]) | _leaves(t[1])
 
@@ -321,19 +344,21 @@ def _unvisited(roots, memo) -> list:
     return order
 
 
-def binarize(outputs: list[Expr], dims: dict | None = None) -> list[Expr]:
+def binarize(outputs: list[Expr], dims: dict | None = None, fuses=False) -> list[Expr]:
     """The graph of ``outputs`` with shared factors taken out of sums and products distributed
-    over sums where cheaper, and every einsum split into pairwise products."""
+    over sums where cheaper, and every einsum split into pairwise products (``fuses``: for a
+    compiler that fuses elementwise loops, number factors placed by ``_fused_split``)."""
     dims = dims or {}
 
     def sizes_of(d):
         return d if isinstance(d, int) else dims.get(d, DEFAULT_DIM)
 
     fixed: set = set()  # factored products, never distributed back
-    return _binarize(factor_sums(outputs, sizes_of, fixed), sizes_of, Counter(), {}, fixed)
+    split = _fused_split if fuses else _split
+    return _binarize(factor_sums(outputs, sizes_of, fixed), sizes_of, Counter(), {}, fixed, split)
 
 
-def _binarize(outputs, sizes_of, outer_uses, memo, fixed):
+def _binarize(outputs, sizes_of, outer_uses, memo, fixed, split=_split):
     order = postorder(outputs)
     uses = Counter(a for n in order for a in n.args) + outer_uses
     for n in order:
@@ -343,11 +368,11 @@ def _binarize(outputs, sizes_of, outer_uses, memo, fixed):
         if n.op is Op.EINSUM and n not in fixed:
             spread = _distribute(n, uses, sizes_of)
         if spread is not None:
-            memo[n] = _binarize([spread], sizes_of, uses, memo, fixed)[0]
+            memo[n] = _binarize([spread], sizes_of, uses, memo, fixed, split)[0]
             continue
         args = tuple(memo[a] for a in n.args)
         if n.op is Op.EINSUM:
-            memo[n] = _split(n, args, sizes_of)
+            memo[n] = split(n, args, sizes_of)
         elif args == n.args:
             memo[n] = n
         else:

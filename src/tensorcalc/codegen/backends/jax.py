@@ -82,4 +82,5 @@ BACKEND = Backend(
     module="jax",
     jit=jit,
     native=native,
+    fuses=True,
 )
