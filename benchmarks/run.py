@@ -2,6 +2,7 @@
 
     python benchmarks/run.py [--quick] [--json results.json] [--device cpu|cuda]
                              [--only PROBLEM] [--contestants jax,hand] [--repeat 5]
+    python benchmarks/run.py --memory [--quick]   # only each Hessian's peak memory, no timing
 
 For each problem it times the gradient and the Hessian of every contestant that is installed
 (medians over repeated calls after a warm-up, float64), checks every result against
@@ -269,14 +270,14 @@ def _tf_np(r):
 def _tape(fun, kind, nargs):
     """tf.function of GradientTape's gradient (or Jacobian of the gradient) in the first argument."""
 
-    @tf.function
+    @tf.function(autograph=False)
     def grad(*args):
         with tf.GradientTape() as tape:
             tape.watch(args[0])
             value = fun(*args)
         return tape.gradient(value, args[0])
 
-    @tf.function
+    @tf.function(autograph=False)
     def hess(*args):
         with tf.GradientTape() as outer:
             outer.watch(args[0])
@@ -320,7 +321,13 @@ def main(argv=None):
     ap.add_argument(
         "--repeat", type=int, default=1, help="time each row this many times; report the median"
     )
+    ap.add_argument(
+        "--memory", action="store_true", help="only each Hessian's peak memory (NumPy), no timing"
+    )
     args = ap.parse_args(argv)
+    if args.memory:
+        print(memory_table(problems(args.quick), args.only))
+        return
     missing = [
         m for m, mod in (("jax", jax), ("torch", torch), ("autograd", autograd)) if mod is None
     ]
@@ -370,6 +377,32 @@ def main(argv=None):
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(rows, fh, indent=1)
+
+
+def memory_table(probs, only=""):
+    """Peak memory over the result of each Hessian, hand-written NumPy and tensorcalc numpy
+    (the generated function for these shapes, called positionally), with no timing."""
+    lines = [
+        "| problem | Hessian shape | hand-written NumPy | tensorcalc numpy |",
+        "|---|---|---:|---:|",
+    ]
+    for p in probs:
+        if only not in p["name"]:
+            continue
+        vals = p["hess_vals"] if "hess_vals" in p else p["vals"]
+        f = tc.parse(p["text"], p["shapes"])
+        d = tc.derivative(f, p["wrt"], order=2)
+        fn = _compiled(d, "numpy", vals, _dims(f, vals))
+        out = np.asarray(fn())
+        hand = p["hess"]
+        ratio = {"tc": peak_memory(fn) / out.nbytes}
+        if hand is not None:
+            ratio["hand"] = peak_memory(lambda: hand(vals)) / out.nbytes
+        name = p["name"] + (" (Hessian at W1 20x30)" if "MLP" in p["name"] else "")
+        name += " (Hessian at m = 100)" if "factorisation" in p["name"] else ""
+        h = f"{ratio['hand']:.2f}" if "hand" in ratio else ""
+        lines.append(f"| {name} | {out.shape} | {h} | {ratio['tc']:.2f} |")
+    return "\n".join(lines)
 
 
 def peak_memory(fn):

@@ -14,7 +14,7 @@ import tensorcalc as tc
 from conftest import central_jacobian
 from tensorcalc import build
 from tensorcalc.cli import main
-from tensorcalc.codegen import BACKENDS
+from tensorcalc.codegen import BACKENDS, paths
 from tensorcalc.parse.parser import MAX_DEPTH
 from tensorcalc.shapes import MAX_DIM, MAX_RANK, as_shape
 
@@ -119,11 +119,14 @@ def test_sum_axis_is_checked():
 # -- identifiers ------------------------------------------------------------------------------
 
 
-def test_dimension_names_are_validated_and_keep_their_spelling():
-    # codegen keeps "ｎ" and "n" apart (tests/test_values.py), so dims are not merged
-    assert as_shape(("ﬁ", "Ⅸ", "n")) == ("ﬁ", "Ⅸ", "n")
+def test_dimension_names_are_validated_and_normalised():
+    assert as_shape(("ﬁ", "Ⅸ", "ｎ", "ｔ0")) == ("fi", "IX", "n", "t0")
     with pytest.raises(tc.ShapeError, match="bad dimension name"):
         as_shape(("n m",))
+    f = tc.parse("sum(x) + sum(y)", {"x": ("ｎ",), "y": ("n",)})
+    found = tc.expr.variables(f)
+    assert found["x"].shape == found["y"].shape == ("n",)
+    assert tc.vector("x", "ｎ") is tc.vector("x", "n")
 
 
 def test_names_are_normalised_and_two_spellings_are_an_error():
@@ -141,6 +144,24 @@ def test_names_are_normalised_and_two_spellings_are_an_error():
         tc.parse("x²")
     θ = np.array([1.0, 2.0])
     assert tc.parse("θ' @ θ", {"θ": (2,)}).evaluate(θ=θ) == pytest.approx(5.0)
+
+
+@pytest.mark.parametrize("spelled,name", [("ｘ", "x"), ("ﬁ", "fi"), ("Ⅸ", "IX"), ("ｔ0", "t0")])
+def test_names_given_to_the_api_are_normalised(spelled, name):
+    v = tc.vector(spelled, "n")
+    assert v is tc.vector(name, "n") and v.name == name
+    f = tc.sum(v * v)
+    value = np.array([1.0, 2.0])
+    assert float(f.evaluate({spelled: value})) == float(f.evaluate(**{spelled: value})) == 5.0
+    assert float(tc.compile(f)(**{spelled: value})) == 5.0
+    np.testing.assert_allclose(tc.derivative(f, spelled).evaluate({spelled: value}), 2 * value)
+    assert tc.parse(f"2 * {spelled}", {spelled: (2,)}) is tc.parse(f"2 * {name}", {name: (2,)})
+    with pytest.raises(
+        tc.TensorCalcError, match=f"{spelled!r} and {name!r}|{name!r} and {spelled!r}"
+    ):
+        f.evaluate({spelled: value, name: value})
+    with pytest.raises(tc.TensorCalcError, match="same name after Unicode normalisation"):
+        tc.compile(f)(**{spelled: value, name: value})
 
 
 # -- shape specs ------------------------------------------------------------------------------
@@ -296,3 +317,95 @@ def test_compiled_constant_powers_overflow_like_evaluate(backend, text, expected
         got = np.asarray(got.compute() if hasattr(got, "compute") else got)
         assert np.array_equal(got, expected, equal_nan=True)
         assert np.array_equal(tc.evaluate(f, {"s": 1.5}), expected, equal_nan=True)
+
+
+# -- bounded work: long and deep inputs the parser accepts -----------------------------------
+
+
+def _graph(e):
+    return tc.expr.postorder([e])
+
+
+def test_a_power_tower_derivative_is_linear_in_its_height(monkeypatch):
+    # x^x^…^x (99 levels, within the parser's depth limit): the factoring search of the sum of
+    # 99 chain-rule products tried every pair again after each merge (about k³ pair checks)
+    tried = []
+    merge = build._Factoring.merge
+    monkeypatch.setattr(
+        build._Factoring, "merge", lambda self, i, j: tried.append(1) or merge(self, i, j)
+    )
+    k = 99
+    f = tc.parse("^".join(["s"] * k))
+    d = tc.derivative(f, "s")
+    assert len(tried) <= 2 * k and len(_graph(d)) <= 8 * k
+    s = 0.9  # the tower converges for s in (e^-e, e^(1/e))
+    fd = central_jacobian(lambda v: tc.evaluate(f, {"s": v}), np.float64(s))
+    np.testing.assert_allclose(tc.evaluate(d, {"s": s}), fd, rtol=1e-6)
+
+
+def test_a_matrix_chain_derivative_has_no_intermediate_larger_than_its_result():
+    # d(A @ A @ … @ x)/dA is n×n×n; factoring its 12 terms once put sums of rank 9 inside the
+    # products (rank 18 at 60 factors: 3^18 entries at n = 3, beyond the evaluator's cap)
+    f = tc.parse(" @ ".join(["A"] * 12) + " @ x", {"A": ("n", "n"), "x": ("n",)})
+    d = tc.derivative(f, "A")
+    assert max(n.ndim for n in _graph(d)) <= 3
+    rng = np.random.default_rng(1)
+    A = np.linalg.qr(rng.standard_normal((3, 3)))[0]  # orthogonal: A^k stays of size 1
+    x = rng.standard_normal(3)
+    fd = central_jacobian(lambda v: tc.evaluate(f, {"A": v, "x": x}), A)
+    np.testing.assert_allclose(tc.evaluate(d, {"A": A, "x": x}), fd, atol=1e-8)
+    np.testing.assert_allclose(tc.compile(d)(A=A, x=x), fd, atol=1e-8)
+
+
+def _nest(template, k, leaf):
+    for _ in range(k):
+        leaf = template.format(leaf)
+    return leaf
+
+
+@pytest.mark.parametrize(
+    "text, wrt, nodes",
+    [
+        (" @ ".join(["A"] * 60) + " @ x", "A", 100),
+        ("tr(" + " @ ".join(["A"] * 60) + ")", "A", 100),
+        (_nest("s / ({})", 98, "s"), "s", 5),
+        (_nest("exp(-{})", 40, "s"), "s", 200),
+        (_nest("inv({})", 60, "A"), "A", 100),
+        (" + ".join(f"s^{k}" for k in range(1, 200)), "s", 1000),
+        (" + ".join(" @ ".join(["A"] * k) + " @ x" for k in range(1, 15)), "A", 150),
+    ],
+    ids=["chain", "trace", "quotients", "exps", "inverses", "polynomial", "chains"],
+)
+def test_long_and_deep_inputs_differentiate_to_small_graphs(text, wrt, nodes):
+    f = tc.parse(text, {"s": (), "x": (3,), "A": (3, 3)})
+    d = tc.derivative(f, wrt)
+    assert len(_graph(d)) <= nodes and max(n.ndim for n in _graph(d)) <= d.ndim + 1
+    rng = np.random.default_rng(2)
+    point = {
+        "s": 0.9,
+        "x": rng.standard_normal(3),
+        "A": np.linalg.qr(rng.standard_normal((3, 3)))[0],
+    }
+    point = {k: v for k, v in point.items() if k in tc.expr.variables(f)}
+    fd = central_jacobian(lambda v: tc.evaluate(f, {**point, wrt: v}), np.asarray(point[wrt]))
+    np.testing.assert_allclose(tc.evaluate(d, point), fd, rtol=1e-5, atol=1e-7)
+
+
+def test_greedy_contraction_order_of_a_long_chain_keeps_matrices():
+    # 40 matrices in a chain (beyond the exact search): every pairwise product is n×n×n work
+    groups = [(k, k + 1) for k in range(40)]
+    sizes = dict.fromkeys(range(41), 3)
+    cost, _ = paths.search(groups, (0, 40), sizes)
+    assert cost == 39 * 27
+
+
+def test_critical_point_of_a_constant_is_a_clear_error(capsys):
+    assert main(["critical", "3"]) == 2
+    assert "no variable" in capsys.readouterr().err
+
+
+def test_cli_output_name_too_long_is_a_usage_error(capsys):
+    # found by the CLI fuzz: pathlib's is_dir raised OSError (ENAMETOOLONG) out of the parser
+    assert main(["plot", "x^2", "-o", "9" * 400]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write" in err and "Traceback" not in err

@@ -29,6 +29,7 @@ from .numeric.evaluate import evaluate
 from .parse import as_expr, parse, where
 from .printing.latex import to_latex
 from .printing.text import to_text
+from .shapes import normal_keys
 from .simplify import simplify
 
 
@@ -195,7 +196,7 @@ def subs(e: Expr, mapping: dict, shapes=None) -> Expr:
     found = variables(e)
     known = {name: v.shape for name, v in found.items()}
     table = {}
-    for key, value in mapping.items():
+    for key, value in normal_keys(mapping, "subs").items():
         old = key if isinstance(key, Expr) else found.get(key)
         if old is None:
             raise DifferentiationError(f"the expression has no variable {key!r} to substitute")

@@ -179,7 +179,11 @@ def _output(text: str) -> Path:
             f"cannot write figures as {path.suffix!r}: use one of "
             + ", ".join("." + f for f in FIGURE_FORMATS)
         )
-    if path.is_dir():
+    try:
+        is_dir = path.is_dir()
+    except OSError as err:  # a name too long for the file system
+        raise argparse.ArgumentTypeError(f"cannot write {path}: {err.strerror or err}") from None
+    if is_dir:
         raise argparse.ArgumentTypeError(f"{text!r} is a directory")
     return path
 

@@ -21,14 +21,13 @@ MAX_RANK = 52  # the einsum alphabet a-z, A-Z: no result or product may carry mo
 MAX_OPERANDS = 32  # NumPy's einsum takes at most 32 operands: longer products stay nested
 
 
-def check_name(name, what: str = "variable", *, normalise: bool = True) -> str:
-    """Validate an identifier and return its NFKC form (the form Python compares names in), or
-    ``name`` itself with ``normalise=False``.
+def check_name(name, what: str = "variable") -> str:
+    """Validate an identifier and return its NFKC form (the form Python compares names in).
 
-    ``"ｎ"`` (full width) is ``"n"``, ``"ﬁ"`` is ``"fi"`` and ``"Ⅸ"`` is ``"IX"``.  Expression
-    text and ``shapes`` keys are normalised; names given to the Expr API (``tc.vector("ｎ")``)
-    and dimension names keep their spelling, and code generation keeps spellings that Python
-    would merge apart (see ``codegen``).
+    ``"ｎ"`` (full width) is ``"n"``, ``"ﬁ"`` is ``"fi"`` and ``"Ⅸ"`` is ``"IX"``.  Every name is
+    normalised where it enters: expression text, ``shapes`` keys, dimension names, the Expr API
+    (``tc.vector("ｘ", "ｎ")`` is ``tc.vector("x", "n")``), and the keys of values given to
+    ``evaluate`` and compiled functions (``normal_keys``).
 
     >>> check_name("ｎ", "dimension")
     'n'
@@ -41,7 +40,7 @@ def check_name(name, what: str = "variable", *, normalise: bool = True) -> str:
         raise ShapeError(
             what, [], f"bad {what} name {shown!r}: use letters, digits and _ (not first a digit)"
         )
-    return norm if normalise else name
+    return norm
 
 
 def check_dim(d) -> Dim:
@@ -61,7 +60,7 @@ def check_dim(d) -> Dim:
         shown = repr(d) if len(repr(d)) <= 40 else repr(d)[:37] + "..."
         raise ShapeError("shape", [], f"bad dimension {shown}: use a positive int or a name")
     if isinstance(d, str):
-        return check_name(d, "dimension", normalise=False)
+        return check_name(d, "dimension")
     d = operator.index(d)
     if d < 1:
         raise ShapeError("shape", [], f"dimension {d} must be positive")
@@ -134,15 +133,29 @@ def as_shapes(shapes) -> dict:
         return {}
     if not isinstance(shapes, dict):
         raise ShapeError("shapes", [], f"shapes must be a dict of name to shape, not {shapes!r}")
+    for key in shapes:
+        check_name(key)
+    return {name: as_shape(shape) for name, shape in normal_keys(shapes, "shapes").items()}
+
+
+def normal_keys(mapping, what: str = "values") -> dict:
+    """``mapping`` with its string keys in NFKC form (other keys, ``Expr`` nodes, kept), so
+    that ``{"ｘ": v}`` finds variable ``x``.  Two keys that are spellings of one name
+    (``"ﬁ"`` and ``"fi"``) are a ``ShapeError`` naming both.
+
+    >>> normal_keys({"ｘ": 1, "y": 2})
+    {'x': 1, 'y': 2}
+    """
     out, spelled = {}, {}
-    for key, shape in shapes.items():
-        name = check_name(key)
-        if spelled.setdefault(name, key) != key:
+    for key, value in mapping.items():
+        name = unicodedata.normalize("NFKC", key) if isinstance(key, str) else key
+        if name in spelled:
             raise ShapeError(
-                "shapes", [], f"{key!r} and {spelled[name]!r} are the same name after Unicode "
+                what, [], f"{key!r} and {spelled[name]!r} are the same name after Unicode "
                 f"normalisation (NFKC: {name!r}); spell it one way"
             )  # fmt: skip
-        out[name] = as_shape(shape)
+        spelled[name] = key
+        out[name] = value
     return out
 
 
@@ -223,6 +236,7 @@ SHAPE = {
     Op.DET: lambda args, attrs: _square(Op.DET, args) and (),
     Op.LOGDET: lambda args, attrs: _square(Op.LOGDET, args) and (),
     Op.NORM: lambda args, attrs: (),
+    Op.UNIT: lambda args, attrs: args[0].shape,
     Op.SOFTMAX: lambda args, attrs: args[0].shape,
     Op.LOGSUMEXP: lambda args, attrs: (
         args[0].shape[: attrs[0]] + args[0].shape[attrs[0] + 1 :] if attrs else ()

@@ -97,6 +97,8 @@ class Objective:
     def __init__(self, f, wrt, start: dict, shapes=None):
         self.f = scalar_expr(f, point_shapes(start, shapes))
         self.names = names_of(wrt)
+        if not self.names:  # `tensorcalc critical 3`: nothing to vary
+            raise TensorCalcError("the expression has no variable to vary (it is a constant)")
         self.vars = [wrt_variable(self.f, n) for n in self.names]
         point = as_point(self.f, start, list(variables(self.f)))
         self.fixed = {k: v for k, v in point.items() if k not in self.names}

@@ -21,7 +21,7 @@ import numpy as np
 from ..errors import EvaluationError, TensorCalcError
 from ..expr import NOTES, Expr, variables
 from ..kernels import as_input
-from ..shapes import bind_shape
+from ..shapes import bind_shape, normal_keys
 from .backends import Backend
 from .backends.dask import BACKEND as DASK
 from .backends.jax import BACKEND as JAX
@@ -126,6 +126,7 @@ class Compiled:
         """The checked call: convert, look up or build the signature's function, bind dims."""
         if dims is not None and not isinstance(dims, Mapping):
             arrays["dims"], dims = dims, None  # the value of a variable named dims
+        arrays, dims = normal_keys(arrays), dims and normal_keys(dims, "dims")  # fn(ｘ=...) is x
         try:
             args = [as_input(n, arrays[n]) for n in self.names]
         except KeyError:
@@ -218,12 +219,13 @@ class Compiled:
         """The generated function for these arrays' shapes: positional arguments in the order
         of ``self.names``, outputs always as a tuple (the fastest way to call it repeatedly).
         It takes the arrays as given, so pass them converted (``kernels.as_input``)."""
+        arrays = normal_keys(arrays)
         fn = self._lookup([as_input(n, arrays[n]) for n in self.names])
         return fn if len(self.outputs) > 1 else (lambda *a: (fn(*a),))
 
     def source(self, **dims) -> str:
         """The generated module (for the given dimension sizes, if any)."""
-        return generate(self.outputs, self.backend, dims or None)[0]
+        return generate(self.outputs, self.backend, normal_keys(dims) or None)[0]
 
 
 @lru_cache(maxsize=256)

@@ -101,13 +101,15 @@ def _tree_cost(tree, groups, out, sizes):
     """Total cost of a contraction tree (for the greedy search's result)."""
     n = len(groups)
 
-    def walk(t):
+    def kept(leaves):  # a subtree's result: its indices needed by the result or other operands
+        inside = {x for k in leaves for x in groups[k]}
+        return inside & (set(out) | {x for k in range(n) if k not in leaves for x in groups[k]})
+
+    def walk(t):  # a pair costs the indices of its two operands (not of the whole subtree)
         if isinstance(t, int):
             return 0, {t}
         (c1, l1), (c2, l2) = walk(t[0]), walk(t[1])
-        leaves = l1 | l2
-        inside = {x for k in leaves for x in groups[k]}
-        return c1 + c2 + _size(inside, sizes), leaves
+        return c1 + c2 + _size(kept(l1) | kept(l2), sizes), l1 | l2
 
     return walk(tree)[0] if n > 1 else _size(groups[0], sizes)
 
@@ -116,17 +118,26 @@ def _greedy(groups, out, sizes):
     """opt_einsum's greedy rule: merge the pair that shrinks memory most (result size minus
     both inputs), among pairs sharing an index; outer products only when no pair does."""
     items = [(frozenset(g), k) for k, g in enumerate(groups)]
+    outs = set(out)
+    held = Counter(x for s, _ in items for x in s)  # how many operands carry each index
     while len(items) > 1:
         choice = None
-        for i, j in combinations(range(len(items)), 2):
-            a, b = items[i][0], items[j][0]
-            others = set(out).union(*(items[k][0] for k in range(len(items)) if k not in (i, j)))
-            res = (a | b) & others
+        having = {}  # index -> positions of the operands that carry it
+        for k, (s, _) in enumerate(items):
+            for x in s:
+                having.setdefault(x, []).append(k)
+        sharing = sorted({p for ks in having.values() for p in combinations(ks, 2)})
+        for i, j in sharing or combinations(range(len(items)), 2):  # pairs sharing one win
+            a, b = items[i][0], items[j][0]  # kept: indices of the result or of other operands
+            res = {x for x in a | b if x in outs or held[x] > (x in a) + (x in b)}
             key = (not (a & b), _size(res, sizes) - _size(a, sizes) - _size(b, sizes))
             if choice is None or key < choice[0]:
                 choice = (key, i, j, res)
         _, i, j, res = choice
         merged = (frozenset(res), (items[i][1], items[j][1]))
+        held.subtract(items[i][0] | items[j][0])
+        held.subtract(items[i][0] & items[j][0])
+        held.update(merged[0])
         items = [it for k, it in enumerate(items) if k not in (i, j)] + [merged]
     return items[0][1]
 

@@ -15,6 +15,7 @@ limit before (or instead of) the work.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import NamedTuple
 
 from ..build import add, const, einsum, eye, ones, zeros
@@ -46,6 +47,8 @@ def wrt_variable(f: Expr, wrt) -> Expr:
             )
         return wrt
     found = variables(f)
+    if isinstance(wrt, str):
+        wrt = unicodedata.normalize("NFKC", wrt)  # names are NFKC-normalised where they enter
     if wrt not in found:
         names = ", ".join(sorted(found)) or "none"
         raise DifferentiationError(

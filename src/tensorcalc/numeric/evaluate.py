@@ -31,7 +31,8 @@ from ..codegen.paths import binarize
 from ..errors import EvaluationError
 from ..expr import NOTES, Expr, postorder
 from ..ops import Op
-from ..shapes import bind_shape
+from ..shapes import bind_shape, normal_keys
+from ..simplify.finite import finite_form
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 MAX_ELEMENTS = 2**28  # the largest array evaluate builds by default (2 GiB of float64)
@@ -164,6 +165,7 @@ EVAL = {
     Op.DET: lambda n, v: np.linalg.det(v[0]),
     Op.LOGDET: lambda n, v: kernels.logdet(v[0]),
     Op.NORM: lambda n, v: np.sqrt(np.sum(v[0] * v[0])),
+    Op.UNIT: lambda n, v: kernels.unit(v[0]),
     Op.SOFTMAX: lambda n, v: kernels.softmax(v[0], *n.attrs),
     Op.LOGSUMEXP: lambda n, v: kernels.logsumexp(v[0], *n.attrs),
 }
@@ -223,8 +225,9 @@ def evaluate(e: Expr, values=None, /, dims=None, max_elements: int = MAX_ELEMENT
 
     Symbolic dimensions are bound from the arrays; ``dims`` binds any others (for example
     ``d(A @ x)/dA`` no longer contains ``A``, so its ``M`` comes from ``dims={"M": 3}``).
-    Variables may be given as keywords, even ones named ``values`` or ``dims``.  No array of
-    more than ``max_elements`` entries is built (``MAX_ELEMENTS`` by default).
+    Variables may be given as keywords, even ones named ``values`` or ``dims``; names are read
+    NFKC-normalised (``{"ｘ": v}`` is ``x``'s value).  No array of more than ``max_elements``
+    entries is built (``MAX_ELEMENTS`` by default).
 
     >>> import tensorcalc as tc
     >>> f = tc.parse("x' @ A @ x", shapes={"x": ("n",), "A": ("n", "n")})
@@ -233,9 +236,10 @@ def evaluate(e: Expr, values=None, /, dims=None, max_elements: int = MAX_ELEMENT
     """
     if dims is not None and not isinstance(dims, Mapping):
         kw["dims"], dims = dims, None  # the value of a variable named dims
-    values = dict(values or {}, **kw)
+    values = normal_keys({**(values or {}), **kw})
     values = {k: np.asarray(kernels.as_input(k, v)) for k, v in values.items()}
-    dims = bind_dims(e, values, dims)
+    dims = bind_dims(e, values, dims and normal_keys(dims, "dims"))
+    e = finite_form(e)  # x x' / norm(x) as norm(x) x unit(x)': its limit, 0, at x = 0
     if not all(np.all(np.isfinite(v)) for v in values.values()):
         e = binarize([e], bind_dims(e, values))[0]  # the compiled association
     order = postorder([e])

@@ -8,6 +8,7 @@ unless ``jax.config.update("jax_enable_x64", True)``.
 import importlib
 
 from . import Backend
+from .numpy import BACKEND as NUMPY
 
 
 def jit(fn):
@@ -25,6 +26,7 @@ def native():
 _SOFTMAX = """def _softmax(x):
     return jax.nn.softmax(x.reshape(-1)).reshape(x.shape)"""
 
+_UNIT = NUMPY.helpers["_unit"].replace("np.", "jnp.")
 _SELECT = """def _select(m, n, start, step):
     return jnp.zeros((m, n)).at[jnp.arange(m), start + step * jnp.arange(m)].set(1.0)"""
 
@@ -53,6 +55,7 @@ BACKEND = Backend(
         "det": "jnp.linalg.det({0})",
         "logdet": "jnp.linalg.slogdet({0})[1]",
         "norm": "jnp.linalg.norm({0})",
+        "unit": "_unit({0})",
         "softmax": "_softmax({0})",
         "logsumexp": "jax.scipy.special.logsumexp({0})",
         "sum": "jnp.sum({0})",
@@ -75,7 +78,7 @@ BACKEND = Backend(
     einsum="jnp.einsum({spec}, {args})",
     outer="jnp.outer({0}, {1})",
     asarray="jnp.asarray({0})",
-    helpers={"_select": _SELECT, "_softmax": _SOFTMAX},
+    helpers={"_select": _SELECT, "_softmax": _SOFTMAX, "_unit": _UNIT},
     module="jax",
     jit=jit,
     native=native,

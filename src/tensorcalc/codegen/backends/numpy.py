@@ -11,12 +11,34 @@ _LSE = """def _logsumexp(x):
     m = np.max(x)
     return m + np.log(np.sum(np.exp(x - m)))"""
 
-_GRAM = '''def _gram(x, d):
-    """x' diag(d) x; a symmetric product (one SYRK) when d >= 0."""
+_GRAM = '''try:  # BLAS's SYRK adds into the result in place (beta = 1); NumPy's @ cannot
+    from scipy.linalg.blas import dsyrk as _syrk
+except ImportError:
+    _syrk = None
+
+
+def _gram(x, d):
+    """x' diag(d) x; a symmetric product (one SYRK) when d >= 0.  With SciPy, a tall x is
+    added into the result m // 4 rows at a time: no scaled copy of x (n/m times the result)."""
+    n, m = x.shape
     if np.all(d >= 0):
-        r = x * np.sqrt(d)[:, None]
-        return r.T @ r
+        if _syrk is None or n <= m or x.dtype != np.float64:
+            r = x * np.sqrt(d)[:, None]
+            return r.T @ r
+        out, k = np.zeros((m, m), order="F"), max(1, m // 4)
+        for s in range(0, n, k):
+            r = x[s : s + k] * np.sqrt(d[s : s + k])[:, None]
+            _syrk(1.0, r.T, beta=1.0, c=out, overwrite_c=1)  # the upper triangle += r' r
+        for j in range(0, m, k):  # the lower triangle, a block of columns at a time
+            out[j + k :, j : j + k] = out[j : j + k, j + k :].T
+            block = out[j : j + k, j : j + k]
+            block += np.triu(block, 1).T
+        return out
     return x.T @ (d[:, None] * x)'''
+
+_UNIT = """def _unit(x):
+    r = np.sqrt(np.sum(x * x))
+    return x / np.where(r == 0, 1.0, r)"""
 
 _SELECT = """def _select(m, n, start, step):
     out = np.zeros((m, n))
@@ -55,6 +77,7 @@ BACKEND = Backend(
         "det": "np.linalg.det({0})",
         "logdet": "np.linalg.slogdet({0})[1]",
         "norm": "np.linalg.norm({0})",
+        "unit": "_unit({0})",
         "softmax": "_softmax({0})",
         "logsumexp": "_logsumexp({0})",
         "sum": "np.sum({0})",
@@ -81,10 +104,13 @@ BACKEND = Backend(
         "_softmax_axis": _SOFTMAX_AXIS,
         "_logsumexp_axis": _LSE_AXIS,
         "_select": _SELECT,
+        "_unit": _UNIT,
         "_gram": _GRAM,
         "_sigmoid": _SIGMOID,
         "_softmax": _SOFTMAX,
         "_logsumexp": _LSE,
     },
     module="numpy",
+    accumulator="np.zeros({0}, dtype=np.result_type(1.0, {1}))",
+    view="np.einsum({spec}, {0})",
 )
