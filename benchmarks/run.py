@@ -193,7 +193,8 @@ def contestants(p, kind, device):
     res["tensorcalc numpy"] = lambda: (_compiled(d, "numpy", vals, dims), np.asarray)
     if jax is not None:
         jv = {k: jnp.asarray(v) for k, v in vals.items()}
-        res["tensorcalc jax"] = lambda: (_jax_tc(d, jv, dims), np.asarray)
+        res["tensorcalc jax"] = lambda: (_compiled(d, "jax", jv, dims), np.asarray)
+        res["tensorcalc jax, c(**arrays)"] = lambda: (_jax_tc(d, jv, dims), np.asarray)
         tr = jax.grad if kind == "grad" else jax.hessian
         jfun = jax.jit(tr(p["jf"]))
         args = [jv[k] for k in order]
