@@ -121,3 +121,27 @@ def test_calls_with_dimensions_or_extra_inputs_take_the_checked_path(rng):
         assert_close(c(V=V, U=np.ones((4, 2)), X=np.ones((4, 3))), want, rtol=1e-12)
     with pytest.raises(tc.EvaluationError, match="'m'"):
         c(V=V)
+
+
+def test_jax_arrays_go_through_one_jitted_entry_point_that_checks_as_the_first_call(rng):
+    pytest.importorskip("jax")
+    import jax.numpy as jnp
+
+    f = tc.parse("x' @ A @ x", {"x": ("n",), "A": ("n", "n")})
+    g = tc.derivative(f, "x")
+    c = tc.compile([f, g], "jax")
+    for n in (3, 4, 3):  # two signatures, each traced once by the entry point
+        x, A = rng.normal(size=n), rng.normal(size=(n, n))
+        value, grad = c(x=jnp.asarray(x), A=jnp.asarray(A))
+        assert_close(np.asarray(value), x @ A @ x, rtol=1e-12)
+        assert_close(np.asarray(grad), (A + A.T) @ x, rtol=1e-12)
+    assert c._entry._cache_size() == 2
+    ints = c(x=jnp.asarray([1, 2, 3]), A=jnp.asarray(np.eye(3, dtype=np.int32)))
+    assert ints[1].dtype == np.float64 and np.asarray(ints[1]).tolist() == [2.0, 4.0, 6.0]
+    single = c(x=jnp.asarray(np.float32([1, 2])), A=jnp.asarray(np.eye(2, dtype=np.float32)))
+    assert single[1].dtype == np.float32
+    with pytest.raises(tc.EvaluationError, match="'x'"):
+        c(x=jnp.ones(4), A=jnp.ones((3, 3)))
+    H = tc.derivative(tc.parse("norm(X - U @ V)^2", {"X": ("m", "n"), "U": ("m", "r")}), "U", 2)
+    with pytest.raises(tc.EvaluationError, match="'m'"):
+        tc.compile(H, "jax")(V=jnp.ones((2, 3)))

@@ -65,6 +65,19 @@ def test_divergence_is_reported():
     assert not r.converged and "diverged" in r.message
 
 
+def test_newton_at_a_singular_hessian_says_it_is_stuck():
+    # at x = 0 the Hessian of norm(x)^4 is 0 and the gradient of sum(x) is ones: no Newton step
+    r = tc.minimize("norm(x)^4 + sum(x)", "x", [0.0, 0.0, 0.0], method="newton",
+                    shapes={"x": 3})  # fmt: skip
+    assert not r.converged and r.steps == 0
+    assert r.message.startswith("stuck at step 0") and "singular" in r.message
+    assert r.grad_norms == [pytest.approx(np.sqrt(3))]
+    g = tc.minimize("norm(x)^4 + sum(x)", "x", [0.0, 0.0, 0.0], lr=0.05, steps=400,
+                    shapes={"x": 3})  # fmt: skip
+    assert g.converged  # 4 |x|^2 x = -ones: x = -c ones with 12 c^3 = 1
+    np.testing.assert_allclose(g.x, -np.full(3, (1 / 12) ** (1 / 3)), atol=1e-6)
+
+
 def test_errors():
     with pytest.raises(tc.TensorCalcError, match="unknown method"):
         tc.minimize("x^2", "x", 1.0, method="adam")

@@ -141,3 +141,31 @@ def test_a_sum_gives_up_several_factors_and_inner_sums_factor_again(rng):
 
 
 G2 = var("G", ("m", "m"))
+
+
+@pytest.mark.parametrize(
+    "text,shapes,wrt",
+    [
+        ("norm(y - Phi @ theta)^2", {"Phi": ("N", "D")}, "theta"),  # (-2 (y - Φθ)) @ Φ
+        ("norm(W2 @ tanh(W1 @ X) - T)^2", {"W1": ("h", "D"), "X": ("D", "N")}, "W1"),
+    ],
+)
+def test_number_factors_go_onto_sums_for_a_fusing_compiler(text, shapes, wrt, rng):
+    # XLA fuses 2 * (a - b) into the loop that makes a - b; NumPy pays a pass either way and
+    # keeps the flop count's choice, scaling the smallest operand
+    g = tc.derivative(tc.parse(text, shapes), wrt)
+    dims = {"N": 500, "D": 250, "h": 50}
+
+    def scaled_sums(graph):
+        return [
+            e for e in postorder(graph) if e.op is Op.EINSUM and len(e.args) == 2
+            and e.args[0].op is Op.CONST and not e.args[0].ndim and e.args[1].op is Op.ADD
+        ]  # fmt: skip
+
+    fused, plain = binarize([g], dims, fuses=True), binarize([g], dims)
+    assert scaled_sums(fused) and not scaled_sums(plain)
+    vals = {k: rng.normal(size=(3, 4)) for k in ("Phi", "W1", "W2", "T")}
+    vals |= {"theta": rng.normal(size=4), "y": rng.normal(size=3), "X": rng.normal(size=(4, 3))}
+    vals["W2"], vals["T"] = rng.normal(size=(2, 3)), rng.normal(size=(2, 3))
+    vals = {k: v for k, v in vals.items() if k in tc.expr.variables(g)}
+    assert_close(fused[0].evaluate(vals), g.evaluate(vals), rtol=1e-12)

@@ -61,6 +61,7 @@ CASES = {
     Op.DET: ("det(X)", MAT, "X", _mat),
     Op.LOGDET: ("logdet(X)", MAT, "X", _mat),
     Op.NORM: ("norm(x)", VEC, "x", _pos),
+    Op.UNIT: ("unit(x) * exp(x)", VEC, "x", _vec),
     Op.SOFTMAX: ("softmax(x)", VEC, "x", _vec),
     Op.LOGSUMEXP: ("logsumexp(x)", VEC, "x", _vec),
 }
@@ -90,6 +91,7 @@ STRUCTURAL = [
     ("logsumexp(X, axis=0) @ X", MAT, "X", _mat),
     ("mean(X) * mean(X, 0) + mean(X, 1)", MAT, "X", _mat),
     ("softmax(X @ X' / 2, 1) @ X", MAT, "X", _mat),  # attention with Q = K = V = X
+    ("unit(X) @ X", MAT, "X", _mat),  # X / ‖X‖_F
 ]
 
 

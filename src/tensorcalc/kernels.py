@@ -69,6 +69,13 @@ def softmax(x, axis=None):
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
+def unit(x):
+    """x / ‖x‖ (Euclidean, or Frobenius for a matrix), and 0 at x = 0, as sign(0) = 0."""
+    x = np.asarray(x)
+    r = np.sqrt(np.sum(x * x))
+    return x / np.where(r == 0, 1.0, r)
+
+
 def logdet(x):
     """log |det x|."""
     return np.linalg.slogdet(x)[1]

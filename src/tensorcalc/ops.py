@@ -42,6 +42,7 @@ class Op(Enum):
     DET = "det"
     LOGDET = "logdet"
     NORM = "norm"
+    UNIT = "unit"  # x / ‖x‖, the unit tensor; 0 at x = 0 (as sign(0) = 0)
     SOFTMAX = "softmax"
     LOGSUMEXP = "logsumexp"
 
@@ -82,6 +83,7 @@ KIND = {
     Op.DET: STRUCT,
     Op.LOGDET: STRUCT,
     Op.NORM: STRUCT,
+    Op.UNIT: STRUCT,
     Op.SOFTMAX: STRUCT,
     Op.LOGSUMEXP: STRUCT,
 }

@@ -236,6 +236,7 @@ SHAPE = {
     Op.DET: lambda args, attrs: _square(Op.DET, args) and (),
     Op.LOGDET: lambda args, attrs: _square(Op.LOGDET, args) and (),
     Op.NORM: lambda args, attrs: (),
+    Op.UNIT: lambda args, attrs: args[0].shape,
     Op.SOFTMAX: lambda args, attrs: args[0].shape,
     Op.LOGSUMEXP: lambda args, attrs: (
         args[0].shape[: attrs[0]] + args[0].shape[attrs[0] + 1 :] if attrs else ()

@@ -36,6 +36,11 @@ STEPS = {
     "newton": _newton,  # θ ← θ − H⁻¹ ∇f, by solving H p = ∇f
 }
 
+STUCK = {  # why a step can be zero while the gradient is not
+    "gd": " (the learning rate is 0)",
+    "newton": " (the Hessian is singular and the gradient is not in its range; try method='gd')",
+}
+
 
 @dataclass
 class OptimizeResult:
@@ -149,7 +154,12 @@ def minimize(
                 break
             if k == steps:
                 break
-            theta = np.array(STEPS[method](obj, theta.copy(), g, state, opts), dtype=np.float64)
+            new = np.array(STEPS[method](obj, theta.copy(), g, state, opts), dtype=np.float64)
+            if np.array_equal(new, theta) and not state:  # momentum may still coast
+                message = f"stuck at step {k}: the step is zero but the gradient is not"
+                message += STUCK.get(method, "")
+                break
+            theta = new
     unpacked = [obj.unpack(t) for t in path]
     iterates = [u[names[0]] for u in unpacked] if len(names) == 1 else unpacked
     return OptimizeResult(

@@ -26,6 +26,7 @@ from ..expr import Expr, node, postorder, variables
 from ..ops import Op
 from ..printing.matrix import P, node_tree
 from ..printing.text import nested, to_text
+from ..simplify.finite import finite_form
 from .backends import Backend
 from .paths import DEFAULT_DIM, _size, binarize, search
 
@@ -46,6 +47,7 @@ RESERVED = {
     "_select",
     "_gram",
     "_syrk",
+    "_unit",
 }
 PREC = {"add": 10, "mul": 20, "matmul": 20, "div": 20, "neg": 30, "pow": 40, "T": 50, "index": 50}
 
@@ -244,7 +246,7 @@ class _Renderer:
         elif len(arrays) == 1 and arrays[0][1] == keep:
             body = self.wrap(sub(arrays[0][0], False), 51)
         elif len(arrays) == 1 and len(keep) == 2 and arrays[0][1] == keep[::-1]:
-            body = self.wrap(P("T", (sub(arrays[0][0], False),), None, 2), 51)
+            body = self.wrap(P("T", (sub(arrays[0][0], False),), None, 2), 50)  # X.T[:, None]
         else:
             letter = {x: ascii_letters[k] for k, x in enumerate(dict.fromkeys(
                 [x for _, ls in arrays for x in ls]))}  # fmt: skip
@@ -513,21 +515,22 @@ def _accumulate(acc, o, terms, renderer, built, sub, dims, taken, params) -> lis
     shape = ", ".join(renderer.r_dim(P("dim", (), d)) for d in o.shape)
     inputs = ", ".join(params[v] for v in sorted(variables(o)))
     lines = [f"    {acc} = " + b.accumulator.format(f"({shape})", inputs)]
-    names: dict = {}  # loop variables by axis
+    names: dict = {"b": []}  # loop variables by axis, and the blocks' hoisted products
     for t in terms:
         if not t.ops:
             lines.append(f"    {acc} += {renderer.render(sub(built[t.expr], False))}")
             continue
-        loop = {x: names.setdefault(k, safe_name("ijklmnpq"[k % 8], taken, internal=True))
+        letters = "ijkmnpqr"  # no l (ruff's E741)
+        loop = {x: names.setdefault(k, safe_name(letters[k % 8], taken, internal=True))
                 for k, x in enumerate(t.view[1]) if x in t.blocks}  # fmt: skip
         length = {x: d for a, ls in t.ops for x, d in zip(ls, a.shape)}
-        indent, bdims = "    ", dict(dims or {})
+        headers, bdims = [], dict(dims or {})
         for x, v in loop.items():
             n = renderer.r_dim(P("dim", (), length[x]))
-            lines.append(f"{indent}for {v} in range(0, {n}, {t.blocks[x]}):")
-            indent += "    "
-            bdims[f"_{v}"] = t.blocks[x]
-            renderer.dims[f"_{v}"] = f"min({t.blocks[x]}, {n} - {v})"
+            headers.append(f"for {v} in range(0, {n}, {t.blocks[x]}):")
+            bdims[f"<{v}>"] = t.blocks[x]  # a block's length (no dimension name has brackets)
+            renderer.dims[f"<{v}>"] = f"min({t.blocks[x]}, {n} - {v})"
+        level = {x: k + 1 for k, x in enumerate(loop)}  # the loop that slices each label
 
         def items(labels):
             out = [f"{loop[x]}:{loop[x]} + {t.blocks[x]}" if x in loop else ":" for x in labels]
@@ -535,7 +538,7 @@ def _accumulate(acc, o, terms, renderer, built, sub, dims, taken, params) -> lis
                 out.pop()
             return "[" + ", ".join(out) + "]" if out else ""
 
-        factors = []
+        factors, depth = [], {}
         sizes = {x: t.blocks.get(x, d) for a, ls in t.ops for x, d in zip(ls, a.shape)}
         smallest = min(range(len(t.ops)), key=lambda k: _size(t.ops[k][1], _known(sizes, dims)))
         for k, (a, ls) in enumerate(t.ops):
@@ -544,17 +547,35 @@ def _accumulate(acc, o, terms, renderer, built, sub, dims, taken, params) -> lis
             text += items(ls)
             if k == smallest and t.coef != 1.0:  # the coefficient scales the smallest factor
                 text = f"({float(t.coef)!r} * {text})"
-            shape = tuple(f"_{loop[x]}" if x in loop else d for x, d in zip(ls, a.shape))
+            shape = tuple(f"<{loop[x]}>" if x in loop else d for x, d in zip(ls, a.shape))
             factors.append(node(Op.VAR, (), (text, shape)))
+            depth[factors[-1]] = max([level[x] for x in ls if x in level], default=0)
         if len(t.ops) == 1 and t.ops[0][1] == t.keep:
             block = factors[0]
         else:
             block = node(Op.EINSUM, tuple(factors), (tuple(ls for _, ls in t.ops), t.keep))
             block = binarize([block], bdims)[0]
+        hoisted, inner = {}, [[] for _ in range(len(loop) + 1)]
 
         def plain(a, ok):
-            return P("var", (), a.attrs[0], a.ndim) if a.op is Op.VAR else node_tree(a, ok, plain)
+            if a.op is Op.VAR or a in hoisted:
+                return P("var", (), a.attrs[0] if a.op is Op.VAR else hoisted[a], a.ndim)
+            return node_tree(a, ok, plain)
 
+        for n in postorder([block]):
+            depth.setdefault(n, max(depth[a] for a in n.args) if n.args else 0)
+        for n in postorder([block]):  # a product that an inner loop does not change: hoisted
+            if n is not block and n.op is not Op.VAR and n.args and depth[n] < depth[block]:
+                code = renderer.render(node_tree(n, False, plain))
+                hoisted[n] = safe_name(f"b{len(names['b'])}", taken, internal=True)
+                names["b"].append(hoisted[n])
+                inner[depth[n]].append(f"{hoisted[n]} = {code}")
+        indent = "    "
+        for k, header in enumerate(headers + [None]):
+            lines += [indent + x for x in inner[k]]
+            if header is not None:
+                lines.append(indent + header)
+                indent += "    "
         p = node_tree(block, False, plain)
         index = [":" if x in t.keep else "None" for x in t.view[1]]
         while index and index[0] == "None":
@@ -591,15 +612,16 @@ def generate(outputs: list[Expr], backend: Backend, dims: dict | None = None, na
     dimension that the caller passes (no variable carries it) ``("dim", d)`` with its keyword.
     """
     check_function_name(name)
+    shown, outputs = outputs, [finite_form(o) for o in outputs]  # limits at norm(x) = 0
     plans = _plans(outputs, backend, dims)
     parts = [o for k, o in enumerate(outputs) if k not in plans]
     extra = [x for plan in plans.values() for term in plan for x in term.needs]
-    outs = binarize(parts + extra, dims)
+    outs = binarize(parts + extra, dims, backend.fuses)
     built = dict(zip(parts + extra, outs))
-    outs, forced = outs[: len(parts)], set(outs[len(parts) :])
+    outs, forced = outs[: len(parts)], dict.fromkeys(outs[len(parts) :])  # ordered: stable names
     taken = {name, *_module_names(backend)}
     found = {}
-    for o in outputs:
+    for o in shown:
         found.update(variables(o))
     params = {v: safe_name(v, taken) for v in sorted(found)}
     dim_names, checks = _shape_checks(found, params, backend, taken)
@@ -612,7 +634,7 @@ def generate(outputs: list[Expr], backend: Backend, dims: dict | None = None, na
                 params["dim", d] = dim_names[d]
     uses = Counter(a for n in postorder(outs + list(forced)) for a in n.args)
     uses.update(outs)
-    uses.update(forced)
+    uses.update(list(forced))
     named = {}
     renderer = _Renderer(backend, dim_names)
     lines = []
@@ -625,13 +647,15 @@ def generate(outputs: list[Expr], backend: Backend, dims: dict | None = None, na
         return tree(a, bcast_ok)
 
     def tree(a, bcast_ok):
-        placed = delta_product(a, uses)
+        placed = delta_product(a, uses) if backend.place_deltas else None
         if placed is not None:
             return P("code", (), renderer.deltas(a, *placed, sub), a.ndim)
         return node_tree(a, bcast_ok, sub)
 
     for n in postorder(outs + list(forced)):
         if n.op in (Op.VAR, Op.CONST) or n in outs or (uses[n] < 2 and n not in forced):
+            continue
+        if n.op is Op.EYE and backend.place_deltas:  # placed deltas do not read it
             continue
         if n in forced and n.ndim == 0 and uses[n] < 2:
             continue  # a scalar factor is written where it is used
@@ -662,7 +686,7 @@ def generate(outputs: list[Expr], backend: Backend, dims: dict | None = None, na
         + (["*"] + free_dims if free_dims else [])
     )
     formulas = "\n".join(
-        f"        {k}: {to_text(o)}  (shape {format_shape(o.shape)})" for k, o in enumerate(outputs)
+        f"        {k}: {to_text(o)}  (shape {format_shape(o.shape)})" for k, o in enumerate(shown)
     )
     doc = f'    """Compute {"the output" if len(outputs) == 1 else "the outputs"}:\n\n{formulas}\n    """'
     helpers = [backend.helpers[h] for h in backend.helpers if h in renderer.used_helpers]

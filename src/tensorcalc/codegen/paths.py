@@ -188,6 +188,29 @@ def _split(e: Expr, args, sizes_of):
     return build(tree, True)[0]
 
 
+def _fused_split(e: Expr, args, sizes_of):
+    """``_split`` for compilers that fuse elementwise work into loops (XLA): a product's number
+    factor goes onto an operand that is a sum, ``(-2 (y - Φθ)) @ Φ``, or onto the result when
+    that is no larger than twice the smallest operand, ``-(Φ @ θ)``, where the loop that makes
+    the sum or consumes the result applies it for free; scaling the smallest operand instead
+    (the flop count's choice, best for NumPy) costs XLA a separate kernel."""
+    ins, out = e.attrs
+    k = next((j for j, a in enumerate(args) if a.op is Op.CONST and not a.ndim), None)
+    rest = [(a, ls) for j, (a, ls) in enumerate(zip(args, ins)) if j != k]
+    if k is None or len(rest) < 2:
+        return _split(e, args, sizes_of)
+    scale = args[k]
+    sums = [j for j, (a, ls) in enumerate(rest) if a.op is Op.ADD and len(set(ls)) == len(ls)]
+    if sums:
+        a, ls = rest[sums[0]]
+        rest[sums[0]] = (_raw([(scale, ()), (a, ls)], ls), ls)
+    elif _numel(e, sizes_of) > 2 * min(_numel(a, sizes_of) for a, _ in rest):
+        return _split(e, args, sizes_of)
+    inner = _raw(rest, out)
+    product = _split(inner, list(inner.args), sizes_of)
+    return product if sums else _raw([(scale, ()), (product, out)], out)
+
+
 def _leaves(t):
     return {t} if isinstance(t, int) else _leaves(t[0]) | _leaves(t[1])
 
@@ -278,13 +301,14 @@ def _numel(e: Expr, sizes_of) -> int:
     return _size(e.shape, {d: sizes_of(d) for d in e.shape})
 
 
-def factor_sums(outputs: list[Expr], sizes_of, fixed: set) -> list[Expr]:
+def factor_sums(outputs: list[Expr], sizes_of, fixed: set, memo=None) -> list[Expr]:
     """The graph of ``outputs`` with shared factors taken out of sums where that is cheaper
     (``_factor``), bottom-up; each factored product goes into ``fixed``.  A sum may give up
-    several factors (``A @ X + B @ X + C @ Y + D @ Y``), and each inner sum may factor again."""
-    order = postorder(outputs)
+    several factors (``A @ X + B @ X + C @ Y + D @ Y``), and each inner sum may factor again
+    (only its new nodes are visited: ``memo`` holds every node already done)."""
+    memo = {} if memo is None else memo
+    order = _unvisited(outputs, memo)
     uses = Counter(a for n in order for a in n.args)
-    memo: dict = {}
     for n in order:
         args = tuple(memo[a] for a in n.args)
         new = n if args == n.args else node(n.op, args, n.attrs)
@@ -294,29 +318,47 @@ def factor_sums(outputs: list[Expr], sizes_of, fixed: set) -> list[Expr]:
             if found is None:
                 break
             product, total, kept = found
-            inner = factor_sums([total], sizes_of, fixed)[0]
+            inner = factor_sums([total], sizes_of, fixed, memo)[0]
             product = node(Op.EINSUM, tuple(inner if a is total else a for a in product.args),
                            product.attrs)  # fmt: skip
             fixed.add(product)
             once = [False] + [s for a, s in zip(new.args, once) if any(a is k for k in kept)]
             new = node(Op.ADD, (product, *kept)) if kept else product
-        memo[n] = new
+        memo[n] = memo[new] = new
     return [memo[o] for o in outputs]
 
 
-def binarize(outputs: list[Expr], dims: dict | None = None) -> list[Expr]:
+def _unvisited(roots, memo) -> list:
+    """The nodes below ``roots`` not in ``memo``, children before parents (``postorder`` that
+    stops at nodes already done)."""
+    order, seen = [], set()
+    stack = [(r, False) for r in reversed(list(roots))]
+    while stack:
+        n, done = stack.pop()
+        if done:
+            order.append(n)
+        elif n not in memo and id(n) not in seen:
+            seen.add(id(n))
+            stack.append((n, True))
+            stack.extend((a, False) for a in reversed(n.args))
+    return order
+
+
+def binarize(outputs: list[Expr], dims: dict | None = None, fuses=False) -> list[Expr]:
     """The graph of ``outputs`` with shared factors taken out of sums and products distributed
-    over sums where cheaper, and every einsum split into pairwise products."""
+    over sums where cheaper, and every einsum split into pairwise products (``fuses``: for a
+    compiler that fuses elementwise loops, number factors placed by ``_fused_split``)."""
     dims = dims or {}
 
     def sizes_of(d):
         return d if isinstance(d, int) else dims.get(d, DEFAULT_DIM)
 
     fixed: set = set()  # factored products, never distributed back
-    return _binarize(factor_sums(outputs, sizes_of, fixed), sizes_of, Counter(), {}, fixed)
+    split = _fused_split if fuses else _split
+    return _binarize(factor_sums(outputs, sizes_of, fixed), sizes_of, Counter(), {}, fixed, split)
 
 
-def _binarize(outputs, sizes_of, outer_uses, memo, fixed):
+def _binarize(outputs, sizes_of, outer_uses, memo, fixed, split=_split):
     order = postorder(outputs)
     uses = Counter(a for n in order for a in n.args) + outer_uses
     for n in order:
@@ -326,11 +368,11 @@ def _binarize(outputs, sizes_of, outer_uses, memo, fixed):
         if n.op is Op.EINSUM and n not in fixed:
             spread = _distribute(n, uses, sizes_of)
         if spread is not None:
-            memo[n] = _binarize([spread], sizes_of, uses, memo, fixed)[0]
+            memo[n] = _binarize([spread], sizes_of, uses, memo, fixed, split)[0]
             continue
         args = tuple(memo[a] for a in n.args)
         if n.op is Op.EINSUM:
-            memo[n] = _split(n, args, sizes_of)
+            memo[n] = split(n, args, sizes_of)
         elif args == n.args:
             memo[n] = n
         else:

@@ -82,6 +82,16 @@ def _other(n):
     return _o(n)[:k] + "z" + _o(n)[k + 1 :]
 
 
+def _fresh(n):
+    """Labels for a second copy of the node's axes, all new."""
+    return ix(n.ndim, n.ndim)
+
+
+def _inorm(n):
+    """1 / ‖x‖ of a unit tensor u = x / ‖x‖."""
+    return div(1, func(Op.NORM, n.args[0]))
+
+
 def _lse_out(n):
     """The logsumexp's own labels: none over all entries, the argument's minus the axis."""
     return _a(n)[: n.attrs[0]] + _a(n)[n.attrs[0] + 1 :] if n.attrs else ""
@@ -94,6 +104,7 @@ PARTIAL = {
     Op.DET: lambda n, i: [term(1.0, "", "cd", (n, ""), (func(Op.INV, n.args[0]), "dc"))],  # d det X = det X tr(X⁻¹ dX)
     Op.LOGDET: lambda n, i: [term(1.0, "", "cd", (func(Op.INV, n.args[0]), "dc"))],  # d log|det X| = tr(X⁻¹ dX)
     Op.NORM: lambda n, i: [term(1.0, "", _a(n), (n.args[0], _a(n)), (div(1, n), ""))],  # d‖x‖ = xᵀdx / ‖x‖
+    Op.UNIT: lambda n, i: [term(1.0, _o(n), _o(n), (_inorm(n), "")), term(-1.0, _o(n), _fresh(n), (n, _o(n)), (n, _fresh(n)), (_inorm(n), ""))],  # u = x / ‖x‖: du = (I − u uᵀ) dx / ‖x‖, ∂u_I/∂x_J = (δ_IJ − u_I u_J) / ‖x‖
     Op.SOFTMAX: lambda n, i: [term(1.0, _o(n), _o(n), (n, _o(n))), term(-1.0, _o(n), _other(n), (n, _o(n)), (n, _other(n)))],  # ds = s ⊙ dx − s (sᵀ dx); along axis k the sᵀdx is per slice: ∂s_I/∂x_J = s_I δ_IJ − s_I s_J δ_{I∖k, J∖k}
     Op.LOGSUMEXP: lambda n, i: [term(1.0, _lse_out(n), _a(n), (func(Op.SOFTMAX, n.args[0], *n.attrs), _a(n)))],  # d lse(x) = softmax(x)ᵀ dx; along axis k: ∂l_{I∖k}/∂x_I = softmax(x, k)_I
 }  # fmt: skip
@@ -113,6 +124,7 @@ RULE_NAME = {
     Op.DET: "matrix identity d det X = det X · tr(X⁻¹ dX)",
     Op.LOGDET: "matrix identity d log|det X| = tr(X⁻¹ dX)",
     Op.NORM: "chain rule d‖x‖ = xᵀdx / ‖x‖",
+    Op.UNIT: "unit-vector rule d(x / ‖x‖) = (I − u uᵀ) dx / ‖x‖",
     Op.SOFTMAX: "softmax rule ds = s ⊙ dx − s (sᵀdx)",
     Op.LOGSUMEXP: "chain rule d logsumexp(x) = softmax(x)ᵀdx",
     Op.POW: "power rule d aᵇ = b aᵇ⁻¹ da + aᵇ log a db",

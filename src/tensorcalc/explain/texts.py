@@ -36,6 +36,7 @@ RULE_TEXT = {
     Op.DET: "determinant rule: d det(X) = det(X) tr(X⁻¹ dX)",
     Op.LOGDET: "log-determinant rule: d log|det X| = tr(X⁻¹ dX)",
     Op.NORM: "norm rule: d‖u‖ = ⟨u, du⟩ / ‖u‖",
+    Op.UNIT: "unit-vector rule: d(u / ‖u‖) = (du − û ⟨û, du⟩) / ‖u‖, û = u / ‖u‖",
     Op.SOFTMAX: "softmax rule: ds = s ⊙ du - s (sᵀ du), s = softmax(u)",
     Op.LOGSUMEXP: "logsumexp rule: d logsumexp(u) = softmax(u)ᵀ du",
 }

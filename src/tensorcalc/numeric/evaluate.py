@@ -32,6 +32,7 @@ from ..errors import EvaluationError
 from ..expr import NOTES, Expr, postorder
 from ..ops import Op
 from ..shapes import bind_shape, normal_keys
+from ..simplify.finite import finite_form
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 MAX_ELEMENTS = 2**28  # the largest array evaluate builds by default (2 GiB of float64)
@@ -164,6 +165,7 @@ EVAL = {
     Op.DET: lambda n, v: np.linalg.det(v[0]),
     Op.LOGDET: lambda n, v: kernels.logdet(v[0]),
     Op.NORM: lambda n, v: np.sqrt(np.sum(v[0] * v[0])),
+    Op.UNIT: lambda n, v: kernels.unit(v[0]),
     Op.SOFTMAX: lambda n, v: kernels.softmax(v[0], *n.attrs),
     Op.LOGSUMEXP: lambda n, v: kernels.logsumexp(v[0], *n.attrs),
 }
@@ -237,8 +239,9 @@ def evaluate(e: Expr, values=None, /, dims=None, max_elements: int = MAX_ELEMENT
     values = normal_keys({**(values or {}), **kw})
     values = {k: np.asarray(kernels.as_input(k, v)) for k, v in values.items()}
     dims = bind_dims(e, values, dims and normal_keys(dims, "dims"))
+    given, e = e, finite_form(e)  # x x' / norm(x) as norm(x) u u', u = unit(x): 0 at x = 0
     if not all(np.all(np.isfinite(v)) for v in values.values()):
-        e = binarize([e], bind_dims(e, values))[0]  # the compiled association
+        e = binarize([e], bind_dims(given, values))[0]  # the compiled association
     order = postorder([e])
     _check_sizes(order, dims, max_elements)
     memo = {}

@@ -40,6 +40,7 @@ ONE_ARG = {
     "norm": lambda x: b.func(Op.NORM, x),
     "norm2": lambda x: b.func(Op.NORM, x),
     "norm1": lambda x: b.sum_(b.unary(Op.ABS, x)),
+    "unit": lambda x: b.func(Op.UNIT, x),  # x / norm(x), 0 at x = 0
     "diag": b.diag,
     "logsumexp": lambda x: b.func(Op.LOGSUMEXP, x),
     "softmax": lambda x: b.func(Op.SOFTMAX, x),

@@ -132,7 +132,7 @@ def matmul(a, b, rank):
 # ---------------------------------------------------------------------------- expr -> tree
 
 NAMES = {op: op.value for op in Op}
-NAMES.update({Op.INV: "inv", Op.DET: "det", Op.LOGDET: "logdet", Op.NORM: "norm"})
+NAMES.update({Op.INV: "inv", Op.DET: "det", Op.LOGDET: "logdet", Op.NORM: "norm", Op.UNIT: "unit"})
 
 
 def to_tree(e: Expr, bcast_ok: bool = False) -> P:

@@ -62,6 +62,7 @@ SYMMETRIC = {
     Op.DET: lambda e: False,  # scalars
     Op.LOGDET: lambda e: False,
     Op.NORM: lambda e: False,
+    Op.UNIT: _args,  # S / ‖S‖
     Op.LOGSUMEXP: lambda e: False,
     Op.SOFTMAX: lambda e: False,  # a vector function
 }

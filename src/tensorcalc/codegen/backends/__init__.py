@@ -29,6 +29,10 @@ class Backend:
     matmul: str = ""  # template for a product when the library's ``@`` will not do
     transpose: str = ""  # template for a matrix transpose when ``.T`` will not do
     jit: Callable | None = None  # compiles the generated function (jax.jit, tf.function)
+    # () -> the library's array type, which a call may hand to ``jit(entry)`` as it is: the
+    # compiled entry point then checks shapes and dtypes itself (jax.jit's dispatch, in C++)
+    native: Callable | None = None
+    fuses: bool = False  # the compiler fuses elementwise work into loops (XLA): see paths.py
     install: str = ""  # how to get ``module`` when not ``pip install 'tensorcalc[name]'``
     # In-place writes (arrays that can be written through views): a large result is summed
     # into one array, term by term and block by block (emit._accumulate).  ``accumulator``
@@ -36,6 +40,9 @@ class Backend:
     # einsum view of it ({spec}, {0}), e.g. the diagonal that a Kronecker delta places a term on.
     accumulator: str = ""
     view: str = ""
+    # Kronecker deltas placed with ``where`` (not multiplied by ``eye``; needs broadcasting to
+    # the result's rank and ``&`` of booleans)
+    place_deltas: bool = True
 
 
 # functions every backend must provide (the registry test checks each table)
@@ -50,4 +57,5 @@ FUNCTIONS = (
     "solve",  # solve(A, B) = A⁻¹ B, never forming the inverse
     "arange",  # arange(n) = [0, 1, ..., n - 1]: the positions that Kronecker deltas compare
     "where",  # where(mask, x) = x where mask holds, else 0: a delta placed, never multiplied
+    "unit",  # unit(x) = x / norm(x), 0 at x = 0
 )  # fmt: skip

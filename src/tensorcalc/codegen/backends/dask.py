@@ -27,6 +27,7 @@ _SELECT = """def _select(m, n, start, step):
 # along an axis: NumPy's helpers spelled with Dask's functions
 _SOFTMAX_AXIS = NUMPY.helpers["_softmax_axis"].replace("np.", "da.")
 _LSE_AXIS = NUMPY.helpers["_logsumexp_axis"].replace("np.", "da.")
+_UNIT = NUMPY.helpers["_unit"].replace("np.", "da.")
 
 BACKEND = Backend(
     name="dask",
@@ -53,6 +54,7 @@ BACKEND = Backend(
         "det": "_small(np.linalg.det, {0})",
         "logdet": "_small(lambda a: np.linalg.slogdet(a)[1], {0})",
         "norm": "da.sqrt(da.sum({0} * {0}))",
+        "unit": "_unit({0})",
         "softmax": "_softmax({0})",
         "logsumexp": "_logsumexp({0})",
         "sum": "da.sum({0})",
@@ -79,6 +81,7 @@ BACKEND = Backend(
         "_softmax_axis": _SOFTMAX_AXIS,
         "_logsumexp_axis": _LSE_AXIS,
         "_select": _SELECT,
+        "_unit": _UNIT,
         "_small": _SMALL,
         "_sigmoid": _SIGMOID,
         "_softmax": _SOFTMAX,

@@ -1,11 +1,14 @@
 """JAX backend: the generated function is pure, and ``tc.compile`` returns it compiled with
 ``jax.jit`` (one compilation per shape signature; dimensions passed as ``d_*`` keywords are
-static).  JAX computes in float32 unless ``jax.config.update("jax_enable_x64", True)``.
+static).  A call with JAX arrays goes through one ``jax.jit`` entry point per compiled
+function, so that JAX's own dispatch checks their shapes and dtypes.  JAX computes in float32
+unless ``jax.config.update("jax_enable_x64", True)``.
 """
 
 import importlib
 
 from . import Backend
+from .numpy import BACKEND as NUMPY
 
 
 def jit(fn):
@@ -15,9 +18,15 @@ def jit(fn):
     return importlib.import_module("jax").jit(fn, static_argnames=static)
 
 
+def native():
+    """The type of JAX's arrays (``jax.Array`` is abstract; calls check the concrete type)."""
+    return type(importlib.import_module("jax.numpy").zeros(()))
+
+
 _SOFTMAX = """def _softmax(x):
     return jax.nn.softmax(x.reshape(-1)).reshape(x.shape)"""
 
+_UNIT = NUMPY.helpers["_unit"].replace("np.", "jnp.")
 _SELECT = """def _select(m, n, start, step):
     return jnp.zeros((m, n)).at[jnp.arange(m), start + step * jnp.arange(m)].set(1.0)"""
 
@@ -46,6 +55,7 @@ BACKEND = Backend(
         "det": "jnp.linalg.det({0})",
         "logdet": "jnp.linalg.slogdet({0})[1]",
         "norm": "jnp.linalg.norm({0})",
+        "unit": "_unit({0})",
         "softmax": "_softmax({0})",
         "logsumexp": "jax.scipy.special.logsumexp({0})",
         "sum": "jnp.sum({0})",
@@ -68,7 +78,9 @@ BACKEND = Backend(
     einsum="jnp.einsum({spec}, {args})",
     outer="jnp.outer({0}, {1})",
     asarray="jnp.asarray({0})",
-    helpers={"_select": _SELECT, "_softmax": _SOFTMAX},
+    helpers={"_select": _SELECT, "_softmax": _SOFTMAX, "_unit": _UNIT},
     module="jax",
     jit=jit,
+    native=native,
+    fuses=True,
 )

@@ -44,6 +44,7 @@ BACKEND = Backend(
     helpers={k: v for k, v in NUMPY.helpers.items() if k != "_gram"}
     | {"_softplus": _SOFTPLUS, "_select": _SELECT},
     module="mxnet",
+    place_deltas=False,  # its broadcasting stops at rank 5 and it has no & of booleans
     install=(
         "MXNet needs a Python 3.11 venv of its own (numpy<1.24, mxnet==1.9.1); write the module "
         "with tc.codegen(exprs, 'mxnet') and run it there (it needs no tensorcalc)"

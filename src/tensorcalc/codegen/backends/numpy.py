@@ -36,6 +36,10 @@ def _gram(x, d):
         return out
     return x.T @ (d[:, None] * x)'''
 
+_UNIT = """def _unit(x):
+    r = np.sqrt(np.sum(x * x))
+    return x / np.where(r == 0, 1.0, r)"""
+
 _SELECT = """def _select(m, n, start, step):
     out = np.zeros((m, n))
     out[np.arange(m), start + step * np.arange(m)] = 1.0
@@ -73,6 +77,7 @@ BACKEND = Backend(
         "det": "np.linalg.det({0})",
         "logdet": "np.linalg.slogdet({0})[1]",
         "norm": "np.linalg.norm({0})",
+        "unit": "_unit({0})",
         "softmax": "_softmax({0})",
         "logsumexp": "_logsumexp({0})",
         "sum": "np.sum({0})",
@@ -99,6 +104,7 @@ BACKEND = Backend(
         "_softmax_axis": _SOFTMAX_AXIS,
         "_logsumexp_axis": _LSE_AXIS,
         "_select": _SELECT,
+        "_unit": _UNIT,
         "_gram": _GRAM,
         "_sigmoid": _SIGMOID,
         "_softmax": _SOFTMAX,

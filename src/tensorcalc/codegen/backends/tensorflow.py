@@ -19,6 +19,9 @@ _STEP = """def _step(x):
     return tf.cast(x > 0, x.dtype)"""
 _NORM = """def _norm(x):
     return tf.sqrt(tf.reduce_sum(x * x))"""
+_UNIT = """def _unit(x):
+    r = tf.sqrt(tf.reduce_sum(x * x))
+    return x / tf.where(r == 0, tf.ones_like(r), r)"""
 _SOLVE = """def _solve(a, b):
     if b.shape.rank == 1:
         return tf.linalg.solve(a, b[:, None])[:, 0]
@@ -76,6 +79,7 @@ BACKEND = Backend(
         "det": "tf.linalg.det({0})",
         "logdet": "tf.linalg.slogdet({0})[1]",
         "norm": "_norm({0})",
+        "unit": "_unit({0})",
         "softmax": "_softmax({0})",
         "logsumexp": "tf.reduce_logsumexp({0})",
         "sum": "tf.reduce_sum({0})",
@@ -104,6 +108,7 @@ BACKEND = Backend(
         "_softmax": _SOFTMAX,
         "_step": _STEP,
         "_norm": _NORM,
+        "_unit": _UNIT,
         "_solve": _SOLVE,
         "_mm": _MM,
     },

@@ -21,6 +21,10 @@ _INDEX = """def _index(x, *items):
             x = torch.index_select(x, axis, at)
     return x[tuple(slice(None) if isinstance(s, slice) and (s.step or 1) < 0 else s for s in items)]"""
 
+_UNIT = """def _unit(x):
+    r = torch.sqrt(torch.sum(x * x))
+    return x / torch.where(r == 0, torch.ones_like(r), r)"""
+
 _SELECT = """def _select(m, n, start, step, **new):
     out = torch.zeros((m, n), **new)
     out[torch.arange(m), start + step * torch.arange(m)] = 1.0
@@ -51,6 +55,7 @@ BACKEND = Backend(
         "det": "torch.linalg.det({0})",
         "logdet": "torch.linalg.slogdet({0})[1]",
         "norm": "torch.linalg.norm({0})",
+        "unit": "_unit({0})",
         "softmax": "_softmax({0})",
         "logsumexp": "torch.logsumexp({0}.reshape(-1), 0)",
         "sum": "torch.sum({0})",
@@ -77,6 +82,7 @@ BACKEND = Backend(
     helpers={
         "_index": _INDEX,
         "_select": _SELECT,
+        "_unit": _UNIT,
         "_gram": _GRAM,
         "_softmax": _SOFTMAX,
         "_step": _STEP,

@@ -1,0 +1,194 @@
+"""Generated code never multiplies by a dense identity, and large results are summed in place.
+
+* Kronecker deltas (``d(A @ X)/dA = δ_ik X_lj``) are placed: ``where(mask, core)`` in every
+  backend, or added through a writable diagonal view of the result in NumPy.  So an inf in the
+  other factor stays inf on the diagonal and 0 off it, as ``evaluate`` gives (a dense eye gave
+  ``0 * inf = nan``).
+* A product whose intermediates would outgrow the result (the MLP Hessian's Σₘ over samples) is
+  computed in blocks of output indices; ``X' diag(d) X`` adds a tall X's rows in place.  The
+  peak memory of those Hessians is at most twice the result (tracemalloc, not timing).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import tensorcalc as tc
+from conftest import central_hessian, central_jacobian
+from tensorcalc.codegen import BACKENDS
+from tensorcalc.expr import variables
+
+INSTALLED = [
+    pytest.param(
+        name, marks=pytest.mark.skipif(
+            importlib.util.find_spec(b.module) is None, reason=f"{b.module} not installed"
+        ),
+    )
+    for name, b in BACKENDS.items()
+    if name != "mxnet"  # source only here (tests/test_backends.py runs it in its own venv)
+]  # fmt: skip
+
+# expression, shapes, variable, order: every derivative here has a Kronecker delta
+DELTAS = [
+    ("A @ X", {"A": (3, 4), "X": (4, 2)}, "A", 1),
+    ("A @ x", {"A": (3, 4), "x": (4,)}, "A", 1),
+    ("X * Y", {"X": (3, 2), "Y": (3, 2)}, "X", 1),
+    ("X' @ X", {"X": (3, 2)}, "X", 1),  # a sum of two placed terms
+    ("X @ B + A @ X", {"X": (2, 2), "A": (2, 2), "B": (2, 2)}, "X", 1),
+    ("norm(X - U @ V)^2", {"X": (4, 3), "U": (4, 2), "V": (2, 3)}, "U", 2),
+]
+# and the quadratic form's Hessian (no delta: A + A'), with inf in A
+CASES = DELTAS + [("x' @ A @ x", {"x": (3,), "A": (3, 3)}, "x", 2)]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _jax_x64():
+    if importlib.util.find_spec("jax") is not None:
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+
+
+def _numpy(x):
+    if hasattr(x, "compute"):
+        x = x.compute()
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().numpy()
+    if hasattr(x, "numpy"):
+        x = x.numpy()
+    return np.asarray(x)
+
+
+def _code(src: str) -> str:
+    """The function's statements (its docstring shows the formula, ``eye(n)`` included)."""
+    return src.rsplit('"""', 1)[1]
+
+
+def _derivative(text, shapes, wrt, order):
+    f = tc.parse(text, shapes)
+    return f, tc.derivative(f, wrt, order=order)
+
+
+@pytest.mark.parametrize("backend", INSTALLED)
+@pytest.mark.parametrize("text,shapes,wrt,order", DELTAS, ids=[c[0] for c in DELTAS])
+def test_deltas_are_placed_not_multiplied(backend, text, shapes, wrt, order, rng):
+    f, d = _derivative(text, shapes, wrt, order)
+    assert "eye(" not in _code(tc.codegen(d, backend))
+    vals = {k: rng.normal(size=s) for k, s in shapes.items()}
+    got = _numpy(tc.compile(d, backend)(**vals))
+    at = vals[wrt]
+    fun = lambda x: f.evaluate({**vals, wrt: x})  # noqa: E731 - the function, never a rule
+    want = central_jacobian(fun, at) if order == 1 else central_hessian(fun, at)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(got, d.evaluate(vals), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("backend", INSTALLED)
+@pytest.mark.parametrize("special", [np.inf, -np.inf, np.nan], ids=str)
+@pytest.mark.parametrize("text,shapes,wrt,order", CASES, ids=[c[0] for c in CASES])
+def test_inf_and_nan_agree_with_evaluate(backend, special, text, shapes, wrt, order, rng):
+    _, d = _derivative(text, shapes, wrt, order)
+    vals = {k: rng.normal(size=s) for k, s in shapes.items()}
+    vals[sorted(variables(d))[0]].flat[0] = special  # a variable the derivative reads
+    want = d.evaluate(vals)
+    got = _numpy(tc.compile(d, backend)(**vals))
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12, equal_nan=True)
+    if order == 1 and text != "X @ B + A @ X":  # a delta's zeros stay zeros next to an inf
+        assert np.count_nonzero(got == 0) == np.count_nonzero(want == 0) > 0
+
+
+# -- blocked products and in-place sums (NumPy) -------------------------------------------------
+
+MLP = ("norm(W2 @ tanh(W1 @ X) - T)^2", {"W1": ("h", "d"), "W2": ("o", "h"), "X": ("d", "N")})
+MLP_DIMS = {"h": 20, "d": 30, "o": 10, "N": 1000}
+
+
+def _mlp_values(rng, h, d, o, n):
+    return {
+        "W1": rng.normal(size=(h, d)) / 3,
+        "W2": rng.normal(size=(o, h)),
+        "X": rng.normal(size=(d, n)),
+        "T": rng.normal(size=(o, n)),
+    }
+
+
+def _run_source(src, vals):
+    namespace: dict = {}
+    exec(compile(src, "<generated>", "exec"), namespace)  # our own generated module
+    return namespace["f"](**vals)
+
+
+def test_blocked_mlp_hessian_matches_evaluate_and_differences(rng):
+    f = tc.parse(*MLP)
+    hess = tc.derivative(f, "W1", order=2)
+    src = tc.codegen(hess, "numpy", dims=MLP_DIMS)  # blocks chosen for the full size ...
+    assert "eye(" not in _code(src) and "for i in range(0, d_h, " in src and "+=" in src
+    vals = _mlp_values(rng, 7, 17, 2, 5)  # ... run where they leave partial blocks
+    got = _run_source(src, vals)
+    np.testing.assert_allclose(got, hess.evaluate(vals), rtol=1e-10, atol=1e-10)
+    u, v = rng.normal(size=(2, 7, 17))  # u' H v against central differences of f itself
+
+    def at(s, t):
+        return float(f.evaluate({**vals, "W1": vals["W1"] + s * u + t * v}))
+
+    h = 1e-4
+    fd = (at(h, h) - at(h, -h) - at(-h, h) + at(-h, -h)) / (4 * h * h)
+    assert np.einsum("ij,ijkl,kl->", u, got, v) == pytest.approx(fd, rel=1e-5)
+
+
+def test_placed_sum_is_added_through_a_diagonal_view(rng):
+    f, d = _derivative("X' @ X", {"X": ("n", "m")}, "X", 1)
+    src = _code(tc.codegen(d, "numpy"))
+    assert src.count("[...] += ") == 2  # two placed terms, each onto its diagonal
+    assert "np.where" not in src and "eye(" not in src
+    vals = {"X": rng.normal(size=(4, 3))}
+    want = central_jacobian(lambda x: f.evaluate(X=x), vals["X"])
+    np.testing.assert_allclose(tc.compile(d)(**vals), want, rtol=1e-6, atol=1e-6)
+
+
+def _peak_ratio(fn):
+    fn()  # warm: module-level allocations of the first call do not count
+    tracemalloc.start()
+    try:
+        out = fn()
+        return tracemalloc.get_traced_memory()[1] / np.asarray(out).nbytes
+    finally:
+        tracemalloc.stop()
+
+
+def test_mlp_hessian_peak_memory_is_at_most_twice_the_result(rng):
+    f = tc.parse(*MLP)
+    c = tc.compile(tc.derivative(f, "W1", order=2))
+    vals = _mlp_values(rng, 20, 30, 10, 300)  # a (h, d, N) intermediate would be 1.5x the result
+    fn = c.function(**vals)
+    args = [vals[n] for n in c.names]
+    assert _peak_ratio(lambda: fn(*args)[0]) <= 2.0
+
+
+def test_logistic_hessian_peak_memory_is_at_most_twice_the_result(rng):
+    pytest.importorskip("scipy")  # SYRK adding into the result in place
+    f = tc.parse("sum(log(1 + exp(-y * (X @ w))))", {"X": ("N", "D")})
+    hess = tc.derivative(f, "w", order=2)
+    vals = {
+        "X": rng.normal(size=(2000, 200)) / 14,
+        "w": rng.normal(size=200) * 0.1,
+        "y": rng.choice([-1.0, 1.0], 2000),
+    }
+    c = tc.compile(hess)
+    fn = c.function(**vals)
+    args = [vals[n] for n in c.names]
+    assert _peak_ratio(lambda: fn(*args)[0]) <= 2.0
+    np.testing.assert_allclose(fn(*args)[0], hess.evaluate(vals), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("n,m", [(1, 1), (2, 3), (5, 3), (9, 2), (40, 7)])
+def test_gram_helper_in_blocks_of_rows(n, m, rng):
+    namespace = {"np": np}
+    exec(BACKENDS["numpy"].helpers["_gram"], namespace)
+    x = rng.normal(size=(n, m))
+    for d in (rng.random(n), rng.normal(size=n)):
+        np.testing.assert_allclose(namespace["_gram"](x, d), x.T @ (d[:, None] * x), atol=1e-12)
