@@ -432,3 +432,21 @@ def test_compiled_delta_product_keeps_a_scalar_sum_together():
     fd = central_jacobian(lambda v: tc.evaluate(f, {**point, "A": v}), point["A"])
     np.testing.assert_allclose(tc.evaluate(d, point), fd, atol=1e-8)
     np.testing.assert_allclose(tc.compile(d)(**point), fd, atol=1e-8)
+
+
+def test_nested_functions_of_a_symmetric_matrix_orient_in_bounded_work(monkeypatch):
+    # found by the fuzz campaign (5 s): 50 nested sin of a symmetric matrix give products of 50
+    # symmetric cos(…) operands, and orienting each rebuilt the product once per operand
+    from tensorcalc.simplify import symmetry
+
+    built = []
+    einsum = symmetry.einsum
+    monkeypatch.setattr(symmetry, "einsum", lambda *a: built.append(1) or einsum(*a))
+    symmetry.orient.cache_clear()
+    m = "inv(eye(3) + outer(x, y)'' @ outer(x, y)' / 9)"
+    f = tc.parse("sin(" * 50 + f"{m} @ {m}" + ")" * 50, {"x": (3,), "y": (3,)})
+    d = tc.derivative(f, "x")
+    assert len(built) < 2000  # 21,531 before
+    point = {"x": np.array([0.3, -0.2, 0.5]), "y": np.array([0.1, 0.4, -0.3])}
+    fd = central_jacobian(lambda v: tc.evaluate(f, {**point, "x": v}), point["x"])
+    np.testing.assert_allclose(tc.evaluate(d, point), fd, atol=1e-7)
