@@ -450,3 +450,28 @@ def test_nested_functions_of_a_symmetric_matrix_orient_in_bounded_work(monkeypat
     point = {"x": np.array([0.3, -0.2, 0.5]), "y": np.array([0.1, 0.4, -0.3])}
     fd = central_jacobian(lambda v: tc.evaluate(f, {**point, "x": v}), point["x"])
     np.testing.assert_allclose(tc.evaluate(d, point), fd, atol=1e-7)
+
+
+@pytest.mark.xfail(
+    strict=True, reason="codegen: inf times the identity's zeros is nan off the diagonal"
+)
+def test_compiled_inf_times_an_identity_is_zero_off_the_diagonal_like_evaluate():
+    # found by the fuzz campaign: d/dA tr(A)^(3^27) = k tr(A)^(k-1) I is inf on the diagonal
+    f = tc.parse("tr(A)^3^3^3", {"A": (3, 3)})
+    d = tc.derivative(f, "A")
+    with np.errstate(all="ignore"):
+        want, got = tc.evaluate(d, {"A": np.eye(3)}), tc.compile(d)(A=np.eye(3))
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.xfail(
+    strict=True, reason="codegen: a nan row spreads through M @ select where evaluate keeps 0"
+)
+def test_compiled_nan_through_a_reversal_stays_where_evaluate_puts_it():
+    # found by the fuzz campaign: sqrt(sin(x - x[::-1])) at a point where one entry is nan
+    f = tc.parse("sqrt(sin(x - x[::-1]))", {"x": (3,)})
+    d = tc.derivative(f, "x")
+    x = np.array([1.2, 0.8, 0.6])
+    with np.errstate(all="ignore"):
+        want, got = tc.evaluate(d, {"x": x}), tc.compile(d)(x=x)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
