@@ -475,3 +475,12 @@ def test_compiled_nan_through_a_reversal_stays_where_evaluate_puts_it():
     with np.errstate(all="ignore"):
         want, got = tc.evaluate(d, {"x": x}), tc.compile(d)(x=x)
     np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+
+
+def test_compiled_division_by_a_zero_constant_is_inf_like_evaluate():
+    # found by the fuzz campaign: t / (1 + -1^2)^2 compiled to `t0 = 1.0 / 0.0` (ZeroDivisionError)
+    f = tc.parse("2 - t + -t / (1 + t / (1 + -1^2)^2) * 1")
+    for e in (f, tc.derivative(f, "t")):
+        with np.errstate(all="ignore"):
+            want, got = tc.evaluate(e, {"t": 0.7}), tc.compile(e)(t=0.7)
+        np.testing.assert_array_equal(got, want)
