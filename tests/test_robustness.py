@@ -409,3 +409,15 @@ def test_cli_output_name_too_long_is_a_usage_error(capsys):
     assert main(["plot", "x^2", "-o", "9" * 400]) == 2
     err = capsys.readouterr().err
     assert "cannot write" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("text", ["sum(x + y' @ x)", "sum(A @ x - (y' @ x) * ones(3))"])
+def test_all_ones_factors_on_one_summed_index_count_it_once(text):
+    # found by the fuzz campaign: d/dy of sum(x + y'x) was 9x, not 3x (Σ_i 1_i 1_i counted n²)
+    f = tc.parse(text, {"x": (3,), "y": (3,), "A": (3, 3)})
+    rng = np.random.default_rng(3)
+    point = {"x": rng.standard_normal(3), "y": rng.standard_normal(3), "A": np.eye(3)}
+    point = {k: v for k, v in point.items() if k in tc.expr.variables(f)}
+    d = tc.derivative(f, "y")
+    fd = central_jacobian(lambda v: tc.evaluate(f, {**point, "y": v}), point["y"])
+    np.testing.assert_allclose(tc.evaluate(d, point), fd, atol=1e-8)

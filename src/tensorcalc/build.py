@@ -292,8 +292,9 @@ def _contract_deltas(ops, out):
 
 
 def _drop_ones(ops, out, dims, coef):
-    """Remove all-ones factors whose indices other factors carry; Σ_i 1 = n for int n."""
-    keep = []
+    """Remove all-ones factors whose indices other factors carry; Σ_i 1 = n for int n, once
+    per index however many all-ones factors carry it (Σ_i 1_i 1_i = n, not n²)."""
+    keep, counted = [], set()
     for k, (e, labels) in enumerate(ops):
         if not (e.op is Op.CONST and e.attrs[0] == 1.0):
             keep.append((e, labels))
@@ -302,7 +303,9 @@ def _drop_ones(ops, out, dims, coef):
         free = [x for x in dict.fromkeys(labels) if x not in others]
         summed = [x for x in free if x not in out and isinstance(dims[x], int)]
         for x in summed:
-            coef *= dims[x]
+            if x not in counted:
+                coef *= dims[x]
+                counted.add(x)
         rest = tuple(x for x in free if x not in summed)
         if rest:
             keep.append((ones(tuple(dims[x] for x in rest)), rest))

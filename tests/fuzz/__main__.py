@@ -1,4 +1,5 @@
-"""The long fuzz campaign: ``python -m tests.fuzz --examples 100000 [--seed 0] [--timeout 5]``.
+"""The long fuzz campaign: ``python -m tests.fuzz --examples 100000 [--seed 0] [--timeout 5]
+[--cpu-time]``.
 
 Runs ``--examples`` inputs from ``strategies.texts`` through ``oracle.run_one`` (each under a
 ``--timeout``-second watchdog), prints the count of each outcome and up to ten reproducers per
@@ -27,7 +28,9 @@ class _Stop(Exception):
     """The campaign's time budget is spent."""
 
 
-def campaign(examples: int, seed: int, timeout: float, minutes=None, compiled_every: int = 10):
+def campaign(
+    examples: int, seed: int, timeout: float, minutes=None, compiled_every: int = 10, clock="wall"
+):
     """``(counts, reproducers, seconds)`` of a campaign of ``examples`` inputs (fewer if the
     ``minutes`` budget runs out first); progress goes to stderr every 1,000 inputs."""
     counts, found = collections.Counter(), collections.defaultdict(list)
@@ -40,7 +43,7 @@ def campaign(examples: int, seed: int, timeout: float, minutes=None, compiled_ev
     )  # fmt: skip
     @given(texts, st.integers(0, compiled_every - 1))
     def one(text, k):
-        outcome = run_one(text, rng, timeout=timeout, compiled=k == 0)
+        outcome = run_one(text, rng, timeout=timeout, compiled=k == 0, clock=clock)
         counts[outcome] += 1
         if is_finding(outcome) and len(found[outcome]) < 10:
             found[outcome].append(text)
@@ -64,10 +67,19 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--timeout", type=float, default=5.0, help="seconds per input (watchdog)")
     p.add_argument("--minutes", type=float, default=None, help="stop after this long")
+    p.add_argument(
+        "--cpu-time", action="store_true",
+        help="the watchdog counts CPU seconds, so a loaded machine does not turn slow into hung",
+    )  # fmt: skip
     args = p.parse_args(argv)
-    counts, found, seconds = campaign(args.examples, args.seed, args.timeout, args.minutes)
+    clock = "cpu" if args.cpu_time else "wall"
+    counts, found, seconds = campaign(
+        args.examples, args.seed, args.timeout, args.minutes, clock=clock
+    )
     total = sum(counts.values())
-    print(f"{total} inputs in {seconds:.0f} s (seed {args.seed}, watchdog {args.timeout:g} s)")
+    print(
+        f"{total} inputs in {seconds:.0f} s (seed {args.seed}, watchdog {args.timeout:g} s {clock})"
+    )
     for outcome, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
         print(f"  {n:8d}  {outcome}{'   <-- finding' if is_finding(outcome) else ''}")
     for outcome, items in found.items():

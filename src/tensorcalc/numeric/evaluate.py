@@ -239,9 +239,9 @@ def evaluate(e: Expr, values=None, /, dims=None, max_elements: int = MAX_ELEMENT
     values = normal_keys({**(values or {}), **kw})
     values = {k: np.asarray(kernels.as_input(k, v)) for k, v in values.items()}
     dims = bind_dims(e, values, dims and normal_keys(dims, "dims"))
-    e = finite_form(e)  # x x' / norm(x) as norm(x) x unit(x)': its limit, 0, at x = 0
+    given, e = e, finite_form(e)  # x x' / norm(x) as norm(x) u u', u = unit(x): 0 at x = 0
     if not all(np.all(np.isfinite(v)) for v in values.values()):
-        e = binarize([e], bind_dims(e, values))[0]  # the compiled association
+        e = binarize([e], bind_dims(given, values))[0]  # the compiled association
     order = postorder([e])
     _check_sizes(order, dims, max_elements)
     memo = {}

@@ -297,6 +297,7 @@ def _absorb_selects(ops, out, sub):
 
 
 def _einsum_body(ops, out, sub):
+    sub = _once(sub)  # the fallback prints the operands again: twice per level is 2^depth
     absorbed = _absorb_selects(ops, out, sub)
     if absorbed is not None:
         return _search(absorbed, out) or _fallback(ops, out, sub)
@@ -311,6 +312,18 @@ def _einsum_body(ops, out, sub):
             parts.extend([_Part(sub(a, False), ls)] * k)
             symmetric.extend([flips] * k)
     return _search_flips(parts, symmetric, out) or _fallback(ops, out, sub)
+
+
+def _once(sub):
+    """``sub`` remembering what it printed (per product: each operand is printed once)."""
+    memo = {}
+
+    def once(a, bcast_ok):
+        if (a, bcast_ok) not in memo:
+            memo[a, bcast_ok] = sub(a, bcast_ok)
+        return memo[a, bcast_ok]
+
+    return once
 
 
 MAX_FLIPS = 3  # symmetric operands tried both ways round (2^3 readings at most)
