@@ -421,3 +421,14 @@ def test_all_ones_factors_on_one_summed_index_count_it_once(text):
     d = tc.derivative(f, "y")
     fd = central_jacobian(lambda v: tc.evaluate(f, {**point, "y": v}), point["y"])
     np.testing.assert_allclose(tc.evaluate(d, point), fd, atol=1e-8)
+
+
+def test_compiled_delta_product_keeps_a_scalar_sum_together():
+    # found by the fuzz campaign: a blocked product placed on a delta wrote its scalar factor
+    # 1 - 2 tr(A)²/r unparenthesised, 1.0 - 2.0 * … * x: compiled d/dA was off by 0.9
+    f = tc.parse("tr(A) * s / (1 + tr(A)^2) * s * x", {"s": (), "x": (3,), "A": (3, 3)})
+    d = tc.derivative(f, "A")
+    point = {"A": 0.3 * np.eye(3), "s": 0.7, "x": np.array([1.0, 2.0, 3.0])}
+    fd = central_jacobian(lambda v: tc.evaluate(f, {**point, "A": v}), point["A"])
+    np.testing.assert_allclose(tc.evaluate(d, point), fd, atol=1e-8)
+    np.testing.assert_allclose(tc.compile(d)(**point), fd, atol=1e-8)

@@ -543,7 +543,7 @@ def _accumulate(acc, o, terms, renderer, built, sub, dims, taken, params) -> lis
         smallest = min(range(len(t.ops)), key=lambda k: _size(t.ops[k][1], _known(sizes, dims)))
         for k, (a, ls) in enumerate(t.ops):
             text = renderer.render(sub(built[a], False))
-            text = text if text.isidentifier() or not items(ls) else f"({text})"
+            text = text if text.isidentifier() else f"({text})"  # a scalar sum too: (1 - t) * x
             text += items(ls)
             if k == smallest and t.coef != 1.0:  # the coefficient scales the smallest factor
                 text = f"({float(t.coef)!r} * {text})"
