@@ -115,7 +115,7 @@ class Compiled:
             if self._native is not None and all([type(a) is self._native for a in args]):
                 return self._entry(*args)  # the library's dispatch checks the signature
             try:  # a signature seen before whose arrays need no conversion
-                fn = self._fast[tuple([(type(a), a.shape, a.dtype) for a in args])]
+                fn = self._fast[_arrays_key(args)]
             except (KeyError, AttributeError, TypeError):
                 pass
             else:
@@ -151,7 +151,7 @@ class Compiled:
         given = [arrays[n] for n in self.names]
         if all(a is b for a, b in zip(given, args)):
             try:
-                self._fast[tuple([(type(a), a.shape, a.dtype) for a in given])] = fn
+                self._fast[_arrays_key(given)] = fn
             except (AttributeError, TypeError):  # no shape or dtype, or an unhashable shape
                 pass
 
@@ -226,6 +226,11 @@ class Compiled:
     def source(self, **dims) -> str:
         """The generated module (for the given dimension sizes, if any)."""
         return generate(self.outputs, self.backend, normal_keys(dims) or None)[0]
+
+
+def _arrays_key(args) -> tuple:
+    """The fast path's key: each array's type, shape and dtype (AttributeError without them)."""
+    return tuple([(type(a), a.shape, a.dtype) for a in args])
 
 
 @lru_cache(maxsize=256)
