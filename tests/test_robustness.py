@@ -432,3 +432,55 @@ def test_compiled_delta_product_keeps_a_scalar_sum_together():
     fd = central_jacobian(lambda v: tc.evaluate(f, {**point, "A": v}), point["A"])
     np.testing.assert_allclose(tc.evaluate(d, point), fd, atol=1e-8)
     np.testing.assert_allclose(tc.compile(d)(**point), fd, atol=1e-8)
+
+
+def test_nested_functions_of_a_symmetric_matrix_orient_in_bounded_work(monkeypatch):
+    # found by the fuzz campaign (5 s): 50 nested sin of a symmetric matrix give products of 50
+    # symmetric cos(…) operands, and orienting each rebuilt the product once per operand
+    from tensorcalc.simplify import symmetry
+
+    built = []
+    einsum = symmetry.einsum
+    monkeypatch.setattr(symmetry, "einsum", lambda *a: built.append(1) or einsum(*a))
+    symmetry.orient.cache_clear()
+    m = "inv(eye(3) + outer(x, y)'' @ outer(x, y)' / 9)"
+    f = tc.parse("sin(" * 50 + f"{m} @ {m}" + ")" * 50, {"x": (3,), "y": (3,)})
+    d = tc.derivative(f, "x")
+    assert len(built) < 2000  # 21,531 before
+    point = {"x": np.array([0.3, -0.2, 0.5]), "y": np.array([0.1, 0.4, -0.3])}
+    fd = central_jacobian(lambda v: tc.evaluate(f, {**point, "x": v}), point["x"])
+    np.testing.assert_allclose(tc.evaluate(d, point), fd, atol=1e-7)
+
+
+@pytest.mark.xfail(
+    strict=True, reason="codegen: inf times the identity's zeros is nan off the diagonal"
+)
+def test_compiled_inf_times_an_identity_is_zero_off_the_diagonal_like_evaluate():
+    # found by the fuzz campaign: d/dA tr(A)^(3^27) = k tr(A)^(k-1) I is inf on the diagonal
+    f = tc.parse("tr(A)^3^3^3", {"A": (3, 3)})
+    d = tc.derivative(f, "A")
+    with np.errstate(all="ignore"):
+        want, got = tc.evaluate(d, {"A": np.eye(3)}), tc.compile(d)(A=np.eye(3))
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.xfail(
+    strict=True, reason="codegen: a nan row spreads through M @ select where evaluate keeps 0"
+)
+def test_compiled_nan_through_a_reversal_stays_where_evaluate_puts_it():
+    # found by the fuzz campaign: sqrt(sin(x - x[::-1])) at a point where one entry is nan
+    f = tc.parse("sqrt(sin(x - x[::-1]))", {"x": (3,)})
+    d = tc.derivative(f, "x")
+    x = np.array([1.2, 0.8, 0.6])
+    with np.errstate(all="ignore"):
+        want, got = tc.evaluate(d, {"x": x}), tc.compile(d)(x=x)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+
+
+def test_compiled_division_by_a_zero_constant_is_inf_like_evaluate():
+    # found by the fuzz campaign: t / (1 + -1^2)^2 compiled to `t0 = 1.0 / 0.0` (ZeroDivisionError)
+    f = tc.parse("2 - t + -t / (1 + t / (1 + -1^2)^2) * 1")
+    for e in (f, tc.derivative(f, "t")):
+        with np.errstate(all="ignore"):
+            want, got = tc.evaluate(e, {"t": 0.7}), tc.compile(e)(t=0.7)
+        np.testing.assert_array_equal(got, want)

@@ -152,6 +152,9 @@ class _Renderer:
         return f"{self.wrap(a, 20)} * {self.wrap(b, 21)}"
 
     def r_div(self, p):
+        v = _folded(p)  # constants as NumPy divides them: Python's 1.0 / 0.0 would raise
+        if v is not None:
+            return repr(float(v)) if np.isfinite(v) and v >= 0 else f'float("{float(v)!r}")'
         a, b = p.children
         return f"{self.wrap(a, 20)} / {self.wrap(b, 21)}"
 
@@ -282,13 +285,13 @@ def _folded(p):
     ``inf`` on overflow, ``nan`` out of domain), or ``None``."""
     if p.kind == "num":
         return np.float64(p.value)
-    if p.kind != "pow":
+    if p.kind not in ("pow", "div"):
         return None
     a, b = (_folded(c) for c in p.children)
     if a is None or b is None:
         return None
     with np.errstate(all="ignore"):
-        return np.power(a, b)
+        return np.power(a, b) if p.kind == "pow" else np.divide(a, b)
 
 
 def _backward(item: str) -> bool:

@@ -1,7 +1,7 @@
 """Evaluation order: where products go and in which order, chosen by counting operations at
 the actual sizes.
 
-Two decisions, both by the same cost model (a pairwise product costs the product of the sizes
+Three decisions, all by the same cost model (a pairwise product costs the product of the sizes
 of all indices it touches, an elementwise sum of k arrays of size s costs (k + 1)·s):
 
 * **distributing** a product over a sum, ``(X - U @ V) @ V'`` → ``X @ V' - U @ (V @ V')``, when
@@ -9,15 +9,20 @@ of all indices it touches, an elementwise sum of k arrays of size s costs (k + 1
   the work; at r ≈ n it would double it, so the product stays);
 * **factoring** a shared factor out of a sum, ``A' @ A @ X + B' @ B @ X`` →
   ``(A' @ A + B' @ B) @ X``, the reverse, when the sum's terms are used only there, the factored
-  form is cheaper (at n = k = 100 it is from m = 3 columns of X on; for a vector the
-  distributed form stays) and its inner sum is no larger than the sum or the factors it comes
-  from.  Factoring runs first, over the whole graph; a factored product is never distributed;
+  form is cheaper (at n = k = 100 from m = 67 columns of X on; ``A @ X + B @ X`` →
+  ``(A + B) @ X`` from m = 3 on; for a vector the distributed form stays) and its inner sum is no
+  larger than the sum or the factors it comes from.  Factoring runs first, over the whole
+  graph; a factored product is never distributed;
 * **contraction order**: every product of three or more factors is split into pairwise products
   in the cheapest order (an opt_einsum-style search: exact dynamic programming over subsets up
   to 8 factors, greedy beyond), never materialising an intermediate larger than both the result
   and the largest factor when an order without one exists.  Distributing a sum of products
   (the MLP Hessian's 4-tensor terms) makes each term one product, so it is contracted as one
   path rather than through the sum's large intermediate.
+
+For a compiler that fuses elementwise loops (XLA; ``Backend.fuses``) a product's number factor
+is placed where a loop applies it for free (``_fused_split``) rather than on the smallest
+operand, which costs such a compiler a kernel of its own.
 
 ``binarize`` rewrites a graph so that each einsum node has at most two operands.  The new
 nodes are built raw (``expr.node``), so the canonical constructors do not merge them back, and

@@ -81,6 +81,10 @@ def is_symmetric(e: Expr) -> bool:
     return _square(e) and SYMMETRIC[e.op](e)
 
 
+MAX_TURNS = 8  # symmetric operands turned per product: each turn rebuilds the product (the
+# chain rule through 50 nested sin of a symmetric matrix gives products of 50 symmetric cos(…))
+
+
 def _key(e: Expr):
     return (e.op is Op.EINSUM, e.digest)  # S itself before any product that relabels it
 
@@ -93,12 +97,15 @@ def orient(e: Expr, leaves: bool = False) -> Expr:
         return e
     ins, out = e.attrs
     ops = list(zip(e.args, ins))
-    best = e
+    best, tried = e, 0
     for k, (a, ls) in enumerate(ops):
         if len(ls) != 2 or ls[0] == ls[1] or not is_symmetric(a):
             continue
         if a.op in (Op.EYE, Op.CONST) and not leaves:
             continue
+        tried += 1
+        if tried > MAX_TURNS:
+            break
         flipped = ops[:k] + [(a, ls[::-1])] + ops[k + 1 :]
         cand = einsum(flipped, out)
         if _key(cand) < _key(best):
