@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import random
+import signal
 import sys
 import time
 import traceback
@@ -102,6 +103,7 @@ def one(r, rng, stats, wide=False):
         )
     f = tc.parse(text, SHAPES)
     wrt = r.choice(["X", "X", "X", "u", "v"])
+    stats["text"] = (text, wrt)
     outs = [f, tc.derivative(f, wrt), tc.derivative(f, wrt, order=2)]
     if r.random() < 0.3:  # a matrix-valued function's Jacobian: rank 4 with deltas
         m = tc.parse(expr(r, "M", r.randint(1, 3)), SHAPES)
@@ -146,26 +148,48 @@ def one(r, rng, stats, wide=False):
     return (text, wrt, (p, q), found, outs) if found else None
 
 
+def _slow(signum, frame):
+    raise TimeoutError
+
+
 def main(seconds: float, seed: int = 0, wide: bool = False):
     r, rng = random.Random(seed), np.random.default_rng(seed)
-    stats = {"cases": 0, "for": 0, "+=": 0, "view": 0, "errors": 0, "mismatches": 0, "overflow": 0}
+    stats = {
+        "cases": 0,
+        "for": 0,
+        "+=": 0,
+        "view": 0,
+        "errors": 0,
+        "mismatches": 0,
+        "overflow": 0,
+        "slow": 0,
+    }
     end = time.time() + seconds
+    signal.signal(signal.SIGALRM, _slow)
     while time.time() < end:
+        signal.alarm(120)  # a case this slow is a finding too: where it was, and what
         try:
             res = one(r, rng, stats, wide)
         except tc.TensorCalcError:
+            continue
+        except TimeoutError:
+            stats["slow"] += 1
+            print("SLOW", stats["text"], traceback.format_exc(limit=-6), flush=True)
             continue
         except Exception:  # noqa: BLE001 - a crash is a finding too
             stats["errors"] += 1
             print("ERROR", traceback.format_exc(limit=3), flush=True)
             continue
+        finally:
+            signal.alarm(0)
         stats["cases"] += 1
         if res:
             stats["mismatches"] += 1
             text, wrt, pq, found, _ = res
             print("MISMATCH", repr(text), wrt, pq, found, flush=True)
         if stats["cases"] % 20 == 0:
-            print(stats, flush=True)
+            print({k: v for k, v in stats.items() if k != "text"}, flush=True)
+    stats.pop("text", None)
     print("FINAL", stats, flush=True)
 
 
