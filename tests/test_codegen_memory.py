@@ -192,3 +192,39 @@ def test_gram_helper_in_blocks_of_rows(n, m, rng):
     x = rng.normal(size=(n, m))
     for d in (rng.random(n), rng.normal(size=n)):
         np.testing.assert_allclose(namespace["_gram"](x, d), x.T @ (d[:, None] * x), atol=1e-12)
+
+
+# -- a differential check of the blocked paths (benchmarks/blockcheck.py runs it at random) ----
+
+SHARED = {"X": ("p", "q"), "Y": ("p", "q"), "A": ("p", "p"), "Z": ("q", "n"), "T": ("p", "n")}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64, np.bool_], ids=str)
+def test_blocked_outputs_that_share_nodes_and_read_inputs_match_evaluate(dtype, rng):
+    f = tc.parse("norm(tanh(X @ Z) - T)^2 + sum(X * Y)", SHARED)
+    g, h = tc.derivative(f, "X"), tc.derivative(f, "X", order=2)
+    jac = tc.derivative(tc.parse("A @ X * Y - X", SHARED), "X")  # placed, through views
+    outs = [f, g, h, jac, g, h]  # shared nodes; the gradient reads Y as it is
+    src = tc.codegen(outs, "numpy", dims={"p": 20, "q": 30, "n": 400})
+    assert "for i in range(" in src and "[...] +=" in src
+    sizes = {"p": 7, "q": 5, "n": 13}  # partial blocks of the sizes the source was made for
+    vals = {k: rng.normal(size=tuple(sizes[d] for d in s)) for k, s in SHARED.items()}
+    vals = {k: (v > 0 if dtype is np.bool_ else v * 2).astype(dtype) for k, v in vals.items()}
+    got = _run_source(src, vals)
+    want = [o.evaluate({k: v.astype(np.float64) for k, v in vals.items()}) for o in outs]
+    rtol = 1e-4 if dtype is np.float32 else 1e-12
+    for k, (a, b) in enumerate(zip(got, want)):
+        assert np.asarray(a).dtype == (np.float32 if dtype is np.float32 else np.float64), k
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * np.abs(b).max(), err_msg=str(k))
+    assert not np.shares_memory(got[2], got[5]) and not np.shares_memory(got[3], vals["X"])
+
+
+def test_generated_source_reads_bool_inputs_as_numbers():
+    f = tc.parse("sum(tanh(X @ Z))", {"X": (2, 2), "Z": (2, 2)})
+    x = np.ones((2, 2), dtype=bool)
+    want = f.evaluate(X=x * 1.0, Z=x * 1.0)  # 4 tanh(2)
+    assert tc.compile(f)(X=x, Z=x) == pytest.approx(want)  # the wrapper converts
+    assert _run_source(tc.codegen(f, "numpy"), {"X": x, "Z": x}) == pytest.approx(want)
+    y = np.full((2, 2), 100, dtype=np.int8)  # int8 products would wrap around
+    g = tc.parse("sum(X * Z)", {"X": (2, 2), "Z": (2, 2)})
+    assert _run_source(tc.codegen(g, "numpy"), {"X": y, "Z": y}) == 40000.0

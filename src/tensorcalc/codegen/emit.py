@@ -48,6 +48,7 @@ RESERVED = {
     "_gram",
     "_syrk",
     "_unit",
+    "_float",
 }
 PREC = {"add": 10, "mul": 20, "matmul": 20, "div": 20, "neg": 30, "pow": 40, "T": 50, "index": 50}
 
@@ -692,6 +693,7 @@ def generate(outputs: list[Expr], backend: Backend, dims: dict | None = None, na
         f"        {k}: {to_text(o)}  (shape {format_shape(o.shape)})" for k, o in enumerate(shown)
     )
     doc = f'    """Compute {"the output" if len(outputs) == 1 else "the outputs"}:\n\n{formulas}\n    """'
+    renderer.used_helpers.update(h for h in backend.helpers if h + "(" in backend.asarray)
     helpers = [backend.helpers[h] for h in backend.helpers if h in renderer.used_helpers]
     text = "\n".join(checks + lines) + ret
     statements = "".join(x for x in backend.imports if not x.startswith(("import ", "from ")))

@@ -2,6 +2,11 @@
 
 from . import Backend
 
+_FLOAT = """def _float(x):
+    # bool and integer inputs as floats: a bool X @ Z is a logical or, int8 products wrap
+    x = np.asarray(x)
+    return x if x.dtype.kind in "fc" else x.astype(np.float64)"""
+
 _SIGMOID = """def _sigmoid(x):
     return 0.5 * (1.0 + np.tanh(0.5 * x))"""
 _SOFTMAX = """def _softmax(x):
@@ -99,8 +104,9 @@ BACKEND = Backend(
     },  # fmt: skip
     einsum="np.einsum({spec}, {args}, optimize=True)",
     outer="np.multiply.outer({0}, {1})",
-    asarray="np.asarray({0})",
+    asarray="_float({0})",
     helpers={
+        "_float": _FLOAT,
         "_softmax_axis": _SOFTMAX_AXIS,
         "_logsumexp_axis": _LSE_AXIS,
         "_select": _SELECT,
