@@ -6,104 +6,33 @@ rebuild each named node's matrix-notation print tree (the printer's ``node_tree`
 shared nodes as leaves → render the tree with the backend's table.  Rendering never
 materialises ``diag``: ``diag(v) @ X`` becomes ``v[:, None] * X`` and ``X @ diag(v)`` becomes
 ``X * v``.  Identifiers are sanitised; nothing but our own IR reaches the source.
+
+The jobs around the pipeline live next door: ``names`` (one namespace for every identifier of
+the generated function), ``place`` (products with Kronecker deltas written as placements) and
+``blocks`` (large results summed in place, block by block).
 """
 
 from __future__ import annotations
 
-import keyword
 import re
-import unicodedata
 from collections import Counter
-from dataclasses import dataclass, field
-from itertools import count
 from string import ascii_letters
 
 import numpy as np
 
-from ..build import split_coef
-from ..errors import TensorCalcError, format_shape
-from ..expr import Expr, node, postorder, variables
+from ..errors import format_shape
+from ..expr import Expr, postorder, variables
 from ..ops import Op
 from ..printing.matrix import P, node_tree
 from ..printing.text import nested, to_text
 from ..simplify.finite import finite_form
+from . import blocks
 from .backends import Backend
-from .paths import DEFAULT_DIM, _size, binarize, search
+from .names import check_function_name, dim_name, module_names, safe_name
+from .paths import binarize
+from .place import delta_product
 
-RESERVED = {
-    "np",
-    "jnp",
-    "jax",
-    "torch",
-    "da",
-    "_new",
-    "_small",
-    "_sigmoid",
-    "_softmax",
-    "_logsumexp",
-    "_softmax_axis",
-    "_logsumexp_axis",
-    "_step",
-    "_select",
-    "_gram",
-    "_syrk",
-    "_unit",
-    "_float",
-}
 PREC = {"add": 10, "mul": 20, "matmul": 20, "div": 20, "neg": 30, "pow": 40, "T": 50, "index": 50}
-
-
-def safe_name(name: str, taken: set, internal: bool = False) -> str:
-    """A Python identifier for ``name`` that collides with no keyword, module, parameter or
-    temporary: every name of a generated function is drawn from the one set ``taken``.
-
-    Python reads identifiers NFKC-normalised (``ｔ0`` is ``t0``, ``ﬁ`` is ``fi``), so names are
-    normalised first and then made unique; user names never take the temporaries' ``t<k>`` and
-    ``d_<dim>`` forms.
-    """
-    out = re.sub(r"\W", "_", unicodedata.normalize("NFKC", name))
-    if not out.isidentifier():
-        out = "_" + out
-    if (
-        keyword.iskeyword(out)
-        or out in RESERVED
-        or (not internal and re.fullmatch(r"t\d+|d_\w+", out))
-    ):
-        out += "_"
-    while out in taken:
-        out += "_"
-    taken.add(out)
-    return out
-
-
-def _dim_name(d: str, taken: set) -> str:
-    """The parameter or local name of symbolic dimension ``d`` (``n`` → ``d_n``)."""
-    return safe_name("d_" + d, taken, internal=True)
-
-
-def _module_names(backend: Backend) -> set:
-    """The names the generated module defines at top level: import aliases and helpers."""
-    names = set(backend.helpers)
-    for line in backend.imports:
-        words = line.split()
-        if words and words[0] == "import":
-            names.add(words[-1] if " as " in line else words[1].split(".")[0])
-        elif words and words[0] == "from":
-            names.add(words[-1])
-    return names
-
-
-def check_function_name(name) -> str:
-    """``name`` if it can name the generated function, else a ``TensorCalcError``."""
-    if (
-        not isinstance(name, str)
-        or not name.isidentifier()
-        or keyword.iskeyword(name)
-        or unicodedata.normalize("NFKC", name) != name
-        or name in RESERVED
-    ):
-        raise TensorCalcError(f"the function name must be a plain Python identifier, got {name!r}")
-    return name
 
 
 class _Renderer:
@@ -308,290 +237,6 @@ def _slice_expr(item: str) -> str:
     return "slice(" + ", ".join(x.strip() or "None" for x in parts) + ")"
 
 
-def _is_delta(a: Expr, labels) -> bool:
-    return a.op is Op.EYE and labels[0] != labels[1]
-
-
-def _has_delta(e: Expr) -> bool:
-    return e.op is Op.EINSUM and any(_is_delta(a, ls) for a, ls in zip(e.args, e.attrs[0]))
-
-
-def delta_product(e: Expr, uses) -> tuple | None:
-    """``(core, rep)`` when einsum ``e`` places its other factors with Kronecker deltas
-    (``eye`` operands, e.g. d(A @ X)/dA = δ_ik X_lj), else None.
-
-    Products with deltas that the contraction order split off and that are used only here are
-    merged back in.  ``core`` lists the other factors with every index renamed to its group's
-    representative (``rep``: output index → the first output index the deltas tie it to).
-    Matrices (``eye(n)``, ``diag(v)``) print without a multiplication and are left alone.
-    """
-    if not _has_delta(e) or e.ndim < 3:
-        return None
-    ins, out = e.attrs
-    todo, ops = list(zip(e.args, ins)), []
-    fresh = count(1 + max(x for ls in ins for x in ls))
-    while todo:
-        a, ls = todo.pop()
-        if uses[a] != 1 or not _has_delta(a):
-            ops.append((a, ls))
-            continue
-        rename = dict(zip(a.attrs[1], ls))  # the inner product's indices, in ours
-        for b, lb in zip(a.args, a.attrs[0]):
-            todo.append((b, tuple(rename.setdefault(x, next(fresh)) for x in lb)))
-    pairs = [ls for a, ls in ops if _is_delta(a, ls)]
-    if any(x not in out for ls in pairs for x in ls):
-        return None  # a delta summed over (the simplifier contracts these): not a placement
-    rep = {x: x for x in out}
-
-    def find(x):
-        while rep[x] != x:
-            x = rep[x]
-        return x
-
-    for p, q in pairs:
-        p, q = sorted((find(p), find(q)), key=out.index)
-        rep[q] = p
-    core = [(a, tuple(find(x) if x in rep else x for x in ls)) for a, ls in ops
-            if not _is_delta(a, ls)]  # fmt: skip
-    return core, {x: find(x) for x in out}
-
-
-MIN_BLOCK = 1 << 16  # numbers in an intermediate below which a loop of blocks is never worth it
-
-
-@dataclass
-class _Term:
-    """One term of a result that is summed in place (``_accumulate``).
-
-    ``product``: an einsum of ``ops`` (its factors, deltas taken out) into its labels ``keep``,
-    times ``coef``, added to ``view`` (``(spec, labels)``: the accumulator itself when spec is
-    empty, else the einsum view that the deltas pick, e.g. ``"ijil->ijl"``), in blocks of
-    ``blocks[label]`` along the labels in ``blocks``.  ``dense``: any other term, added whole.
-    """
-
-    expr: Expr
-    ops: list = field(default_factory=list)
-    keep: tuple = ()
-    coef: float = 1.0
-    view: tuple = ("", ())
-    blocks: dict = field(default_factory=dict)
-
-    @property
-    def needs(self) -> list:
-        """The arrays computed before the term's statement (its factors, or itself)."""
-        return [a for a, _ in self.ops] if self.ops else [self.expr]
-
-
-def _arrays(groups: list, out: tuple, sizes: dict) -> tuple:
-    """``(largest, made, cost)`` of contracting ``groups`` in the best order: the size of its
-    largest intermediate (0 when there is none), the sizes of every array it makes (the result
-    last) and its operation count."""
-    cost, tree = search(groups, out, sizes)
-    made = []
-
-    def walk(t):
-        if isinstance(t, int):
-            return {t}
-        leaves = walk(t[0]) | walk(t[1])
-        inside = {x for k in leaves for x in groups[k]}
-        outside = set(out).union(*(groups[k] for k in range(len(groups)) if k not in leaves))
-        made.append(_size(inside & outside, sizes))
-        return leaves
-
-    walk(tree)
-    made = made[:-1] + [_size(out, sizes)]
-    return max(made[:-1], default=0), made, cost
-
-
-PER_BLOCK = 500_000  # the Python and call overhead of one product of one block, in operations
-
-
-def _blocks(groups: list, out: tuple, sizes: dict, budget: int) -> dict:
-    """Block sizes for some output labels such that no array that one block makes is larger
-    than ``budget`` (slicing an output index needs no sum across blocks).  Each step halves
-    the label that brings the arrays over budget down at the least total cost (operations of
-    every block, overhead included: a label that every large array carries costs nothing)."""
-
-    def measure(blocks):
-        _, made, cost = _arrays(groups, out, {**sizes, **blocks})
-        count = 1
-        for x, n in blocks.items():
-            count *= -(-sizes[x] // n)
-        return sum(max(0, m - budget) for m in made), count * (cost + PER_BLOCK * len(groups))
-
-    blocks: dict = {}
-    over = measure(blocks)[0]
-    while over > 0:
-        trials = []
-        for k, x in enumerate(out):
-            n = blocks.get(x, sizes[x])
-            if n > 1:
-                o, c = measure({**blocks, x: (n + 1) // 2})
-                if o < over:
-                    trials.append((c, o, k))
-        if not trials:
-            break
-        _, over, k = min(trials)
-        blocks[out[k]] = (blocks.get(out[k], sizes[out[k]]) + 1) // 2
-    return blocks
-
-
-def _plans(outputs: list, backend: Backend, dims) -> dict:
-    """For each output to be summed in place: its terms (``_Term``).  An output is, when the
-    backend can write through views, if one of its products would make an intermediate larger
-    than a quarter of it (it is then computed in blocks), or if it is a sum with a term that
-    Kronecker deltas place (added onto the diagonal view instead of a dense copy)."""
-    if not backend.view:
-        return {}
-    plans = {}
-    for k, o in enumerate(outputs):
-        if o.ndim < 2 or o.op not in (Op.ADD, Op.EINSUM):
-            continue
-        terms = [_term(t, o, dims or {}) for t in (o.args if o.op is Op.ADD else [o])]
-        if any(t.blocks or t.view[0] for t in terms):
-            plans[k] = terms
-    return plans
-
-
-def _term(t: Expr, o: Expr, dims: dict) -> _Term:
-    c, core = split_coef(t)
-    if core.op is not Op.EINSUM:
-        return _Term(t)
-    ins, out = core.attrs
-    ops = list(zip(core.args, ins))
-    view = ("", out)
-    placed = delta_product(core, Counter())
-    if placed is not None:
-        ops, rep = placed
-        first = tuple(dict.fromkeys(rep[x] for x in out))  # the view's labels
-        letter = {x: ascii_letters[k] for k, x in enumerate(dict.fromkeys(out))}
-        view = ("".join(letter[rep[x]] for x in out) + "->" + "".join(letter[x] for x in first),
-                first)  # fmt: skip
-    for a, ls in [(a, ls) for a, ls in ops if a.op is Op.CONST and not ls]:
-        c *= a.attrs[0]
-        ops.remove((a, ls))
-    if not ops:
-        return _Term(t)  # deltas alone: where(mask, 1)
-    carried = {x for _, ls in ops for x in ls}
-    keep = tuple(x for x in view[1] if x in carried)
-
-    def size(d):
-        return d if isinstance(d, int) else dims.get(d, DEFAULT_DIM)
-
-    sizes = {x: size(d) for a, ls in ops for x, d in zip(ls, a.shape)}
-    # blocks of at most a quarter of the result: a block's product is made, transposed and
-    # added, so two or three of them live at once
-    budget = max(_size(range(o.ndim), dict(enumerate(size(d) for d in o.shape))) // 4, MIN_BLOCK)
-    groups = [ls for _, ls in ops]
-    if len(groups) < 3 or _arrays(groups, keep, sizes)[0] <= budget or _is_gram(ops, keep):
-        return _Term(t, ops, keep, c, view)
-    return _Term(t, ops, keep, c, view, _blocks(groups, keep, sizes, budget))
-
-
-def _known(sizes: dict, dims) -> dict:
-    """``sizes`` with symbolic dimensions replaced by their bound (or assumed) sizes."""
-    return {
-        x: d if isinstance(d, int) else (dims or {}).get(d, DEFAULT_DIM) for x, d in sizes.items()
-    }
-
-
-def _is_gram(ops, keep) -> bool:
-    """X' diag(d) X, d a product of vectors (its own helper, a symmetric product that works in
-    blocks of rows)."""
-    mats = [(a, ls) for a, ls in ops if a.ndim == 2]
-    if len(keep) != 2 or len(mats) != 2 or mats[0][0] is not mats[1][0]:
-        return False
-    (_, la), (_, lb) = mats
-    vectors = [ls for a, ls in ops if a.ndim == 1]
-    return (
-        la[0] == lb[0]
-        and {la[1], lb[1]} == set(keep)
-        and len(vectors) == len(ops) - 2
-        and all(ls == (la[0],) for ls in vectors)
-    )
-
-
-def _accumulate(acc, o, terms, renderer, built, sub, dims, taken, params) -> list:
-    """Statements that sum ``o``'s terms into one zero array ``acc``, in place: each product
-    block by block (``for i in range(0, d_h, 4): acc[i:i + 4] += ...``), each term that deltas
-    place through a writable view of the diagonal, and the others whole."""
-    b = renderer.b
-    shape = ", ".join(renderer.r_dim(P("dim", (), d)) for d in o.shape)
-    inputs = ", ".join(params[v] for v in sorted(variables(o)))
-    lines = [f"    {acc} = " + b.accumulator.format(f"({shape})", inputs)]
-    names: dict = {"b": []}  # loop variables by axis, and the blocks' hoisted products
-    for t in terms:
-        if not t.ops:
-            lines.append(f"    {acc} += {renderer.render(sub(built[t.expr], False))}")
-            continue
-        letters = "ijkmnpqr"  # no l (ruff's E741)
-        loop = {x: names.setdefault(k, safe_name(letters[k % 8], taken, internal=True))
-                for k, x in enumerate(t.view[1]) if x in t.blocks}  # fmt: skip
-        length = {x: d for a, ls in t.ops for x, d in zip(ls, a.shape)}
-        headers, bdims = [], dict(dims or {})
-        for x, v in loop.items():
-            n = renderer.r_dim(P("dim", (), length[x]))
-            headers.append(f"for {v} in range(0, {n}, {t.blocks[x]}):")
-            bdims[f"<{v}>"] = t.blocks[x]  # a block's length (no dimension name has brackets)
-            renderer.dims[f"<{v}>"] = f"min({t.blocks[x]}, {n} - {v})"
-        level = {x: k + 1 for k, x in enumerate(loop)}  # the loop that slices each label
-
-        def items(labels):
-            out = [f"{loop[x]}:{loop[x]} + {t.blocks[x]}" if x in loop else ":" for x in labels]
-            while out and out[-1] == ":":
-                out.pop()
-            return "[" + ", ".join(out) + "]" if out else ""
-
-        factors, depth = [], {}
-        sizes = {x: t.blocks.get(x, d) for a, ls in t.ops for x, d in zip(ls, a.shape)}
-        smallest = min(range(len(t.ops)), key=lambda k: _size(t.ops[k][1], _known(sizes, dims)))
-        for k, (a, ls) in enumerate(t.ops):
-            text = renderer.render(sub(built[a], False))
-            text = text if text.isidentifier() else f"({text})"  # a scalar sum too: (1 - t) * x
-            text += items(ls)
-            if k == smallest and t.coef != 1.0:  # the coefficient scales the smallest factor
-                text = f"({float(t.coef)!r} * {text})"
-            shape = tuple(f"<{loop[x]}>" if x in loop else d for x, d in zip(ls, a.shape))
-            factors.append(node(Op.VAR, (), (text, shape)))
-            depth[factors[-1]] = max([level[x] for x in ls if x in level], default=0)
-        if len(t.ops) == 1 and t.ops[0][1] == t.keep:
-            block = factors[0]
-        else:
-            block = node(Op.EINSUM, tuple(factors), (tuple(ls for _, ls in t.ops), t.keep))
-            block = binarize([block], bdims)[0]
-        hoisted, inner = {}, [[] for _ in range(len(loop) + 1)]
-
-        def plain(a, ok):
-            if a.op is Op.VAR or a in hoisted:
-                return P("var", (), a.attrs[0] if a.op is Op.VAR else hoisted[a], a.ndim)
-            return node_tree(a, ok, plain)
-
-        for n in postorder([block]):
-            depth.setdefault(n, max(depth[a] for a in n.args) if n.args else 0)
-        for n in postorder([block]):  # a product that an inner loop does not change: hoisted
-            if n is not block and n.op is not Op.VAR and n.args and depth[n] < depth[block]:
-                code = renderer.render(node_tree(n, False, plain))
-                hoisted[n] = safe_name(f"b{len(names['b'])}", taken, internal=True)
-                names["b"].append(hoisted[n])
-                inner[depth[n]].append(f"{hoisted[n]} = {code}")
-        indent = "    "
-        for k, header in enumerate(headers + [None]):
-            lines += [indent + x for x in inner[k]]
-            if header is not None:
-                lines.append(indent + header)
-                indent += "    "
-        p = node_tree(block, False, plain)
-        index = [":" if x in t.keep else "None" for x in t.view[1]]
-        while index and index[0] == "None":
-            index.pop(0)
-        code = renderer.render(p) if "None" not in index else (
-            renderer.wrap(p, 51) + "[" + ", ".join(index) + "]")  # fmt: skip
-        target = b.view.format(acc, spec=repr(t.view[0])) if t.view[0] else acc
-        target += items(t.view[1]) or ("[...]" if t.view[0] else "")
-        lines.append(f"{indent}{target} += {code}")
-    return lines
-
-
 def _gram_args(a, b):
     """(X, d) when a @ b reads X' @ diag(d) @ X in either association."""
     if a.kind == "T" and b.kind == "matmul" and _diag_arg(b.children[0]) is not None:
@@ -617,13 +262,13 @@ def generate(outputs: list[Expr], backend: Backend, dims: dict | None = None, na
     """
     check_function_name(name)
     shown, outputs = outputs, [finite_form(o) for o in outputs]  # limits at norm(x) = 0
-    plans = _plans(outputs, backend, dims)
+    plans = blocks.plans(outputs, backend, dims)
     parts = [o for k, o in enumerate(outputs) if k not in plans]
     extra = [x for plan in plans.values() for term in plan for x in term.needs]
     outs = binarize(parts + extra, dims, backend.fuses)
     built = dict(zip(parts + extra, outs))
     outs, forced = outs[: len(parts)], dict.fromkeys(outs[len(parts) :])  # ordered: stable names
-    taken = {name, *_module_names(backend)}
+    taken = {name, *module_names(backend)}
     found = {}
     for o in shown:
         found.update(variables(o))
@@ -633,7 +278,7 @@ def generate(outputs: list[Expr], backend: Backend, dims: dict | None = None, na
     for n in postorder(outs + list(forced) + [outputs[k] for k in plans]):
         for d in (d for d in n.shape if isinstance(d, str)):
             if d not in dim_names:  # bound by no variable: the caller passes it
-                dim_names[d] = _dim_name(d, taken)
+                dim_names[d] = dim_name(d, taken)
                 free_dims.append(dim_names[d])
                 params["dim", d] = dim_names[d]
     uses = Counter(a for n in postorder(outs + list(forced)) for a in n.args)
@@ -676,7 +321,9 @@ def generate(outputs: list[Expr], backend: Backend, dims: dict | None = None, na
             results_list.append(next(results))
             continue
         acc = safe_name(f"t{len(named) + k}", taken, internal=True)
-        lines += _accumulate(acc, outputs[k], plans[k], renderer, built, sub, dims, taken, params)
+        lines += blocks.accumulate(
+            acc, outputs[k], plans[k], renderer, built, sub, dims, taken, params
+        )
         results_list.append(acc)
     results = results_list
     body = "\n".join(checks + lines)
@@ -746,7 +393,7 @@ def _shape_checks(found, params, backend, taken):
         expected = []
         for k, d in enumerate(shape):
             if isinstance(d, str) and d not in dim_names:
-                dim_names[d] = _dim_name(d, taken)
+                dim_names[d] = dim_name(d, taken)
                 lines.append(f"    {dim_names[d]} = {p}.shape[{k}]")
             expected.append(str(d) if isinstance(d, int) else dim_names[d])
         want = "(" + ", ".join(expected) + ("," if len(expected) == 1 else "") + ")"

@@ -35,7 +35,7 @@ class Backend:
     fuses: bool = False  # the compiler fuses elementwise work into loops (XLA): see paths.py
     install: str = ""  # how to get ``module`` when not ``pip install 'tensorcalc[name]'``
     # In-place writes (arrays that can be written through views): a large result is summed
-    # into one array, term by term and block by block (emit._accumulate).  ``accumulator``
+    # into one array, term by term and block by block (blocks.accumulate).  ``accumulator``
     # makes the zero array ({0}: shape, {1}: the inputs, for the dtype); ``view`` is a writable
     # einsum view of it ({spec}, {0}), e.g. the diagonal that a Kronecker delta places a term on.
     accumulator: str = ""
