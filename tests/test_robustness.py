@@ -452,9 +452,6 @@ def test_nested_functions_of_a_symmetric_matrix_orient_in_bounded_work(monkeypat
     np.testing.assert_allclose(tc.evaluate(d, point), fd, atol=1e-7)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="codegen: inf times the identity's zeros is nan off the diagonal"
-)
 def test_compiled_inf_times_an_identity_is_zero_off_the_diagonal_like_evaluate():
     # found by the fuzz campaign: d/dA tr(A)^(3^27) = k tr(A)^(k-1) I is inf on the diagonal
     f = tc.parse("tr(A)^3^3^3", {"A": (3, 3)})
@@ -464,9 +461,6 @@ def test_compiled_inf_times_an_identity_is_zero_off_the_diagonal_like_evaluate()
     np.testing.assert_array_equal(got, want)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="codegen: a nan row spreads through M @ select where evaluate keeps 0"
-)
 def test_compiled_nan_through_a_reversal_stays_where_evaluate_puts_it():
     # found by the fuzz campaign: sqrt(sin(x - x[::-1])) at a point where one entry is nan
     f = tc.parse("sqrt(sin(x - x[::-1]))", {"x": (3,)})

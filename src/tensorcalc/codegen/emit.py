@@ -30,9 +30,19 @@ from . import blocks
 from .backends import Backend
 from .names import check_function_name, dim_name, module_names, safe_name
 from .paths import binarize
-from .place import delta_product
+from .place import delta_product, has_map, product_tree
 
-PREC = {"add": 10, "mul": 20, "matmul": 20, "div": 20, "neg": 30, "pow": 40, "T": 50, "index": 50}
+PREC = {
+    "eq": 5,
+    "add": 10,
+    "mul": 20,
+    "matmul": 20,
+    "div": 20,
+    "neg": 30,
+    "pow": 40,
+    "T": 50,
+    "index": 50,
+}
 
 
 class _Renderer:
@@ -155,6 +165,10 @@ class _Renderer:
 
     def r_code(self, p):
         return p.value
+
+    def r_eq(self, p):  # positions compared: the mask that places a selection (place.py)
+        a, b = p.children
+        return f"{self.wrap(a, 6)} == {self.wrap(b, 6)}"
 
     def deltas(self, e: Expr, core: list, rep: dict, sub) -> str:
         """``e``, a product with Kronecker deltas, as ``where(mask, core)``: the other factors
@@ -296,15 +310,19 @@ def generate(outputs: list[Expr], backend: Backend, dims: dict | None = None, na
         return tree(a, bcast_ok)
 
     def tree(a, bcast_ok):
+        if not has_map(a):
+            return node_tree(a, bcast_ok, sub)
         placed = delta_product(a, uses) if backend.place_deltas else None
         if placed is not None:
             return P("code", (), renderer.deltas(a, *placed, sub), a.ndim)
-        return node_tree(a, bcast_ok, sub)
+        if a.ndim > 5 and not backend.place_deltas:  # beyond its broadcasting (MXNet)
+            return node_tree(a, bcast_ok, sub)
+        return product_tree(a, sub)
 
     for n in postorder(outs + list(forced)):
         if n.op in (Op.VAR, Op.CONST) or n in outs or (uses[n] < 2 and n not in forced):
             continue
-        if n.op is Op.EYE and backend.place_deltas:  # placed deltas do not read it
+        if n.op in (Op.EYE, Op.SELECT):  # placed, or written where a product needs it whole
             continue
         if n in forced and n.ndim == 0 and uses[n] < 2:
             continue  # a scalar factor is written where it is used

@@ -57,5 +57,6 @@ FUNCTIONS = (
     "solve",  # solve(A, B) = A⁻¹ B, never forming the inverse
     "arange",  # arange(n) = [0, 1, ..., n - 1]: the positions that Kronecker deltas compare
     "where",  # where(mask, x) = x where mask holds, else 0: a delta placed, never multiplied
+    "scatter",  # scatter(x, axis, n, start, step): x along axis at start + k*step of n, else 0
     "unit",  # unit(x) = x / norm(x), 0 at x = 0
 )  # fmt: skip

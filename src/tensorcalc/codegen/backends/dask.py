@@ -24,6 +24,15 @@ _SELECT = """def _select(m, n, start, step):
     out[np.arange(m), start + step * np.arange(m)] = 1.0
     return da.from_array(out)"""
 
+_SCATTER = """def _scatter(x, axis, n, start, step):
+    # position j reads entry (j - start) / step of x where that is one, else an appended zero
+    m = x.shape[axis]
+    j = np.arange(n) - start
+    k = j // step
+    at = np.where((j % step == 0) & (k >= 0) & (k < m), k, m)
+    zero = da.zeros_like(x[(slice(None),) * axis + (slice(0, 1),)])
+    return da.take(da.concatenate([x, zero], axis=axis), at, axis=axis)"""
+
 # along an axis: NumPy's helpers spelled with Dask's functions
 _SOFTMAX_AXIS = NUMPY.helpers["_softmax_axis"].replace("np.", "da.")
 _LSE_AXIS = NUMPY.helpers["_logsumexp_axis"].replace("np.", "da.")
@@ -72,6 +81,7 @@ BACKEND = Backend(
         "arange": "da.arange({0})",
         "where": "da.where({0}, {1}, 0.0)",
         "select": "_select({0}, {1}, {2}, {3})",
+        "scatter": "_scatter({0}, {1}, {2}, {3}, {4})",
         "gram": "{0}.T @ ({1}[:, None] * {0})",
     },  # fmt: skip
     einsum="da.einsum({spec}, {args})",
@@ -81,6 +91,7 @@ BACKEND = Backend(
         "_softmax_axis": _SOFTMAX_AXIS,
         "_logsumexp_axis": _LSE_AXIS,
         "_select": _SELECT,
+        "_scatter": _SCATTER,
         "_unit": _UNIT,
         "_small": _SMALL,
         "_sigmoid": _SIGMOID,

@@ -30,6 +30,11 @@ _UNIT = NUMPY.helpers["_unit"].replace("np.", "jnp.")
 _SELECT = """def _select(m, n, start, step):
     return jnp.zeros((m, n)).at[jnp.arange(m), start + step * jnp.arange(m)].set(1.0)"""
 
+_SCATTER = """def _scatter(x, axis, n, start, step):
+    stop = start + step * x.shape[axis]
+    at = (slice(None),) * axis + (slice(start, stop if stop >= 0 else None, step),)
+    return jnp.zeros(x.shape[:axis] + (n,) + x.shape[axis + 1 :], x.dtype).at[at].set(x)"""
+
 BACKEND = Backend(
     name="jax",
     imports=("import jax", "import jax.numpy as jnp", "import jax.scipy.special"),
@@ -73,12 +78,13 @@ BACKEND = Backend(
         "arange": "jnp.arange({0})",
         "where": "jnp.where({0}, {1}, 0.0)",
         "select": "_select({0}, {1}, {2}, {3})",
+        "scatter": "_scatter({0}, {1}, {2}, {3}, {4})",
         "gram": "{0}.T @ ({1}[:, None] * {0})",
     },  # fmt: skip
     einsum="jnp.einsum({spec}, {args})",
     outer="jnp.outer({0}, {1})",
     asarray="jnp.asarray({0})",
-    helpers={"_select": _SELECT, "_softmax": _SOFTMAX, "_unit": _UNIT},
+    helpers={"_select": _SELECT, "_scatter": _SCATTER, "_softmax": _SOFTMAX, "_unit": _UNIT},
     module="jax",
     jit=jit,
     native=native,

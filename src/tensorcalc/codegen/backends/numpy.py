@@ -50,6 +50,13 @@ _SELECT = """def _select(m, n, start, step):
     out[np.arange(m), start + step * np.arange(m)] = 1.0
     return out"""
 
+_SCATTER = """def _scatter(x, axis, n, start, step):
+    # x written into zeros at start, start + step, ... along axis: S' @ x without a dense S
+    stop = start + step * x.shape[axis]
+    out = np.zeros(x.shape[:axis] + (n,) + x.shape[axis + 1 :], dtype=x.dtype)
+    out[(slice(None),) * axis + (slice(start, stop if stop >= 0 else None, step),)] = x
+    return out"""
+
 _SOFTMAX_AXIS = """def _softmax_axis(x, axis):
     e = np.exp(x - np.max(x, axis=axis, keepdims=True))
     return e / np.sum(e, axis=axis, keepdims=True)"""
@@ -100,6 +107,7 @@ BACKEND = Backend(
         "arange": "np.arange({0})",
         "where": "np.where({0}, {1}, 0.0)",
         "select": "_select({0}, {1}, {2}, {3})",
+        "scatter": "_scatter({0}, {1}, {2}, {3}, {4})",
         "gram": "_gram({0}, {1})",
     },  # fmt: skip
     einsum="np.einsum({spec}, {args}, optimize=True)",
@@ -110,6 +118,7 @@ BACKEND = Backend(
         "_softmax_axis": _SOFTMAX_AXIS,
         "_logsumexp_axis": _LSE_AXIS,
         "_select": _SELECT,
+        "_scatter": _SCATTER,
         "_unit": _UNIT,
         "_gram": _GRAM,
         "_sigmoid": _SIGMOID,

@@ -39,6 +39,15 @@ _WHERE = """def _where(mask, x):
 _SELECT = """def _select(m, n, start, step, dtype):
     return tf.one_hot(start + step * tf.range(m), n, dtype=dtype)"""
 
+_SCATTER = """def _scatter(x, axis, n, start, step):
+    # position j reads entry (j - start) / step of x where that is one, else an appended zero
+    m = x.shape[axis]
+    j = tf.range(n) - start
+    k = j // step
+    at = tf.where((j % step == 0) & (k >= 0) & (k < m), k, m)
+    zero = tf.zeros_like(tf.gather(x, [0], axis=axis))
+    return tf.gather(tf.concat([x, zero], axis), at, axis=axis)"""
+
 
 def jit(fn):
     """``fn`` compiled with ``tf.function``; arguments become tensors before the call."""
@@ -97,6 +106,7 @@ BACKEND = Backend(
         "arange": "tf.range({0})",
         "where": "_where({0}, {1})",
         "select": "_select({0}, {1}, {2}, {3}, _dt)",
+        "scatter": "_scatter({0}, {1}, {2}, {3}, {4})",
         "gram": "tf.linalg.matmul({0}, {1}[:, None] * {0}, transpose_a=True)",
     },  # fmt: skip
     einsum="tf.einsum({spec}, {args})",
@@ -104,6 +114,7 @@ BACKEND = Backend(
     asarray="tf.convert_to_tensor({0}, dtype_hint=tf.float64)",
     helpers={
         "_select": _SELECT,
+        "_scatter": _SCATTER,
         "_where": _WHERE,
         "_softmax": _SOFTMAX,
         "_step": _STEP,

@@ -30,6 +30,11 @@ _SELECT = """def _select(m, n, start, step, **new):
     out[torch.arange(m), start + step * torch.arange(m)] = 1.0
     return out"""
 
+_SCATTER = """def _scatter(x, axis, n, start, step):
+    at = start + step * torch.arange(x.shape[axis], device=x.device)
+    out = torch.zeros(tuple(x.shape[:axis]) + (n,) + tuple(x.shape[axis + 1 :]), dtype=x.dtype, device=x.device)
+    return out.index_copy(axis, at, x)"""
+
 BACKEND = Backend(
     name="torch",
     imports=("import torch",),
@@ -73,6 +78,7 @@ BACKEND = Backend(
         "arange": "torch.arange({0}, device=_new.get('device'))",
         "where": "torch.where({0}, {1}, 0.0)",
         "select": "_select({0}, {1}, {2}, {3}, **_new)",
+        "scatter": "_scatter({0}, {1}, {2}, {3}, {4})",
         "gram": "_gram({0}, {1})",
         "index": "_index({0}, {1})",  # x[::-1]: only for backward steps (see emit.r_index)
     },  # fmt: skip
@@ -82,6 +88,7 @@ BACKEND = Backend(
     helpers={
         "_index": _INDEX,
         "_select": _SELECT,
+        "_scatter": _SCATTER,
         "_unit": _UNIT,
         "_gram": _GRAM,
         "_softmax": _SOFTMAX,
