@@ -129,8 +129,8 @@ def plans(outputs: list, backend: Backend, dims) -> dict:
 
 def _term(t: Expr, o: Expr, dims: dict) -> _Term:
     c, core = split_coef(t)
-    if core.op is not Op.EINSUM:
-        return _Term(t)
+    if core.op is not Op.EINSUM or any(a.op is Op.SELECT for a in core.args):
+        return _Term(t)  # added whole (a selection is applied as indexing: place.py)
     ins, out = core.attrs
     ops = list(zip(core.args, ins))
     view = ("", out)

@@ -24,6 +24,7 @@ an addition onto a diagonal view), which the code generator prefers where the ba
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from itertools import count
 
@@ -171,7 +172,7 @@ class _Placer:
         if q not in out and q not in carried:  # Σ_q S[p, q] = 1
             return self.product(others + [(_ones(sel.m), (p,))], out)
         if q not in out:  # Σ_q S[p, q] A[.., q, ..] = A[.., idx[p], ..]
-            return self.product(self.take(others, sel, p, q), out)
+            return self.product(self.take(others, sel, p, q, out), out)
         if p not in out and p not in carried:  # Σ_p S[p, q]: the selected columns
             ones = call(
                 "scatter", _ones(sel.m), *map(_dim, (0, sel.n, sel.start, sel.step)), rank=1
@@ -180,11 +181,11 @@ class _Placer:
         if p not in out:  # Σ_p S[p, q] g[.., p, ..]: g written at q = idx[p]
             if sel.identity:
                 return self.product([(x, _rename(ls, p, q)) for x, ls in others], out)
-            part = self.product(self.take(others, sel, p, q), _rename(out, q, p))
+            part = self.product(self.take(others, sel, p, q, out), _rename(out, q, p))
             where = (out.index(q), sel.n, sel.start, sel.step)
             return call("scatter", part, *map(_dim, where), rank=rank)
         # S[p, q] rest[.., p, ..] with both in the result: rest placed where q = idx[p]
-        others = self.take(others, sel, p, q)
+        others = self.take(others, sel, p, q, out)
         if p not in {x for _, ls in others for x in ls}:
             others.append((_ones(sel.m), (p,)))
         inner = tuple(x for x in out if x != q)
@@ -192,6 +193,8 @@ class _Placer:
         if sel.identity and rank == 2:  # a delta in a matrix: diag(v) places v
             return call("diag", part, rank=2)
         items = [":" if x in inner else "None" for x in out]
+        while items[0] == "None":  # broadcasting adds leading axes
+            items.pop(0)
         body = P("index", (part,), tuple(items), rank) if "None" in items else part
         mask = P("eq", (self.positions(out, q), self.positions(out, p, sel)), None, rank)
         return call("where", mask, body, rank=rank)
@@ -211,8 +214,10 @@ class _Placer:
         terms = (_dim(sel.start), p) if sel.start else (p,)
         return P("add", terms, signs, p.rank)
 
-    def take(self, ops: list, sel: _Map, p, q) -> list:
-        """The operands at ``q = idx[p]``: their ``q`` axes indexed and named ``p``."""
+    def take(self, ops: list, sel: _Map, p, q, out: tuple) -> list:
+        """The operands at ``q = idx[p]``: their ``q`` axes indexed and named ``p`` (an axis of
+        length 1 that nothing else reads is indexed away: ``x[0]``)."""
+        count = Counter(y for _, ls in ops for y in set(_rename(ls, q, p)))
         taken = []
         for x, ls in ops:
             if q not in ls or sel.identity:
@@ -224,10 +229,12 @@ class _Placer:
             tree = (
                 x.dense() if isinstance(x, _Map) else x if isinstance(x, P) else self.sub(x, False)
             )
-            items = [sel.items() if y == q else ":" for y in ls]
+            drop = sel.m == 1 and p not in out and count[p] == 1 and ls.count(q) == 1
+            items = [(str(sel.start) if drop else sel.items()) if y == q else ":" for y in ls]
             while items[-1] == ":":
                 items.pop()
-            taken.append((P("index", (tree,), tuple(items), len(ls)), _rename(ls, q, p)))
+            labels = tuple(y for y in ls if y != q) if drop else _rename(ls, q, p)
+            taken.append((P("index", (tree,), tuple(items), len(labels)), labels))
         return taken
 
     def plain(self, ops: list, out: tuple) -> P:
