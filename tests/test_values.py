@@ -36,6 +36,11 @@ CASES = [
     ("A @ x", {"A": (2, 3), "x": (3,)}, {"A": [[1, 2, 3], [0, 1, 0]], "x": [1, 0, 1]}),
     ("sum(exp(x) * y)", {"x": (3,), "y": (3,)}, {"x": [0, 1, 0], "y": [1, 1, 0]}),
     ("x[::-1] * y", {"x": (3,), "y": (3,)}, {"x": [1, 2, 3], "y": [1, 0, 1]}),
+    # placed, never multiplied (codegen/place.py): a scalar times I, a reversal's placement and
+    # scatter (a NaN stays in its entry, inf · I is 0 off the diagonal)
+    ("tr(A)^3", {"A": (2, 2)}, {"A": [[1, 2], [3, 4]]}),
+    ("sin(x - x[::-1])", {"x": (3,)}, {"x": [3, 1, 2]}),
+    ("sum(sin(x[::-1]) * y)", {"x": (3,), "y": (3,)}, {"x": [1, 2, 3], "y": [2, 1, 0]}),
 ]
 
 SPECIALS = [np.inf, -np.inf, np.nan]
