@@ -166,10 +166,6 @@ class _Renderer:
     def r_code(self, p):
         return p.value
 
-    def r_eq(self, p):  # positions compared: the mask that places a selection (place.py)
-        a, b = p.children
-        return f"{self.wrap(a, 6)} == {self.wrap(b, 6)}"
-
     def deltas(self, e: Expr, core: list, rep: dict, sub) -> str:
         """``e``, a product with Kronecker deltas, as ``where(mask, core)``: the other factors
         (``core``, one index per group of indices the deltas tie, ``rep``) broadcast and placed

@@ -12,7 +12,9 @@ a time, in operand order:
 * summed over its row ``p``: the rest of the product is computed with ``p`` in ``q``'s place,
   then written into zeros at the selected positions, ``_scatter(x, axis, n, start, step)``;
 * both in the result: the rest is placed where ``q = start + step·p``, zeros elsewhere:
-  ``where(mask, x)``, or ``diag(x)`` for a delta in a matrix (``s · I`` is ``diag(s · ones)``);
+  ``_place(x, p_axis, q_axis, n, start, step)`` (NumPy writes through a strided view of zeros,
+  PyTorch scatters, the others take ``where`` of a mask), or ``diag(x)`` for a delta in a
+  matrix (``s · I`` is ``diag(s · ones)``);
 * only in this operand: a row sum of ``S`` is 1 (``ones``), a column sum the indicator of the
   selected columns (a scatter of ones).
 
@@ -192,27 +194,8 @@ class _Placer:
         part = self.product(others, inner)
         if sel.identity and rank == 2:  # a delta in a matrix: diag(v) places v
             return call("diag", part, rank=2)
-        items = [":" if x in inner else "None" for x in out]
-        while items[0] == "None":  # broadcasting adds leading axes
-            items.pop(0)
-        body = P("index", (part,), tuple(items), rank) if "None" in items else part
-        mask = P("eq", (self.positions(out, q), self.positions(out, p, sel)), None, rank)
-        return call("where", mask, body, rank=rank)
-
-    def positions(self, out: tuple, x, sel: _Map | None = None) -> P:
-        """The positions along axis ``x`` of the result (``arange``; for a selection's row axis
-        the columns it selects, ``start + step * arange(m)``), shaped to broadcast there."""
-        k = out.index(x)
-        p = call("arange", _dim(self.sizes[x]), rank=1)
-        if len(out) - 1 - k:
-            p = P("index", (p,), (":",) + ("None",) * (len(out) - 1 - k), len(out) - k)
-        if sel is None or (sel.start, sel.step) == (0, 1):
-            return p
-        if abs(sel.step) != 1:
-            p = P("mul", (_dim(abs(sel.step)), p), None, p.rank)
-        signs = (False, sel.step < 0) if sel.start else (sel.step < 0,)
-        terms = (_dim(sel.start), p) if sel.start else (p,)
-        return P("add", terms, signs, p.rank)
+        where = (inner.index(p), out.index(q), sel.n, sel.start, sel.step)
+        return call("place", part, *map(_dim, where), rank=rank)
 
     def take(self, ops: list, sel: _Map, p, q, out: tuple) -> list:
         """The operands at ``q = idx[p]``: their ``q`` axes indexed and named ``p`` (an axis of

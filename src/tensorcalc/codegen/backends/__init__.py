@@ -40,8 +40,9 @@ class Backend:
     # einsum view of it ({spec}, {0}), e.g. the diagonal that a Kronecker delta places a term on.
     accumulator: str = ""
     view: str = ""
-    # Kronecker deltas placed with ``where`` (not multiplied by ``eye``; needs broadcasting to
-    # the result's rank and ``&`` of booleans)
+    # products of Kronecker deltas placed with one ``where`` of all their masks (needs
+    # broadcasting to the result's rank and ``&`` of booleans); without it, each delta and
+    # selection is placed by ``place`` in turn (codegen/place.py), up to rank 5
     place_deltas: bool = True
 
 
@@ -58,5 +59,6 @@ FUNCTIONS = (
     "arange",  # arange(n) = [0, 1, ..., n - 1]: the positions that Kronecker deltas compare
     "where",  # where(mask, x) = x where mask holds, else 0: a delta placed, never multiplied
     "scatter",  # scatter(x, axis, n, start, step): x along axis at start + k*step of n, else 0
+    "place",  # place(x, p, q, n, start, step): x[.., k, ..] at start + k*step of a new axis q
     "unit",  # unit(x) = x / norm(x), 0 at x = 0
 )  # fmt: skip

@@ -33,6 +33,14 @@ _SCATTER = """def _scatter(x, axis, n, start, step):
     zero = da.zeros_like(x[(slice(None),) * axis + (slice(0, 1),)])
     return da.take(da.concatenate([x, zero], axis=axis), at, axis=axis)"""
 
+_PLACE = """def _place(x, p, q, n, start, step):
+    # x written where a new axis q (of n) is start + step * (x's axis p), zeros elsewhere
+    at = start + step * np.arange(x.shape[p])
+    at = np.reshape(at, [-1 if k == p else 1 for k in range(len(x.shape))])
+    along = [-1 if k == q else 1 for k in range(len(x.shape) + 1)]
+    mask = np.expand_dims(at, q) == np.reshape(np.arange(n), along)
+    return da.where(mask, da.expand_dims(x, q), 0.0)"""
+
 # along an axis: NumPy's helpers spelled with Dask's functions
 _SOFTMAX_AXIS = NUMPY.helpers["_softmax_axis"].replace("np.", "da.")
 _LSE_AXIS = NUMPY.helpers["_logsumexp_axis"].replace("np.", "da.")
@@ -82,6 +90,7 @@ BACKEND = Backend(
         "where": "da.where({0}, {1}, 0.0)",
         "select": "_select({0}, {1}, {2}, {3})",
         "scatter": "_scatter({0}, {1}, {2}, {3}, {4})",
+        "place": "_place({0}, {1}, {2}, {3}, {4}, {5})",
         "gram": "{0}.T @ ({1}[:, None] * {0})",
     },  # fmt: skip
     einsum="da.einsum({spec}, {args})",
@@ -92,6 +101,7 @@ BACKEND = Backend(
         "_logsumexp_axis": _LSE_AXIS,
         "_select": _SELECT,
         "_scatter": _SCATTER,
+        "_place": _PLACE,
         "_unit": _UNIT,
         "_small": _SMALL,
         "_sigmoid": _SIGMOID,

@@ -35,6 +35,14 @@ _SCATTER = """def _scatter(x, axis, n, start, step):
     at = (slice(None),) * axis + (slice(start, stop if stop >= 0 else None, step),)
     return jnp.zeros(x.shape[:axis] + (n,) + x.shape[axis + 1 :], x.dtype).at[at].set(x)"""
 
+_PLACE = """def _place(x, p, q, n, start, step):
+    # x written where a new axis q (of n) is start + step * (x's axis p), zeros elsewhere
+    at = start + step * jnp.arange(x.shape[p])
+    at = jnp.reshape(at, [-1 if k == p else 1 for k in range(len(x.shape))])
+    along = [-1 if k == q else 1 for k in range(len(x.shape) + 1)]
+    mask = jnp.expand_dims(at, q) == jnp.reshape(jnp.arange(n), along)
+    return jnp.where(mask, jnp.expand_dims(x, q), 0.0)"""
+
 BACKEND = Backend(
     name="jax",
     imports=("import jax", "import jax.numpy as jnp", "import jax.scipy.special"),
@@ -79,12 +87,19 @@ BACKEND = Backend(
         "where": "jnp.where({0}, {1}, 0.0)",
         "select": "_select({0}, {1}, {2}, {3})",
         "scatter": "_scatter({0}, {1}, {2}, {3}, {4})",
+        "place": "_place({0}, {1}, {2}, {3}, {4}, {5})",
         "gram": "{0}.T @ ({1}[:, None] * {0})",
     },  # fmt: skip
     einsum="jnp.einsum({spec}, {args})",
     outer="jnp.outer({0}, {1})",
     asarray="jnp.asarray({0})",
-    helpers={"_select": _SELECT, "_scatter": _SCATTER, "_softmax": _SOFTMAX, "_unit": _UNIT},
+    helpers={
+        "_select": _SELECT,
+        "_scatter": _SCATTER,
+        "_place": _PLACE,
+        "_softmax": _SOFTMAX,
+        "_unit": _UNIT,
+    },
     module="jax",
     jit=jit,
     native=native,

@@ -57,6 +57,17 @@ _SCATTER = """def _scatter(x, axis, n, start, step):
     out[(slice(None),) * axis + (slice(start, stop if stop >= 0 else None, step),)] = x
     return out"""
 
+_PLACE = """def _place(x, p, q, n, start, step):
+    # x written where a new axis q (of n) is start + step * (x's axis p), zeros elsewhere:
+    # through a strided view of the zeros, S[p, q] x[.., p, ..] without a dense S
+    out = np.zeros(x.shape[:q] + (n,) + x.shape[q:], dtype=x.dtype)
+    strides = list(out.strides)
+    along = strides.pop(q)
+    strides[p] += step * along
+    view = out[(slice(None),) * q + (start,)]
+    np.lib.stride_tricks.as_strided(view, x.shape, strides)[...] = x
+    return out"""
+
 _SOFTMAX_AXIS = """def _softmax_axis(x, axis):
     e = np.exp(x - np.max(x, axis=axis, keepdims=True))
     return e / np.sum(e, axis=axis, keepdims=True)"""
@@ -108,6 +119,7 @@ BACKEND = Backend(
         "where": "np.where({0}, {1}, 0.0)",
         "select": "_select({0}, {1}, {2}, {3})",
         "scatter": "_scatter({0}, {1}, {2}, {3}, {4})",
+        "place": "_place({0}, {1}, {2}, {3}, {4}, {5})",
         "gram": "_gram({0}, {1})",
     },  # fmt: skip
     einsum="np.einsum({spec}, {args}, optimize=True)",
@@ -119,6 +131,7 @@ BACKEND = Backend(
         "_logsumexp_axis": _LSE_AXIS,
         "_select": _SELECT,
         "_scatter": _SCATTER,
+        "_place": _PLACE,
         "_unit": _UNIT,
         "_gram": _GRAM,
         "_sigmoid": _SIGMOID,

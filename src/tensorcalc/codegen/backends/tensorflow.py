@@ -48,6 +48,14 @@ _SCATTER = """def _scatter(x, axis, n, start, step):
     zero = tf.zeros_like(tf.gather(x, [0], axis=axis))
     return tf.gather(tf.concat([x, zero], axis), at, axis=axis)"""
 
+_PLACE = """def _place(x, p, q, n, start, step):
+    # x written where a new axis q (of n) is start + step * (x's axis p), zeros elsewhere
+    at = start + step * tf.range(x.shape[p])
+    at = tf.reshape(at, [-1 if k == p else 1 for k in range(len(x.shape))])
+    along = [-1 if k == q else 1 for k in range(len(x.shape) + 1)]
+    mask = tf.expand_dims(at, q) == tf.reshape(tf.range(n), along)
+    return tf.where(mask, tf.expand_dims(x, q), tf.zeros((), dtype=x.dtype))"""
+
 
 def jit(fn):
     """``fn`` compiled with ``tf.function``; arguments become tensors before the call."""
@@ -107,6 +115,7 @@ BACKEND = Backend(
         "where": "_where({0}, {1})",
         "select": "_select({0}, {1}, {2}, {3}, _dt)",
         "scatter": "_scatter({0}, {1}, {2}, {3}, {4})",
+        "place": "_place({0}, {1}, {2}, {3}, {4}, {5})",
         "gram": "tf.linalg.matmul({0}, {1}[:, None] * {0}, transpose_a=True)",
     },  # fmt: skip
     einsum="tf.einsum({spec}, {args})",
@@ -115,6 +124,7 @@ BACKEND = Backend(
     helpers={
         "_select": _SELECT,
         "_scatter": _SCATTER,
+        "_place": _PLACE,
         "_where": _WHERE,
         "_softmax": _SOFTMAX,
         "_step": _STEP,

@@ -32,8 +32,15 @@ _SELECT = """def _select(m, n, start, step, **new):
 
 _SCATTER = """def _scatter(x, axis, n, start, step):
     at = start + step * torch.arange(x.shape[axis], device=x.device)
-    out = torch.zeros(tuple(x.shape[:axis]) + (n,) + tuple(x.shape[axis + 1 :]), dtype=x.dtype, device=x.device)
-    return out.index_copy(axis, at, x)"""
+    shape = tuple(x.shape[:axis]) + (n,) + tuple(x.shape[axis + 1 :])
+    return torch.zeros(shape, dtype=x.dtype, device=x.device).index_copy(axis, at, x)"""
+
+_PLACE = """def _place(x, p, q, n, start, step):
+    # x written where a new axis q (of n) is start + step * (x's axis p), zeros elsewhere
+    at = start + step * torch.arange(x.shape[p], device=x.device)
+    at = at.reshape([-1 if k == p else 1 for k in range(x.dim())]).expand(x.shape).unsqueeze(q)
+    shape = tuple(x.shape[:q]) + (n,) + tuple(x.shape[q:])
+    return torch.zeros(shape, dtype=x.dtype, device=x.device).scatter(q, at, x.unsqueeze(q))"""
 
 BACKEND = Backend(
     name="torch",
@@ -79,6 +86,7 @@ BACKEND = Backend(
         "where": "torch.where({0}, {1}, 0.0)",
         "select": "_select({0}, {1}, {2}, {3}, **_new)",
         "scatter": "_scatter({0}, {1}, {2}, {3}, {4})",
+        "place": "_place({0}, {1}, {2}, {3}, {4}, {5})",
         "gram": "_gram({0}, {1})",
         "index": "_index({0}, {1})",  # x[::-1]: only for backward steps (see emit.r_index)
     },  # fmt: skip
@@ -89,6 +97,7 @@ BACKEND = Backend(
         "_index": _INDEX,
         "_select": _SELECT,
         "_scatter": _SCATTER,
+        "_place": _PLACE,
         "_unit": _UNIT,
         "_gram": _GRAM,
         "_softmax": _SOFTMAX,
