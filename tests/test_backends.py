@@ -173,8 +173,8 @@ def test_exported_script_runs_standalone_and_checks_itself(backend, tmp_path):
 def test_exported_script_check_fails_on_a_wrong_derivative(tmp_path):
     f = tc.parse("sum(exp(x))", {"x": ("n",)})
     src = tc.codegen([f, tc.derivative(f, "x")], script=True)
-    src = src.replace(", np.exp(x))\n", ", 1.01 * np.exp(x))\n")
-    assert "1.01 * np.exp(x)" in src
+    src = src.replace(", t0)\n", ", 1.01 * t0)\n")  # t0 = exp(x), computed once
+    assert "1.01 * t0" in src
     namespace: dict = {}
     exec(compile(src, "exported", "exec"), namespace)  # our own generated source
     assert namespace["check_gradient"]() is False

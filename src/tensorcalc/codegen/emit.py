@@ -316,8 +316,8 @@ def generate(outputs: list[Expr], backend: Backend, dims: dict | None = None, na
         return product_tree(a, sub)
 
     for n in postorder(outs + list(forced)):
-        if n.op in (Op.VAR, Op.CONST) or n in outs or (uses[n] < 2 and n not in forced):
-            continue
+        if n.op in (Op.VAR, Op.CONST) or (uses[n] < 2 and n not in forced):
+            continue  # an output used nowhere else is written in the return statement
         if n.op in (Op.EYE, Op.SELECT):  # placed, or written where a product needs it whole
             continue
         if n in forced and n.ndim == 0 and uses[n] < 2:
@@ -330,15 +330,23 @@ def generate(outputs: list[Expr], backend: Backend, dims: dict | None = None, na
         renderer.render(sub(o, False)) if o.op is not Op.CONST else _const(o, renderer)
         for o in outs
     )
+    accumulated = {}  # a result summed in place once, however often it is asked for
     for k in range(len(outputs)):
         if k not in plans:
             results_list.append(next(results))
             continue
-        acc = safe_name(f"t{len(named) + k}", taken, internal=True)
-        lines += blocks.accumulate(
-            acc, outputs[k], plans[k], renderer, built, sub, dims, taken, params
-        )
-        results_list.append(acc)
+        if outputs[k] not in accumulated:
+            acc = safe_name(f"t{len(named) + k}", taken, internal=True)
+            lines += blocks.accumulate(
+                acc, outputs[k], plans[k], renderer, built, sub, dims, taken, params
+            )
+            accumulated[outputs[k]] = acc
+        results_list.append(accumulated[outputs[k]])
+    returned = set()
+    for k, text in enumerate(results_list):  # the same array twice: a copy, not an alias
+        if text in returned and text.isidentifier():
+            results_list[k] = renderer.call_template("copy", [text])
+        returned.add(text)
     results = results_list
     body = "\n".join(checks + lines)
     ret = (

@@ -91,6 +91,7 @@ BACKEND = Backend(
         "select": "_select({0}, {1}, {2}, {3})",
         "scatter": "_scatter({0}, {1}, {2}, {3}, {4})",
         "place": "_place({0}, {1}, {2}, {3}, {4}, {5})",
+        "copy": "{0}.copy()",
         "gram": "{0}.T @ ({1}[:, None] * {0})",
     },  # fmt: skip
     einsum="da.einsum({spec}, {args})",

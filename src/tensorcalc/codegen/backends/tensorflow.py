@@ -116,6 +116,7 @@ BACKEND = Backend(
         "select": "_select({0}, {1}, {2}, {3}, _dt)",
         "scatter": "_scatter({0}, {1}, {2}, {3}, {4})",
         "place": "_place({0}, {1}, {2}, {3}, {4}, {5})",
+        "copy": "{0}",  # immutable
         "gram": "tf.linalg.matmul({0}, {1}[:, None] * {0}, transpose_a=True)",
     },  # fmt: skip
     einsum="tf.einsum({spec}, {args})",

@@ -87,6 +87,7 @@ BACKEND = Backend(
         "select": "_select({0}, {1}, {2}, {3}, **_new)",
         "scatter": "_scatter({0}, {1}, {2}, {3}, {4})",
         "place": "_place({0}, {1}, {2}, {3}, {4}, {5})",
+        "copy": "{0}.clone()",
         "gram": "_gram({0}, {1})",
         "index": "_index({0}, {1})",  # x[::-1]: only for backward steps (see emit.r_index)
     },  # fmt: skip
