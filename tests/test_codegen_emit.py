@@ -5,7 +5,9 @@ alias of the first."""
 
 from __future__ import annotations
 
+import ast
 import importlib.util
+import re
 
 import numpy as np
 import pytest
@@ -97,3 +99,30 @@ def test_a_result_summed_in_place_twice_has_one_accumulator(rng):
     a, b = _run_source(tc.codegen([hess, hess], "numpy", dims=dims), vals)
     np.testing.assert_allclose(a, hess.evaluate(vals), rtol=1e-10, atol=1e-10)
     assert np.array_equal(a, b) and not np.shares_memory(a, b)
+
+
+def _unread_temporaries(src: str) -> set:
+    tree = ast.parse(src)
+    fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "f")
+    names = [n for n in ast.walk(fn) if isinstance(n, ast.Name)]
+    stored = {n.id for n in names if isinstance(n.ctx, ast.Store) and re.fullmatch(r"t\d+", n.id)}
+    return stored - {n.id for n in names if isinstance(n.ctx, ast.Load)}
+
+
+@pytest.mark.parametrize(
+    "text,shapes,wrt",
+    [
+        ("sqrt(sin(x - x[::-1]))", {"x": (3,)}, "x"),
+        ("x' @ A[::-1, ::-1] @ x", {"x": (3,), "A": (3, 3)}, "x"),
+        ("norm(W2 @ tanh(W1 @ X) - T)^2", {"W1": ("h", "d"), "W2": ("o", "h")}, "W1"),
+        ("sum(log(1 + exp(-y * (X @ w))))", {"X": ("N", "D")}, "w"),
+    ],
+)
+@pytest.mark.parametrize("backend", ["numpy", "torch", "tensorflow", "dask"])
+def test_every_temporary_is_read(backend, text, shapes, wrt):
+    # a scaled product printed its shared core's operands again: t1 = cos(t0) / sqrt(sin(t0))
+    # was computed, then written out twice more where 0.5 * t1 and -0.5 * t1 were needed
+    f = tc.parse(text, shapes)
+    outs = [f, tc.derivative(f, wrt), tc.derivative(f, wrt, order=2)]
+    assert not _unread_temporaries(tc.codegen(outs, backend))
+    assert not _unread_temporaries(tc.codegen(outs[1], backend))

@@ -232,7 +232,7 @@ def _einsum(e, bcast_ok, sub):
         if carried and all(a.ndim == 0 for a, _ in carried):
             ops = carried
             out = ()
-    if core is not e and core.op is not Op.EINSUM:
+    if core is not e:  # a scaled product: its core as a whole (a shared temporary in code)
         body = sub(core, bcast_ok)
     else:
         body = _einsum_body(ops, out, sub)
