@@ -61,3 +61,24 @@ def expr_fun(expr, values, name):
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+def as_numpy(x):
+    """A result of any backend (Dask, PyTorch, TensorFlow, JAX arrays) as a NumPy array."""
+    if hasattr(x, "compute"):
+        x = x.compute()
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().numpy()
+    if hasattr(x, "numpy"):
+        x = x.numpy()
+    return np.asarray(x)
+
+
+@pytest.fixture(scope="module")
+def jax_x64():
+    """JAX in float64 (as the other backends compute) for the module's tests."""
+    try:
+        import jax
+    except ImportError:
+        return
+    jax.config.update("jax_enable_x64", True)

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import tensorcalc as tc
+from conftest import as_numpy
 from tensorcalc.codegen import BACKENDS
 
 INSTALLED = [
@@ -25,13 +26,7 @@ INSTALLED = [
     if name != "mxnet"
 ]  # fmt: skip
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _jax_x64():
-    if importlib.util.find_spec("jax") is not None:
-        import jax
-
-        jax.config.update("jax_enable_x64", True)
+pytestmark = pytest.mark.usefixtures("jax_x64")
 
 
 def _code(src: str) -> str:
@@ -45,16 +40,6 @@ def _run_source(src, vals):
     return namespace["f"](**vals)
 
 
-def _numpy(x):
-    if hasattr(x, "compute"):
-        x = x.compute()
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()
-    if hasattr(x, "numpy"):
-        x = x.numpy()
-    return np.asarray(x)
-
-
 @pytest.mark.parametrize("backend", INSTALLED)
 def test_an_output_that_other_outputs_read_is_computed_once(backend, rng):
     f = tc.parse("sum(exp(x))", {"x": ("n",)})
@@ -62,7 +47,7 @@ def test_an_output_that_other_outputs_read_is_computed_once(backend, rng):
     code = _code(tc.codegen(outs, backend))
     assert code.count("exp(") == 1, code
     x = rng.normal(size=4)
-    got = [_numpy(g) for g in tc.compile(outs, backend)(x=x)]
+    got = [as_numpy(g) for g in tc.compile(outs, backend)(x=x)]
     for g, o in zip(got, outs):
         np.testing.assert_allclose(g, o.evaluate(x=x), rtol=1e-12)
     if backend in ("numpy", "torch", "dask"):  # arrays that can be written to: not aliases

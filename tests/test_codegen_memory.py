@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import tensorcalc as tc
-from conftest import central_hessian, central_jacobian
+from conftest import as_numpy, central_hessian, central_jacobian
 from tensorcalc.codegen import BACKENDS
 from tensorcalc.expr import variables
 
@@ -53,16 +53,6 @@ def _jax_x64():
         jax.config.update("jax_enable_x64", True)
 
 
-def _numpy(x):
-    if hasattr(x, "compute"):
-        x = x.compute()
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()
-    if hasattr(x, "numpy"):
-        x = x.numpy()
-    return np.asarray(x)
-
-
 def _code(src: str) -> str:
     """The function's statements (its docstring shows the formula, ``eye(n)`` included)."""
     return src.rsplit('"""', 1)[1]
@@ -79,7 +69,7 @@ def test_deltas_are_placed_not_multiplied(backend, text, shapes, wrt, order, rng
     f, d = _derivative(text, shapes, wrt, order)
     assert "eye(" not in _code(tc.codegen(d, backend))
     vals = {k: rng.normal(size=s) for k, s in shapes.items()}
-    got = _numpy(tc.compile(d, backend)(**vals))
+    got = as_numpy(tc.compile(d, backend)(**vals))
     at = vals[wrt]
     fun = lambda x: f.evaluate({**vals, wrt: x})  # noqa: E731 - the function, never a rule
     want = central_jacobian(fun, at) if order == 1 else central_hessian(fun, at)
@@ -95,7 +85,7 @@ def test_inf_and_nan_agree_with_evaluate(backend, special, text, shapes, wrt, or
     vals = {k: rng.normal(size=s) for k, s in shapes.items()}
     vals[sorted(variables(d))[0]].flat[0] = special  # a variable the derivative reads
     want = d.evaluate(vals)
-    got = _numpy(tc.compile(d, backend)(**vals))
+    got = as_numpy(tc.compile(d, backend)(**vals))
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12, equal_nan=True)
     if order == 1 and text != "X @ B + A @ X":  # a delta's zeros stay zeros next to an inf
         assert np.count_nonzero(got == 0) == np.count_nonzero(want == 0) > 0

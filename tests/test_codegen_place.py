@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import tensorcalc as tc
-from conftest import central_jacobian
+from conftest import as_numpy, central_jacobian
 from tensorcalc.codegen import BACKENDS
 from tensorcalc.expr import variables
 
@@ -30,6 +30,8 @@ INSTALLED = [
     if name != "mxnet"  # run below in its own interpreter
 ]  # fmt: skip
 
+pytestmark = pytest.mark.usefixtures("jax_x64")
+
 # expression, shapes, variable: each derivative places a selection or a rank-2 delta
 CASES = [
     ("tr(A)^3", {"A": (3, 3)}, "A"),  # 3 tr(A)² I: a scalar times the identity
@@ -42,24 +44,6 @@ CASES = [
     ("softmax(x[1:3])", {"x": (4,)}, "x"),  # J S: columns scattered
 ]
 SPECIALS = [None, np.inf, np.nan]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _jax_x64():
-    if importlib.util.find_spec("jax") is not None:
-        import jax
-
-        jax.config.update("jax_enable_x64", True)
-
-
-def _numpy(x):
-    if hasattr(x, "compute"):
-        x = x.compute()
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()
-    if hasattr(x, "numpy"):
-        x = x.numpy()
-    return np.asarray(x)
 
 
 def _points(shapes, wrt):
@@ -91,7 +75,7 @@ def test_placed_products_agree_with_evaluate(backend, text, shapes, wrt):
         vals = {k: v for k, v in vals.items() if k in variables(d)}
         with np.errstate(all="ignore"):
             want = d.evaluate(vals)
-            got = _numpy(fn(**vals))
+            got = as_numpy(fn(**vals))
         assert got.shape == want.shape
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12, equal_nan=True)
         assert np.array_equal(got == 0, want == 0)  # zeros stay zeros next to an inf or NaN

@@ -7,6 +7,7 @@ logistic-regression one, ``X' @ (y * sigmoid(...))``, runs chunk by chunk.  ``in
 
 from . import Backend
 from .numpy import BACKEND as NUMPY
+from .numpy import PLACE_WHERE
 
 _SMALL = """def _small(fn, *xs):
     return da.from_array(fn(*(np.asarray(x) for x in xs)))"""
@@ -32,14 +33,6 @@ _SCATTER = """def _scatter(x, axis, n, start, step):
     at = np.where((j % step == 0) & (k >= 0) & (k < m), k, m)
     zero = da.zeros_like(x[(slice(None),) * axis + (slice(0, 1),)])
     return da.take(da.concatenate([x, zero], axis=axis), at, axis=axis)"""
-
-_PLACE = """def _place(x, p, q, n, start, step):
-    # x written where a new axis q (of n) is start + step * (x's axis p), zeros elsewhere
-    at = start + step * np.arange(x.shape[p])
-    at = np.reshape(at, [-1 if k == p else 1 for k in range(len(x.shape))])
-    along = [-1 if k == q else 1 for k in range(len(x.shape) + 1)]
-    mask = np.expand_dims(at, q) == np.reshape(np.arange(n), along)
-    return da.where(mask, da.expand_dims(x, q), 0.0)"""
 
 # along an axis: NumPy's helpers spelled with Dask's functions
 _SOFTMAX_AXIS = NUMPY.helpers["_softmax_axis"].replace("np.", "da.")
@@ -102,7 +95,7 @@ BACKEND = Backend(
         "_logsumexp_axis": _LSE_AXIS,
         "_select": _SELECT,
         "_scatter": _SCATTER,
-        "_place": _PLACE,
+        "_place": PLACE_WHERE.replace("np.", "da."),
         "_unit": _UNIT,
         "_small": _SMALL,
         "_sigmoid": _SIGMOID,

@@ -9,6 +9,7 @@ import importlib
 
 from . import Backend
 from .numpy import BACKEND as NUMPY
+from .numpy import PLACE_WHERE
 
 
 def jit(fn):
@@ -34,14 +35,6 @@ _SCATTER = """def _scatter(x, axis, n, start, step):
     stop = start + step * x.shape[axis]
     at = (slice(None),) * axis + (slice(start, stop if stop >= 0 else None, step),)
     return jnp.zeros(x.shape[:axis] + (n,) + x.shape[axis + 1 :], x.dtype).at[at].set(x)"""
-
-_PLACE = """def _place(x, p, q, n, start, step):
-    # x written where a new axis q (of n) is start + step * (x's axis p), zeros elsewhere
-    at = start + step * jnp.arange(x.shape[p])
-    at = jnp.reshape(at, [-1 if k == p else 1 for k in range(len(x.shape))])
-    along = [-1 if k == q else 1 for k in range(len(x.shape) + 1)]
-    mask = jnp.expand_dims(at, q) == jnp.reshape(jnp.arange(n), along)
-    return jnp.where(mask, jnp.expand_dims(x, q), 0.0)"""
 
 BACKEND = Backend(
     name="jax",
@@ -97,7 +90,7 @@ BACKEND = Backend(
     helpers={
         "_select": _SELECT,
         "_scatter": _SCATTER,
-        "_place": _PLACE,
+        "_place": PLACE_WHERE.replace("np.", "jnp."),
         "_softmax": _SOFTMAX,
         "_unit": _UNIT,
     },

@@ -10,6 +10,7 @@ spellings.
 
 from . import Backend
 from .numpy import BACKEND as NUMPY
+from .numpy import PLACE_WHERE
 
 _SOFTPLUS = """def _softplus(x):
     return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))"""
@@ -19,14 +20,6 @@ _SELECT = """def _select(m, n, start, step):
     return np.array(out, dtype="float64")"""
 
 _F64 = 'dtype="float64"'
-_PLACE = """def _place(x, p, q, n, start, step):
-    # x written where a new axis q (of n) is start + step * (x's axis p), zeros elsewhere
-    at = start + step * np.arange(x.shape[p])
-    at = np.reshape(at, [-1 if k == p else 1 for k in range(len(x.shape))])
-    along = [-1 if k == q else 1 for k in range(len(x.shape) + 1)]
-    mask = np.expand_dims(at, q) == np.reshape(np.arange(n), along)
-    return np.where(mask, np.expand_dims(x, q), 0.0)"""
-
 BACKEND = Backend(
     name="mxnet",
     imports=(
@@ -49,7 +42,7 @@ BACKEND = Backend(
     outer="np.outer({0}, {1})",
     asarray=f"np.array({{0}}, {_F64})",
     helpers={k: v for k, v in NUMPY.helpers.items() if k != "_gram"}
-    | {"_softplus": _SOFTPLUS, "_select": _SELECT, "_place": _PLACE},
+    | {"_softplus": _SOFTPLUS, "_select": _SELECT, "_place": PLACE_WHERE},
     module="mxnet",
     place_deltas=False,  # its broadcasting stops at rank 5 and it has no & of booleans
     install=(

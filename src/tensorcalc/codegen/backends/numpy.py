@@ -68,6 +68,16 @@ _PLACE = """def _place(x, p, q, n, start, step):
     np.lib.stride_tricks.as_strided(view, x.shape, strides)[...] = x
     return out"""
 
+# the same placement as ``where`` of a mask, for libraries whose arrays have no writable strided
+# views (JAX, Dask, MXNet spell it with their own functions)
+PLACE_WHERE = """def _place(x, p, q, n, start, step):
+    # x written where a new axis q (of n) is start + step * (x's axis p), zeros elsewhere
+    at = start + step * np.arange(x.shape[p])
+    at = np.reshape(at, [-1 if k == p else 1 for k in range(len(x.shape))])
+    along = [-1 if k == q else 1 for k in range(len(x.shape) + 1)]
+    mask = np.expand_dims(at, q) == np.reshape(np.arange(n), along)
+    return np.where(mask, np.expand_dims(x, q), 0.0)"""
+
 _SOFTMAX_AXIS = """def _softmax_axis(x, axis):
     e = np.exp(x - np.max(x, axis=axis, keepdims=True))
     return e / np.sum(e, axis=axis, keepdims=True)"""
