@@ -114,7 +114,17 @@ def plans(outputs: list, backend: Backend, dims) -> dict:
     """For each output to be summed in place: its terms (``_Term``).  An output is, when the
     backend can write through views, if one of its products would make an intermediate larger
     than a quarter of it (it is then computed in blocks), or if it is a sum with a term that
-    Kronecker deltas place (added onto the diagonal view instead of a dense copy)."""
+    Kronecker deltas place (added onto the diagonal view instead of a dense copy).
+
+    >>> import tensorcalc as tc
+    >>> from tensorcalc.codegen.backends.numpy import BACKEND
+    >>> shapes = {"W1": ("h", "d"), "W2": ("o", "h"), "X": ("d", "N")}
+    >>> f = tc.parse("norm(W2 @ tanh(W1 @ X) - T)^2", shapes)
+    >>> hess = tc.derivative(f, "W1", order=2)
+    >>> terms = plans([hess], BACKEND, {"h": 20, "d": 30, "o": 10, "N": 1000})[0]
+    >>> [t.blocks for t in terms]  # the second term in blocks of 5 x 15 x 5 x 15
+    [{0: 3}, {1: 15, 0: 5, 3: 15, 2: 5}]
+    """
     if not backend.view:
         return {}
     plans = {}
@@ -188,7 +198,16 @@ def _is_gram(ops, keep) -> bool:
 def accumulate(acc, o, terms, renderer, built, sub, dims, taken, params) -> list:
     """Statements that sum ``o``'s terms into one zero array ``acc``, in place: each product
     block by block (``for i in range(0, d_h, 4): acc[i:i + 4] += ...``), each term that deltas
-    place through a writable view of the diagonal, and the others whole."""
+    place through a writable view of the diagonal, and the others whole.
+
+    >>> import tensorcalc as tc
+    >>> shapes = {"W1": ("h", "d"), "W2": ("o", "h"), "X": ("d", "N")}
+    >>> f = tc.parse("norm(W2 @ tanh(W1 @ X) - T)^2", shapes)
+    >>> dims = {"h": 20, "d": 30, "o": 10, "N": 1000}
+    >>> src = tc.codegen(tc.derivative(f, "W1", order=2), dims=dims)
+    >>> [line.strip() for line in src.splitlines() if line.strip().startswith("for ")][:3]
+    ['for i in range(0, d_h, 3):', 'for i in range(0, d_h, 5):', 'for j in range(0, d_d, 15):']
+    """
     b = renderer.b
     shape = ", ".join(renderer.r_dim(P("dim", (), d)) for d in o.shape)
     inputs = ", ".join(params[v] for v in sorted(variables(o)))

@@ -269,6 +269,12 @@ def generate(outputs: list[Expr], backend: Backend, dims: dict | None = None, na
 
     ``params`` pairs each user variable name with its (sanitised) parameter name, and each
     dimension that the caller passes (no variable carries it) ``("dim", d)`` with its keyword.
+
+    >>> import tensorcalc as tc
+    >>> from tensorcalc.codegen.backends.numpy import BACKEND
+    >>> src, params = generate([tc.parse("x' @ x", {"x": ("n",)})], BACKEND)
+    >>> src.splitlines()[-1], params
+    ('    return x @ x', {'x': 'x'})
     """
     check_function_name(name)
     shown, outputs = outputs, [finite_form(o) for o in outputs]  # limits at norm(x) = 0

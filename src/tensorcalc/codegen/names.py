@@ -44,6 +44,10 @@ def safe_name(name: str, taken: set, internal: bool = False) -> str:
     Python reads identifiers NFKC-normalised (``ｔ0`` is ``t0``, ``ﬁ`` is ``fi``), so names are
     normalised first and then made unique; user names never take the temporaries' ``t<k>`` and
     ``d_<dim>`` forms.
+
+    >>> taken = {"f"}
+    >>> safe_name("ｔ0", taken), safe_name("x", taken), safe_name("x", taken)
+    ('t0_', 'x', 'x_')
     """
     out = re.sub(r"\W", "_", unicodedata.normalize("NFKC", name))
     if not out.isidentifier():
@@ -61,12 +65,21 @@ def safe_name(name: str, taken: set, internal: bool = False) -> str:
 
 
 def dim_name(d: str, taken: set) -> str:
-    """The parameter or local name of symbolic dimension ``d`` (``n`` → ``d_n``)."""
+    """The parameter or local name of symbolic dimension ``d``.
+
+    >>> dim_name("n", set())
+    'd_n'
+    """
     return safe_name("d_" + d, taken, internal=True)
 
 
 def module_names(backend: Backend) -> set:
-    """The names the generated module defines at top level: import aliases and helpers."""
+    """The names the generated module defines at top level: import aliases and helpers.
+
+    >>> from tensorcalc.codegen.backends.numpy import BACKEND
+    >>> {"np", "_scatter"} <= module_names(BACKEND)
+    True
+    """
     names = set(backend.helpers)
     for line in backend.imports:
         words = line.split()
@@ -78,7 +91,11 @@ def module_names(backend: Backend) -> set:
 
 
 def check_function_name(name) -> str:
-    """``name`` if it can name the generated function, else a ``TensorCalcError``."""
+    """``name`` if it can name the generated function, else a ``TensorCalcError``.
+
+    >>> check_function_name("objective")
+    'objective'
+    """
     if (
         not isinstance(name, str)
         or not name.isidentifier()

@@ -51,6 +51,13 @@ def delta_product(e: Expr, uses) -> tuple | None:
     merged back in.  ``core`` lists the other factors with every index renamed to its group's
     representative (``rep``: output index → the first output index the deltas tie it to).
     Matrices (``eye(n)``, ``diag(v)``) print without a multiplication and are left alone.
+
+    >>> from collections import Counter
+    >>> import tensorcalc as tc
+    >>> d = tc.derivative(tc.parse("A @ X", {"A": (3, 4), "X": (4, 2)}), "A")  # δ_ik X_lj
+    >>> core, rep = delta_product(d, Counter())
+    >>> [(a.name, labels) for a, labels in core], rep
+    ([('X', (3, 1))], {0: 0, 1: 1, 2: 0, 3: 3})
     """
     if not _has_delta(e) or e.ndim < 3 or any(a.op is Op.SELECT for a in e.args):
         return None
@@ -84,7 +91,12 @@ def delta_product(e: Expr, uses) -> tuple | None:
 
 
 def has_map(e: Expr) -> bool:
-    """Whether einsum ``e`` has an operand to apply as indexing: a selection or a delta."""
+    """Whether einsum ``e`` has an operand to apply as indexing: a selection or a delta.
+
+    >>> import tensorcalc as tc
+    >>> has_map(tc.derivative(tc.parse("tr(A)^2", {"A": (2, 2)}), "A"))  # 2 tr(A) I
+    True
+    """
     return e.op is Op.EINSUM and any(
         a.op is Op.SELECT or _is_delta(a, ls) for a, ls in zip(e.args, e.attrs[0])
     )
