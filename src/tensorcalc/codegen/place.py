@@ -212,7 +212,7 @@ class _Placer:
     def take(self, ops: list, sel: _Map, p, q, out: tuple) -> list:
         """The operands at ``q = idx[p]``: their ``q`` axes indexed and named ``p`` (an axis of
         length 1 that nothing else reads is indexed away: ``x[0]``)."""
-        count = Counter(y for _, ls in ops for y in set(_rename(ls, q, p)))
+        readers = Counter(y for _, ls in ops for y in set(_rename(ls, q, p)))
         taken = []
         for x, ls in ops:
             if q not in ls or sel.identity:
@@ -224,7 +224,7 @@ class _Placer:
             tree = (
                 x.dense() if isinstance(x, _Map) else x if isinstance(x, P) else self.sub(x, False)
             )
-            drop = sel.m == 1 and p not in out and count[p] == 1 and ls.count(q) == 1
+            drop = sel.m == 1 and p not in out and readers[p] == 1 and ls.count(q) == 1
             items = [(str(sel.start) if drop else sel.items()) if y == q else ":" for y in ls]
             while items[-1] == ":":
                 items.pop()
