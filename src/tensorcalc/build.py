@@ -267,7 +267,9 @@ def _square_of(ops, d, skip, out):
 
 
 def _contract_deltas(ops, out):
-    """Σ_q δ_pq F(q) = F(p): rename one index of each delta away when it is not an output."""
+    """Σ_q δ_pq F(q) = F(p): rename one index of each delta away when it is not an output;
+    δ_pq δ_pq = δ_pq (δ_qp too): one delta per pair of indices (``eye(3) * eye(3)`` is
+    ``eye(3)``, and prints so, not as ``eye(3)^2``, which parses to a power)."""
     changed = True
     while changed:
         changed = False
@@ -275,6 +277,14 @@ def _contract_deltas(ops, out):
             if e.op is not Op.EYE or labels[0] == labels[1]:
                 continue
             p, q = labels
+            twin = next(
+                (j for j, (a, ls) in enumerate(ops) if j != k and a is e and set(ls) == {p, q}),
+                None,
+            )
+            if twin is not None:
+                ops = [o for j, o in enumerate(ops) if j != twin]
+                changed = True
+                break
             if p in out and q in out:
                 continue
             if q in out:

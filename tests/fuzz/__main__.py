@@ -1,17 +1,22 @@
 """The long fuzz campaign: ``python -m tests.fuzz --examples 100000 [--seed 0] [--timeout 5]
-[--cpu-time]``.
+[--cpu-time] [--findings FILE]``, and ``python -m tests.fuzz --rerun FILE``.
 
-Runs ``--examples`` inputs from ``strategies.texts`` through ``oracle.run_one`` (each under a
-``--timeout``-second watchdog), prints the count of each outcome and up to ten reproducers per
-finding, and exits with status 1 if any input escaped as a non-TensorCalcError, hung, or gave a
-derivative that disagrees with central differences (else 0).  Run it from the repository root
-with ``PYTHONPATH=src`` (or an installed tensorcalc).
+Runs ``--examples`` inputs from ``strategies.texts`` through ``oracle.run_one_detailed`` (each
+under a ``--timeout``-second watchdog), prints the count of each outcome and up to ten
+reproducers per finding, and exits with status 1 if any input escaped as a non-TensorCalcError,
+hung, or gave a derivative that disagrees with central differences or compiled code that
+disagrees with ``evaluate`` (else 0).  ``--findings FILE`` writes every finding as one JSON line
+(``text``, ``outcome``, ``message``, and the ``seed`` and ``compiled`` flag that reproduce its
+point and checks); ``--rerun FILE`` runs the inputs of such a file again and prints what each
+gives now (exit status 1 if any is still a finding).  Run it from the repository root with
+``PYTHONPATH=src`` (or an installed tensorcalc).
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import json
 import sys
 import time
 
@@ -20,7 +25,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as with_seed
 from hypothesis import strategies as st
 
-from .oracle import is_finding, run_one, shown
+from .oracle import is_finding, run_one_detailed, shown
 from .strategies import texts
 
 
@@ -29,10 +34,13 @@ class _Stop(Exception):
 
 
 def campaign(
-    examples: int, seed: int, timeout: float, minutes=None, compiled_every: int = 10, clock="wall"
-):
+    examples: int, seed: int, timeout: float, minutes=None, compiled_every: int = 10, clock="wall",
+    findings=None,
+):  # fmt: skip
     """``(counts, reproducers, seconds)`` of a campaign of ``examples`` inputs (fewer if the
-    ``minutes`` budget runs out first); progress goes to stderr every 1,000 inputs."""
+    ``minutes`` budget runs out first); progress goes to stderr every 1,000 inputs, and each
+    finding to ``findings`` (a text file) as a JSON line when given.  Each input's point comes
+    from its own generator, seeded from the campaign's, so that a finding can be re-run alone."""
     counts, found = collections.Counter(), collections.defaultdict(list)
     rng = np.random.default_rng(seed)
     start = time.time()
@@ -43,10 +51,19 @@ def campaign(
     )  # fmt: skip
     @given(texts, st.integers(0, compiled_every - 1))
     def one(text, k):
-        outcome = run_one(text, rng, timeout=timeout, compiled=k == 0, clock=clock)
+        point_seed = int(rng.integers(2**63))
+        outcome, message = run_one_detailed(
+            text, np.random.default_rng(point_seed), timeout=timeout, compiled=k == 0, clock=clock
+        )
         counts[outcome] += 1
-        if is_finding(outcome) and len(found[outcome]) < 10:
-            found[outcome].append(text)
+        if is_finding(outcome):
+            if len(found[outcome]) < 10:
+                found[outcome].append((text, message))
+            if findings is not None:
+                record = {"text": text, "outcome": outcome, "message": message,
+                          "seed": point_seed, "compiled": k == 0}  # fmt: skip
+                findings.write(json.dumps(record) + "\n")
+                findings.flush()
         total = sum(counts.values())
         if total % 1000 == 0:
             bad = sum(n for o, n in counts.items() if is_finding(o))
@@ -61,6 +78,26 @@ def campaign(
     return counts, found, time.time() - start
 
 
+def rerun(path: str, timeout: float, clock: str) -> int:
+    """Run the findings recorded in ``path`` again; 1 if any is still a finding."""
+    bad = 0
+    with open(path, encoding="utf-8") as lines:
+        for line in lines:
+            if not line.strip():
+                continue
+            r = json.loads(line)
+            outcome, message = run_one_detailed(
+                r["text"], np.random.default_rng(r.get("seed", 0)), timeout=timeout, clock=clock,
+                compiled=r.get("compiled", True),
+            )  # fmt: skip
+            bad += is_finding(outcome)
+            print(f"{outcome} (was {r['outcome']}): {shown(r['text'], 200)}")
+            if message:
+                print(f"    {message}")
+    print(f"\n{bad} still a finding")
+    return 1 if bad else 0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m tests.fuzz", description=__doc__.split("\n")[0])
     p.add_argument("--examples", type=int, default=100_000)
@@ -71,11 +108,23 @@ def main(argv=None) -> int:
         "--cpu-time", action="store_true",
         help="the watchdog counts CPU seconds, so a loaded machine does not turn slow into hung",
     )  # fmt: skip
+    p.add_argument(
+        "--findings", metavar="FILE",
+        help="write each finding (text, outcome, message, seed, compiled) as a JSON line",
+    )  # fmt: skip
+    p.add_argument("--rerun", metavar="FILE", help="run the findings written by --findings again")
     args = p.parse_args(argv)
     clock = "cpu" if args.cpu_time else "wall"
-    counts, found, seconds = campaign(
-        args.examples, args.seed, args.timeout, args.minutes, clock=clock
-    )
+    if args.rerun:
+        return rerun(args.rerun, args.timeout, clock)
+    out = open(args.findings, "w", encoding="utf-8") if args.findings else None  # noqa: SIM115
+    try:
+        counts, found, seconds = campaign(
+            args.examples, args.seed, args.timeout, args.minutes, clock=clock, findings=out
+        )
+    finally:
+        if out is not None:
+            out.close()
     total = sum(counts.values())
     print(
         f"{total} inputs in {seconds:.0f} s (seed {args.seed}, watchdog {args.timeout:g} s {clock})"
@@ -84,8 +133,9 @@ def main(argv=None) -> int:
         print(f"  {n:8d}  {outcome}{'   <-- finding' if is_finding(outcome) else ''}")
     for outcome, items in found.items():
         print(f"\n{outcome}:")
-        for text in items:
+        for text, message in items:
             print(f"  {shown(text, 400)}")
+            print(f"      {message[:400]}")
     bad = sum(n for o, n in counts.items() if is_finding(o))
     print(f"\n{bad} finding(s)")
     return 1 if bad else 0

@@ -8,13 +8,17 @@ both, and compares the derivative with central differences of the function itsel
 * findings: ``other:<exception>`` (anything else escaping), ``hang`` (over the watchdog's
   limit), ``fd-mismatch`` (a derivative that disagrees with finite differences),
   ``eval-mismatch`` (``evaluate`` and compiled code disagree on the derivative while the
-  compiled value matches finite differences: the evaluator is wrong, not the derivative) and
-  ``roundtrip`` (``parse(str(f))`` is not ``f``).
+  compiled value matches finite differences: the evaluator is wrong, not the derivative),
+  ``compiled-mismatch`` (compiled code and ``evaluate`` disagree on the derivative where ``f``
+  itself is finite) and ``roundtrip`` (``parse(str(f))`` is not ``f``).
+
+``run_one_detailed`` also gives a one-line message (the exception, or where values differ).
 """
 
 from __future__ import annotations
 
 import signal
+import traceback
 import warnings
 from contextlib import contextmanager
 
@@ -24,7 +28,7 @@ import tensorcalc as tc
 
 from .strategies import SHAPES
 
-FINDINGS = ("other:", "hang", "fd-mismatch", "eval-mismatch", "roundtrip")
+FINDINGS = ("other:", "hang", "fd-mismatch", "eval-mismatch", "compiled-mismatch", "roundtrip")
 
 
 class Hang(Exception):
@@ -78,19 +82,34 @@ def _point(f, rng) -> dict:
     }
 
 
-def _agree(a, b, rtol=1e-7) -> bool:
+def _agree(a, b, rtol=1e-7, where=None) -> bool:
+    """Whether ``a`` and ``b`` agree: equal shapes, the same NaNs, and close where both are
+    finite; only on the entries ``where`` (a boolean mask) when given."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.shape != b.shape:
         return False
+    if where is not None:
+        a, b = a[where], b[where]
     ok = np.isfinite(a) & np.isfinite(b)
     return bool(
         np.allclose(a[ok], b[ok], rtol=rtol, atol=rtol) and np.all(np.isnan(a) == np.isnan(b))
     )
 
 
-def _fd_mismatch(f, d, wrt, point, exact=None) -> bool:
-    """Whether ``d`` (∂f/∂wrt at ``point``; its value ``exact`` if given) disagrees with a
-    *stable* central difference."""
+def _worst(a, b) -> str:
+    """Where ``a`` and ``b`` differ most, for a finding's message."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape:
+        return f"shapes {a.shape} and {b.shape}"
+    with np.errstate(all="ignore"):
+        gap = np.where(np.isnan(a) == np.isnan(b), np.nan_to_num(np.abs(a - b), nan=0.0), np.inf)
+    k = tuple(int(i) for i in np.unravel_index(int(np.argmax(gap)), a.shape)) if a.ndim else ()
+    return f"at {k}: {float(a[k])!r} vs {float(b[k])!r}"
+
+
+def _fd_gap(f, d, wrt, point, exact=None) -> str | None:
+    """Where ``d`` (∂f/∂wrt at ``point``; its value ``exact`` if given) disagrees with a
+    *stable* central difference (``None`` if it does not)."""
     x0 = np.asarray(point[wrt], dtype=float)
 
     def fun(x):
@@ -108,21 +127,38 @@ def _fd_mismatch(f, d, wrt, point, exact=None) -> bool:
     exact = np.asarray(tc.evaluate(d, point) if exact is None else exact, dtype=float)
     c1, c2 = central(1e-5), central(1e-6)
     if not (np.all(np.isfinite(exact)) and np.all(np.isfinite(c1)) and np.all(np.isfinite(c2))):
-        return False
+        return None
     scale = 1.0 + np.abs(c1)
     if np.any(np.abs(c1 - c2) > 1e-4 * scale):  # not smooth here (or too ill-conditioned)
-        return False
+        return None
     # a difference of values of size |f| is only good to about eps·|f|/h: `tr(A) - 25^27` or
     # exp(exp(y + 3)) near 1e38 has a slope of 1 that no difference at h = 1e-5 can see
     f0 = np.abs(fun(x0)).reshape(np.shape(c1)[: np.ndim(c1) - x0.ndim] + (1,) * x0.ndim)
     rounding = 8 * np.finfo(float).eps * f0 / 1e-5
-    return bool(np.any(np.abs(exact - c1) > 1e-3 * scale + rounding))
+    if np.any(np.abs(exact - c1) > 1e-3 * scale + rounding):
+        return f"d/d{wrt} vs central difference {_worst(exact, c1)}"
+    return None
 
 
-def check(text: str, rng, *, fd: bool = True, compiled: bool = False, derive: bool = True) -> str:
-    """Run the checks on ``text``; raises whatever escapes (``run_one`` names it).  ``derive``
-    (default) takes and evaluates a derivative, ``fd`` also compares it with central
-    differences, ``compiled`` also compares compiled code with ``evaluate``."""
+def _fd_mismatch(f, d, wrt, point, exact=None) -> bool:
+    """Whether ``d`` disagrees with a stable central difference (see ``_fd_gap``)."""
+    return _fd_gap(f, d, wrt, point, exact) is not None
+
+
+def _where_finite(value, d) -> np.ndarray:
+    """The entries of ``d`` (shape ``f.shape + wrt.shape``) whose ``f`` entry is finite."""
+    ok = np.isfinite(np.asarray(value, dtype=float))
+    return np.broadcast_to(ok.reshape(ok.shape + (1,) * (np.ndim(d) - ok.ndim)), np.shape(d))
+
+
+def checked(
+    text: str, rng, *, fd: bool = True, compiled: bool = False, derive: bool = True
+) -> tuple[str, str]:
+    """``(outcome, message)`` of the checks on ``text``; raises whatever escapes
+    (``run_one_detailed`` names it).  ``derive`` (default) takes and evaluates a derivative,
+    ``fd`` also compares it with central differences, ``compiled`` also compares compiled code
+    with ``evaluate`` (where ``f`` itself is finite: at an inf or NaN of ``f`` the derivative
+    is undefined and either may be any inf or NaN)."""
     f = tc.parse(text, SHAPES)
     printed = str(f)
     f.latex()
@@ -130,40 +166,65 @@ def check(text: str, rng, *, fd: bool = True, compiled: bool = False, derive: bo
     back = tc.parse(printed, {n: tc.expr.variables(f)[n].shape for n in names})
     point = _point(f, rng)
     with np.errstate(all="ignore"):
-        if back is not f and not _agree(tc.evaluate(back, point), tc.evaluate(f, point)):
-            return "roundtrip"
+        if back is not f:
+            again, value = tc.evaluate(back, point), tc.evaluate(f, point)
+            if not _agree(again, value):
+                return "roundtrip", f"{printed!r} parses back to {_worst(again, value)}"
         if not names or not derive:
             tc.evaluate(f, point)
-            return "ok"
+            return "ok", ""
         wrt = names[int(rng.integers(len(names)))]
         d = tc.derivative(f, wrt)
         str(d)
-        tc.evaluate(d, point)
+        want = tc.evaluate(d, point)
         if compiled:
             got = tc.compile(d)(**point)
-            if not _agree(got, tc.evaluate(d, point), 1e-6):
-                return "fd-mismatch"
-        if fd and _fd_mismatch(f, d, wrt, point):
+            where = _where_finite(tc.evaluate(f, point), want)
+            if not _agree(got, want, 1e-6, where):
+                got, want = np.asarray(got), np.asarray(want)
+                gap = _worst(np.where(where, got, 0), np.where(where, want, 0))
+                return "compiled-mismatch", f"d/d{wrt} compiled vs evaluate {gap}"
+        if fd and (gap := _fd_gap(f, d, wrt, point, exact=want)):
             # tell a wrong derivative from a wrong evaluation of a right one
             got = tc.compile(d)(**point)
-            if _fd_mismatch(f, d, wrt, point, exact=got):
-                return "fd-mismatch"
-            return "eval-mismatch"
-    return "ok"
+            if (again := _fd_gap(f, d, wrt, point, exact=got)) is not None:
+                return "fd-mismatch", again
+            return "eval-mismatch", f"{gap} (compiled code agrees with the central difference)"
+    return "ok", ""
 
 
-def run_one(text: str, rng, *, timeout: float | None = 5.0, clock: str = "wall", **kw) -> str:
-    """The outcome of ``check(text)``: ``ok``, ``TensorCalcError:<class>``, or a finding."""
+def check(text: str, rng, **kw) -> str:
+    """The outcome of ``checked(text)`` (see there)."""
+    return checked(text, rng, **kw)[0]
+
+
+def run_one_detailed(
+    text: str, rng, *, timeout: float | None = 5.0, clock: str = "wall", **kw
+) -> tuple[str, str]:
+    """``(outcome, message)``: ``ok``, ``TensorCalcError:<class>`` or a finding, and a line on
+    what happened (the exception, or where values differ)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with watchdog(timeout, clock):
-                return check(text, rng, **kw)
+                return checked(text, rng, **kw)
     except Hang:
-        return "hang"
+        return "hang", f"over {timeout:g} s ({clock} clock)"
     except tc.TensorCalcError as err:
-        return f"TensorCalcError:{type(err).__name__}"
+        return f"TensorCalcError:{type(err).__name__}", str(err).split("\n")[0][:300]
     except Exception as err:  # noqa: BLE001 - naming it is the point
-        return f"other:{type(err).__name__}"
-    except RecursionError:
-        return "other:RecursionError"
+        return f"other:{type(err).__name__}", _where_raised(err)
+    except RecursionError as err:
+        return "other:RecursionError", _where_raised(err)
+
+
+def _where_raised(err: BaseException) -> str:
+    """``Type: message (file:line in function)`` of the innermost frame of ``err``."""
+    tb = traceback.extract_tb(err.__traceback__)
+    at = f" ({tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno} in {tb[-1].name})" if tb else ""
+    return f"{type(err).__name__}: {str(err)[:300]}{at}"
+
+
+def run_one(text: str, rng, **kw) -> str:
+    """The outcome of ``check(text)``: ``ok``, ``TensorCalcError:<class>``, or a finding."""
+    return run_one_detailed(text, rng, **kw)[0]
