@@ -478,3 +478,39 @@ def test_compiled_division_by_a_zero_constant_is_inf_like_evaluate():
         with np.errstate(all="ignore"):
             want, got = tc.evaluate(e, {"t": 0.7}), tc.compile(e)(t=0.7)
         np.testing.assert_array_equal(got, want)
+
+
+def test_a_delta_times_a_delta_is_one_delta_and_prints_so():
+    # found by the fuzz campaign: diag(x) * diag(x) / diag(x) * … kept one delta per factor and
+    # printed them as eye(3)^k, which parses back to a power: 0 · inf = nan off the diagonal
+    sh = {"x": (3,), "y": (3,)}
+    assert tc.parse("eye(3) * eye(3)", sh) is tc.parse("eye(3)", sh)
+    assert tc.parse("diag(x) * diag(y)", sh) is tc.parse("diag(x * y)", sh)
+    assert tc.parse("eye(3) * eye(3) * A", SH) is tc.parse("A * eye(3)", SH)
+    x = np.array([0.7, 1.1, 1.3])
+    for text, want in [
+        ("diag(x) * diag(x) / diag(x)", np.diag(x)),
+        ("diag(x)*diag(x)*diag(x)/diag(x)*diag(x)*diag(x)/diag(x)*diag(x)", np.diag(x**4)),
+    ]:
+        f = tc.parse(text, sh)
+        assert "eye(3)^" not in str(f)
+        with np.errstate(all="ignore"):
+            for e in (f, tc.parse(str(f), sh)):
+                np.testing.assert_allclose(e.evaluate(x=x), want, rtol=1e-12)
+    assert tc.parse("sum(eye(3) * eye(3))", sh).evaluate() == 3.0
+
+
+def test_a_long_diag_product_keeps_its_delta_placed_in_a_power_tower_derivative():
+    # found by the fuzz campaign: in d/dx x^x^…^x (35+ levels) a diag(v) of 31 factors was too
+    # long to merge, stayed a dense matrix inside the next product, and its zeros met
+    # x[0]^x^… = inf as 0 · inf = nan in ∂f_1/∂x_0, where f_1 is finite and the slope is 0
+    f = tc.parse("x" + "^x" * 40, SH)
+    d = tc.derivative(f, "x")
+    assert build.diag_vector(d) is not None  # an elementwise map's Jacobian is one diag(v)
+    x = np.array([5.0, 1.1, 0.8])  # f[0] = inf, f[1:] finite
+    fd = central_jacobian(lambda v: tc.evaluate(f, {"x": v}), x)
+    with np.errstate(all="ignore"):
+        for got in (tc.evaluate(d, {"x": x}), tc.compile(d)(x=x)):
+            assert got[0, 0] == np.inf
+            np.testing.assert_array_equal(got[1:, 0], [0.0, 0.0])
+            np.testing.assert_allclose(got[1:, 1:], fd[1:, 1:], atol=1e-7)

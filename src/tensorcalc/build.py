@@ -174,6 +174,10 @@ def einsum(terms, out) -> Expr:
                         m[x] = len(ids)
                         ids[("fresh", len(ids))] = m[x]
                 work.append((a, tuple(m[x] for x in il)))
+        elif e.op is Op.EINSUM and len(set(labels)) == 2 and (v := diag_vector(e)) is not None:
+            # a diag(v) too long to merge is v and a delta here, so the delta is placed (zero
+            # off the diagonal) instead of a dense diag(v) whose zeros meet an inf as 0·inf = NaN
+            work += [(v, labels[1:]), (eye(e.shape[0]), labels)]
         elif e.op is Op.CONST:
             coef *= e.attrs[0]
             if e.ndim:
