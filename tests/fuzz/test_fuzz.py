@@ -4,6 +4,8 @@ or give a derivative that disagrees with central differences.  The long campaign
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
@@ -13,7 +15,9 @@ import tensorcalc as tc
 from tensorcalc import build
 from tensorcalc.shapes import as_shape
 
-from .oracle import is_finding, run_one, shown
+from . import oracle
+from .__main__ import main
+from .oracle import is_finding, run_one, run_one_detailed, shown
 from .strategies import shape_specs, texts, values
 
 CI = settings(
@@ -77,3 +81,43 @@ def test_nesting_at_the_limit_works_everywhere(depth):
     assert depth <= MAX_DEPTH
     text = "sin(" * (depth - 1) + "x" + ")" * (depth - 1)
     assert run_one(text, np.random.default_rng(0), compiled=True) == "ok"
+
+
+def _compiled_as(monkeypatch, change):
+    """``tc.compile`` in the oracle gives ``change(evaluate's value)``."""
+    monkeypatch.setattr(
+        oracle.tc, "compile", lambda d: lambda **point: change(tc.evaluate(d, point))
+    )
+
+
+def test_compiled_code_that_disagrees_with_evaluate_is_its_own_finding(monkeypatch):
+    _compiled_as(monkeypatch, lambda v: v + 1e-3)
+    outcome, message = run_one_detailed("sin(x) * y", np.random.default_rng(0), compiled=True)
+    assert outcome == "compiled-mismatch" and is_finding(outcome)
+    assert "compiled vs evaluate" in message
+    assert run_one("sin(x) * y", np.random.default_rng(0), compiled=False) == "ok"
+
+
+def test_compiled_code_is_compared_with_evaluate_only_where_f_is_finite(monkeypatch):
+    # exp(exp(exp(exp(exp(x))))) is inf on [0.5, 1.5]: its slope there is no number to compare
+    _compiled_as(monkeypatch, lambda v: np.full(np.shape(v), np.nan))
+    text = "exp(exp(exp(exp(exp(x)))))"
+    assert run_one(text, np.random.default_rng(0), compiled=True, fd=False) == "ok"
+    # where f is finite a nan is still a disagreement
+    assert run_one("sin(x)", np.random.default_rng(0), compiled=True) == "compiled-mismatch"
+
+
+def test_the_campaign_writes_its_findings_as_json_lines_that_rerun(monkeypatch, tmp_path, capsys):
+    _compiled_as(monkeypatch, lambda v: np.asarray(v) + 1.0)  # every compiled check disagrees
+    path = tmp_path / "findings.jsonl"
+    assert main(["--examples", "60", "--seed", "3", "--findings", str(path)]) == 1
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    assert records and {r["outcome"] for r in records} == {"compiled-mismatch"}
+    assert all(r["compiled"] and isinstance(r["seed"], int) and r["message"] for r in records)
+    printed = capsys.readouterr().out
+    assert f"{len(records)} finding(s)" in printed and "compiled-mismatch   <-- finding" in printed
+    monkeypatch.undo()  # compiled code is right again: the same inputs and points pass
+    assert main(["--rerun", str(path)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("(was compiled-mismatch)") == len(records)
+    assert "0 still a finding" in printed
