@@ -8,5 +8,6 @@ derivatives that match central differences.
   evaluation and, for a sample, central differences) and names the outcome;
 * ``test_fuzz`` — the CI run (2,000 examples, derandomized);
 * ``python -m tests.fuzz --examples 100000`` — the long campaign with a per-input watchdog,
-  counts per outcome and a non-zero exit on any finding.
+  counts per outcome and a non-zero exit on any finding; ``--findings FILE`` writes them as
+  JSON lines and ``--rerun FILE`` runs them again.
 """
