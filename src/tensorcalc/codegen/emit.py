@@ -264,8 +264,13 @@ def _diag_arg(p):
     return None
 
 
-def generate(outputs: list[Expr], backend: Backend, dims: dict | None = None, name: str = "f"):
+def generate(
+    outputs: list[Expr], backend: Backend, dims: dict | None = None, name: str = "f", doc=True
+):
     """Source of a module defining ``name(*params)``; returns ``(source, params)``.
+
+    ``doc=False`` leaves the formulas out of the docstring (printing a large derivative costs
+    more than generating its code; ``tc.compile`` builds its functions so, for calling).
 
     ``params`` pairs each user variable name with its (sanitised) parameter name, and each
     dimension that the caller passes (no variable carries it) ``("dim", d)`` with its keyword.
@@ -364,10 +369,15 @@ def generate(outputs: list[Expr], backend: Backend, dims: dict | None = None, na
         [p for k, p in params.items() if isinstance(k, str)]
         + (["*"] + free_dims if free_dims else [])
     )
-    formulas = "\n".join(
-        f"        {k}: {to_text(o)}  (shape {format_shape(o.shape)})" for k, o in enumerate(shown)
-    )
-    doc = f'    """Compute {"the output" if len(outputs) == 1 else "the outputs"}:\n\n{formulas}\n    """'
+    what = "the output" if len(outputs) == 1 else "the outputs"
+    if doc:
+        formulas = "\n".join(
+            f"        {k}: {to_text(o)}  (shape {format_shape(o.shape)})"
+            for k, o in enumerate(shown)
+        )
+        docstring = f'    """Compute {what}:\n\n{formulas}\n    """'
+    else:
+        docstring = f'    """Compute {what}."""'
     renderer.used_helpers.update(h for h in backend.helpers if h + "(" in backend.asarray)
     helpers = [backend.helpers[h] for h in backend.helpers if h in renderer.used_helpers]
     text = "\n".join(checks + lines) + ret
@@ -379,7 +389,7 @@ def generate(outputs: list[Expr], backend: Backend, dims: dict | None = None, na
         + "\n"
     )
     parts = [header] + [h + "\n" for h in helpers]
-    parts.append(f"def {name}({sig}):\n{doc}\n{body}\n    return {ret}\n")
+    parts.append(f"def {name}({sig}):\n{docstring}\n{body}\n    return {ret}\n")
     return "\n\n".join(parts), params
 
 
