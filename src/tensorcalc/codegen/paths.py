@@ -32,7 +32,7 @@ they are interned, so equal pairs in the value, gradient and Hessian are compute
 from __future__ import annotations
 
 from collections import Counter
-from functools import lru_cache
+from functools import cache, lru_cache
 from heapq import heapify, heappop, heappush
 from itertools import combinations
 
@@ -100,10 +100,11 @@ def _search(groups: tuple, out: tuple, sizes: tuple):
 def _exact(groups, out, sizes, limit):
     n = len(groups)
 
+    @cache  # each subset's indices once, not once per split it takes part in
     def kept(mask):
         inside = {x for k in range(n) if mask >> k & 1 for x in groups[k]}
         outside = set(out) | {x for k in range(n) if not mask >> k & 1 for x in groups[k]}
-        return inside & outside
+        return frozenset(inside & outside)
 
     best = {1 << k: (0, k) for k in range(n)}
     full = (1 << n) - 1
