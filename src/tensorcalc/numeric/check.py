@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..build import is_symmetric_var
 from ..diff.reverse import check_order
 from ..diff.reverse import derivative as symbolic
 from ..errors import DifferentiationError, TensorCalcError
@@ -123,7 +124,8 @@ def _domains(e: Expr) -> dict:
 def random_values(e: Expr, seed=0, dims=None) -> tuple[dict, dict]:
     """Random float64 values for the variables of ``e`` that respect the ops' domains.
 
-    Symbolic dimensions get distinct sizes (2, 3, 4, ...) so transposition bugs show.
+    Symbolic dimensions get distinct sizes (2, 3, 4, ...) so transposition bugs show, and a
+    variable declared symmetric gets a symmetric value.
     """
     rng = np.random.default_rng(seed)
     dims = dict(dims or {})
@@ -145,6 +147,8 @@ def random_values(e: Expr, seed=0, dims=None) -> tuple[dict, dict]:
             values[name] = rng.uniform(-0.8, 0.8, size=shape)
         else:
             values[name] = rng.normal(size=shape)
+        if is_symmetric_var(v):  # declared S' = S: a symmetric value (evaluate checks it)
+            values[name] = (values[name] + values[name].T) / 2
     return values, dims
 
 
