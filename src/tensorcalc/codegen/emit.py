@@ -29,7 +29,7 @@ from ..simplify.finite import finite_form
 from . import blocks
 from .backends import Backend
 from .names import check_function_name, dim_name, module_names, safe_name
-from .paths import binarize
+from .paths import DEFAULT_DIM, binarize
 from .place import delta_product, has_map, product_tree
 
 PREC = {
@@ -336,29 +336,30 @@ def generate(
         code = renderer.render(tree(n, False))
         named[n] = safe_name(f"t{len(named)}", taken, internal=True)
         lines.append(f"    {named[n]} = {code}")
-    results_list = []
-    results = iter(
-        renderer.render(sub(o, False)) if o.op is not Op.CONST else _const(o, renderer)
+    results = []
+    rendered = iter(
+        (o, renderer.render(sub(o, False)) if o.op is not Op.CONST else _const(o, renderer))
         for o in outs
     )
     accumulated = {}  # a result summed in place once, however often it is asked for
+    returned = set()  # the arrays returned so far (what each result may be a view of)
     for k in range(len(outputs)):
         if k not in plans:
-            results_list.append(next(results))
-            continue
-        if outputs[k] not in accumulated:
-            acc = safe_name(f"t{len(named) + k}", taken, internal=True)
-            lines += blocks.accumulate(
-                acc, outputs[k], plans[k], renderer, built, sub, dims, taken, params
-            )
-            accumulated[outputs[k]] = acc
-        results_list.append(accumulated[outputs[k]])
-    returned = set()
-    for k, text in enumerate(results_list):  # the same array twice: a copy, not an alias
-        if text in returned and text.isidentifier():
-            results_list[k] = renderer.call_template("copy", [text])
-        returned.add(text)
-    results = results_list
+            o, text = next(rendered)
+            base = _viewed(o, dims or {})
+        else:
+            if outputs[k] not in accumulated:
+                acc = safe_name(f"t{len(named) + k}", taken, internal=True)
+                lines += blocks.accumulate(
+                    acc, outputs[k], plans[k], renderer, built, sub, dims, taken, params
+                )
+                accumulated[outputs[k]] = acc
+            text, base = accumulated[outputs[k]], ("accumulated", outputs[k])
+        if base in returned or getattr(base, "op", None) is Op.VAR:
+            text = renderer.call_template("copy", [text])  # never an input or another result
+        if getattr(base, "op", None) not in (Op.CONST, Op.EYE, Op.SELECT):  # made at each use
+            returned.add(base)
+        results.append(text)
     body = "\n".join(checks + lines)
     ret = (
         results[0]
@@ -391,6 +392,28 @@ def generate(
     parts = [header] + [h + "\n" for h in helpers]
     parts.append(f"def {name}({sig}):\n{docstring}\n{body}\n    return {ret}\n")
     return "\n\n".join(parts), params
+
+
+def _viewed(e: Expr, dims: dict) -> Expr:
+    """The node whose array ``e``'s array may be a view of (``e`` itself when it is computed
+    afresh): through transposes, diagonals and selections, products of one array with 0/1
+    matrices (``EYE``, ``SELECT``) that sum over none of its indices and have no more entries
+    than it (a placement into zeros has more: it is a new array)."""
+    while e.op is Op.EINSUM:
+        ins, out = e.attrs
+        main = [k for k, a in enumerate(e.args) if a.op not in (Op.EYE, Op.SELECT)]
+        if len(main) != 1:
+            return e
+        (k,) = main
+        others = {x for j, ls in enumerate(ins) if j != k for x in ls}
+        if not set(ins[k]) <= set(out) | others or _numel(e, dims) > _numel(e.args[k], dims):
+            return e
+        e = e.args[k]
+    return e
+
+
+def _numel(e: Expr, dims: dict) -> int:
+    return int(np.prod([d if isinstance(d, int) else dims.get(d, DEFAULT_DIM) for d in e.shape]))
 
 
 def _needed(import_line, text):
