@@ -233,3 +233,12 @@ def test_where_parses_definitions_in_order(rng):
     check_equal(d, tc.parse(str(d), sh), rng)
     with pytest.raises(tc.ParseError):
         tc.parse("x where 3", {"x": "n"})
+
+
+def test_the_reversal_is_symmetric_so_its_transpose_is_dropped(rng):
+    # d(x[::-1]' @ A @ x)/dx = Jᵀ A x + Aᵀ J x with J = Jᵀ the reversal
+    f = tc.parse("x[::-1]' @ A @ x", {"x": (4,), "A": (4, 4)})
+    g = tc.derivative(f, "x")
+    x, a = rng.standard_normal(4), rng.standard_normal((4, 4))
+    assert_close(tc.evaluate(g, x=x, A=a), (a @ x)[::-1] + a.T @ x[::-1])
+    assert "select(4, 4, 3, -1)'" not in str(g)

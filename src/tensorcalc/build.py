@@ -76,6 +76,10 @@ def select(m: int, n: int, start: int, step: int = 1) -> Expr:
     last = start + (m - 1) * step
     if not (0 <= start < n and 0 <= last < n):
         raise ShapeError("select", [(n,)], f"rows {start}..{last} are out of range for length {n}")
+    if m == 1:
+        step = 1  # one row: the step is never used, so x[2:3] and x[2:3:5] are one node
+    if (m, start, step) == (n, 0, 1):
+        return eye(n)  # x[::1] = x
     return node(Op.SELECT, (), (m, n, start, step))
 
 
@@ -186,6 +190,7 @@ def einsum(terms, out) -> Expr:
         return zeros(out_shape)
     ops = _symmetric_order(ops, out)
     ops = _cancel_quotients(ops, out)
+    ops = _compose_selects(ops, out)
     ops = _contract_deltas(ops, out)
     ops, coef = _drop_ones(ops, out, dims, coef)
     if not ops:
@@ -264,6 +269,41 @@ def _square_of(ops, d, skip, out):
                 if not any(set(la) & set(ls) for ls in others):
                     return a, c
     return None
+
+
+def _composable(ops, out):
+    """Two selections S₂[c, a] S₁[a, b] chained through an index a that nothing else carries."""
+    counts = Counter(x for _, labels in ops for x in labels)
+    for j, (e, labels2) in enumerate(ops):
+        if e.op is not Op.SELECT:
+            continue
+        c, a = labels2
+        if a in out or counts[a] != 2 or c == a:
+            continue
+        for i, (e1, labels) in enumerate(ops):
+            if i != j and e1.op is Op.SELECT and labels[0] == a and labels[1] != a:
+                return i, j, (c, labels[1])
+    return None
+
+
+def _compose_selects(ops, out):
+    """Σ_a S₂[c, a] S₁[a, b] is one selection: a slice of a slice is a slice (x[::-1][::-1] = x)."""
+    while (found := _composable(ops, out)) is not None:
+        i, j, labels = found
+        m1, n1, start1, step1 = ops[i][0].attrs
+        m2, _, start2, step2 = ops[j][0].attrs
+        s = select(m2, n1, start1 + start2 * step1, step1 * step2)
+        ops = [t for k, t in enumerate(ops) if k not in (i, j)] + [(s, labels)]
+    return [_gather(e, labels, out) for e, labels in ops]
+
+
+def _gather(e, labels, out):
+    """Σ_p J[p, q] u[p] = Σ_p J[q, p] u[p]: the reversal J = Jᵀ is turned to read (gather), so
+    compiled code slices u[::-1] rather than scattering into zeros."""
+    if e.op is Op.SELECT and e.attrs[0] == e.attrs[1] and labels[0] not in out:
+        if labels[1] in out:
+            return e, labels[::-1]
+    return e, labels
 
 
 def _contract_deltas(ops, out):

@@ -52,7 +52,7 @@ SYMMETRIC = {
     Op.VAR: is_symmetric_var,  # a general matrix unless declared symmetric ("n,n,sym")
     Op.CONST: lambda e: True,  # c·11ᵀ
     Op.EYE: lambda e: True,  # I
-    Op.SELECT: lambda e: False,  # a selection matrix is not square in general
+    Op.SELECT: lambda e: e.attrs[0] == e.attrs[1],  # a square selection is the reversal J = Jᵀ
     Op.ARRAY: _array,
     Op.EINSUM: _product,
     Op.ADD: _sum,
@@ -91,8 +91,8 @@ def _key(e: Expr):
 
 @lru_cache(maxsize=16384)
 def orient(e: Expr, leaves: bool = False) -> Expr:
-    """``e`` with the symmetric operands of its product turned the way that sorts first; δ and
-    c·11ᵀ only with ``leaves`` (to compare, not to print: a relabelled δ reads worse)."""
+    """``e`` with the symmetric operands of its product turned the way that sorts first; δ, the
+    reversal and c·11ᵀ only with ``leaves`` (to compare, not to print: build turns them)."""
     if e.op is not Op.EINSUM:
         return e
     ins, out = e.attrs
@@ -101,7 +101,7 @@ def orient(e: Expr, leaves: bool = False) -> Expr:
     for k, (a, ls) in enumerate(ops):
         if len(ls) != 2 or ls[0] == ls[1] or not is_symmetric(a):
             continue
-        if a.op in (Op.EYE, Op.CONST) and not leaves:
+        if a.op in (Op.EYE, Op.CONST, Op.SELECT) and not leaves:
             continue
         tried += 1
         if tried > MAX_TURNS:
