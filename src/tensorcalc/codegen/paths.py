@@ -64,7 +64,8 @@ def search(groups: list[tuple], out: tuple, sizes: dict):
 
     The answer depends only on the pattern of the indices and their sizes, so the problem is
     asked with its indices renamed 0, 1, … in order of appearance and answered once
-    (``_search``, a bounded cache): the sixty terms of d tr(A⁶⁰)/dA are one problem.
+    (``_search``, a bounded cache): a product met again, under other index names or priced
+    again for another factor that ``_factor`` weighs, is not searched again.
     """
     names: dict = {}
     for g in groups:
@@ -227,13 +228,12 @@ def cost(e: Expr, sizes_of) -> float:
 class _Priced:
     """The sizes of the dimensions for one ``binarize`` (call it as ``sizes_of``) with the cost
     of each node priced once (``cost``): ``_factor`` weighs the same terms for every factor
-    they might share, and ``_distribute`` the same sums for every product over them.
-    ``priced`` counts the nodes priced."""
+    they might share, and ``_distribute`` the same sums for every product over them."""
 
-    __slots__ = ("sizes_of", "known", "priced")
+    __slots__ = ("sizes_of", "known")
 
     def __init__(self, sizes_of):
-        self.sizes_of, self.known, self.priced = sizes_of, {}, 0
+        self.sizes_of, self.known = sizes_of, {}
 
     def __call__(self, d):
         return self.sizes_of(d)
@@ -242,7 +242,6 @@ class _Priced:
         found = self.known.get(e)
         if found is None:
             found = self.known[e] = cost(e, self.sizes_of)
-            self.priced += 1
         return found
 
 
