@@ -195,7 +195,7 @@ def test_blocked_outputs_that_share_nodes_and_read_inputs_match_evaluate(dtype, 
     g, h = tc.derivative(f, "X"), tc.derivative(f, "X", order=2)
     jac = tc.derivative(tc.parse("A @ X * Y - X", SHARED), "X")  # placed, through views
     outs = [f, g, h, jac, g, h]  # shared nodes; the gradient reads Y as it is
-    src = tc.codegen(outs, "numpy", dims={"p": 20, "q": 30, "n": 400})
+    src = tc.codegen(outs, "numpy", dims={"p": 20, "q": 30, "n": 2000})
     assert "for i in range(" in src and "[...] +=" in src
     sizes = {"p": 7, "q": 5, "n": 13}  # partial blocks of the sizes the source was made for
     vals = {k: rng.normal(size=tuple(sizes[d] for d in s)) for k, s in SHARED.items()}
