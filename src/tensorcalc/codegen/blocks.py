@@ -69,12 +69,13 @@ def _arrays(groups: list, out: tuple, sizes: dict) -> tuple:
 
 
 def _walk(tree, groups: list, out: tuple, sizes: dict) -> tuple:
-    """``(made, cost)`` of contracting ``groups`` along ``tree``: ``(size, labels, parts)`` of
-    every array it makes, in the order made (the result last; ``parts``: the positions in
-    ``made`` of the two arrays it is made of, None for an operand), and its operation count
-    (a pair costs the indices of its two operands, as ``search`` counts)."""
+    """``(made, cost)`` of contracting ``groups`` along ``tree``: ``(size, labels, parts,
+    sums)`` of every array it makes, in the order made (the result last; ``parts``: the
+    positions in ``made`` of the two arrays it is made of, None for an operand; ``sums``:
+    whether making it sums over an index), and its operation count (a pair costs the indices
+    of its two operands, as ``search`` counts)."""
     steps = _steps(tree, tuple(groups), tuple(out))
-    made = [(_size(labels, sizes), labels, parts) for labels, _, parts in steps]
+    made = [(_size(labels, sizes), labels, parts, pair > labels) for labels, pair, parts in steps]
     return made, sum(_size(pair, sizes) for _, pair, _ in steps)
 
 
@@ -108,11 +109,11 @@ def _live(made: list, loops: list) -> int:
     stays bound, and its next value is made while the last is still bound.  The others are
     temporaries of the block's statement, each freed once the array made of it is made (in
     either order of the two parts).  A part that is itself made of an intermediate may come
-    out of einsum in an order that tensordot copies before multiplying: counted once more.
+    out of einsum in an order that tensordot copies before it sums: counted once more there.
     (Within 0.03 of the result of tracemalloc's peaks on the MLP Hessian's block shapes.)"""
     level = {x: k + 1 for k, x in enumerate(loops)}
     hoisted = [
-        k for k, (_, labels, _) in enumerate(made[:-1])
+        k for k, (_, labels, *_) in enumerate(made[:-1])
         if max((level[x] for x in labels if x in level), default=0) < len(loops)
     ]  # fmt: skip
 
@@ -124,7 +125,8 @@ def _live(made: list, loops: list) -> int:
     def peak(k):  # the most held while array k is made, its parts as temporaries
         (s1, p1), (s2, p2) = (temp(j) for j in made[k][2])
         mixed = [made[j][0] for j in made[k][2] if j is not None and made[j][2] != (None, None)]
-        return max(p1 + s2, p2 + s1, s1 + s2 + max(mixed, default=0) + made[k][0])
+        copy = max(mixed, default=0) if made[k][3] else 0
+        return max(p1 + s2, p2 + s1, s1 + s2 + copy + made[k][0])
 
     bound = sum(made[k][0] for k in hoisted)
     return bound + max(peak(k) for k in [*hoisted, len(made) - 1])
@@ -144,6 +146,7 @@ def _lengths(n: int) -> list:
 
 MARGIN = 0.1  # the share of the result kept free of what one block's arrays hold at once
 PER_BLOCK = 500_000  # the Python and call overhead of one product of one block, in operations
+PER_NUMBER = 8  # what writing one number of an array costs, in operations (memory, not BLAS)
 PER_RUN = 1000  # what a block's short runs cost, in operations per run (measured on the MLP)
 MAX_LOOPS = 2  # output labels blocked at once, unless no shape over fewer fits the budget
 CHECKED = 12  # block shapes whose contraction order is searched, at most
@@ -170,7 +173,8 @@ def _blocks(groups: list, out: tuple, sizes: dict, budget: int) -> dict:
             run *= blocks.get(x, sizes[x])
             if x in blocks:
                 break
-        total = count(blocks) * (cost + overhead) + PER_RUN * _size(out, sizes) // run
+        written = PER_NUMBER * sum(m[0] for m in made)
+        total = count(blocks) * (cost + written + overhead) + PER_RUN * _size(out, sizes) // run
         return _live(made, [x for x in out if x in blocks]), total
 
     overhead = PER_BLOCK * len(groups)
@@ -226,10 +230,13 @@ def plans(outputs: list, backend: Backend, dims) -> dict:
         found = [_term(t, dims or {}) for t in (o.args if o.op is Op.ADD else [o])]
         terms = [t for t, _ in found]
         result = _numel(o, dims)
-        # what the factors computed before the terms hold: the blocks get the rest of 2x o
+        # what the factors computed before the terms hold: the blocks get the rest of 2x o,
+        # never less than two arrays of MIN_BLOCK (smaller blocks cost more than they save),
+        # and as much as the factors hold when that alone is out of reach
         held = {a for t in terms for a, _ in t.ops if a.op not in (Op.VAR, Op.CONST)}
-        budget = max(int(result * (1 - MARGIN)) - sum(_numel(a, dims) for a in held),
-                     result // 4, MIN_BLOCK)  # fmt: skip
+        held = sum(_numel(a, dims) for a in held)
+        free = int(result * (1 - MARGIN)) - held
+        budget = max(free, held if free < 0 else 0, result // 4, 2 * MIN_BLOCK)
         for t, sizes in found:  # the terms whose intermediates would outgrow a quarter of o
             groups = [ls for _, ls in t.ops]
             if sizes and _arrays(groups, t.keep, sizes)[0] > max(result // 4, MIN_BLOCK):
