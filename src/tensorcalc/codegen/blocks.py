@@ -5,9 +5,9 @@ write through views (``Backend.view``) and either
 
 - one of its products would make an intermediate larger than a quarter of the result: the
   product is then computed in blocks along one or two of the result's indices (``_blocks``:
-  the fewest, largest blocks whose arrays, as ``_live`` counts them, fit in what the result
-  leaves of twice its size), the loop of blocks hoists what an inner loop does not change
-  (deleted after the term), and each block is added into its slice; or
+  the cheapest blocks whose arrays, as ``_live`` counts them, fit in what the result and its
+  factors leave of twice its size), the loop of blocks hoists what an inner loop does not
+  change (deleted after the term), and each block is added into its slice; or
 - it is a sum with a term that Kronecker deltas place: that term is added onto a writable view
   of the diagonal (``np.einsum("ijil->ijl", acc)``), never as a dense copy.
 
@@ -155,8 +155,9 @@ CHECKED = 12  # block shapes whose contraction order is searched, at most
 def _blocks(groups: list, out: tuple, sizes: dict, budget: int) -> dict:
     """Block lengths for some output labels (slicing an output index needs no sum across
     blocks) such that the arrays that one block holds at once (``_live``) stay within
-    ``budget``, at the least total cost: the operations of every block plus the overhead of
-    its calls.  Shapes over at most ``MAX_LOOPS`` labels (more if none fits) are ranked along
+    ``budget``, at the least total cost: the operations of every block, the numbers its arrays
+    write, the overhead of its calls and of short runs in the result.  Block lengths from
+    ``_lengths``; shapes over at most ``MAX_LOOPS`` labels (more if none fits) are ranked along
     the contraction orders that ``search`` picks for a few of them, then checked in that
     order with their own; when none fits, the shape that holds the least."""
     labels = [x for x in out if sizes[x] > 1]
