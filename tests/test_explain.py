@@ -14,10 +14,13 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import tensorcalc as tc
+from tensorcalc.api import _verify
+from tensorcalc.build import einsum, var
 from tensorcalc.cli import main
 from tensorcalc.diff.rules import PARTIAL
-from tensorcalc.explain import explain_steps
-from tensorcalc.explain.texts import RULE_TEXT
+from tensorcalc.explain import SYMMETRIC_DIRECTION, explain_steps
+from tensorcalc.explain.display import Display
+from tensorcalc.explain.texts import HIGHER, RULE_TEXT, SYMMETRIC
 from tensorcalc.expr import variables
 from tensorcalc.numeric.check import random_values
 from tensorcalc.numeric.evaluate import evaluate
@@ -338,3 +341,55 @@ def test_random_expressions_explained_and_verified(problem, data):
         assert len(texts) == len(set(texts))
         assert not any("zq" in s.text or "zq" in s.latex for s in e.steps)  # no placeholders
         _verify_with(e, env, seed)
+
+
+SYM = {"S": ("n", "n", "symmetric")}
+
+
+@pytest.mark.parametrize(
+    "text,wrt,shapes,order",
+    [
+        ("sin(x)/x", "x", None, 3),
+        ("sqrt(1 + x^2)", "x", None, 3),
+        ("x' @ A @ x", "x", {"A": "n,n"}, 2),
+        ("tr(S @ S @ S)", "S", SYM, 3),
+    ],
+)
+def test_each_order_is_simplified_as_derivative_simplifies_it(text, wrt, shapes, order):
+    # diff.order.one_order is the one place an order is taken: the explanation differentiates
+    # what tc.derivative printed for the order before, and ends where tc.derivative ends (it
+    # simplified once at the end before, and order 3 of these came out in another form)
+    e = tc.explain(text, wrt, order, shapes=shapes, verify=True)
+    assert e.result is tc.derivative(text, wrt, order=order, shapes=shapes)
+    again = [s.text for s in e.steps if s.rule == HIGHER]
+    lower = [tc.derivative(text, wrt, order=k, shapes=shapes) for k in range(1, order)]
+    assert again == [f"now differentiate {Display().show(d)[0]}" for d in lower]
+
+
+@pytest.mark.parametrize("style", ["differential", "index"])
+def test_a_symmetric_variable_is_verified_at_symmetric_values_along_symmetric_directions(
+    style, rng
+):
+    e = tc.explain("tr(S @ S @ S)", "S", shapes=SYM, style=style, verify=True)
+    assert all(s.verified for s in e.steps)
+    assert next(s for s in e.steps if s.rule == SYMMETRIC).lhs is not None  # checked, too
+    for _ in range(3):
+        a = rng.normal(size=(4, 4))
+        S = a + a.T
+        np.testing.assert_allclose(evaluate(e.result, {"S": S}), 3 * S @ S, rtol=1e-12)
+    values, _ = random_values(tc.parse("tr(S @ S @ S)", SYM))
+    np.testing.assert_array_equal(values["S"], values["S"].T)
+
+
+def test_the_symmetric_step_rejects_the_cookbook_convention():
+    # ⟨G, dS⟩ = ⟨sym(G), dS⟩ for every symmetric dS; G + G' - diag(G) counts S_ij twice
+    shapes = {**SYM, "A": "n,n"}
+    e = explain_steps("tr(A @ S)", "S", shapes=shapes, style="differential")
+    k = next(k for k, s in enumerate(e.steps) if s.rule == SYMMETRIC)
+    step = e.steps[k]
+    ds = var(SYMMETRIC_DIRECTION, ("n", "n"), symmetric=True)
+    cookbook = tc.derivative("tr(A @ S)", "S", shapes=shapes, symmetric="cookbook")
+    wrong = einsum([(cookbook, "ij"), (ds, "ij")], "")
+    e.steps[k] = type(step)(step.number, step.rule, (step.lhs, wrong), step.text, step.latex)
+    with pytest.raises(tc.TensorCalcError, match=f"step {k + 1} does not verify"):
+        _verify(e, None)

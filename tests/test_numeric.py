@@ -208,3 +208,25 @@ def test_complex_step_through_the_reference_evaluator():
     x = np.array([0.1, -0.4, 0.7])
     g = numeric.gradient(lambda v: f.evaluate(x=v), x, method="complex")
     np.testing.assert_allclose(g, tc.derivative(f, "x").evaluate(x=x), rtol=1e-13)
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_check_differences_a_symmetric_variable_along_symmetric_directions(order, rng):
+    # entry-wise steps leave the symmetric matrices; differences of f((V + V')/2) give sym(G)
+    f = tc.parse("tr(S @ S @ S)", {"S": ("n", "n", "symmetric")})
+    a = rng.standard_normal((4, 4))
+    s = a + a.T
+    report = tc.check(f, "S", values={"S": s}, order=order)
+    assert report.passed
+    if order == 1:  # d tr(S³) = 3 tr(S² dS): the gradient is 3 S², symmetric already
+        i = report.worst_index
+        assert report.worst_actual == pytest.approx((3 * s @ s)[i], rel=1e-12)
+        assert report.worst_expected == pytest.approx((3 * s @ s)[i], rel=1e-7)
+
+
+def test_check_of_a_symmetric_variable_agrees_with_the_closed_form_of_logdet(rng):
+    a = rng.standard_normal((3, 3))
+    s = a @ a.T + 3 * np.eye(3)
+    report = tc.check(tc.parse("logdet(S)", {"S": ("n", "n", "sym")}), "S", values={"S": s})
+    assert report.passed
+    assert report.worst_actual == pytest.approx(np.linalg.inv(s)[report.worst_index], rel=1e-12)

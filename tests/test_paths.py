@@ -4,11 +4,19 @@ value, whatever the factor's indices do (transposed, on a diagonal, elementwise,
 
 from __future__ import annotations
 
+import random
+from collections import Counter
+from itertools import combinations
+
+import numpy as np
 import pytest
 
 import tensorcalc as tc
 from conftest import assert_close
 from tensorcalc.build import einsum, var
+from tensorcalc.codegen import emit, paths
+from tensorcalc.codegen.backends.numpy import BACKEND as NUMPY
+from tensorcalc.codegen.emit import generate
 from tensorcalc.codegen.paths import binarize, factor_sums
 from tensorcalc.expr import node, postorder
 from tensorcalc.ops import Op
@@ -169,3 +177,96 @@ def test_number_factors_go_onto_sums_for_a_fusing_compiler(text, shapes, wrt, rn
     vals["W2"], vals["T"] = rng.normal(size=(2, 3)), rng.normal(size=(2, 3))
     vals = {k: v for k, v in vals.items() if k in tc.expr.variables(g)}
     assert_close(fused[0].evaluate(vals), g.evaluate(vals), rtol=1e-12)
+
+
+# -- bounded work: each contraction problem, node cost and pair price computed once ----------
+
+
+def _scan_greedy(groups, out, sizes):
+    """The greedy rule as a scan over every pair at every merge (what ``paths._greedy`` does
+    incrementally): the pair sharing an index that shrinks memory most, the first such pair
+    in position order on a tie; outer products only when no pair shares an index."""
+    items = [(frozenset(g), k) for k, g in enumerate(groups)]
+    while len(items) > 1:
+        held = Counter(x for s, _ in items for x in s)
+        pairs = list(combinations(range(len(items)), 2))
+        sharing = [(i, j) for i, j in pairs if items[i][0] & items[j][0]]
+        best = None
+        for i, j in sharing or pairs:
+            a, b = items[i][0], items[j][0]
+            res = {x for x in a | b if x in out or held[x] > (x in a) + (x in b)}
+            key = paths._size(res, sizes) - paths._size(a, sizes) - paths._size(b, sizes)
+            if best is None or key < best[0]:
+                best = (key, i, j, res)
+        _, i, j, res = best
+        merged = (frozenset(res), (items[i][1], items[j][1]))
+        items = [it for k, it in enumerate(items) if k not in (i, j)] + [merged]
+    return items[0][1]
+
+
+def test_the_incremental_greedy_merges_the_pairs_a_full_scan_merges():
+    rng = random.Random(11)
+    for _ in range(400):
+        labels = rng.randint(2, 12)
+        sizes = {x: rng.choice([1, 2, 3, 5, 10]) for x in range(labels)}
+        groups = [tuple(rng.sample(range(labels), rng.randint(0, min(3, labels))))
+                  for _ in range(rng.randint(3, 14))]  # fmt: skip
+        out = tuple(x for x in sorted({x for g in groups for x in g}) if rng.random() < 0.2)
+        assert paths._greedy(groups, out, sizes) == _scan_greedy(groups, out, sizes)
+
+
+def test_a_contraction_problem_is_searched_once_whatever_its_indices_are_named():
+    paths._search.cache_clear()
+    chain = [("i", "j"), ("j", "k"), ("k", "l"), ("l", "m")]
+    sizes = {"i": 10, "j": 100, "k": 5, "l": 100, "m": 10}
+    first = paths.search(chain, ("i", "m"), sizes)
+    renamed = [(("a", 0), 7), (7, "k"), ("k", 3), (3, -1)]
+    second = paths.search(
+        renamed, (("a", 0), -1), dict(zip([("a", 0), 7, "k", 3, -1], sizes.values()))
+    )
+    assert first == second == (10 * 100 * 5 + 5 * 100 * 10 + 10 * 5 * 10, ((0, 1), (2, 3)))
+    info = paths._search.cache_info()
+    assert (info.misses, info.hits) == (1, 1)
+
+
+def _power_trace_gradient(k):
+    """d tr(A^k)/dA = k (A^(k-1))': a sum of k products of k - 1 factors before simplifying."""
+    f = tc.parse("tr(" + " @ ".join(["A"] * k) + ")", {"A": ("n", "n")})
+    return tc.derivative(f, "A")
+
+
+def test_compiling_a_long_chain_prices_each_node_once_and_searches_each_pattern_once(
+    monkeypatch, rng
+):
+    priced = Counter()
+    plain = paths.cost
+
+    def counted(e, sizes_of):
+        priced[e] += 1
+        return plain(e, sizes_of)
+
+    monkeypatch.setattr(paths, "cost", counted)
+    paths._search.cache_clear()
+    d = _power_trace_gradient(12)
+    (g,) = binarize([d], {"n": 3})
+    assert max(priced.values()) == 1  # every candidate of every factoring priced once
+    info = paths._search.cache_info()
+    assert info.misses < len(priced) and info.hits > 0
+    A = rng.normal(size=(3, 3)) / 2
+    assert_close(g.evaluate({"A": A}), 12 * np.linalg.matrix_power(A, 11).T, rtol=1e-10)
+    assert_close(tc.compile(d)(A=A), 12 * np.linalg.matrix_power(A, 11).T, rtol=1e-10)
+
+
+def test_compiled_functions_are_built_without_printing_the_formulas(monkeypatch, rng):
+    d = _power_trace_gradient(5)
+    with_doc = generate([d], NUMPY, {"n": 3})[0]
+    without = generate([d], NUMPY, {"n": 3}, doc=False)[0]
+    head, rest = with_doc.split('    """Compute the output:', 1)
+    assert without == head + '    """Compute the output."""' + rest.split('    """', 1)[1]
+
+    def refuse(*a, **k):
+        raise AssertionError("compile printed a formula")
+
+    monkeypatch.setattr(emit, "to_text", refuse)
+    A = rng.normal(size=(3, 3))
+    assert_close(tc.compile(d)(A=A), 5 * np.linalg.matrix_power(A, 4).T, rtol=1e-12)

@@ -15,11 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import build as b
-from .build import is_symmetric_var
 from .diff.layout import apply_layout
+from .diff.order import one_order
 from .diff.reverse import Step, check_order, wrt_variable
-from .diff.reverse import derivative as _reverse
-from .diff.symmetric import project
 from .errors import DifferentiationError, TensorCalcError
 from .explain import Explanation, explain_steps
 from .explain.backprop import tables as _backprop_tables
@@ -58,11 +56,8 @@ def derivation(
     x = wrt_variable(f, wrt)
     steps: list[Step] = []
     d = f
-    for _ in range(order):
-        d = _reverse(d, x, steps)
-        if is_symmetric_var(x):  # the gradient on symmetric matrices (diff.symmetric)
-            d = project(d, symmetric)
-        d = simplify(d)  # each order simplified, so order k is the derivative of order k - 1
+    for _ in range(order):  # each order simplified: order k is the derivative of order k - 1
+        d = one_order(d, x, symmetric, steps).result
     viewed = apply_layout(d, f.ndim, x.ndim, order, layout)
     d = d if viewed is d else simplify(viewed)  # d is simplified already; a layout may not be
     note = NOTES.setdefault(d, {})  # what evaluate needs to bind sizes, and what repr shows

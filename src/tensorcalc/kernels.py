@@ -49,6 +49,23 @@ def as_input(name: str, value):
     raise EvaluationError(f"{name!r} has dtype {arr.dtype} ({type(value).__name__}); give numbers")
 
 
+def fresh(out, inputs):
+    """``out``, copied when it shares memory with one of the arrays ``inputs`` (an input
+    returned as it is, or a view of one: ``x'``, ``diag(A)``), so that writing into a result
+    never changes an input.
+
+    >>> x = np.ones(2)
+    >>> fresh(x, [x]) is x, np.shares_memory(fresh(x[::-1], [x]), x)
+    (False, False)
+    >>> y = x + 1
+    >>> fresh(y, [x]) is y
+    True
+    """
+    if isinstance(out, np.ndarray) and any(np.may_share_memory(out, v) for v in inputs):
+        return out.copy()
+    return out
+
+
 def sigmoid(x):
     """σ(x) = 1 / (1 + e⁻ˣ), written with tanh so it never overflows."""
     return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x)))

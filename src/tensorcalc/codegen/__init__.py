@@ -207,7 +207,7 @@ class Compiled:
         return dims
 
     def _build(self, key):
-        src, params = generate(self.outputs, self.backend, self._dims(key))
+        src, params = generate(self.outputs, self.backend, self._dims(key), doc=False)
         self._free[key] = {k[1]: p for k, p in params.items() if not isinstance(k, str)}
         namespace: dict = {}
         code = builtins.compile(src, f"<tensorcalc:{self.backend.name}>", "exec")

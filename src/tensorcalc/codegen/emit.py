@@ -29,7 +29,7 @@ from ..simplify.finite import finite_form
 from . import blocks
 from .backends import Backend
 from .names import check_function_name, dim_name, module_names, safe_name
-from .paths import binarize
+from .paths import DEFAULT_DIM, binarize
 from .place import delta_product, has_map, product_tree
 
 PREC = {
@@ -264,8 +264,13 @@ def _diag_arg(p):
     return None
 
 
-def generate(outputs: list[Expr], backend: Backend, dims: dict | None = None, name: str = "f"):
+def generate(
+    outputs: list[Expr], backend: Backend, dims: dict | None = None, name: str = "f", doc=True
+):
     """Source of a module defining ``name(*params)``; returns ``(source, params)``.
+
+    ``doc=False`` leaves the formulas out of the docstring (printing a large derivative costs
+    more than generating its code; ``tc.compile`` builds its functions so, for calling).
 
     ``params`` pairs each user variable name with its (sanitised) parameter name, and each
     dimension that the caller passes (no variable carries it) ``("dim", d)`` with its keyword.
@@ -331,29 +336,30 @@ def generate(outputs: list[Expr], backend: Backend, dims: dict | None = None, na
         code = renderer.render(tree(n, False))
         named[n] = safe_name(f"t{len(named)}", taken, internal=True)
         lines.append(f"    {named[n]} = {code}")
-    results_list = []
-    results = iter(
-        renderer.render(sub(o, False)) if o.op is not Op.CONST else _const(o, renderer)
+    results = []
+    rendered = iter(
+        (o, renderer.render(sub(o, False)) if o.op is not Op.CONST else _const(o, renderer))
         for o in outs
     )
     accumulated = {}  # a result summed in place once, however often it is asked for
+    returned = set()  # the arrays returned so far (what each result may be a view of)
     for k in range(len(outputs)):
         if k not in plans:
-            results_list.append(next(results))
-            continue
-        if outputs[k] not in accumulated:
-            acc = safe_name(f"t{len(named) + k}", taken, internal=True)
-            lines += blocks.accumulate(
-                acc, outputs[k], plans[k], renderer, built, sub, dims, taken, params
-            )
-            accumulated[outputs[k]] = acc
-        results_list.append(accumulated[outputs[k]])
-    returned = set()
-    for k, text in enumerate(results_list):  # the same array twice: a copy, not an alias
-        if text in returned and text.isidentifier():
-            results_list[k] = renderer.call_template("copy", [text])
-        returned.add(text)
-    results = results_list
+            o, text = next(rendered)
+            base = _viewed(o, dims or {})
+        else:
+            if outputs[k] not in accumulated:
+                acc = safe_name(f"t{len(named) + k}", taken, internal=True)
+                lines += blocks.accumulate(
+                    acc, outputs[k], plans[k], renderer, built, sub, dims, taken, params
+                )
+                accumulated[outputs[k]] = acc
+            text, base = accumulated[outputs[k]], ("accumulated", outputs[k])
+        if base in returned or getattr(base, "op", None) is Op.VAR:
+            text = renderer.call_template("copy", [text])  # never an input or another result
+        if getattr(base, "op", None) not in (Op.CONST, Op.EYE, Op.SELECT):  # made at each use
+            returned.add(base)
+        results.append(text)
     body = "\n".join(checks + lines)
     ret = (
         results[0]
@@ -364,10 +370,15 @@ def generate(outputs: list[Expr], backend: Backend, dims: dict | None = None, na
         [p for k, p in params.items() if isinstance(k, str)]
         + (["*"] + free_dims if free_dims else [])
     )
-    formulas = "\n".join(
-        f"        {k}: {to_text(o)}  (shape {format_shape(o.shape)})" for k, o in enumerate(shown)
-    )
-    doc = f'    """Compute {"the output" if len(outputs) == 1 else "the outputs"}:\n\n{formulas}\n    """'
+    what = "the output" if len(outputs) == 1 else "the outputs"
+    if doc:
+        formulas = "\n".join(
+            f"        {k}: {to_text(o)}  (shape {format_shape(o.shape)})"
+            for k, o in enumerate(shown)
+        )
+        docstring = f'    """Compute {what}:\n\n{formulas}\n    """'
+    else:
+        docstring = f'    """Compute {what}."""'
     renderer.used_helpers.update(h for h in backend.helpers if h + "(" in backend.asarray)
     helpers = [backend.helpers[h] for h in backend.helpers if h in renderer.used_helpers]
     text = "\n".join(checks + lines) + ret
@@ -379,8 +390,30 @@ def generate(outputs: list[Expr], backend: Backend, dims: dict | None = None, na
         + "\n"
     )
     parts = [header] + [h + "\n" for h in helpers]
-    parts.append(f"def {name}({sig}):\n{doc}\n{body}\n    return {ret}\n")
+    parts.append(f"def {name}({sig}):\n{docstring}\n{body}\n    return {ret}\n")
     return "\n\n".join(parts), params
+
+
+def _viewed(e: Expr, dims: dict) -> Expr:
+    """The node whose array ``e``'s array may be a view of (``e`` itself when it is computed
+    afresh): through transposes, diagonals and selections, products of one array with 0/1
+    matrices (``EYE``, ``SELECT``) that sum over none of its indices and have no more entries
+    than it (a placement into zeros has more: it is a new array)."""
+    while e.op is Op.EINSUM:
+        ins, out = e.attrs
+        main = [k for k, a in enumerate(e.args) if a.op not in (Op.EYE, Op.SELECT)]
+        if len(main) != 1:
+            return e
+        (k,) = main
+        others = {x for j, ls in enumerate(ins) if j != k for x in ls}
+        if not set(ins[k]) <= set(out) | others or _numel(e, dims) > _numel(e.args[k], dims):
+            return e
+        e = e.args[k]
+    return e
+
+
+def _numel(e: Expr, dims: dict) -> int:
+    return int(np.prod([d if isinstance(d, int) else dims.get(d, DEFAULT_DIM) for d in e.shape]))
 
 
 def _needed(import_line, text):

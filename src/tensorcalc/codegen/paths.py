@@ -32,6 +32,8 @@ they are interned, so equal pairs in the value, gradient and Hessian are compute
 from __future__ import annotations
 
 from collections import Counter
+from functools import cache, lru_cache
+from heapq import heapify, heappop, heappush
 from itertools import combinations
 
 from ..build import einsum
@@ -41,6 +43,7 @@ from ..ops import Op
 DEFAULT_DIM = 100  # assumed size of a symbolic dimension when no binding is given
 EXACT_LIMIT = 8
 INF = float("inf")
+SEARCHES = 4096  # contraction problems whose answers are kept (``_search``)
 
 
 def _size(labels, sizes):
@@ -57,7 +60,29 @@ def best_path(groups: list[tuple], out: tuple, sizes: dict):
 
 def search(groups: list[tuple], out: tuple, sizes: dict):
     """``(cost, tree)``: the cheapest contraction tree whose intermediates are no larger than
-    the result and every factor, else than twice or four times that, else any."""
+    the result and every factor, else than twice or four times that, else any.
+
+    The answer depends only on the pattern of the indices and their sizes, so the problem is
+    asked with its indices renamed 0, 1, … in order of appearance and answered once
+    (``_search``, a bounded cache): a product met again, under other index names or priced
+    again for another factor that ``_factor`` weighs, is not searched again.
+    """
+    names: dict = {}
+    for g in groups:
+        for x in g:
+            names.setdefault(x, len(names))
+    for x in out:
+        names.setdefault(x, len(names))
+    return _search(
+        tuple(tuple(names[x] for x in g) for g in groups),
+        tuple(names[x] for x in out),
+        tuple(sizes[x] for x in names),
+    )
+
+
+@lru_cache(maxsize=SEARCHES)
+def _search(groups: tuple, out: tuple, sizes: tuple):
+    """``search`` of a problem whose indices are 0, 1, …, with ``sizes[x]`` the size of x."""
     n = len(groups)
     if n == 1:
         return _size(groups[0], sizes), 0
@@ -76,10 +101,11 @@ def search(groups: list[tuple], out: tuple, sizes: dict):
 def _exact(groups, out, sizes, limit):
     n = len(groups)
 
+    @cache  # each subset's indices once, not once per split it takes part in
     def kept(mask):
         inside = {x for k in range(n) if mask >> k & 1 for x in groups[k]}
         outside = set(out) | {x for k in range(n) if not mask >> k & 1 for x in groups[k]}
-        return inside & outside
+        return frozenset(inside & outside)
 
     best = {1 << k: (0, k) for k in range(n)}
     full = (1 << n) - 1
@@ -121,30 +147,57 @@ def _tree_cost(tree, groups, out, sizes):
 
 def _greedy(groups, out, sizes):
     """opt_einsum's greedy rule: merge the pair that shrinks memory most (result size minus
-    both inputs), among pairs sharing an index; outer products only when no pair does."""
-    items = [(frozenset(g), k) for k, g in enumerate(groups)]
+    both inputs), among pairs sharing an index; outer products only when no pair does.
+
+    Incremental: a merge changes the price of no pair that does not touch the merged operands
+    (an index they carry stays on the merged operand while another operand carries it), so
+    only the new operand's pairs are priced, and the cheapest pair comes off a heap.  Operands
+    are numbered in the order they appear (the merged one last), and ties go to the lowest
+    numbers, as a scan over the pairs in order would take them."""
     outs = set(out)
-    held = Counter(x for s, _ in items for x in s)  # how many operands carry each index
+    items = {k: frozenset(g) for k, g in enumerate(groups)}  # operand number -> its indices
+    trees = {k: k for k in items}
+    held = Counter(x for s in items.values() for x in s)  # how many operands carry each index
+    having: dict = {}  # index -> the operands that carry it
+    for k, s in items.items():
+        for x in s:
+            having.setdefault(x, set()).add(k)
+    kept = {}  # (i, j) -> the indices the merged pair keeps
+
+    def price(i, j):  # kept: indices of the result or of other operands
+        a, b = items[i], items[j]
+        res = frozenset(x for x in a | b if x in outs or held[x] > (x in a) + (x in b))
+        kept[i, j] = res
+        return (not (a & b), _size(res, sizes) - _size(a, sizes) - _size(b, sizes), i, j)
+
+    pairs = {p for ks in having.values() for p in combinations(sorted(ks), 2)}
+    heap = [price(i, j) for i, j in pairs]
+    heapify(heap)
+    outer = False  # no pair shares an index (nor will one): every pair is priced
     while len(items) > 1:
-        choice = None
-        having = {}  # index -> positions of the operands that carry it
-        for k, (s, _) in enumerate(items):
-            for x in s:
-                having.setdefault(x, []).append(k)
-        sharing = sorted({p for ks in having.values() for p in combinations(ks, 2)})
-        for i, j in sharing or combinations(range(len(items)), 2):  # pairs sharing one win
-            a, b = items[i][0], items[j][0]  # kept: indices of the result or of other operands
-            res = {x for x in a | b if x in outs or held[x] > (x in a) + (x in b)}
-            key = (not (a & b), _size(res, sizes) - _size(a, sizes) - _size(b, sizes))
-            if choice is None or key < choice[0]:
-                choice = (key, i, j, res)
-        _, i, j, res = choice
-        merged = (frozenset(res), (items[i][1], items[j][1]))
-        held.subtract(items[i][0] | items[j][0])
-        held.subtract(items[i][0] & items[j][0])
-        held.update(merged[0])
-        items = [it for k, it in enumerate(items) if k not in (i, j)] + [merged]
-    return items[0][1]
+        if not heap:
+            outer = True
+            heap = [price(i, j) for i, j in combinations(items, 2)]
+            heapify(heap)
+        _, _, i, j = heappop(heap)
+        res = kept.pop((i, j))
+        if i not in items or j not in items:
+            continue  # a pair of an operand merged before
+        for x in items[i] | items[j]:
+            having[x] -= {i, j}
+        held.subtract(items[i] | items[j])
+        held.subtract(items[i] & items[j])
+        held.update(res)
+        m = len(trees)
+        trees[m] = (trees[i], trees[j])
+        del items[i], items[j]
+        items[m] = res
+        others = sorted(items)[:-1] if outer else sorted({k for x in res for k in having[x]})
+        for x in res:
+            having[x].add(m)
+        for k in others:
+            heappush(heap, price(k, m))
+    return trees[next(iter(items))]
 
 
 def _raw(ops, res):
@@ -170,6 +223,30 @@ def cost(e: Expr, sizes_of) -> float:
         return search(list(ins), out, _label_sizes(e, sizes_of))[0]
     size = _size(e.shape, {d: sizes_of(d) for d in e.shape})
     return (len(e.args) + 1) * size if e.op is Op.ADD else size
+
+
+class _Priced:
+    """The sizes of the dimensions for one ``binarize`` (call it as ``sizes_of``) with the cost
+    of each node priced once (``cost``): ``_factor`` weighs the same terms for every factor
+    they might share, and ``_distribute`` the same sums for every product over them."""
+
+    __slots__ = ("sizes_of", "known")
+
+    def __init__(self, sizes_of):
+        self.sizes_of, self.known = sizes_of, {}
+
+    def __call__(self, d):
+        return self.sizes_of(d)
+
+    def cost(self, e: Expr) -> float:
+        found = self.known.get(e)
+        if found is None:
+            found = self.known[e] = cost(e, self.sizes_of)
+        return found
+
+
+def _priced(sizes_of) -> _Priced:
+    return sizes_of if isinstance(sizes_of, _Priced) else _Priced(sizes_of)
 
 
 def _split(e: Expr, args, sizes_of):
@@ -227,15 +304,15 @@ def _distribute(n: Expr, uses, sizes_of) -> Expr | None:
     with the other factors, contracted in its best order (``U @ (V @ V')``).
     """
     ins, out = n.attrs
+    price = _priced(sizes_of).cost
     for k, a in enumerate(n.args):
         if a.op is not Op.ADD or uses[a] != 1:
             continue
         rest = [(b, ls) for j, (b, ls) in enumerate(zip(n.args, ins)) if j != k]
         terms = [einsum([(t, ins[k])] + rest, out) for t in a.args]
-        before = sum(cost(t, sizes_of) for t in a.args if t.op is Op.EINSUM)
-        before += cost(a, sizes_of) + cost(n, sizes_of)
-        after = sum(cost(t, sizes_of) for t in terms if t.op is Op.EINSUM)
-        after += cost(node(Op.ADD, tuple(terms)), sizes_of)
+        before = sum(price(t) for t in a.args if t.op is Op.EINSUM) + price(a) + price(n)
+        after = sum(price(t) for t in terms if t.op is Op.EINSUM)
+        after += price(node(Op.ADD, tuple(terms)))
         if after < before:
             return node(Op.ADD, tuple(terms))
     return None
@@ -251,17 +328,19 @@ def _factor(n: Expr, once, sizes_of):
     their place in the factor; terms whose factor sits alike and whose other factors meet it
     and the output at the same indices share it: Σᵢ F·Rᵢ = F·(Σᵢ Rᵢ).  The best saving wins.
     """
+    price = _priced(sizes_of).cost
     groups: dict = {}
     for t, single in zip(n.args, once):
         if t.op is not Op.EINSUM or not single:
             continue
-        for key, rest in _shared_forms(t):
-            groups.setdefault(key, []).append((t, rest))
+        for key, k in _shared_forms(t):
+            groups.setdefault(key, []).append((t, k))
     best = None
     for (factor, pattern, face), members in groups.items():
         if len({id(t) for t, _ in members}) < 2:
             continue
-        terms = list(dict((id(t), (t, rest)) for t, rest in members).values())
+        last = dict((id(t), (t, k)) for t, k in members).values()  # a term's last such factor
+        terms = [(t, _rest(t, k)) for t, k in last]
         face = tuple(dict.fromkeys(x for _, la in terms[0][1] for x in la if x in face))
         inner = [einsum(rest, face) for _, rest in terms]  # in the first's order: A, not A''
         if any(i.shape != inner[0].shape for i in inner):
@@ -276,30 +355,45 @@ def _factor(n: Expr, once, sizes_of):
             continue  # the canonical product took the factor apart (a constant)
         kept = [t for t in n.args if all(t is not u for u, _ in terms)]
         result = node(Op.ADD, (factored, *kept)) if kept else factored
-        before = cost(n, sizes_of) + sum(cost(t, sizes_of) for t, _ in terms)
-        after = sum(cost(i, sizes_of) for i in inner if i.op is Op.EINSUM) + cost(total, sizes_of)
-        after += cost(factored, sizes_of) + (cost(result, sizes_of) if kept else 0)
+        before = price(n) + sum(price(t) for t, _ in terms)
+        after = sum(price(i) for i in inner if i.op is Op.EINSUM) + price(total)
+        after += price(factored) + (price(result) if kept else 0)
         if after < before and (best is None or after - before < best[0]):
             best = (after - before, (factored, total, kept))
     return None if best is None else best[1]
 
 
 def _shared_forms(t: Expr):
-    """``((factor, its indices, the others' shared indices), the other factors)`` for each
-    operand of rank ≥ 1 of the product ``t``, its indices renamed as ``_factor`` needs."""
+    """``((factor, its indices, the others' shared indices), k)`` for each operand k of rank
+    ≥ 1 of the product ``t``, its indices renamed as ``_factor`` needs (``_rest`` writes the
+    other factors so, for the forms that some other term shares)."""
     ins, out = t.attrs
-    outputs = {x: ("o", j) for j, x in enumerate(out)}
+    if len(t.args) < 2:
+        return
+    carriers = Counter(x for ls in ins for x in set(ls))  # how many operands carry each index
     for k, (f, lf) in enumerate(zip(t.args, ins)):
-        if not f.ndim or len(t.args) < 2:
+        if not f.ndim:
             continue
-        name = dict(outputs)
-        for x in lf:
-            name.setdefault(x, ("f", lf.index(x)))
+        name = _names(out, lf)
         pattern = tuple(name[x] for x in lf)
-        rest = [(a, tuple(name.get(x, ("r", x)) for x in la))
-                for j, (a, la) in enumerate(zip(t.args, ins)) if j != k]  # fmt: skip
-        face = frozenset(x for _, la in rest for x in la if x[0] != "r")
-        yield (f, pattern, face), rest
+        face = frozenset(name[x] for x in name if carriers[x] > (x in lf))  # on another operand
+        yield (f, pattern, face), k
+
+
+def _names(out, lf) -> dict:
+    name = {x: ("o", j) for j, x in enumerate(out)}
+    for x in lf:
+        name.setdefault(x, ("f", lf.index(x)))
+    return name
+
+
+def _rest(t: Expr, k: int) -> list:
+    """The operands of the product ``t`` but its k-th, indices renamed as ``_shared_forms``
+    renames them for that factor."""
+    ins, out = t.attrs
+    name = _names(out, ins[k])
+    return [(a, tuple(name.get(x, ("r", x)) for x in la))
+            for j, (a, la) in enumerate(zip(t.args, ins)) if j != k]  # fmt: skip
 
 
 def _numel(e: Expr, sizes_of) -> int:
@@ -312,6 +406,7 @@ def factor_sums(outputs: list[Expr], sizes_of, fixed: set, memo=None) -> list[Ex
     several factors (``A @ X + B @ X + C @ Y + D @ Y``), and each inner sum may factor again
     (only its new nodes are visited: ``memo`` holds every node already done)."""
     memo = {} if memo is None else memo
+    sizes_of = _priced(sizes_of)
     order = _unvisited(outputs, memo)
     uses = Counter(a for n in order for a in n.args)
     for n in order:
@@ -355,6 +450,7 @@ def binarize(outputs: list[Expr], dims: dict | None = None, fuses=False) -> list
     compiler that fuses elementwise loops, number factors placed by ``_fused_split``)."""
     dims = dims or {}
 
+    @_Priced
     def sizes_of(d):
         return d if isinstance(d, int) else dims.get(d, DEFAULT_DIM)
 

@@ -15,12 +15,9 @@ here by differentiating as ``tc.derivative`` does and comparing the graphs, neve
 
 from __future__ import annotations
 
-from ..build import is_symmetric_var
-from ..diff.reverse import derivative
-from ..diff.symmetric import project
+from ..diff.order import one_order
 from ..expr import Expr, postorder, variables
 from ..ops import Op
-from ..simplify import simplify
 from .backends import Backend
 
 # op -> the domain its first argument needs, when that argument is a variable (or its transpose)
@@ -132,8 +129,8 @@ def domains(outputs: list[Expr]) -> dict:
 def _derivatives(f: Expr, x: Expr) -> tuple:
     """d f / d x as the rules give it and as ``tc.derivative`` returns it (simplified; on a
     symmetric matrix, projected)."""
-    d = derivative(f, x)
-    return d, simplify(project(d) if is_symmetric_var(x) else d)
+    one = one_order(f, x)
+    return one.raw, one.result
 
 
 def derivative_pairs(outputs: list[Expr]) -> list[tuple]:

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import re
 
-from ..build import is_symmetric_var
+from ..build import einsum, is_symmetric_var, var
+from ..diff.order import one_order
 from ..diff.reverse import wrt_variable
-from ..diff.symmetric import project
 from ..errors import DifferentiationError, TensorCalcError
 from ..expr import Expr
 from ..parse import parse
@@ -86,17 +86,30 @@ def explain_steps(f, wrt, order: int = 1, style: str | None = None, shapes=None)
             t, lx = disp.show(current)
             steps.append((HIGHER, None, current, f"now differentiate {t}",
                           r"\text{now differentiate } " + lx, None))  # fmt: skip
-        got, current = _one(current, x, disp, style, ROOTS[k % len(ROOTS)], used)
+        got, _ = _one(current, x, disp, style, ROOTS[k % len(ROOTS)], used)
         steps += got
         used |= {w for _, _, _, text, _, _ in got if text.startswith("let ") for w in _lets(text)}
-        if is_symmetric_var(x):  # as tc.derivative: the gradient on symmetric matrices
-            sym = project(current)
-            t, lx = Display().show(sym)
-            steps.append((SYMMETRIC, None, sym, f"on symmetric {x.name}: sym(G) = (G + G')/2 = {t}",
+        # the order as tc.derivative takes it (the steps' result, projected, simplified)
+        one = one_order(current, x)
+        if is_symmetric_var(x):  # the gradient on symmetric matrices: checked along every dS
+            t, lx = Display().show(one.projected)
+            ds = var(SYMMETRIC_DIRECTION, x.shape, symmetric=True)
+            steps.append((SYMMETRIC, _along(one.raw, ds), _along(one.projected, ds),
+                          f"on symmetric {x.name}: sym(G) = (G + G')/2 = {t}",
                           rf"\text{{on symmetric }} {x.name}:\ {lx}", None))  # fmt: skip
-            current = sym
-    result = simplify(current)
-    return _assemble(title, style, steps + _simplified(current, result), result, f)
+        steps += _simplified(one.projected, one.result)
+        current = one.result
+    return _assemble(title, style, steps, current, f)
+
+
+SYMMETRIC_DIRECTION = "zqsymqz"  # dS = dS', a variable no display token is named
+
+
+def _along(g: Expr, ds: Expr) -> Expr:
+    """⟨G, dS⟩ over the variable's two axes (the last two of ``g``): sym(G) is the gradient on
+    symmetric matrices because ⟨sym(G), dS⟩ = ⟨G, dS⟩ for every symmetric dS."""
+    idx = tuple(range(g.ndim))
+    return einsum([(g, idx), (ds, idx[-2:])], idx[:-2])
 
 
 def _simplified(d: Expr, s: Expr) -> list:

@@ -58,12 +58,13 @@ class Display:
         except (TensorCalcError, KeyError):
             return None
 
-    def token(self, shape, text: str, latex: str) -> Expr:
-        """A placeholder variable of ``shape`` shown as ``text`` / ``latex``."""
+    def token(self, shape, text: str, latex: str, symmetric: bool = False) -> Expr:
+        """A placeholder variable of ``shape`` shown as ``text`` / ``latex`` (``symmetric``:
+        declared S' = S, as the direction dS of a symmetric variable is)."""
         k = len(self.tokens)
         name = "zq" + _LETTERS[k % 26] + _LETTERS[k // 26 % 26] + "qz"
         self.tokens[name] = (text, latex)
-        return var(name, shape)
+        return var(name, shape, symmetric)
 
     # ------------------------------------------------------------------- trees
 

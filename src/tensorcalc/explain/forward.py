@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from ..build import add, const, einsum, scale, split_coef, substitute
+from ..build import add, const, einsum, is_symmetric_var, scale, split_coef, substitute
 from ..diff.reverse import derivative as reverse
 from ..diff.rules import PARTIAL
 from ..expr import Expr, postorder, variables
@@ -114,7 +114,9 @@ class Forward:
         if self.rules:
             self.dx = const(1.0)
         else:
-            self.dx = disp.token(x.shape, "d" + xname, r"\mathrm{d}" + latex_name(xname))
+            self.dx = disp.token(  # a symmetric variable moves along symmetric directions
+                x.shape, "d" + xname, r"\mathrm{d}" + latex_name(xname), is_symmetric_var(x)
+            )
         self.tok = {}
         for p in self.parts:
             if self.rules:

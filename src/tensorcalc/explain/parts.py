@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from ..build import substitute, var
 from ..expr import Expr, postorder, variables
 from ..ops import BINARY, KIND, LEAF, STRUCT, UNARY, Op
+from ..printing.where import fresh_name
 
 SCALAR_NAMES = "uvwpqrstghkabcm"
 VECTOR_NAMES = "erstuvwzpqgh"
@@ -103,13 +104,7 @@ def topo(nodes: list, key, reverse: bool = False) -> list:
 
 def _fresh(n: Expr, taken, scalars=None) -> str:
     pool = {0: scalars or SCALAR_NAMES, 1: VECTOR_NAMES}.get(n.ndim, MATRIX_NAMES)
-    for c in pool:
-        if c not in taken:
-            return c
-    k = 1
-    while f"{pool[0]}{k}" in taken:
-        k += 1
-    return f"{pool[0]}{k}"
+    return fresh_name(pool, taken, pool[0])
 
 
 def _direct(node: Expr, parts: dict) -> list:

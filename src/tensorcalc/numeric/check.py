@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..build import is_symmetric_var
+from ..diff.order import one_order
 from ..diff.reverse import check_order
-from ..diff.reverse import derivative as symbolic
 from ..errors import DifferentiationError, TensorCalcError
 from ..expr import Expr, postorder, variables
 from ..ops import Op
@@ -123,7 +124,8 @@ def _domains(e: Expr) -> dict:
 def random_values(e: Expr, seed=0, dims=None) -> tuple[dict, dict]:
     """Random float64 values for the variables of ``e`` that respect the ops' domains.
 
-    Symbolic dimensions get distinct sizes (2, 3, 4, ...) so transposition bugs show.
+    Symbolic dimensions get distinct sizes (2, 3, 4, ...) so transposition bugs show, and a
+    variable declared symmetric gets a symmetric value.
     """
     rng = np.random.default_rng(seed)
     dims = dict(dims or {})
@@ -145,6 +147,8 @@ def random_values(e: Expr, seed=0, dims=None) -> tuple[dict, dict]:
             values[name] = rng.uniform(-0.8, 0.8, size=shape)
         else:
             values[name] = rng.normal(size=shape)
+        if is_symmetric_var(v):  # declared S' = S: a symmetric value (evaluate checks it)
+            values[name] = (values[name] + values[name].T) / 2
     return values, dims
 
 
@@ -167,9 +171,10 @@ def check(expr: Expr, wrt, values=None, order: int = 1, seed: int = 0) -> CheckR
         values, dims = dict(values), None
     d = expr
     for _ in range(order):
-        d = symbolic(d, found[name])
+        d = one_order(d, found[name]).projected  # sym(G) on a symmetric S, else the raw sweep
     actual = evaluate(d, values, dims)
-    fun = lambda v: evaluate(expr, {**values, name: v}, dims)  # noqa: E731
+    on = _symmetrised if is_symmetric_var(found[name]) else (lambda v: v)
+    fun = lambda v: evaluate(expr, {**values, name: on(v)}, dims)  # noqa: E731
     expected, err = numerical(
         fun, np.asarray(values[name], dtype=float), order, "richardson", full_output=True
     )
@@ -179,6 +184,11 @@ def check(expr: Expr, wrt, values=None, order: int = 1, seed: int = 0) -> CheckR
         err,
         f"d^{order}/d{name}^{order} of {expr}" if order > 1 else f"d/d{name} of {expr}",
     )
+
+
+def _symmetrised(v):
+    """(V + Vᵀ)/2: differences of f(sym V) in V are sym(G), f's gradient on symmetric S."""
+    return (v + np.swapaxes(v, -1, -2)) / 2
 
 
 # -------------------------------------------------------------------- checking user code

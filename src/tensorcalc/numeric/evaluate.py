@@ -270,4 +270,4 @@ def evaluate(e: Expr, values=None, /, dims=None, max_elements: int = MAX_ELEMENT
                         f"{n.op.value} failed: {err} (the matrix is singular)"
                     ) from None
     out = _dense(memo[e])
-    return np.array(out) if e.op is Op.CONST else out
+    return np.array(out) if e.op is Op.CONST else kernels.fresh(out, values.values())

@@ -64,14 +64,19 @@ def _names_in(tree, order):
     }
 
 
-def _fresh(rank, taken):
-    for letter in POOLS.get(rank, "TSUVW"):
-        if letter not in taken:
-            return letter
+def fresh_name(pool, taken, stem: str) -> str:
+    """The first name of ``pool`` not ``taken``, else ``stem`` numbered: stem1, stem2, …
+
+    >>> fresh_name("uv", {"u", "v", "t1"}, "t")
+    't2'
+    """
+    for name in pool:
+        if name not in taken:
+            return name
     k = 1
-    while f"t{k}" in taken:
+    while f"{stem}{k}" in taken:
         k += 1
-    return f"t{k}"
+    return f"{stem}{k}"
 
 
 def _replace(p, old, new, memo):
@@ -105,7 +110,7 @@ def name_shared(tree: P, taken=()):
         if not shared:
             break
         best = max(shared, key=lambda p: _size(p, sizes))
-        name = _fresh(best.rank, taken)
+        name = fresh_name(POOLS.get(best.rank, "TSUVW"), taken, "t")
         taken.add(name)
         ref = P("var", (), name, best.rank)
         memo: dict = {}
