@@ -4,9 +4,10 @@ A result is summed into one zero array (the accumulator), term by term, when the
 write through views (``Backend.view``) and either
 
 - one of its products would make an intermediate larger than a quarter of the result: the
-  product is then computed in blocks along some of the result's indices (``_blocks`` halves
-  the index that brings the arrays over budget at the least total cost), the loop of blocks
-  hoists what an inner loop does not change, and each block is added into its slice; or
+  product is then computed in blocks along one or two of the result's indices (``_blocks``:
+  the cheapest blocks whose arrays, as ``_live`` counts them, fit in what the result and its
+  factors leave of twice its size), the loop of blocks hoists what an inner loop does not
+  change (deleted after the term), and each block is added into its slice; or
 - it is a sum with a term that Kronecker deltas place: that term is added onto a writable view
   of the diagonal (``np.einsum("ijil->ijl", acc)``), never as a dense copy.
 
@@ -19,6 +20,8 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import combinations, product
 from string import ascii_letters
 
 from ..build import split_coef
@@ -57,57 +60,151 @@ class _Term:
 
 
 def _arrays(groups: list, out: tuple, sizes: dict) -> tuple:
-    """``(largest, made, cost)`` of contracting ``groups`` in the best order: the size of its
-    largest intermediate (0 when there is none), the sizes of every array it makes (the result
-    last) and its operation count."""
+    """``(largest, made, cost)`` of contracting ``groups`` in the best order (``search``): the
+    size of its largest intermediate (0 when there is none), the arrays it makes (``_walk``)
+    and its operation count."""
     cost, tree = search(groups, out, sizes)
-    made = []
+    made = _walk(tree, groups, out, sizes)[0]
+    return max((m[0] for m in made[:-1]), default=0), made, cost
+
+
+def _walk(tree, groups: list, out: tuple, sizes: dict) -> tuple:
+    """``(made, cost)`` of contracting ``groups`` along ``tree``: ``(size, labels, parts,
+    sums)`` of every array it makes, in the order made (the result last; ``parts``: the
+    positions in ``made`` of the two arrays it is made of, None for an operand; ``sums``:
+    whether making it sums over an index), and its operation count (a pair costs the indices
+    of its two operands, as ``search`` counts)."""
+    steps = _steps(tree, tuple(groups), tuple(out))
+    made = [(_size(labels, sizes), labels, parts, pair > labels) for labels, pair, parts in steps]
+    return made, sum(_size(pair, sizes) for _, pair, _ in steps)
+
+
+@lru_cache(maxsize=4096)
+def _steps(tree, groups: tuple, out: tuple) -> tuple:
+    """The arrays that contracting ``groups`` along ``tree`` makes: ``(labels, pair, parts)``
+    each (``pair``: the indices of its two operands, what making it costs)."""
+    if len(groups) == 1:
+        return ((frozenset(out), frozenset(groups[0]), (None, None)),)
+    steps = []
+
+    def kept(leaves):  # a subtree's result: its indices needed by the result or other operands
+        inside = {x for k in leaves for x in groups[k]}
+        others = (groups[k] for k in range(len(groups)) if k not in leaves)
+        return frozenset(inside & set(out).union(*others))
 
     def walk(t):
         if isinstance(t, int):
-            return {t}
-        leaves = walk(t[0]) | walk(t[1])
-        inside = {x for k in leaves for x in groups[k]}
-        outside = set(out).union(*(groups[k] for k in range(len(groups)) if k not in leaves))
-        made.append(_size(inside & outside, sizes))
-        return leaves
+            return {t}, None
+        (l1, k1), (l2, k2) = walk(t[0]), walk(t[1])
+        steps.append((kept(l1 | l2), kept(l1) | kept(l2), (k1, k2)))
+        return l1 | l2, len(steps) - 1
 
     walk(tree)
-    made = made[:-1] + [_size(out, sizes)]
-    return max(made[:-1], default=0), made, cost
+    return tuple(steps)
 
 
+def _live(made: list, loops: list) -> int:
+    """The most numbers that one block's arrays hold at once, its loops running over
+    ``loops`` (outermost first).  An array that an inner loop does not change is hoisted: it
+    stays bound, and its next value is made while the last is still bound.  The others are
+    temporaries of the block's statement, each freed once the array made of it is made (in
+    either order of the two parts).  A part that is itself made of an intermediate may come
+    out of einsum in an order that tensordot copies before it sums: counted once more there.
+    (Within 0.03 of the result of tracemalloc's peaks on the MLP Hessian's block shapes.)"""
+    level = {x: k + 1 for k, x in enumerate(loops)}
+    hoisted = [
+        k for k, (_, labels, *_) in enumerate(made[:-1])
+        if max((level[x] for x in labels if x in level), default=0) < len(loops)
+    ]  # fmt: skip
+
+    def temp(k):  # (size, peak) of array k as a temporary of the statement that uses it
+        if k is None or k in hoisted:
+            return 0, 0
+        return made[k][0], peak(k)
+
+    def peak(k):  # the most held while array k is made, its parts as temporaries
+        (s1, p1), (s2, p2) = (temp(j) for j in made[k][2])
+        mixed = [made[j][0] for j in made[k][2] if j is not None and made[j][2] != (None, None)]
+        copy = max(mixed, default=0) if made[k][3] else 0
+        return max(p1 + s2, p2 + s1, s1 + s2 + copy + made[k][0])
+
+    bound = sum(made[k][0] for k in hoisted)
+    return bound + max(peak(k) for k in [*hoisted, len(made) - 1])
+
+
+def _lengths(n: int) -> list:
+    """The block lengths tried for an index of length n (n itself first): n split into 1, 2,
+    3, 4, 6, 8, 12, 16, ... nearly equal blocks (each length once), and 1."""
+    out, count = [], 1
+    while count <= n:
+        length = -(-n // count)
+        if not out or length < out[-1]:
+            out.append(length)
+        count = count + 1 if count < 4 else count * 3 // 2 if count % 4 == 0 else count * 4 // 3
+    return out + [1] if out[-1] > 1 else out
+
+
+MARGIN = 0.1  # the share of the result kept free of what one block's arrays hold at once
 PER_BLOCK = 500_000  # the Python and call overhead of one product of one block, in operations
+PER_NUMBER = 8  # what writing one number of an array costs, in operations (memory, not BLAS)
+PER_RUN = 1000  # what a block's short runs cost, in operations per run (measured on the MLP)
+MAX_LOOPS = 2  # output labels blocked at once, unless no shape over fewer fits the budget
+CHECKED = 12  # block shapes whose contraction order is searched, at most
 
 
 def _blocks(groups: list, out: tuple, sizes: dict, budget: int) -> dict:
-    """Block sizes for some output labels such that no array that one block makes is larger
-    than ``budget`` (slicing an output index needs no sum across blocks).  Each step halves
-    the label that brings the arrays over budget down at the least total cost (operations of
-    every block, overhead included: a label that every large array carries costs nothing)."""
+    """Block lengths for some output labels (slicing an output index needs no sum across
+    blocks) such that the arrays that one block holds at once (``_live``) stay within
+    ``budget``, at the least total cost: the operations of every block, the numbers its arrays
+    write, the overhead of its calls and of short runs in the result.  Block lengths from
+    ``_lengths``; shapes over at most ``MAX_LOOPS`` labels (more if none fits) are ranked along
+    the contraction orders that ``search`` picks for a few of them, then checked in that
+    order with their own; when none fits, the shape that holds the least."""
+    labels = [x for x in out if sizes[x] > 1]
 
-    def measure(blocks):
-        _, made, cost = _arrays(groups, out, {**sizes, **blocks})
-        count = 1
+    def count(blocks):
+        c = 1
         for x, n in blocks.items():
-            count *= -(-sizes[x] // n)
-        return sum(max(0, m - budget) for m in made), count * (cost + PER_BLOCK * len(groups))
+            c *= -(-sizes[x] // n)
+        return c
 
-    blocks: dict = {}
-    over = measure(blocks)[0]
-    while over > 0:
-        trials = []
-        for k, x in enumerate(out):
-            n = blocks.get(x, sizes[x])
-            if n > 1:
-                o, c = measure({**blocks, x: (n + 1) // 2})
-                if o < over:
-                    trials.append((c, o, k))
-        if not trials:
+    def measure(blocks, made, cost):
+        run = 1  # the numbers that a block adds to the result in one contiguous run
+        for x in reversed(out):
+            run *= blocks.get(x, sizes[x])
+            if x in blocks:
+                break
+        written = PER_NUMBER * sum(m[0] for m in made)
+        total = count(blocks) * (cost + written + overhead) + PER_RUN * _size(out, sizes) // run
+        return _live(made, [x for x in out if x in blocks]), total
+
+    overhead = PER_BLOCK * len(groups)
+    trees = {search(groups, out, sizes)[1]}  # the orders of the whole and of a few shapes
+    for chosen in (c for k in range(1, MAX_LOOPS + 1) for c in combinations(labels, k)):
+        probe = {x: _lengths(sizes[x])[len(_lengths(sizes[x])) // 2] for x in chosen}
+        trees.add(search(groups, out, {**sizes, **probe})[1])
+    best, least = None, None
+    for loops in range(len(labels) + 1):
+        if best is not None and loops > MAX_LOOPS:
             break
-        _, over, k = min(trials)
-        blocks[out[k]] = (blocks.get(out[k], sizes[out[k]]) + 1) // 2
-    return blocks
+        ranked = []
+        for chosen in combinations(labels, loops):
+            for lengths in product(*(_lengths(sizes[x])[1:] for x in chosen)):
+                blocks = dict(zip(chosen, lengths))
+                shape = {**sizes, **blocks}
+                live, total = min(measure(blocks, *_walk(t, groups, out, shape)) for t in trees)
+                ranked.append((live > budget, total if live <= budget else live, blocks))
+        ranked.sort(key=lambda r: r[:2])
+        for over, guess, blocks in ranked[:CHECKED]:
+            if over and (best is not None or loops < len(labels)):
+                break  # none fits along the orders known: more labels
+            if best is not None and not over and guess >= best[0]:
+                break
+            live, total = measure(blocks, *_arrays(groups, out, {**sizes, **blocks})[1:])
+            if live <= budget and (best is None or total < best[0]):
+                best = (total, blocks)
+            least = min(least or (live, total, blocks), (live, total, blocks), key=lambda r: r[:2])
+    return best[1] if best is not None else least[2] if least is not None else {}
 
 
 def plans(outputs: list, backend: Backend, dims) -> dict:
@@ -122,8 +219,8 @@ def plans(outputs: list, backend: Backend, dims) -> dict:
     >>> f = tc.parse("norm(W2 @ tanh(W1 @ X) - T)^2", shapes)
     >>> hess = tc.derivative(f, "W1", order=2)
     >>> terms = plans([hess], BACKEND, {"h": 20, "d": 30, "o": 10, "N": 1000})[0]
-    >>> [t.blocks for t in terms]  # the second term in blocks of 5 x 15 x 5 x 15
-    [{0: 3}, {1: 15, 0: 5, 3: 15, 2: 5}]
+    >>> [t.blocks for t in terms]  # the second term in 4 x 6 blocks of 5 x 5 x 20 x 30
+    [{0: 4}, {0: 5, 1: 5}]
     """
     if not backend.view:
         return {}
@@ -131,16 +228,31 @@ def plans(outputs: list, backend: Backend, dims) -> dict:
     for k, o in enumerate(outputs):
         if o.ndim < 2 or o.op not in (Op.ADD, Op.EINSUM):
             continue
-        terms = [_term(t, o, dims or {}) for t in (o.args if o.op is Op.ADD else [o])]
+        found = [_term(t, dims or {}) for t in (o.args if o.op is Op.ADD else [o])]
+        terms = [t for t, _ in found]
+        result = _numel(o, dims)
+        # what the factors computed before the terms hold: the blocks get the rest of 2x o,
+        # never less than two arrays of MIN_BLOCK (smaller blocks cost more than they save),
+        # and as much as the factors hold when that alone is out of reach
+        held = {a for t in terms for a, _ in t.ops if a.op not in (Op.VAR, Op.CONST)}
+        held = sum(_numel(a, dims) for a in held)
+        free = int(result * (1 - MARGIN)) - held
+        budget = max(free, held if free < 0 else 0, result // 4, 2 * MIN_BLOCK)
+        for t, sizes in found:  # the terms whose intermediates would outgrow a quarter of o
+            groups = [ls for _, ls in t.ops]
+            if sizes and _arrays(groups, t.keep, sizes)[0] > max(result // 4, MIN_BLOCK):
+                t.blocks = _blocks(groups, t.keep, sizes, budget)
         if any(t.blocks or t.view[0] for t in terms):
             plans[k] = terms
     return plans
 
 
-def _term(t: Expr, o: Expr, dims: dict) -> _Term:
+def _term(t: Expr, dims: dict) -> tuple:
+    """The term ``t`` (``_Term``, no blocks yet) and, when its product might be computed in
+    blocks, the sizes of its labels (else None)."""
     c, core = split_coef(t)
     if core.op is not Op.EINSUM or any(a.op is Op.SELECT for a in core.args):
-        return _Term(t)  # added whole (a selection is applied as indexing: place.py)
+        return _Term(t), None  # added whole (a selection is applied as indexing: place.py)
     ins, out = core.attrs
     ops = list(zip(core.args, ins))
     view = ("", out)
@@ -155,21 +267,19 @@ def _term(t: Expr, o: Expr, dims: dict) -> _Term:
         c *= a.attrs[0]
         ops.remove((a, ls))
     if not ops:
-        return _Term(t)  # deltas alone: where(mask, 1)
+        return _Term(t), None  # deltas alone: where(mask, 1)
     carried = {x for _, ls in ops for x in ls}
     keep = tuple(x for x in view[1] if x in carried)
+    sizes = _known({x: d for a, ls in ops for x, d in zip(ls, a.shape)}, dims)
+    term = _Term(t, ops, keep, c, view)
+    if len(ops) < 3 or _is_gram(ops, keep):
+        return term, None
+    return term, sizes
 
-    def size(d):
-        return d if isinstance(d, int) else dims.get(d, DEFAULT_DIM)
 
-    sizes = {x: size(d) for a, ls in ops for x, d in zip(ls, a.shape)}
-    # blocks of at most a quarter of the result: a block's product is made, transposed and
-    # added, so two or three of them live at once
-    budget = max(_size(range(o.ndim), dict(enumerate(size(d) for d in o.shape))) // 4, MIN_BLOCK)
-    groups = [ls for _, ls in ops]
-    if len(groups) < 3 or _arrays(groups, keep, sizes)[0] <= budget or _is_gram(ops, keep):
-        return _Term(t, ops, keep, c, view)
-    return _Term(t, ops, keep, c, view, _blocks(groups, keep, sizes, budget))
+def _numel(a: Expr, dims) -> int:
+    """The numbers in ``a`` (symbolic dimensions at their bound or assumed sizes)."""
+    return _size(range(a.ndim), _known(dict(enumerate(a.shape)), dims))
 
 
 def _known(sizes: dict, dims) -> dict:
@@ -206,7 +316,7 @@ def accumulate(acc, o, terms, renderer, built, sub, dims, taken, params) -> list
     >>> dims = {"h": 20, "d": 30, "o": 10, "N": 1000}
     >>> src = tc.codegen(tc.derivative(f, "W1", order=2), dims=dims)
     >>> [line.strip() for line in src.splitlines() if line.strip().startswith("for ")][:3]
-    ['for i in range(0, d_h, 3):', 'for i in range(0, d_h, 5):', 'for j in range(0, d_d, 15):']
+    ['for i in range(0, d_h, 4):', 'for i in range(0, d_h, 5):', 'for j in range(0, d_d, 5):']
     """
     b = renderer.b
     shape = ", ".join(renderer.r_dim(P("dim", (), d)) for d in o.shape)
@@ -282,4 +392,6 @@ def accumulate(acc, o, terms, renderer, built, sub, dims, taken, params) -> list
         target = b.view.format(acc, spec=repr(t.view[0])) if t.view[0] else acc
         target += items(t.view[1]) or ("[...]" if t.view[0] else "")
         lines.append(f"{indent}{target} += {code}")
+        if hoisted:  # freed before the next term's blocks
+            lines.append("    del " + ", ".join(hoisted.values()))
     return lines
