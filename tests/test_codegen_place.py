@@ -81,6 +81,30 @@ def test_placed_products_agree_with_evaluate(backend, text, shapes, wrt):
         assert np.array_equal(got == 0, want == 0)  # zeros stay zeros next to an inf or NaN
 
 
+# a delta in a product with a factor that is inf off the diagonal by construction (1 / diag(x)):
+# placed last, on the diagonal, never multiplied by the 0s of a diag(v) made first (0 · inf)
+QUOTIENTS = [
+    "diag(x) * (1 / diag(x))",
+    "diag(x) * diag(x) / diag(x)",
+    "diag(x) * (A / diag(x))",
+    "eye(3) * (1 / diag(x)) * sum(x)",
+]
+
+
+@pytest.mark.parametrize("backend", INSTALLED)
+@pytest.mark.parametrize("text", QUOTIENTS)
+def test_a_delta_meets_a_quotient_of_diagonals_on_the_diagonal_only(backend, text):
+    f = tc.parse(text, {"x": (3,), "A": (3, 3)})
+    vals = {"x": np.array([1.0, 2.0, 4.0]), "A": np.arange(9.0).reshape(3, 3)}
+    vals = {k: v for k, v in vals.items() if k in variables(f)}
+    with np.errstate(all="ignore"):
+        want = f.evaluate(vals)
+        got = as_numpy(tc.compile(f, backend)(**vals))
+    np.testing.assert_array_equal(want, np.diag(np.diagonal(want)))  # finite, 0 off the diagonal
+    assert np.all(np.isfinite(want))
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=0)
+
+
 SMOOTH = [c for c in CASES if "sqrt" not in c[0]]  # sqrt(sin(0)) in the middle: not smooth
 
 

@@ -253,6 +253,9 @@ def _split(e: Expr, args, sizes_of):
     ins, out = e.attrs
     if len(args) <= 2:
         return e if tuple(args) == e.args else node(Op.EINSUM, tuple(args), e.attrs)
+    k = next((k for k, a in enumerate(args) if a.op is Op.EYE and len(set(ins[k])) == 2), None)
+    if k is not None and set(ins[k]) <= set(out):
+        return _split_delta(e, args, k, sizes_of)
     tree = best_path(list(ins), out, _label_sizes(e, sizes_of))
     operands = list(zip(args, ins))
 
@@ -268,6 +271,20 @@ def _split(e: Expr, args, sizes_of):
         return _raw([(a, la), (b, lb)], res), res
 
     return build(tree, True)[0]
+
+
+def _split_delta(e: Expr, args, k, sizes_of):
+    """δ_pq F(.., p, q, ..) = δ_pq F(.., p, p, ..): the other factors are multiplied on the
+    diagonal and the delta placed last, so its zeros never meet them in a pairwise product
+    (diag(x) * (1 / diag(x)) would be 0 · inf = nan off the diagonal, where evaluate gives 0)."""
+    ins, out = e.attrs
+    p, q = ins[k]
+    rest = [(a, tuple(p if x == q else x for x in ls)) for j, (a, ls) in enumerate(zip(args, ins))]
+    del rest[k]
+    carried = {x for _, ls in rest for x in ls}
+    inner_out = tuple(x for x in out if x != q and x in carried)
+    inner = _raw(rest, inner_out)
+    return _raw([(_split(inner, list(inner.args), sizes_of), inner_out), (args[k], (p, q))], out)
 
 
 def _fused_split(e: Expr, args, sizes_of):
