@@ -105,6 +105,29 @@ def test_a_delta_meets_a_quotient_of_diagonals_on_the_diagonal_only(backend, tex
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=0)
 
 
+# a selection that writes the result's axis (a scatter, a placement) is applied last too: the
+# zeros it writes at x = 0 are not multiplied by 1 / x = inf (evaluate's structural zeros)
+SCATTERED = [
+    "(select(2, 4, 1, 2)' @ y) * (1 / x)",
+    "(select(2, 4, 1, 2)' @ y) * (1 / x) * sum(x)",
+    "diag(select(2, 4, 1, 2)' @ y) * (1 / diag(x))",
+    "outer(select(2, 4, 1, 2)' @ y, 1 / x)",
+]
+
+
+@pytest.mark.parametrize("backend", INSTALLED)
+@pytest.mark.parametrize("text", SCATTERED)
+def test_a_scattered_selection_keeps_its_zeros_next_to_an_inf(backend, text):
+    f = tc.parse(text, {"x": (4,), "y": (2,)})
+    vals = {"x": np.array([0.0, 2.0, 0.0, 4.0]), "y": np.array([1.0, 3.0])}
+    with np.errstate(all="ignore"):
+        want = f.evaluate(vals)
+        got = as_numpy(tc.compile(f, backend)(**vals))
+    assert not np.isnan(want).any()  # rows/entries 0 and 2 are structural zeros
+    np.testing.assert_array_equal(want[[0, 2]], 0.0)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=0)
+
+
 SMOOTH = [c for c in CASES if "sqrt" not in c[0]]  # sqrt(sin(0)) in the middle: not smooth
 
 

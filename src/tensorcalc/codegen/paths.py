@@ -253,9 +253,11 @@ def _split(e: Expr, args, sizes_of):
     ins, out = e.attrs
     if len(args) <= 2:
         return e if tuple(args) == e.args else node(Op.EINSUM, tuple(args), e.attrs)
-    k = next((k for k, a in enumerate(args) if a.op is Op.EYE and len(set(ins[k])) == 2), None)
-    if k is not None and set(ins[k]) <= set(out):
-        return _split_delta(e, args, k, sizes_of)
+    for k, (a, labels) in enumerate(zip(args, ins)):
+        if not _is_map(a, labels) or labels[1] not in out or labels[0] == labels[1]:
+            continue
+        if (placed := _split_map(e, args, k, sizes_of)) is not None:
+            return placed
     tree = best_path(list(ins), out, _label_sizes(e, sizes_of))
     operands = list(zip(args, ins))
 
@@ -273,18 +275,38 @@ def _split(e: Expr, args, sizes_of):
     return build(tree, True)[0]
 
 
-def _split_delta(e: Expr, args, k, sizes_of):
-    """δ_pq F(.., p, q, ..) = δ_pq F(.., p, p, ..): the other factors are multiplied on the
-    diagonal and the delta placed last, so its zeros never meet them in a pairwise product
-    (diag(x) * (1 / diag(x)) would be 0 · inf = nan off the diagonal, where evaluate gives 0)."""
+def _is_map(a: Expr, labels) -> bool:
+    return a.op in (Op.EYE, Op.SELECT) and len(labels) == 2
+
+
+def _split_map(e: Expr, args, k, sizes_of):
+    """A selection or delta S[p, q] that writes the result's axis q (a scatter over a summed p,
+    or a placement where p is in the result too) is applied last: the other factors are
+    multiplied at q = idx[p] only (those with a q axis gathered, a delta's just renamed), so
+    the zeros S writes never meet them in a pairwise product, where 0 · inf would be nan and
+    evaluate gives 0: δ_pq F(p, q) = δ_pq F(p, p), and diag(x) * (1 / diag(x)) is not 0/0.
+    None where an operand reads both a selection's p and q (left to the pairwise order)."""
     ins, out = e.attrs
-    p, q = ins[k]
-    rest = [(a, tuple(p if x == q else x for x in ls)) for j, (a, ls) in enumerate(zip(args, ins))]
-    del rest[k]
+    m, (p, q) = args[k], ins[k]
+    rest = []
+    for j, (a, ls) in enumerate(zip(args, ins)):
+        if j == k:
+            continue
+        if q not in ls:
+            rest.append((a, ls))
+            continue
+        if m.op is not Op.EYE and p in ls:
+            return None
+        taken = tuple(p if x == q else x for x in ls)
+        if m.op is not Op.EYE:  # a gather: a[.., idx[p], ..]
+            taken = tuple(dict.fromkeys(taken))
+            a = _raw([(m, (p, q)), (a, ls)], taken)
+        rest.append((a, taken))
     carried = {x for _, ls in rest for x in ls}
-    inner_out = tuple(x for x in out if x != q and x in carried)
+    inner_out = tuple(dict.fromkeys(p if x == q else x for x in out if x in carried or x == q))
+    inner_out = tuple(x for x in inner_out if x in carried)
     inner = _raw(rest, inner_out)
-    return _raw([(_split(inner, list(inner.args), sizes_of), inner_out), (args[k], (p, q))], out)
+    return _raw([(_split(inner, list(inner.args), sizes_of), inner_out), (m, (p, q))], out)
 
 
 def _fused_split(e: Expr, args, sizes_of):
