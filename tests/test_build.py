@@ -79,3 +79,16 @@ def test_the_reversal_is_symmetric_and_a_proper_selection_is_not():
     assert is_symmetric(b.select(N, N, N - 1, -1))
     assert not is_symmetric(b.select(3, N, 0, 2))
     assert not is_symmetric(b.select(1, 1, 0, 1)) or b.select(1, 1, 0, 1) is b.eye(1)
+
+
+def test_a_power_of_the_identity_is_the_identity_and_stays_placed():
+    assert b.pow_(b.eye(3), b.const(2.0, ())) is b.eye(3)
+    assert b.pow_(b.eye(3), b.const(0.5, ())) is b.eye(3)
+    f = tc.parse("eye(3)^2 * (1 / diag(x))", {"x": (3,)})
+    x = np.array([1.0, 2.0, 4.0])
+    with np.errstate(all="ignore"):
+        want = tc.evaluate(f, x=x)
+        got = tc.compile(f)(x=x)
+    np.testing.assert_array_equal(want, np.diag(1 / x))  # 0 off the diagonal, as eye(3) * …
+    np.testing.assert_array_equal(got, want)
+    assert str(tc.parse("eye(3)^-1", {})) == "eye(3)^(-1)"  # 0^-1 = inf off the diagonal: kept

@@ -221,10 +221,10 @@ def _symmetric_order(ops, out):
 
 
 def _symmetric(e: Expr) -> bool:
-    """A symmetric variable or an inverse of one (inv(S)' = inv(S))."""
+    """A symmetric variable or an inverse of one (inv(S)' = inv(S)), or the identity."""
     while e.op is Op.INV:
         e = e.args[0]
-    return is_symmetric_var(e)
+    return is_symmetric_var(e) or e.op is Op.EYE
 
 
 def _cancel_quotients(ops, out=()):
@@ -722,6 +722,8 @@ def pow_(a, b) -> Expr:
         return a
     if vb == 0.0 or va == 1.0:
         return ones(a.shape)
+    if a.op is Op.EYE and vb is not None and vb > 0:
+        return a  # δ^k = δ for k > 0 (1^k = 1, 0^k = 0): eye(3)^2 is eye(3), placed, not dense
     if va is not None and vb is not None:
         with np.errstate(all="ignore"):
             r = float(np.power(va, vb))

@@ -213,9 +213,7 @@ def run_one_detailed(
     except tc.TensorCalcError as err:
         return f"TensorCalcError:{type(err).__name__}", str(err).split("\n")[0][:300]
     except Exception as err:  # noqa: BLE001 - naming it is the point
-        return f"other:{type(err).__name__}", _where_raised(err)
-    except RecursionError as err:
-        return "other:RecursionError", _where_raised(err)
+        return f"other:{type(err).__name__}", _where_raised(err)  # RecursionError included
 
 
 def _where_raised(err: BaseException) -> str:
