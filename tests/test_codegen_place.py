@@ -81,50 +81,37 @@ def test_placed_products_agree_with_evaluate(backend, text, shapes, wrt):
         assert np.array_equal(got == 0, want == 0)  # zeros stay zeros next to an inf or NaN
 
 
-# a delta in a product with a factor that is inf off the diagonal by construction (1 / diag(x)):
-# placed last, on the diagonal, never multiplied by the 0s of a diag(v) made first (0 · inf)
-QUOTIENTS = [
-    "diag(x) * (1 / diag(x))",
-    "diag(x) * diag(x) / diag(x)",
-    "diag(x) * (A / diag(x))",
-    "eye(3) * (1 / diag(x)) * sum(x)",
+# structural zeros next to an inf: a delta (or a selection writing the result's axis) is applied
+# last, the other factors taken at its entries only, never multiplied by the 0s of a diag(v) or a
+# scatter made first (0 · inf = nan, where evaluate gives 0). QUOTIENTS: 1 / diag(x) is inf off
+# the diagonal by construction, x finite; SCATTERED: x = 0 where the selection writes zeros.
+QUOTIENT = ({"x": (3,), "A": (3, 3)}, {"x": [1.0, 2.0, 4.0], "A": np.arange(9.0).reshape(3, 3)})
+SCATTER = ({"x": (4,), "y": (2,)}, {"x": [0.0, 2.0, 0.0, 4.0], "y": [1.0, 3.0]})
+STRUCTURAL = [
+    ("diag(x) * (1 / diag(x))", *QUOTIENT),
+    ("diag(x) * diag(x) / diag(x)", *QUOTIENT),
+    ("diag(x) * (A / diag(x))", *QUOTIENT),
+    ("eye(3) * (1 / diag(x)) * sum(x)", *QUOTIENT),
+    ("(select(2, 4, 1, 2)' @ y) * (1 / x)", *SCATTER),
+    ("(select(2, 4, 1, 2)' @ y) * (1 / x) * sum(x)", *SCATTER),
+    ("diag(select(2, 4, 1, 2)' @ y) * (1 / diag(x))", *SCATTER),
+    ("outer(select(2, 4, 1, 2)' @ y, 1 / x)", *SCATTER),
 ]
 
 
 @pytest.mark.parametrize("backend", INSTALLED)
-@pytest.mark.parametrize("text", QUOTIENTS)
-def test_a_delta_meets_a_quotient_of_diagonals_on_the_diagonal_only(backend, text):
-    f = tc.parse(text, {"x": (3,), "A": (3, 3)})
-    vals = {"x": np.array([1.0, 2.0, 4.0]), "A": np.arange(9.0).reshape(3, 3)}
-    vals = {k: v for k, v in vals.items() if k in variables(f)}
+@pytest.mark.parametrize("text,shapes,vals", STRUCTURAL, ids=[c[0] for c in STRUCTURAL])
+def test_structural_zeros_stay_zeros_next_to_an_inf(backend, text, shapes, vals):
+    f = tc.parse(text, shapes)
+    vals = {k: np.asarray(v) for k, v in vals.items() if k in variables(f)}
     with np.errstate(all="ignore"):
         want = f.evaluate(vals)
         got = as_numpy(tc.compile(f, backend)(**vals))
-    np.testing.assert_array_equal(want, np.diag(np.diagonal(want)))  # finite, 0 off the diagonal
-    assert np.all(np.isfinite(want))
-    np.testing.assert_allclose(got, want, rtol=1e-12, atol=0)
-
-
-# a selection that writes the result's axis (a scatter, a placement) is applied last too: the
-# zeros it writes at x = 0 are not multiplied by 1 / x = inf (evaluate's structural zeros)
-SCATTERED = [
-    "(select(2, 4, 1, 2)' @ y) * (1 / x)",
-    "(select(2, 4, 1, 2)' @ y) * (1 / x) * sum(x)",
-    "diag(select(2, 4, 1, 2)' @ y) * (1 / diag(x))",
-    "outer(select(2, 4, 1, 2)' @ y, 1 / x)",
-]
-
-
-@pytest.mark.parametrize("backend", INSTALLED)
-@pytest.mark.parametrize("text", SCATTERED)
-def test_a_scattered_selection_keeps_its_zeros_next_to_an_inf(backend, text):
-    f = tc.parse(text, {"x": (4,), "y": (2,)})
-    vals = {"x": np.array([0.0, 2.0, 0.0, 4.0]), "y": np.array([1.0, 3.0])}
-    with np.errstate(all="ignore"):
-        want = f.evaluate(vals)
-        got = as_numpy(tc.compile(f, backend)(**vals))
-    assert not np.isnan(want).any()  # rows/entries 0 and 2 are structural zeros
-    np.testing.assert_array_equal(want[[0, 2]], 0.0)
+    assert not np.isnan(want).any()  # (the outer product has its infs, where 1 / x is inf)
+    if shapes is QUOTIENT[0]:  # diag(x)-like: 0 off the diagonal
+        np.testing.assert_array_equal(want, np.diag(np.diagonal(want)))
+    else:  # entries (rows) 0 and 2 are not selected
+        np.testing.assert_array_equal(want[[0, 2]], 0.0)
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=0)
 
 
