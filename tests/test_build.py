@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import tensorcalc as tc
+from conftest import central_jacobian
 from tensorcalc import build as b
 from tensorcalc.ops import Op
 from tensorcalc.simplify import is_symmetric
@@ -92,3 +93,31 @@ def test_a_power_of_the_identity_is_the_identity_and_stays_placed():
     np.testing.assert_array_equal(want, np.diag(1 / x))  # 0 off the diagonal, as eye(3) * …
     np.testing.assert_array_equal(got, want)
     assert str(tc.parse("eye(3)^-1", {})) == "eye(3)^(-1)"  # 0^-1 = inf off the diagonal: kept
+
+
+# Hessians through slices: two copies of one selection S meet in S' diag(v) S (S[a, c] S[b, c] =
+# δ_ab S[a, c]); each against central differences of the gradient, and the reversal's is diag
+PAIRED = [
+    ("sum(sin(x[::-1]))", {"x": (5,)}, "x"),
+    ("sum(sin(x[1:4]))", {"x": (5,)}, "x"),
+    ("sum(exp(x[::2]) * x[::2])", {"x": (5,)}, "x"),
+    ("sum(sin(A[::-1, 1:]))", {"A": (3, 4)}, "A"),
+    ("sum(x[1:3] * x[1:3])", {"x": (4,)}, "x"),
+]
+
+
+@pytest.mark.parametrize("text,shapes,wrt", PAIRED, ids=[p[0] for p in PAIRED])
+def test_hessians_through_paired_selections_match_central_differences(text, shapes, wrt, rng):
+    f = tc.parse(text, shapes)
+    g, h = tc.derivative(f, wrt), tc.derivative(f, wrt, order=2)
+    vals = {k: rng.standard_normal(s) for k, s in shapes.items()}
+    want = central_jacobian(lambda v: tc.evaluate(g, **{**vals, wrt: v}), vals[wrt])
+    np.testing.assert_allclose(tc.evaluate(h, **vals), want, atol=1e-7)
+    np.testing.assert_allclose(tc.compile(h)(**vals), want, atol=1e-7)
+
+
+def test_the_hessian_through_a_reversal_is_a_diagonal(rng):
+    h = tc.derivative(tc.parse("sum(sin(x[::-1]))", {"x": (5,)}), "x", order=2)
+    x = rng.standard_normal(5)
+    np.testing.assert_allclose(tc.evaluate(h, x=x), -np.diag(np.sin(x)), rtol=1e-14)
+    assert "select" not in str(h) and str(h).startswith("-diag(")

@@ -14,6 +14,7 @@ equal results are one interned node and printing can recover matrix notation:
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from collections import Counter
 from contextvars import ContextVar
@@ -194,8 +195,8 @@ def einsum(terms, out) -> Expr:
         return zeros(out_shape)
     ops = _symmetric_order(ops, out)
     ops = _cancel_quotients(ops, out)
-    ops = _compose_selects(ops, out)
-    ops = _contract_deltas(ops, out)
+    ops = _contract_deltas(_pair_selects(ops), out)
+    ops = _contract_deltas(_compose_selects(ops, out), out)
     ops, coef = _drop_ones(ops, out, dims, coef)
     if not ops:
         return const(coef, out_shape)
@@ -273,6 +274,33 @@ def _square_of(ops, d, skip, out):
                 if not any(set(la) & set(ls) for ls in others):
                     return a, c
     return None
+
+
+def _pair_selects(ops):
+    """A selection picks one column per row and each column at most once, so for equal S:
+    S[a, c] S[b, c] = δ_ab S[a, c], S[a, c] S[a, d] = S[a, c] δ_cd, and S[a, c]² = S[a, c]
+    (J diag(v) J = diag(J v) for the reversal J)."""
+    changed = True
+    while changed:
+        changed = False
+        for i, j in itertools.combinations(range(len(ops)), 2):
+            (s, ls), (t, lt) = ops[i], ops[j]
+            if s.op is not Op.SELECT or t is not s:
+                continue
+            (a, c), (b, d) = ls, lt
+            if a == c or b == d:
+                continue
+            if (a, c) == (b, d):
+                ops = ops[:j] + ops[j + 1 :]
+            elif c == d:
+                ops = ops[:j] + [(eye(s.attrs[0]), (a, b))] + ops[j + 1 :]
+            elif a == b:
+                ops = ops[:j] + [(eye(s.attrs[1]), (c, d))] + ops[j + 1 :]
+            else:
+                continue
+            changed = True
+            break
+    return ops
 
 
 def _composable(ops, out):
