@@ -196,7 +196,7 @@ def einsum(terms, out) -> Expr:
     ops = _symmetric_order(ops, out)
     ops = _cancel_quotients(ops, out)
     ops = _contract_deltas(_pair_selects(ops), out)
-    ops = _contract_deltas(_compose_selects(ops, out), out)
+    ops = _contract_deltas(_compose_selects(_gathered_unary(ops, out), out), out)
     ops, coef = _drop_ones(ops, out, dims, coef)
     if not ops:
         return const(coef, out_shape)
@@ -301,6 +301,28 @@ def _pair_selects(ops):
             changed = True
             break
     return ops
+
+
+def _gathered_unary(ops, out):
+    """Σ_c S[a, c] f(T x)[c] = f(S T x)[a] for an elementwise f of a slice T x: a slice of
+    f(x[::-1]) is f of one slice of x (J sin(J x) = sin(x)), on the selected entries only."""
+    counts = Counter(x for _, labels in ops for x in labels)
+    for j, (s, labels) in enumerate(ops):
+        if s.op is not Op.SELECT or labels[1] in out or counts[labels[1]] != 2:
+            continue
+        a, c = labels
+        for k, (u, lu) in enumerate(ops):
+            if k == j or lu != (c,) or KIND[u.op] != UNARY or not _is_gather(u.args[0]):
+                continue
+            inner = unary(u.op, einsum([(s, (0, 1)), (u.args[0], (1,))], (0,)))
+            rest = [t for i, t in enumerate(ops) if i not in (j, k)]
+            return _gathered_unary(rest + [(inner, (a,))], out)
+    return ops
+
+
+def _is_gather(e: Expr) -> bool:
+    """``S @ x``: a slice of a vector."""
+    return e.op is Op.EINSUM and len(e.args) == 2 and any(a.op is Op.SELECT for a in e.args)
 
 
 def _composable(ops, out):
