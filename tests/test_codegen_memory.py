@@ -130,6 +130,21 @@ def test_blocked_mlp_hessian_matches_evaluate_and_differences(rng):
     assert np.einsum("ij,ijkl,kl->", u, got, v) == pytest.approx(fd, rel=1e-5)
 
 
+def test_blocked_mlp_hessian_runs_where_a_block_loop_runs_zero_times():
+    # the hoisted blocks are bound before the loops: del after them found b0 unbound at h = 0
+    hess = tc.derivative(tc.parse(*MLP), "W1", order=2)
+    src = tc.codegen(hess, "numpy", dims=MLP_DIMS)
+    vals = {
+        "W1": np.zeros((0, 3)),
+        "W2": np.zeros((2, 0)),
+        "X": np.ones((3, 5)),
+        "T": np.ones((2, 5)),
+    }
+    got = _run_source(src, vals)
+    assert got.shape == (0, 3, 0, 3)
+    assert hess.evaluate(vals).shape == (0, 3, 0, 3)
+
+
 def test_placed_sum_is_added_through_a_diagonal_view(rng):
     f, d = _derivative("X' @ X", {"X": ("n", "m")}, "X", 1)
     src = _code(tc.codegen(d, "numpy"))

@@ -97,6 +97,31 @@ STRUCTURAL = [
     ("diag(select(2, 4, 1, 2)' @ y) * (1 / diag(x))", *SCATTER),
     ("outer(select(2, 4, 1, 2)' @ y, 1 / x)", *SCATTER),
 ]
+# a selection summed over its column is a slice of every factor that reads it, never a scatter
+# of the other factors into zeros (review findings: (1 / A)[:, 1::2] @ z was 1 / A @ scatter(z))
+GATHERED = [
+    ("(1 / A)[:, 1::2] @ z", {"A": (4, 4), "z": (2,)}, None),
+    ("sum(w / (1 + 1 / (select(2, 4, 1, 2)' @ y)^2) * (select(2, 4, 1, 2)' @ y))",
+     {"y": (2,), "w": (4,)}, "y"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("backend", INSTALLED)
+@pytest.mark.parametrize("text,shapes,wrt", GATHERED, ids=[c[0] for c in GATHERED])
+def test_a_selection_summed_over_its_column_slices_the_factors(backend, text, shapes, wrt):
+    f = tc.parse(text, shapes)
+    d = tc.derivative(f, wrt) if wrt else f
+    a = np.arange(1.0, 17.0).reshape(4, 4)
+    a[1, 0] = 0.0  # 1 / A is inf at an entry the selection does not read
+    vals = {"A": a, "z": np.array([1.0, 2.0]), "y": np.array([1.0, 2.0]), "w": np.arange(1.0, 5.0)}
+    vals = {k: v for k, v in vals.items() if k in variables(d)}
+    with np.errstate(all="ignore"):
+        want = d.evaluate(vals)
+        got = as_numpy(tc.compile(d, backend)(**vals))
+    assert np.all(np.isfinite(want))
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    if wrt is None:  # (the derivative's f has a scatter of its own: S' y)
+        assert "_scatter(" not in _code(tc.codegen(d, backend))
 
 
 @pytest.mark.parametrize("backend", INSTALLED)

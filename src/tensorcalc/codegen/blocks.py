@@ -377,6 +377,9 @@ def accumulate(acc, o, terms, renderer, built, sub, dims, taken, params) -> list
                 hoisted[n] = safe_name(f"b{len(names['b'])}", taken, internal=True)
                 names["b"].append(hoisted[n])
                 inner[depth[n]].append(f"{hoisted[n]} = {code}")
+        inside = [hoisted[n] for n in hoisted if depth[n] > 0]
+        if inside:  # bound before the loops, so that del works when a loop runs zero times
+            inner[0].insert(0, " = ".join(inside) + " = None")
         indent = "    "
         for k, header in enumerate(headers + [None]):
             lines += [indent + x for x in inner[k]]

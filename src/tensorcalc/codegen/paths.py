@@ -254,6 +254,10 @@ def _split(e: Expr, args, sizes_of):
     if len(args) <= 2:
         return e if tuple(args) == e.args else node(Op.EINSUM, tuple(args), e.attrs)
     for k, (a, labels) in enumerate(zip(args, ins)):
+        if a.op is Op.SELECT and labels[1] not in out and labels[0] != labels[1]:
+            if (gathered := _split_gather(e, args, k, sizes_of)) is not None:
+                return gathered
+    for k, (a, labels) in enumerate(zip(args, ins)):
         if not _is_map(a, labels) or labels[1] not in out or labels[0] == labels[1]:
             continue
         if (placed := _split_map(e, args, k, sizes_of)) is not None:
@@ -277,6 +281,31 @@ def _split(e: Expr, args, sizes_of):
 
 def _is_map(a: Expr, labels) -> bool:
     return a.op in (Op.EYE, Op.SELECT) and len(labels) == 2
+
+
+def _split_gather(e: Expr, args, k, sizes_of):
+    """Σ_q S[p, q] F(.., q, ..) = F(.., idx[p], ..): a selection summed over its column is
+    applied first, as a slice of every factor that reads q, so the pairwise order never
+    scatters another factor into zeros that meet an inf ((1 / A)[:, 1::2] @ z was
+    1 / A @ scatter(z), 0 · inf = nan). None where a factor reads both p and q, or none reads q."""
+    ins, out = e.attrs
+    m, (p, q) = args[k], ins[k]
+    rest, read = [], False
+    for j, (a, ls) in enumerate(zip(args, ins)):
+        if j == k:
+            continue
+        if q not in ls:
+            rest.append((a, ls))
+            continue
+        if p in ls:
+            return None
+        taken = tuple(dict.fromkeys(p if x == q else x for x in ls))
+        rest.append((_raw([(m, (p, q)), (a, ls)], taken), taken))
+        read = True
+    if not read:
+        return None
+    inner = _raw(rest, out)
+    return _split(inner, list(inner.args), sizes_of)
 
 
 def _split_map(e: Expr, args, k, sizes_of):
