@@ -283,39 +283,11 @@ def _is_map(a: Expr, labels) -> bool:
     return a.op in (Op.EYE, Op.SELECT) and len(labels) == 2
 
 
-def _split_gather(e: Expr, args, k, sizes_of):
-    """Σ_q S[p, q] F(.., q, ..) = F(.., idx[p], ..): a selection summed over its column is
-    applied first, as a slice of every factor that reads q, so the pairwise order never
-    scatters another factor into zeros that meet an inf ((1 / A)[:, 1::2] @ z was
-    1 / A @ scatter(z), 0 · inf = nan). None where a factor reads both p and q, or none reads q."""
-    ins, out = e.attrs
-    m, (p, q) = args[k], ins[k]
-    rest, read = [], False
-    for j, (a, ls) in enumerate(zip(args, ins)):
-        if j == k:
-            continue
-        if q not in ls:
-            rest.append((a, ls))
-            continue
-        if p in ls:
-            return None
-        taken = tuple(dict.fromkeys(p if x == q else x for x in ls))
-        rest.append((_raw([(m, (p, q)), (a, ls)], taken), taken))
-        read = True
-    if not read:
-        return None
-    inner = _raw(rest, out)
-    return _split(inner, list(inner.args), sizes_of)
-
-
-def _split_map(e: Expr, args, k, sizes_of):
-    """A selection or delta S[p, q] that writes the result's axis q (a scatter over a summed p,
-    or a placement where p is in the result too) is applied last: the other factors are
-    multiplied at q = idx[p] only (those with a q axis gathered, a delta's just renamed), so
-    the zeros S writes never meet them in a pairwise product, where 0 · inf would be nan and
-    evaluate gives 0: δ_pq F(p, q) = δ_pq F(p, p), and diag(x) * (1 / diag(x)) is not 0/0.
-    None where an operand reads both a selection's p and q (left to the pairwise order)."""
-    ins, out = e.attrs
+def _taken(e: Expr, args, k):
+    """The factors of einsum ``e`` other than its map ``S[p, q] = args[k]``, each read at
+    ``q = idx[p]``: a delta renames q to p, a selection gathers (``a[.., idx[p], ..]``).
+    None where a factor reads both a selection's p and q (left to the pairwise order)."""
+    ins, _ = e.attrs
     m, (p, q) = args[k], ins[k]
     rest = []
     for j, (a, ls) in enumerate(zip(args, ins)):
@@ -327,10 +299,37 @@ def _split_map(e: Expr, args, k, sizes_of):
         if m.op is not Op.EYE and p in ls:
             return None
         taken = tuple(p if x == q else x for x in ls)
-        if m.op is not Op.EYE:  # a gather: a[.., idx[p], ..]
+        if m.op is not Op.EYE:
             taken = tuple(dict.fromkeys(taken))
             a = _raw([(m, (p, q)), (a, ls)], taken)
         rest.append((a, taken))
+    return rest
+
+
+def _split_gather(e: Expr, args, k, sizes_of):
+    """Σ_q S[p, q] F(.., q, ..) = F(.., idx[p], ..): a selection summed over its column is
+    applied first, as a slice of every factor that reads q, so the pairwise order never
+    scatters another factor into zeros that meet an inf ((1 / A)[:, 1::2] @ z was
+    1 / A @ scatter(z), 0 · inf = nan). None where a factor reads both p and q, or none reads q."""
+    q = e.attrs[0][k][1]
+    rest = _taken(e, args, k)
+    if rest is None or not any(q in ls for j, ls in enumerate(e.attrs[0]) if j != k):
+        return None
+    inner = _raw(rest, e.attrs[1])
+    return _split(inner, list(inner.args), sizes_of)
+
+
+def _split_map(e: Expr, args, k, sizes_of):
+    """A selection or delta S[p, q] that writes the result's axis q (a scatter over a summed p,
+    or a placement where p is in the result too) is applied last: the other factors are
+    multiplied at q = idx[p] only (``_taken``), so the zeros S writes never meet them in a
+    pairwise product, where 0 · inf would be nan and evaluate gives 0: δ_pq F(p, q) =
+    δ_pq F(p, p), and diag(x) * (1 / diag(x)) is not 0/0."""
+    ins, out = e.attrs
+    m, (p, q) = args[k], ins[k]
+    rest = _taken(e, args, k)
+    if rest is None:
+        return None
     carried = {x for _, ls in rest for x in ls}
     inner_out = tuple(dict.fromkeys(p if x == q else x for x in out if x in carried or x == q))
     inner_out = tuple(x for x in inner_out if x in carried)
