@@ -266,3 +266,21 @@ def test_variables_named_like_the_array_library(backend):
     f = tc.parse("np * jnp + torch + da + jax + _sigmoid")
     vals = {"np": 2.0, "jnp": 3.0, "torch": 4.0, "da": 5.0, "jax": 6.0, "_sigmoid": 7.0}
     assert float(_to_numpy(tc.compile(f, backend)(**vals))) == 2.0 * 3.0 + 4.0 + 5.0 + 6.0 + 7.0
+
+
+@pytest.mark.parametrize(
+    "cols,picked",
+    [(":", slice(None)), ("::-1", slice(None, None, -1)), ("::2", slice(None, None, 2))],
+)
+def test_the_selected_rows_of_a_gradient_are_placed_not_masked(cols, picked):
+    # d/dA sum((1/A)[1:3, cols]) = -1/A² on the selected entries and 0 elsewhere: the column sums
+    # of the selection, Σ_p S[p, q], are placed, not multiplied as a 0/1 mask (0 · inf at A = 0)
+    a = np.arange(1.0, 17.0).reshape(4, 4)
+    a[0, 3] = 0.0  # row 0 is not selected: 1 / A² is inf there, the derivative 0
+    d = tc.derivative(tc.parse(f"sum((1 / A)[1:3, {cols}])", {"A": (4, 4)}), "A")
+    mask = np.zeros((4, 4), dtype=bool)
+    mask[1:3, picked] = True
+    want = np.where(mask, -1.0 / np.where(mask, a, 1.0) ** 2, 0.0)
+    with np.errstate(all="ignore"):
+        np.testing.assert_allclose(d.evaluate(A=a), want, rtol=1e-14)
+        np.testing.assert_allclose(tc.compile(d)(A=a), want, rtol=1e-14)

@@ -111,9 +111,11 @@ def _select_einsum(operands, out):
     others = operands[:k] + operands[k + 1 :]
     if p != q and q not in out and any(q in ls for _, ls in others):  # Σ_q S[p,q] A[..q..]
         return _select_einsum(_take(others, sel, p, q), out)
-    if p != q and p not in out and any(p in ls for _, ls in others):
+    if p != q and p not in out and (q in out or any(p in ls for _, ls in others)):
         if q not in out:  # Σ_q S[p,q] = 1
             return _select_einsum(others, out)
+        if not any(p in ls for _, ls in others):  # Σ_p S[p,q]: the selected columns, placed
+            others = others + [(np.ones(sel.shape[0]), (p,))]
         if sel.identity:
             return _select_einsum(_relabel(others, p, q), out)
         axis = out.index(q)  # scatter the rows into the columns idx; operands on q read at idx
