@@ -230,12 +230,12 @@ def plans(outputs: list, backend: Backend, dims) -> dict:
             continue
         found = [_term(t, dims or {}) for t in (o.args if o.op is Op.ADD else [o])]
         terms = [t for t, _ in found]
-        result = _numel(o, dims)
+        result = numel(o, dims)
         # what the factors computed before the terms hold: the blocks get the rest of 2x o,
         # never less than two arrays of MIN_BLOCK (smaller blocks cost more than they save),
         # and as much as the factors hold when that alone is out of reach
         held = {a for t in terms for a, _ in t.ops if a.op not in (Op.VAR, Op.CONST)}
-        held = sum(_numel(a, dims) for a in held)
+        held = sum(numel(a, dims) for a in held)
         free = int(result * (1 - MARGIN)) - held
         budget = max(free, held if free < 0 else 0, result // 4, 2 * MIN_BLOCK)
         for t, sizes in found:  # the terms whose intermediates would outgrow a quarter of o
@@ -277,8 +277,13 @@ def _term(t: Expr, dims: dict) -> tuple:
     return term, sizes
 
 
-def _numel(a: Expr, dims) -> int:
-    """The numbers in ``a`` (symbolic dimensions at their bound or assumed sizes)."""
+def numel(a: Expr, dims) -> int:
+    """The numbers in ``a`` (symbolic dimensions at their bound or assumed sizes).
+
+    >>> import tensorcalc as tc
+    >>> numel(tc.parse("A", {"A": ("n", 3)}), {"n": 5}), numel(tc.parse("x", {"x": ("n",)}), {})
+    (15, 100)
+    """
     return _size(range(a.ndim), _known(dict(enumerate(a.shape)), dims))
 
 

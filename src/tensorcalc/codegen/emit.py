@@ -29,7 +29,7 @@ from ..simplify.finite import finite_form
 from . import blocks
 from .backends import Backend
 from .names import check_function_name, dim_name, module_names, safe_name
-from .paths import DEFAULT_DIM, binarize
+from .paths import binarize
 from .place import delta_product, has_map, product_tree
 
 PREC = {
@@ -406,14 +406,12 @@ def _viewed(e: Expr, dims: dict) -> Expr:
             return e
         (k,) = main
         others = {x for j, ls in enumerate(ins) if j != k for x in ls}
-        if not set(ins[k]) <= set(out) | others or _numel(e, dims) > _numel(e.args[k], dims):
-            return e
+        if not set(ins[k]) <= set(out) | others:
+            return e  # it sums over an index of the array
+        if blocks.numel(e, dims) > blocks.numel(e.args[k], dims):
+            return e  # a placement into zeros: a new array
         e = e.args[k]
     return e
-
-
-def _numel(e: Expr, dims: dict) -> int:
-    return int(np.prod([d if isinstance(d, int) else dims.get(d, DEFAULT_DIM) for d in e.shape]))
 
 
 def _needed(import_line, text):

@@ -331,8 +331,7 @@ def _split_map(e: Expr, args, k, sizes_of):
     if rest is None:
         return None
     carried = {x for _, ls in rest for x in ls}
-    inner_out = tuple(dict.fromkeys(p if x == q else x for x in out if x in carried or x == q))
-    inner_out = tuple(x for x in inner_out if x in carried)
+    inner_out = tuple(x for x in dict.fromkeys(p if x == q else x for x in out) if x in carried)
     inner = _raw(rest, inner_out)
     return _raw([(_split(inner, list(inner.args), sizes_of), inner_out), (m, (p, q))], out)
 
