@@ -44,8 +44,15 @@ def _unary(op):
     def f(x):
         return b.unary(op, x)
 
-    f.__name__ = op.value
-    f.__doc__ = f"Elementwise {op.value}."
+    name = "abs_" if op is Op.ABS else op.value  # the public name (``abs`` is a builtin)
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = f"""Elementwise {op.value}.
+
+    >>> import tensorcalc as tc
+    >>> e = tc.{name}(tc.vector("x", 3))
+    >>> print(e, e.shape)
+    {op.value}(x) (3,)
+    """
     return f
 
 
@@ -93,12 +100,15 @@ def logsumexp(x, axis=None):
 mean = b.mean
 
 
-tr = trace = b.trace
+tr = b.trace
+trace = b.trace
 diag = b.diag
 outer = b.outer
 dot = b.matmul
 sum = b.sum_  # noqa: A001 - mirrors numpy.sum
-eye, ones, zeros = b.eye, b.ones, b.zeros
+eye = b.eye  # one name a line: documentation tools follow these aliases
+ones = b.ones
+zeros = b.zeros
 transpose = b.transpose
 
 METHODS.update(
