@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import doctest
 import importlib
+import inspect
 import pkgutil
 
 import pytest
@@ -27,3 +28,27 @@ def test_docstring_examples(name):
         pytest.importorskip(NEEDS[name])
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0
+
+
+PUBLIC = sorted(
+    n for n in tensorcalc.__all__
+    if callable(getattr(tensorcalc, n)) and not inspect.ismodule(getattr(tensorcalc, n))
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("name", PUBLIC)
+def test_every_public_function_has_a_runnable_example(name):
+    """Each public function and class of ``tensorcalc.__all__`` has a docstring with an example
+    (``>>>``), and the example runs as a doctest under its public name."""
+    obj = getattr(tensorcalc, name)
+    doc = inspect.getdoc(obj) or ""
+    assert ">>>" in doc, f"tensorcalc.{name} has no example in its docstring"
+    if name == "plot":
+        pytest.importorskip("matplotlib")
+    finder = doctest.DocTestFinder(recurse=False)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    tests = finder.find(obj, f"tensorcalc.{name}", globs={})
+    assert tests and sum(len(t.examples) for t in tests) > 0
+    for t in tests:
+        runner.run(t)
+    assert runner.summarize(verbose=False).failed == 0

@@ -90,7 +90,17 @@ __version__ = "0.1.0"
 
 def jacobian(f, wrt=0, shapes=None, *, argnums=None):
     """Jacobian: of an expression (``tc.jacobian("A @ x", "x")``) or of a Python function
-    (``tc.jacobian(f, argnums)``, JAX-style)."""
+    (``tc.jacobian(f, argnums)``, JAX-style).
+
+    >>> import numpy as np
+    >>> import tensorcalc as tc
+    >>> import tensorcalc.numpy as tnp
+    >>> print(tc.jacobian("A @ x", "x"))
+    A
+    >>> tc.jacobian(lambda w: tnp.sin(w))(np.array([0.0, 0.0]))
+    array([[1., 0.],
+           [0., 1.]])
+    """
     if callable(f) and not isinstance(f, (str, Expr)):
         return transforms.jacobian(f, wrt if argnums is None else argnums)
     return _sym_jacobian(f, wrt, shapes)
@@ -98,7 +108,17 @@ def jacobian(f, wrt=0, shapes=None, *, argnums=None):
 
 def hessian(f, wrt=0, shapes=None, *, argnums=None):
     """Hessian: of an expression (``tc.hessian("x' @ A @ x", "x")``) or of a Python function
-    (``tc.hessian(f, argnums)``, JAX-style)."""
+    (``tc.hessian(f, argnums)``, JAX-style).
+
+    >>> import numpy as np
+    >>> import tensorcalc as tc
+    >>> import tensorcalc.numpy as tnp
+    >>> print(tc.hessian("x' @ A @ x", "x"))
+    A + A'
+    >>> tc.hessian(lambda w: tnp.sum(w ** 3))(np.array([1.0, 2.0]))
+    array([[ 6.,  0.],
+           [ 0., 12.]])
+    """
     if callable(f) and not isinstance(f, (str, Expr)):
         return transforms.hessian(f, wrt if argnums is None else argnums)
     return _sym_hessian(f, wrt, shapes)

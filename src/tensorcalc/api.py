@@ -33,7 +33,13 @@ from .simplify import simplify
 
 @dataclass
 class Derivation:
-    """A derivative together with the rule applications that produced it."""
+    """A derivative together with the rule applications that produced it.
+
+    >>> import tensorcalc as tc
+    >>> d = tc.derivation("sin(x^2)", "x")
+    >>> print(d.result)
+    2 * x * cos(x^2)
+    """
 
     expr: Expr
     wrt: Expr
@@ -50,7 +56,13 @@ class Derivation:
 def derivation(
     f, wrt, order: int = 1, layout: str | None = None, shapes=None, *, symmetric: str = "sym"
 ) -> Derivation:
-    """Like ``derivative`` but also returns the recorded rule applications (``.steps``)."""
+    """Like ``derivative`` but also returns the recorded rule applications (``.steps``).
+
+    >>> import tensorcalc as tc
+    >>> d = tc.derivation("sin(x^2)", "x")
+    >>> print(d.result)
+    2 * x * cos(x^2)
+    """
     f = as_expr(f, shapes)
     check_order(order)
     x = wrt_variable(f, wrt)

@@ -58,15 +58,32 @@ def const(value, shape=()) -> Expr:
 
 
 def zeros(shape) -> Expr:
+    """A constant array of zeros of ``shape`` (ints and dimension names).
+
+    >>> import tensorcalc as tc
+    >>> print(tc.zeros(("n",)), tc.zeros((2, 3)).shape)
+    zeros(n) (2, 3)
+    """
     return const(0.0, shape)
 
 
 def ones(shape) -> Expr:
+    """A constant array of ones of ``shape`` (ints and dimension names).
+
+    >>> import tensorcalc as tc
+    >>> print(tc.ones((2, 3)))
+    ones(2, 3)
+    """
     return const(1.0, shape)
 
 
 def eye(n) -> Expr:
-    """The n×n identity matrix (the Kronecker delta)."""
+    """The n×n identity matrix (the Kronecker delta).
+
+    >>> import tensorcalc as tc
+    >>> print(tc.derivative(tc.vector("x", 3), "x"))
+    eye(3)
+    """
     return node(Op.EYE, (), as_shape((n,)))
 
 
@@ -671,7 +688,13 @@ def sub(a, b) -> Expr:
 
 
 def matmul(a, b) -> Expr:
-    """NumPy ``@`` for vectors and matrices."""
+    """NumPy ``@`` for vectors and matrices.
+
+    >>> import tensorcalc as tc
+    >>> A, x = tc.matrix("A", 2, 3), tc.vector("x", 3)
+    >>> print(tc.dot(A, x), tc.dot(x, x))
+    A @ x x' @ x
+    """
     a, b = to_expr(a), to_expr(b)
     if a.ndim not in (1, 2) or b.ndim not in (1, 2):
         raise ShapeError(
@@ -687,7 +710,13 @@ def matmul(a, b) -> Expr:
 
 
 def outer(a, b) -> Expr:
-    """Tensor (outer) product: ``outer(a, b)[I, J] = a[I] b[J]``."""
+    """Tensor (outer) product: ``outer(a, b)[I, J] = a[I] b[J]``.
+
+    >>> import tensorcalc as tc
+    >>> x = tc.vector("x", 3)
+    >>> print(tc.outer(x, x), tc.outer(x, x).shape)
+    x @ x' (3, 3)
+    """
     a, b = to_expr(a), to_expr(b)
     la = tuple(("a", k) for k in range(a.ndim))
     lb = tuple(("b", k) for k in range(b.ndim))
@@ -695,7 +724,12 @@ def outer(a, b) -> Expr:
 
 
 def transpose(a, axes=None) -> Expr:
-    """Reverse the axes (or permute them by ``axes``); vectors and scalars are unchanged."""
+    """Reverse the axes (or permute them by ``axes``); vectors and scalars are unchanged.
+
+    >>> import tensorcalc as tc
+    >>> print(tc.transpose(tc.matrix("A", 2, 3)), tc.transpose(tc.matrix("A", 2, 3)).shape)
+    A' (3, 2)
+    """
     a = to_expr(a)
     idx = tuple(range(a.ndim))
     axes = tuple(reversed(idx)) if axes is None else tuple(axes)
@@ -705,7 +739,15 @@ def transpose(a, axes=None) -> Expr:
 
 
 def sum_(a, axis=None) -> Expr:
-    """Sum of all entries, or along ``axis`` (an int or a tuple)."""
+    """Sum of all entries, or along ``axis`` (an int or a tuple).
+
+    >>> import tensorcalc as tc
+    >>> X = tc.matrix("X", 2, 3)
+    >>> print(tc.sum(X), tc.sum(X, 0).shape)
+    sum(X) (3,)
+    >>> print(tc.derivative(tc.sum(X), "X"))
+    ones(2) @ ones(3)'
+    """
     a = to_expr(a)
     idx = tuple(range(a.ndim))
     if axis is None:
@@ -718,6 +760,13 @@ def sum_(a, axis=None) -> Expr:
 
 
 def trace(a) -> Expr:
+    """The trace of a square matrix (``tc.tr`` and ``tc.trace``).
+
+    >>> import tensorcalc as tc
+    >>> X = tc.matrix("X", 3, 3)
+    >>> print(tc.tr(X), tc.derivative(tc.trace(X), "X"))
+    tr(X) eye(3)
+    """
     a = to_expr(a)
     if a.ndim != 2 or a.shape[0] != a.shape[1]:
         raise ShapeError("tr", [a.shape], "trace needs a square matrix")
@@ -725,7 +774,12 @@ def trace(a) -> Expr:
 
 
 def diag(a) -> Expr:
-    """Vector → diagonal matrix; square matrix → its diagonal."""
+    """Vector → diagonal matrix; square matrix → its diagonal.
+
+    >>> import tensorcalc as tc
+    >>> print(tc.diag(tc.vector("x", 3)).shape, tc.diag(tc.matrix("X", 3, 3)).shape)
+    (3, 3) (3,)
+    """
     a = to_expr(a)
     if a.ndim == 1:
         return einsum([(a, (0,)), (eye(a.shape[0]), (0, 1))], (0, 1))

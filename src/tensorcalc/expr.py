@@ -34,7 +34,15 @@ NOTES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class Expr:
-    """An immutable tensor expression node (build with ``tensorcalc`` functions, not directly)."""
+    """An immutable tensor expression node (build with ``tensorcalc`` functions, not directly).
+
+    >>> import tensorcalc as tc
+    >>> e = tc.parse("x' @ A @ x", shapes={"x": ("n",), "A": ("n", "n")})
+    >>> e.shape, e.ndim
+    ((), 0)
+    >>> print(e.latex())
+    x^\\top A x
+    """
 
     __slots__ = ("op", "args", "attrs", "shape", "digest", "__weakref__")
     __array_priority__ = 1000  # so ndarray @ Expr defers to Expr

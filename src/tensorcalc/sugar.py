@@ -26,17 +26,34 @@ def scalar(name: str) -> Expr:
 
 
 def vector(name: str, n="n") -> Expr:
-    """A vector variable of length ``n`` (an int or a dimension name)."""
+    """A vector variable of length ``n`` (an int or a dimension name).
+
+    >>> import tensorcalc as tc
+    >>> x = tc.vector("x", "n")
+    >>> x.shape
+    ('n',)
+    """
     return b.var(name, (n,))
 
 
 def matrix(name: str, m="m", n="n") -> Expr:
-    """A matrix variable of shape ``(m, n)``."""
+    """A matrix variable of shape ``(m, n)``.
+
+    >>> import tensorcalc as tc
+    >>> A, x = tc.matrix("A", "m", "n"), tc.vector("x", "n")
+    >>> print(A @ x, (A @ x).shape)
+    A @ x ('m',)
+    """
     return b.var(name, (m, n))
 
 
 def tensor(name: str, dims=()) -> Expr:
-    """A variable of any rank; ``dims`` is a tuple of ints and names."""
+    """A variable of any rank; ``dims`` is a tuple of ints and names.
+
+    >>> import tensorcalc as tc
+    >>> tc.tensor("T", (2, "n", 3)).shape
+    (2, 'n', 3)
+    """
     return b.var(name, tuple(dims))
 
 
@@ -63,37 +80,73 @@ sigmoid, softplus, log1p = (_unary(o) for o in (Op.SIGMOID, Op.SOFTPLUS, Op.LOG1
 
 
 def inv(x):
-    """Matrix inverse."""
+    """Matrix inverse.
+
+    >>> import tensorcalc as tc
+    >>> print(tc.derivative(tc.trace(tc.inv(tc.matrix("X", 2, 2))), "X"))
+    -inv(X)' @ inv(X)'
+    """
     return b.func(Op.INV, x)
 
 
 def det(x):
-    """Determinant."""
+    """Determinant.
+
+    >>> import tensorcalc as tc
+    >>> print(tc.derivative(tc.det(tc.matrix("X", 3, 3)), "X"))
+    det(X) * inv(X)'
+    """
     return b.func(Op.DET, x)
 
 
 def logdet(x):
-    """log |det x|."""
+    """log |det x|.
+
+    >>> import tensorcalc as tc
+    >>> print(tc.derivative(tc.logdet(tc.matrix("X", 3, 3)), "X"))
+    inv(X)'
+    """
     return b.func(Op.LOGDET, x)
 
 
 def norm(x):
-    """Euclidean (vectors) or Frobenius (matrices, tensors) norm."""
+    """Euclidean (vectors) or Frobenius (matrices, tensors) norm.
+
+    >>> import tensorcalc as tc
+    >>> print(tc.derivative(tc.norm(tc.vector("x", 3)), "x"))
+    x / norm(x)
+    """
     return b.func(Op.NORM, x)
 
 
 def norm1(x):
-    """Sum of absolute values."""
+    """Sum of absolute values.
+
+    >>> import tensorcalc as tc
+    >>> print(tc.norm1(tc.vector("x", 3)))
+    sum(abs(x))
+    """
     return b.sum_(b.unary(Op.ABS, x))
 
 
 def softmax(x, axis=None):
-    """Softmax over all entries, or along ``axis`` (``softmax(X, 1)``: each row sums to 1)."""
+    """Softmax over all entries, or along ``axis`` (``softmax(X, 1)``: each row sums to 1).
+
+    >>> import tensorcalc as tc
+    >>> e = tc.softmax(tc.matrix("X", 2, 3), 1)
+    >>> print(e, e.shape)
+    softmax(X, 1) (2, 3)
+    """
     return b.func(Op.SOFTMAX, x, axis)
 
 
 def logsumexp(x, axis=None):
-    """log Σ exp(x) over all entries, or along ``axis``, evaluated stably."""
+    """log Σ exp(x) over all entries, or along ``axis``, evaluated stably.
+
+    >>> import tensorcalc as tc
+    >>> print(tc.derivative(tc.logsumexp(tc.vector("x", 3)), "x"))
+    softmax(x)
+    """
     return b.func(Op.LOGSUMEXP, x, axis)
 
 

@@ -168,12 +168,29 @@ def _unflatten(derivs, values):
 
 
 def grad(f, argnums=0) -> Transformed:
-    """Gradient of a scalar-valued Python function (JAX's conventions for ``argnums``)."""
+    """Gradient of a scalar-valued Python function (JAX's conventions for ``argnums``).
+
+    >>> import numpy as np
+    >>> import tensorcalc as tc
+    >>> import tensorcalc.numpy as tnp
+    >>> tc.grad(lambda w: tnp.sum(w ** 2))(np.array([1.0, 2.0]))
+    array([2., 4.])
+    >>> print(tc.grad(lambda w: tnp.sum(w ** 2)).formula(np.array([1.0, 2.0])))
+    2 * w
+    """
     return Transformed(f, argnums, 1, False, "grad", scalar_only=True)
 
 
 def value_and_grad(f, argnums=0) -> Transformed:
-    """``(f(*args), grad(f)(*args))`` from one fused computation."""
+    """``(f(*args), grad(f)(*args))`` from one fused computation.
+
+    >>> import numpy as np
+    >>> import tensorcalc as tc
+    >>> import tensorcalc.numpy as tnp
+    >>> value, g = tc.value_and_grad(lambda w: tnp.sum(w ** 2))(np.array([1.0, 2.0]))
+    >>> float(value), g
+    (5.0, array([2., 4.]))
+    """
     return Transformed(f, argnums, 1, True, "value_and_grad", scalar_only=True)
 
 
@@ -188,7 +205,13 @@ def hessian(f, argnums=0) -> Transformed:
 
 
 def jvp(f, primals, tangents):
-    """``(f(*primals), J · tangents)`` at one point (JAX's ``jvp``)."""
+    """``(f(*primals), J · tangents)`` at one point (JAX's ``jvp``).
+
+    >>> import numpy as np
+    >>> import tensorcalc as tc
+    >>> tc.jvp(lambda w: w ** 2, (np.array([1.0, 2.0]),), (np.array([1.0, 0.0]),))
+    (array([1., 4.]), array([2., 0.]))
+    """
     primals, tangents = tuple(primals), tuple(tangents)
     value, jacs = value_and_grad_any(f, primals)
     out = sum(np.tensordot(j, np.asarray(t), axes=np.ndim(t)) for j, t in zip(jacs, tangents))
@@ -196,7 +219,14 @@ def jvp(f, primals, tangents):
 
 
 def vjp(f, *primals):
-    """``(f(*primals), vjp_fn)`` with ``vjp_fn(cotangent)`` = cotangent · J per argument."""
+    """``(f(*primals), vjp_fn)`` with ``vjp_fn(cotangent)`` = cotangent · J per argument.
+
+    >>> import numpy as np
+    >>> import tensorcalc as tc
+    >>> y, vjp_fn = tc.vjp(lambda w: w ** 2, np.array([1.0, 2.0]))
+    >>> y, vjp_fn(np.array([1.0, 1.0]))
+    (array([1., 4.]), (array([2., 4.]),))
+    """
     value, jacs = value_and_grad_any(f, primals)
 
     def vjp_fn(cotangent):

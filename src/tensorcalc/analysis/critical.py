@@ -33,7 +33,15 @@ HIGHER_ORDERS = 8  # the 1-D test looks at f‴ … f⁽⁸⁾ when f″ vanishe
 
 @dataclass
 class CriticalPoint:
-    """A point, the function's value there and what kind of point it is."""
+    """A point, the function's value there and what kind of point it is.
+
+    >>> import tensorcalc as tc
+    >>> p = tc.classify("x^2 - y^2", at={"x": 0, "y": 0})
+    >>> p.kind, p.value
+    ('saddle point', 0.0)
+    >>> print(p)
+    saddle point at x = 0, y = 0 (value 0)
+    """
 
     point: dict
     value: float

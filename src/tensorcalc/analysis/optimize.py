@@ -49,6 +49,11 @@ class OptimizeResult:
     With one variable an iterate is its value (a float for a scalar); with several it is a
     ``{name: value}`` dict.  ``x`` is the last iterate, ``converged`` says whether the
     gradient norm reached ``tol``.
+
+    >>> import tensorcalc as tc
+    >>> r = tc.minimize("x^2 - 4*x + 3", "x", x0=4, method="newton")
+    >>> r.x, r.converged, r.steps
+    (2.0, True, 1)
     """
 
     method: str

@@ -68,6 +68,13 @@ class Explanation:
     (and, for one input, the seed's ``chain`` table) when values were given, ``captions`` what
     each table is in words.  Renders as text (``str``), LaTeX (``latex()``, an ``align``
     environment), Markdown and JSON, and in Jupyter.
+
+    >>> import tensorcalc as tc
+    >>> e = tc.explain("(sin(x^4))^5", "x")
+    >>> print(e.result)
+    20 * cos(x^4) * x^3 * sin(x^4)^4
+    >>> e.steps[0].rule
+    'name the parts'
     """
 
     title: str

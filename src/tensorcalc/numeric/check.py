@@ -30,7 +30,13 @@ SAFETY = 8.0
 
 @dataclass
 class CheckReport:
-    """The outcome of a derivative check; ``bool(report)`` is the verdict."""
+    """The outcome of a derivative check; ``bool(report)`` is the verdict.
+
+    >>> import tensorcalc as tc
+    >>> report = tc.check(tc.parse("logdet(X)", {"X": "n,n"}), "X")
+    >>> bool(report), report.passed
+    (True, True)
+    """
 
     passed: bool
     max_abs_error: float
@@ -214,12 +220,28 @@ def check_grad(f, grad_f, x, **kw) -> CheckReport:
 
 
 def check_jacobian(f, jac_f, x, **kw) -> CheckReport:
-    """Check a user's Jacobian function (shape ``f(x).shape + x.shape``)."""
+    """Check a user's Jacobian function (shape ``f(x).shape + x.shape``).
+
+    >>> import numpy as np
+    >>> import tensorcalc as tc
+    >>> A = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> bool(tc.check_jacobian(lambda x: np.sin(A @ x), lambda x: np.cos(A @ x)[:, None] * A,
+    ...                        np.array([0.1, 0.2])))
+    True
+    >>> bool(tc.check_jacobian(lambda x: np.sin(A @ x), lambda x: A, np.array([0.1, 0.2])))
+    False
+    """
     return _check_user(f, jac_f, x, 1, "Jacobian", **kw)
 
 
 def check_hessian(f, hess_f, x, **kw) -> CheckReport:
-    """Check a user's Hessian function of a scalar function (shape ``x.shape * 2``)."""
+    """Check a user's Hessian function of a scalar function (shape ``x.shape * 2``).
+
+    >>> import numpy as np
+    >>> import tensorcalc as tc
+    >>> bool(tc.check_hessian(lambda x: np.sum(x**3), lambda x: np.diag(6 * x), np.array([1.0, 2.0])))
+    True
+    """
     return _check_user(f, hess_f, x, 2, "Hessian", **kw)
 
 
