@@ -13,6 +13,7 @@
     tensorcalc explain "norm(X - U @ V)^2" --wrt V --shape X=n,m --shape U=n,r [--verify]
                        [--style rules|differential|index|backprop|limit] [--at x=1]
                        [--latex | --markdown | --json]
+    tensorcalc docs [--source DIR] [--output DIR] [--no-browser]
 
 Values (``--at``, ``--x0``, ``--start``, ``--taylor``) are numbers or JSON lists such as
 ``x=[1,2]``; intervals are ``x=a:b``.  ``diff`` prints the derivative and its shape; ``check`` compares it with finite differences on
@@ -27,8 +28,11 @@ import argparse
 import json
 import math
 import os
+import subprocess
 import sys
+import time
 import traceback
+import webbrowser
 from pathlib import Path
 
 import numpy as np
@@ -297,7 +301,60 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--latex", action="store_true", help="an align environment")
     out.add_argument("--markdown", action="store_true")
     out.add_argument("--json", action="store_true")
+    s = sub.add_parser(
+        "docs", help="build the documentation site and open it (needs tensorcalc[docs])"
+    )
+    s.add_argument("--source", type=Path, help="the checkout with mkdocs.yml (default: found)")
+    s.add_argument("--output", type=Path, help="where to build the site (default: SOURCE/site)")
+    s.add_argument("--no-browser", action="store_true", help="do not open a browser")
     return p
+
+
+def _docs_source(given: Path | None) -> Path:
+    """The checkout to build: ``--source``, else the one this package runs from, else the
+    current directory or one above it that has ``mkdocs.yml``."""
+    if given is not None:
+        if not (given / "mkdocs.yml").is_file():
+            raise CommandError(f"--source {given}: no mkdocs.yml there")
+        return given
+    here = Path.cwd().resolve()
+    for d in (Path(__file__).resolve().parents[2], here, *here.parents):
+        if (d / "mkdocs.yml").is_file() and (d / "docs").is_dir():
+            return d
+    raise CommandError(
+        "tensorcalc docs builds the site from a source checkout (mkdocs.yml and docs/): run it "
+        "there or pass --source DIR"
+    )
+
+
+def _docs(args) -> int:
+    source = _docs_source(args.source)
+    out = (args.output or source / "site").resolve()
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"--output {out}: not a directory")
+    try:
+        import mkdocs  # noqa: F401 - only to say what is missing
+    except ImportError:
+        raise CommandError("tensorcalc docs needs mkdocs: pip install '.[docs]'") from None
+    cmd = [sys.executable, "-m", "mkdocs", "build", "--strict", "--clean", "-q"]
+    cmd += ["-f", str(source / "mkdocs.yml"), "-d", str(out)]
+    started = time.perf_counter()
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=source)
+    if done.returncode != 0:
+        log = (done.stdout + done.stderr).splitlines()
+        first = next(
+            (ln for ln in log if ln.startswith(("ERROR", "WARNING"))), log[-1] if log else ""
+        )
+        raise CommandError(
+            f"the documentation build failed: {first.strip()} (python -m mkdocs build --strict "
+            "shows the whole log)"
+        )
+    index = out / "index.html"
+    print(f"built {index} in {time.perf_counter() - started:.0f} s")
+    if not args.no_browser:
+        webbrowser.open(index.as_uri())
+    return 0
 
 
 def _serve(args) -> int:
@@ -419,6 +476,7 @@ def main(argv=None) -> int:
     commands = {
         "diff": _diff, "check": _check, "taylor": _taylor, "critical": _critical,
         "minimize": _minimize, "plot": _plot, "serve": _serve, "explain": _explain,
+        "docs": _docs,
     }  # fmt: skip
     try:
         return commands[args.command](args)
