@@ -264,3 +264,15 @@ def test_the_request_guard_sees_a_remote_load(browser, server):
     page.wait_for_timeout(500)
     assert left == ["https://example.invalid/x.png"]
     page.close()
+
+
+def test_docs_command_without_the_toolchain_says_what_to_install(tmp_path):
+    code = (
+        "import sys; sys.modules['mkdocs'] = None; from tensorcalc.cli import main; "
+        f"sys.exit(main(['docs', '--source', {str(ROOT)!r}, '--output', {str(tmp_path)!r}, "
+        "'--no-browser']))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 2
+    assert done.stderr == "error: tensorcalc docs needs mkdocs: pip install '.[docs]'\n"
