@@ -403,9 +403,7 @@ def _plot(args) -> int:
 
 
 def _check(args) -> int:
-    report = check(
-        _read(args, dict(args.shape)), args.wrt, order=args.order, seed=args.seed
-    )
+    report = check(_read(args, dict(args.shape)), args.wrt, order=args.order, seed=args.seed)
     print(report)
     return 0 if report.passed else 1
 

@@ -26,9 +26,7 @@ from .parser import MAX_DEPTH, check_depth, parse_matlab_tree, parse_tree
 
 READERS = {"text": parse_tree, "matlab": parse_matlab_tree, "latex": parse_latex_tree}
 SYNTAXES = ("auto", "text", "matlab", "latex")  # and "math", the old name of "text"
-STAR_NOTE = (
-    "read `*` as elementwise; for the matrix product write `@` or switch to MATLAB syntax"
-)
+STAR_NOTE = "read `*` as elementwise; for the matrix product write `@` or switch to MATLAB syntax"
 
 __all__ = ["parse", "as_expr", "FUNCTIONS", "format_shapes", "where", "resolve_syntax"]
 
@@ -109,7 +107,9 @@ def parse(
         if assumed and not matlab:
             _hint(err, tree, shapes, ok)
         raise
-    notes = _star_notes(text, lowering, shapes, known, bindings, symmetric) if kind == "text" else ()
+    notes = (
+        _star_notes(text, lowering, shapes, known, bindings, symmetric) if kind == "text" else ()
+    )
     for key, value in (("assumed", assumed), ("notes", notes)):
         if value:
             NOTES.setdefault(e, {})[key] = value
@@ -121,9 +121,7 @@ def parse(
 def _star_notes(text, lowering, shapes, known, bindings, symmetric) -> tuple:
     """``(STAR_NOTE,)`` when the text reading's elementwise ``*`` could have been meant as a
     matrix product (see the module docstring), else ``()``."""
-    stars = [
-        (n, sa, sc) for n, sa, sc in lowering.products if n.op == "*" and text[n.pos] == "*"
-    ]
+    stars = [(n, sa, sc) for n, sa, sc in lowering.products if n.op == "*" and text[n.pos] == "*"]
     if not stars:
         return ()
     given = set(shapes) | set(known) | set(bindings or {})
