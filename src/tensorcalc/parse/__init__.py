@@ -21,7 +21,7 @@ from ..errors import ParseError, ShapeError, TensorCalcError
 from ..expr import NOTES, Expr
 from ..shapes import as_shapes, check_name, is_symmetric_spec
 from .latex import parse_latex_tree
-from .lower import FUNCTIONS, Lowering, _names, infer, suggest
+from .lower import FUNCTIONS, Lowering, _names, infer, sized, suggest
 from .parser import MAX_DEPTH, check_depth, parse_matlab_tree, parse_tree
 
 READERS = {"text": parse_tree, "matlab": parse_matlab_tree, "latex": parse_latex_tree}
@@ -99,6 +99,8 @@ def parse(
     bound = {k: v.shape for k, v in (bindings or {}).items()}
     known = {**(known or {}), **bound}
     matlab = kind == "matlab"
+    if matlab:
+        tree = sized(tree)
     full, assumed, ok = infer(tree, shapes, known, matlab)
     lowering = Lowering(text, full, bindings, symmetric, matlab)
     try:
@@ -129,7 +131,7 @@ def _star_notes(text, lowering, shapes, known, bindings, symmetric) -> tuple:
         if sa and sc and set(_names(n, {})) - given:
             return (STAR_NOTE,)
     try:  # the MATLAB reading has a true matrix product at a *
-        tree = parse_matlab_tree(text)
+        tree = sized(parse_matlab_tree(text))
         full, _, ok = infer(tree, shapes, known, matlab=True)
         other = Lowering(text, full, bindings, symmetric, matlab=True)
         if ok:

@@ -21,7 +21,7 @@ other uses follow NumPy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -164,18 +164,20 @@ def infer(tree, shapes: dict, known: dict | None = None, matlab: bool = False):
     names = [name for name in _names(tree, {}) if name not in declared]
     fixed, square = {}, ()
     if matlab:
-        fixed = {**matlab_ranks(names), "eye": 2}
+        consts = {n: 1 if n.startswith("vector#") else 2 for n in names if "#" in n}
+        fixed = {**matlab_ranks(names), "eye": 2, **consts}
         square = ("eye",)
     found = search(tree, names, declared, ELEMENTWISE, fixed, square, matlab)
     if found is None:
         if matlab:
             guess = {n: ("n",) * fixed[n] if n in fixed else () for n in names}
-            return {**declared, **guess}, {n: v for n, v in guess.items() if n != "eye"}, False
+            shown = {n: v for n, v in guess.items() if n != "eye" and "#" not in n}
+            return {**declared, **guess}, shown, False
         return {**declared, **{name: () for name in names}}, {name: () for name in names}, False
     dims = {d for shape in declared.values() for d in shape}
     assumed = {k: v for k, v in found.items() if any(d not in dims for d in v)}
     if matlab:
-        assumed.pop("eye", None)
+        assumed = {k: v for k, v in assumed.items() if k != "eye" and "#" not in k}
     return {**declared, **found}, assumed, True
 
 
@@ -227,8 +229,10 @@ class Lowering:
         if isinstance(n, Name):
             if n.id in self.bindings:
                 return _Val(self.bindings[n.id])
-            if self.matlab and n.id == "eye" and "eye" not in self.bindings:
+            if self.matlab and n.id == "eye":
                 return _Val(b.eye(self.shapes["eye"][0]))
+            if "#" in n.id:  # MATLAB's vector(c) and matrix(c): c times ones (``sized``)
+                return _Val(b.ones(self.shapes[n.id]))
             if n.id in FUNCTIONS:
                 self.error(f"{n.id!r} is a function: call it as {n.id}(...)", n.pos)
             return _Val(b.var(n.id, self.shapes[n.id], symmetric=n.id in self.symmetric))
@@ -387,6 +391,26 @@ class Lowering:
                     )
                 ops[k] = b.eye(size)
         return b.einsum([(e, tuple(g)) for e, g in zip(ops, groups)], tuple(out))
+
+
+def sized(tree):
+    """``tree`` with MATLAB's ``vector(c)`` and ``matrix(c)`` as ``c .* ones``, the ones a name
+    the lexer cannot spell (``vector#1``) that inference sizes like a variable: in a matrix
+    product ``x' * vector(1)`` is the sum of x, not x scaled."""
+    count = [0]
+
+    def walk(n):
+        if isinstance(n, Call) and n.func in ("vector", "matrix") and len(n.args) == 1:
+            count[0] += 1
+            ones = Name(f"{n.func}#{count[0]}", n.pos)
+            return BinOp("*", Call(n.func, (walk(n.args[0]),), n.kwargs, n.pos), ones, n.pos)
+        if isinstance(n, (tuple, list)):
+            return type(n)(walk(c) for c in n)
+        if hasattr(n, "__dataclass_fields__"):
+            return replace(n, **{f: walk(getattr(n, f)) for f in n.__dataclass_fields__})
+        return n
+
+    return walk(tree)
 
 
 def _matmul_fits(left: _Val, right: _Val) -> bool:
