@@ -21,7 +21,8 @@ from ..errors import ParseError, ShapeError, TensorCalcError
 from ..expr import NOTES, Expr
 from ..shapes import as_shapes, check_name, is_symmetric_spec
 from .latex import parse_latex_tree
-from .lower import FUNCTIONS, Lowering, _names, infer, sized, suggest
+from .infer import matrix_products
+from .lower import ELEMENTWISE, FUNCTIONS, Lowering, _names, infer, sized, suggest
 from .parser import MAX_DEPTH, check_depth, parse_matlab_tree, parse_tree
 
 READERS = {"text": parse_tree, "matlab": parse_matlab_tree, "latex": parse_latex_tree}
@@ -130,17 +131,12 @@ def _star_notes(text, lowering, shapes, known, bindings, symmetric) -> tuple:
     for n, sa, sc in stars:  # non-scalars whose shapes were inferred so that * works
         if sa and sc and set(_names(n, {})) - given:
             return (STAR_NOTE,)
-    try:  # the MATLAB reading has a true matrix product at a *
+    try:  # the MATLAB reading type-checks and has a true matrix product at a *
         tree = sized(parse_matlab_tree(text))
         full, _, ok = infer(tree, shapes, known, matlab=True)
-        other = Lowering(text, full, bindings, symmetric, matlab=True)
-        if ok:
-            other.lower(tree)
     except (TensorCalcError, RecursionError):
         return ()
-    if ok and any(n.op == " " and sa and sc for n, sa, sc in other.products):
-        return (STAR_NOTE,)
-    return ()
+    return (STAR_NOTE,) if ok and matrix_products(tree, full, ELEMENTWISE) else ()
 
 
 def format_shapes(shapes: dict) -> str:

@@ -79,6 +79,7 @@ class _Check:
         self.declared = declared
         self.ranks = ranks
         self.square_names = square
+        self.products = 0  # juxtapositions (MATLAB's *) of two non-scalars
         self.elementwise = elementwise
         self.parent = {}
         self.vars = {}
@@ -152,6 +153,8 @@ class _Check:
         left, right = self.sh(n.left), self.sh(n.right)
         if n.op in ELEMENTWISE_BINOPS:
             return self.ew(left, right)
+        if n.op == " " and left[0] and right[0]:
+            self.products += 1
         if n.op == " " and (not left[0] or not right[0]):
             row = left[1] if left[0] else right[1]
             if row and (left[2] and not left[0] or right[2] and not right[0]):
@@ -320,6 +323,17 @@ DIMS = {
     "zeros": _dims,
     "select": lambda n: tuple(int(a.value) for a in n.args[:2] if isinstance(a, Num)),
 }
+
+
+def matrix_products(tree, shapes, elementwise) -> int:
+    """How many of the MATLAB reading's ``*`` multiply two non-scalars, with every variable's
+    shape given (0 when the shapes do not type-check)."""
+    run = _Check(shapes, {}, elementwise, (), True)
+    try:
+        run.sh(tree)
+    except (Fail, Unknown):
+        return 0
+    return run.products
 
 
 def _cost(name, rank):
