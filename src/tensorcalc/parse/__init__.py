@@ -20,8 +20,8 @@ from __future__ import annotations
 from ..errors import ParseError, ShapeError, TensorCalcError
 from ..expr import NOTES, Expr
 from ..shapes import as_shapes, check_name, is_symmetric_spec
-from .latex import parse_latex_tree
 from .infer import matrix_products
+from .latex import parse_latex_tree
 from .lower import ELEMENTWISE, FUNCTIONS, Lowering, _names, infer, sized, suggest
 from .parser import MAX_DEPTH, check_depth, parse_matlab_tree, parse_tree
 
