@@ -42,7 +42,7 @@ from .diff.reverse import MAX_ORDER
 from .errors import TensorCalcError, format_shape
 from .expr import NOTES
 from .numeric.check import check
-from .parse import where
+from .parse import resolve_syntax, where
 from .shapes import as_shape, check_name, is_symmetric_spec
 
 # Formats matplotlib writes; a path without a suffix is written as PNG (to exactly that path).
@@ -340,9 +340,9 @@ def _serve(args) -> int:
 
 def _explain(args) -> int:
     wrt = args.wrt[0] if len(args.wrt) == 1 else args.wrt
-    source = args.expression
-    if args.latex_input or args.syntax != "auto":
-        source = _read(args, dict(args.shape))
+    f = _read(args, dict(args.shape))  # its notes on stderr
+    text = resolve_syntax(args.expression, "latex" if args.latex_input else args.syntax) == "text"
+    source = args.expression if text else f  # the text itself keeps the user's spelling
     e = explain(
         source, wrt, args.order, style=args.style, at=dict(args.at) or None,
         shapes=dict(args.shape), verify=args.verify,

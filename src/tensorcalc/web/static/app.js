@@ -397,7 +397,7 @@ async function loadSteps() {
   if (mine !== seq) return;
   list.classList.remove("busy");
   if (!r.ok) {
-    list.replaceChildren(Object.assign(document.createElement("li"), { textContent: r.data.error }));
+    list.replaceChildren(Object.assign(document.createElement("li"), { className: "step-error", textContent: r.data.error }));
     return;
   }
   // only the styles that apply to this expression and variable
