@@ -233,6 +233,8 @@ function showResult(d) {
   const lhs = `${partial(d.order, d.wrt_latex)}\\left(${d.expression.latex}\\right)`;
   const typeset = tex($("result"), `${lhs} = ${d.latex}`);
   $("too-large").hidden = typeset;
+  $("lhs-rhs").hidden = !typeset;
+  document.querySelector(".result-card").classList.toggle("huge", !typeset);
   if (!typeset) {
     $("result").textContent = "";
     $("too-large-text").textContent =
