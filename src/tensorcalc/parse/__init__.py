@@ -110,9 +110,7 @@ def parse(
         if assumed and not matlab:
             _hint(err, tree, shapes, ok)
         raise
-    notes = (
-        _star_notes(text, lowering, shapes, known, bindings, symmetric) if kind == "text" else ()
-    )
+    notes = _star_notes(text, lowering, shapes, known) if kind == "text" else ()
     for key, value in (("assumed", assumed), ("notes", notes)):
         if value:
             NOTES.setdefault(e, {})[key] = value
@@ -121,13 +119,13 @@ def parse(
     return e
 
 
-def _star_notes(text, lowering, shapes, known, bindings, symmetric) -> tuple:
+def _star_notes(text, lowering, shapes, known) -> tuple:
     """``(STAR_NOTE,)`` when the text reading's elementwise ``*`` could have been meant as a
     matrix product (see the module docstring), else ``()``."""
     stars = [(n, sa, sc) for n, sa, sc in lowering.products if n.op == "*" and text[n.pos] == "*"]
     if not stars:
         return ()
-    given = set(shapes) | set(known) | set(bindings or {})
+    given = set(shapes) | set(known)  # known has the bound names
     for n, sa, sc in stars:  # non-scalars whose shapes were inferred so that * works
         if sa and sc and set(_names(n, {})) - given:
             return (STAR_NOTE,)
