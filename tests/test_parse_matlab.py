@@ -128,7 +128,7 @@ def test_star_is_the_matrix_product_and_dot_star_elementwise():
         ("A^3", A @ A @ A), ("x*x'", np.outer(x, x)), ("x'*x", x @ x), ("x'*A", x @ A),
         ("2*A*x/4", A @ x / 2), ("A'*x", A.T @ x), ("X + eye", B + np.eye(3)),
         ("-x.*x", -x * x), ("x'/2*x", x @ x / 2), ("A*B.*A", (A @ B) * A),
-        ("A.*B*A", (A * B) @ A),
+        ("A.*B*A", (A * B) @ A), ("-x'*A*x", -x @ A @ x), ("-x'*x + 1", 1 - x @ x),
     ]  # fmt: skip
     for text, want in cases:
         got = tc.parse(text, syntax="matlab").evaluate({**vals, "X": B})
@@ -254,3 +254,9 @@ def test_lower_case_names_typed_alike(text, shapes, want):
     assert tc.expr.variables(e)["x"].shape == want
     if text != "softmax(x)":
         assert e.shape == ()  # a scalar function: its derivative is a gradient, not a Jacobian
+
+
+def test_a_negated_row_is_a_row():
+    x, y = np.arange(3.0) + 1, np.arange(3.0) * 2 + 1
+    got = tc.parse("y @ -x'", {"x": "3", "y": "3"}).evaluate(x=x, y=y)
+    np.testing.assert_allclose(got, -np.outer(y, x))  # as y @ x' is the outer product

@@ -239,7 +239,8 @@ class Lowering:
         if isinstance(n, Str):
             self.error("a string is only allowed as the first argument of einsum", n.pos)
         if isinstance(n, Neg):
-            return _Val(b.neg(self.lower(n.arg).e))
+            v = self.lower(n.arg)
+            return _Val(b.neg(v.e), v.row)  # -x' is still a row
         if isinstance(n, Transpose):
             v = self.lower(n.arg)
             if v.e.ndim == 1:
