@@ -137,3 +137,19 @@ def test_plot_command(capsys, tmp_path):
 def test_analysis_errors_exit_2(capsys, argv, needle):
     code, _, err = run(capsys, *argv)
     assert code == 2 and needle in err
+
+
+def test_syntax_matlab(capsys):
+    rc, out, err = run(capsys, "diff", "norm2(A*x - y)^2", "--wrt", "x", "--syntax", "matlab")
+    assert rc == 0 and err == ""
+    assert out.splitlines()[:2] == ["2 * A' @ (A @ x - y)", "shape: (m,)"]
+
+
+def test_star_note_on_stderr(capsys):
+    rc, out, err = run(capsys, "diff", "x'*A*x", "--wrt", "x", "--json")
+    assert rc == 0
+    note = "read `*` as elementwise; for the matrix product write `@` or switch to MATLAB syntax"
+    assert err == f"note: {note}\n"
+    assert json.loads(out)["notes"] == [note]
+    rc, _, err = run(capsys, "check", "x'*A*x", "--wrt", "x", "--syntax", "matlab")
+    assert rc == 0 and err == ""

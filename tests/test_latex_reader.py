@@ -149,3 +149,12 @@ def test_where_clause_and_scalar_index_factor_read_back(text, wrt, rng):
     vals = {"A": rng.normal(size=(3, 3)), "x": rng.normal(size=3), "s": 1.7}
     vals = {k: v for k, v in vals.items() if k in tc.expr.variables(f)}
     assert_close(g.evaluate(vals), f.evaluate(vals), rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "text", [r"\mathrm{tr}(A X)", r"\text{tr}(A X)", r"\operatorname{tr}(A X)"]
+)
+def test_upright_function_names(text):
+    e = tc.parse(text, {"A": "n,m", "X": "m,n"}, syntax="latex")
+    A, X = np.arange(6.0).reshape(2, 3), np.arange(6.0).reshape(3, 2) ** 2
+    assert e.evaluate({"A": A, "X": X}) == pytest.approx(np.trace(A @ X))

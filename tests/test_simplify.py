@@ -58,7 +58,7 @@ EXPERT = [
         "2 * ((x' @ A @ x) * (A + A') + (A + A') @ x @ x' @ (A + A'))",
     ),
     ("logdet(X' @ X)", "X", "X=m,n", 1, None, "2 * X @ inv(X' @ X)"),
-    ("x / norm(x)", "x", "x=n", 1, None, "eye(n) / norm(x) - x @ x' / norm(x)^3"),
+    ("x / norm(x)", "x", "x=n", 1, None, "(eye(n) - x / (x' @ x) @ x') / norm(x)"),  # (I - x xᵀ/xᵀx)/‖x‖
     ("logdet(diag(x))", "x", "x=n", 1, None, "1 / x"),
     ("tr(X @ B @ X')", "X", "X=m,n B=n,n", 1, None, "X @ (B + B')"),
     ("a' @ x", "x", "a=n x=n", 1, "numerator", "a'"),

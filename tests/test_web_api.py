@@ -169,7 +169,13 @@ def test_every_example_computes(client):
 def test_parse_error_gives_message_and_position(client):
     r = post(client, "derivative", {"expression": "x +* 2", "wrt": "x"})
     assert r.status_code == 400
-    assert r.json() == {"error": "unexpected '*'", "position": 3}
+    assert r.json() == {
+        "error": "unexpected '*'",
+        "position": 3,
+        "syntax": "text",
+        "notes": [],
+        "variables": [],
+    }
 
 
 def test_shape_error_gives_message_and_position(client):
@@ -402,3 +408,56 @@ def test_cli_has_the_serve_command():
         "127.0.0.1",
         True,
     )
+
+
+# --------------------------------------------------------------- syntax and notes (issue 22)
+
+STAR = "read `*` as elementwise; for the matrix product write `@` or switch to MATLAB syntax"
+TASK_BODIES = {"derivative": {}, "explain": {}, "check": {"seed": 1}, "code": {"backend": "numpy"}}
+
+
+@pytest.mark.parametrize("task", list(TASK_BODIES))
+def test_every_endpoint_takes_matlab_syntax_and_says_notes(client, task):
+    body = {"expression": "norm2(A*x - y)^2", "wrt": "x", "syntax": "matlab", **TASK_BODIES[task]}
+    r = post(client, task, body)
+    assert r.status_code == 200, r.json()
+    assert r.json()["syntax"] == "matlab" and r.json()["notes"] == []
+    r = post(client, task, {**body, "syntax": "auto", "expression": "x'*A*x"})
+    assert r.status_code == 200, r.json()
+    assert r.json()["syntax"] == "text" and STAR in r.json()["notes"]
+
+
+def test_analysis_says_syntax_and_notes(client):
+    r = post(client, "analysis", {"expression": "a^2 - b", "syntax": "matlab"})
+    assert r.status_code == 200 and r.json()["syntax"] == "matlab" and r.json()["notes"] == []
+
+
+def test_matlab_answer_matches_text_answer(client):
+    m = post(client, "derivative", {"expression": "0.5*x'*A*x", "syntax": "matlab"}).json()
+    assert m["text"] == "0.5 * (A + A') @ x" and m["wrt"] == "x"
+    assert m["shapes"] == {"x": "n", "A": "n,n"}
+
+
+def test_bad_dimension_names_the_variable_and_lists_the_names(client):
+    body = {"expression": "x' @ A @ x", "shapes": {"x": "2n"}}
+    r = post(client, "derivative", body)
+    assert r.status_code == 400
+    data = r.json()
+    assert data["variable"] == "x" and "the shape of x" in data["error"]
+    assert data["variables"] == ["x", "A"] and data["notes"] == []
+
+
+def test_only_applicable_styles_are_offered(client):
+    data = post(client, "explain", {"expression": "x' @ A @ x", "wrt": "x"}).json()
+    assert "rules" not in data["styles"] and "limit" not in data["styles"]
+    for style in data["styles"]:
+        r = post(client, "explain", {"expression": "x' @ A @ x", "wrt": "x", "style": style})
+        assert r.status_code == 200, (style, r.json())
+    assert "limit" in post(client, "explain", {"expression": "x^3", "wrt": "x"}).json()["styles"]
+
+
+def test_attention_default_variable_is_not_s_from_softmax(client):
+    data = post(client, "derivative", {"expression": "softmax(Q @ K' / s) @ V"}).json()
+    assert data["variables"][0] == "Q" and data["wrt"] == "Q"
+    assert "ones" not in data["text"] and "1_{" not in data["latex"]
+    assert r"\frac{Q}{s}" in data["expression"]["latex"]

@@ -66,9 +66,8 @@ def browser():
 REQUESTS: list = []  # every URL the page asked for, in all tests
 
 
-@pytest.fixture
-def page(browser, server):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+def _page(browser, server, viewport):
+    context = browser.new_context(viewport=viewport, accept_downloads=True)
     pg = context.new_page()
     pg.set_default_timeout(TIMEOUT)
     pg.on("request", lambda r: REQUESTS.append(r.url))
@@ -83,6 +82,16 @@ def page(browser, server):
     yield pg
     context.close()
     assert not errors, errors
+
+
+@pytest.fixture
+def page(browser, server):
+    yield from _page(browser, server, {"width": 1280, "height": 900})
+
+
+@pytest.fixture
+def phone(browser, server):
+    yield from _page(browser, server, {"width": 390, "height": 844})
 
 
 def has_text(page, selector, text):
@@ -246,3 +255,168 @@ def test_no_request_left_this_machine():
     for url in REQUESTS:
         parts = urllib.parse.urlsplit(url)
         assert parts.scheme in ("data", "blob") or parts.hostname == "127.0.0.1", url
+
+
+# ------------------------------------------------------------------------ issue 22: the page
+
+FITS = "document.documentElement.scrollWidth <= window.innerWidth"
+STAR = "read `*` as elementwise; for the matrix product write `@` or switch to MATLAB syntax"
+
+
+def test_phone_viewport_has_no_horizontal_scroll(phone):
+    load(phone, "?e=x'*A*x")
+    contains(phone, "#notes", "read * as elementwise")
+    assert phone.evaluate(FITS), phone.evaluate("document.documentElement.scrollWidth")
+    phone.click("#legend summary")
+    phone.click("#steps-panel summary")
+    phone.wait_for_selector("#steps li .verified")
+    assert phone.evaluate(FITS)
+    load(phone, "?e=x'+%40+A+%40+x&s=x:2n")  # an error, with the table of the names
+    phone.wait_for_selector("#expr-error:not([hidden])")
+    assert phone.evaluate(FITS)
+    for sel in ["#syntax", "#examples", "#wrt", "#layout", "#check-btn"]:  # nothing cut off
+        box = phone.locator(sel).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390, sel
+
+
+def test_a_bad_dimension_is_named_and_can_be_corrected(page):
+    load(page, "?e=x'+%40+A+%40+x&wrt=x&s=x:2n")  # as after entering 2n and reloading
+    page.wait_for_selector("#expr-error:not([hidden])")
+    message = page.text_content("#error-message")
+    assert "the shape of x" in message and "2n" in message
+    assert page.locator("#vars-table td.name").all_text_contents() == ["x", "A"]
+    assert page.locator("#wrt option").all_text_contents() == ["x", "A"]
+    dims = page.locator("tr[data-name='x'] input.dims")
+    assert dims.input_value() == "2n" and dims.get_attribute("aria-invalid") == "true"
+    assert dims.is_editable()
+    dims.fill("n")
+    dims.press("Enter")
+    has_text(page, "#result-text", "(A + A') @ x")
+    assert "2n" not in urllib.parse.unquote(page.url)
+    # the other way out: forget the declaration
+    load(page, "?e=x'+%40+A+%40+x&wrt=x&s=x:2n")
+    page.wait_for_selector("#expr-error:not([hidden])")
+    page.click("tr[data-name='x'] button.forget")
+    has_text(page, "#result-text", "(A + A') @ x")
+
+
+def test_the_table_follows_the_text_after_an_error(page):
+    load(page, "?e=x'+%40+A+%40+x")
+    has_text(page, "#result-text", "(A + A') @ x")
+    type_expression(page, "B @ y + z @ C @")  # a parse error: no names to trust
+    page.wait_for_selector("#expr-error:not([hidden])")
+    type_expression(page, "B @ y + C @ y @ y")  # a shape error: the names it has
+    page.wait_for_selector("#expr-error:not([hidden])")
+    sync_api.expect(page.locator("#vars-table td.name")).to_have_text(["B", "y", "C"])
+
+
+def test_a_bad_order_in_the_url_is_reported(page):
+    load(page, "?e=sin(x)&order=10")
+    contains(page, "#url-notice", "order=10")
+    assert page.input_value("#order") == "1" and "order=10" not in page.url
+    has_text(page, "#result-text", "cos(x)")
+
+
+def test_the_notation_legend(page):
+    load(page)
+    legend = page.locator("#legend")
+    assert not legend.locator("dl").is_visible()
+    page.click("#legend summary")
+    assert legend.locator("dl").is_visible()
+    text = legend.inner_text()
+    for words in ["elementwise (Hadamard) product", "elementwise division", "outer (tensor)",
+                  "Kronecker delta", "of ones", "identity matrix", "index brackets"]:  # fmt: skip
+        assert words in text, words
+    annotations = " ".join(legend.locator("annotation").all_text_contents())
+    for sym in [r"\odot", r"\oslash", r"\otimes", r"\delta_{ij}", r"\mathbf{1}", "I"]:
+        assert sym in annotations, sym
+
+
+def test_matlab_syntax_end_to_end(page):
+    load(page, "?e=x'*A*x")
+    contains(page, "#notes", "read * as elementwise")  # the text reading, said out loud
+    has_text(page, "#result-text", "2 * diag(A * x)")
+    page.click("#use-matlab")  # one click to the MATLAB reading
+    has_text(page, "#result-text", "(A + A') @ x")
+    assert page.input_value("#syntax") == "matlab" and "syntax=matlab" in page.url
+    assert page.locator("#notes").is_hidden()
+    contains(page, "#read-as", "x: vector n, A: matrix n×n")
+    type_expression(page, "norm2(A*x - y)^2")
+    has_text(page, "#result-text", "2 * A' @ (A @ x - y)")
+    url = page.url
+    load(page, url[len(page.base) :])  # the syntax is kept in the URL
+    assert page.input_value("#syntax") == "matlab"
+    has_text(page, "#result-text", "2 * A' @ (A @ x - y)")
+    page.select_option("#syntax", "text")  # and the picker switches back, with the note
+    contains(page, "#notes", "read * as elementwise")
+    assert "syntax=text" in page.url
+
+
+def test_a_too_large_result_shows_a_message_and_a_download(page):
+    expr = urllib.parse.quote("sin(x)*cos(x)*exp(x)*tanh(x)*sqrt(x)")
+    load(page, f"?e={expr}&wrt=x&order=4")
+    page.wait_for_selector("#too-large:not([hidden])")
+    assert "too large to typeset" in page.text_content("#too-large-text")
+    assert page.locator("#result .katex").count() == 0
+    text = page.text_content("#result-text")
+    assert len(text) > 2000 and "sin(x)" in text
+    assert page.evaluate("document.documentElement.scrollHeight") < 4000  # no page of LaTeX
+    with page.expect_download() as info:
+        page.click("#download-text")
+    assert pathlib.Path(info.value.path()).read_text() == text
+
+
+def test_keyboard_on_the_examples_menu_and_the_code_tabs(page):
+    load(page, "?e=sin(x)")
+    has_text(page, "#result-text", "cos(x)")
+    page.focus("#examples")
+    page.keyboard.press("ArrowDown")  # browsing does not load
+    page.wait_for_timeout(500)
+    assert page.input_value("#expr") == "sin(x)"
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")  # the second example loads
+    second = page.evaluate("fetch('/api/info').then(r => r.json()).then(i => i.examples[1])")
+    sync_api.expect(page.locator("#expr")).to_have_value(second["expression"])
+    page.focus(".tab[data-backend='numpy']")
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate("document.activeElement.dataset.backend") == "jax"
+    assert page.get_attribute(".tab[data-backend='jax']", "aria-selected") == "true"
+    contains(page, "#code", "import jax")
+    contains(page, "#code-hint", "wrap fun in jax.jit yourself")
+    page.keyboard.press("End")
+    assert page.get_attribute(".tab[data-backend='tensorflow']", "aria-selected") == "true"
+    page.keyboard.press("ArrowRight")  # wraps around
+    assert page.get_attribute(".tab[data-backend='numpy']", "aria-selected") == "true"
+
+
+def test_only_applicable_styles_and_plain_wording(page):
+    load(page, "?e=x'+%40+A+%40+x&wrt=x")
+    page.click("#steps-panel summary")
+    page.wait_for_selector("#steps li .verified.yes")
+    styles = page.locator("#style option").all_text_contents()
+    assert "rules" not in styles and "limit" not in styles and "differential" in styles
+    words = page.evaluate(  # the page's own words (the exported code's random seed aside)
+        "[...document.querySelectorAll('body *:not(pre):not(code)')].map(e => e.childNodes)"
+        ".flatMap(n => [...n]).filter(n => n.nodeType === 3).map(n => n.data).join(' ')"
+    ).lower()
+    assert "seed" not in words and "engine" not in words
+
+
+def test_attention_prints_a_division_and_defaults_to_q(page):
+    load(page, "?e=" + urllib.parse.quote("softmax(Q @ K' / s) @ V"))
+    contains(page, "#result-text", "Q / s")
+    assert page.input_value("#wrt") == "Q"
+    assert "ones" not in page.text_content("#result-text")
+
+
+def test_screenshots_of_desktop_and_phone(page, phone, tmp_path):
+    inside = os.environ.get("TC_WEB_SCREENSHOT") == "1"
+    folder = ROOT / "docs" if inside else tmp_path
+    for pg, name in ((page, "web-desktop.png"), (phone, "web-phone.png")):
+        load(pg, "?e=" + urllib.parse.quote("norm2(A*x - y)^2") + "&wrt=x&syntax=matlab")
+        has_text(pg, "#result-text", "2 * A' @ (A @ x - y)")
+        pg.click("#legend summary")
+        contains(pg, "#code", "__main__")
+        pg.wait_for_timeout(300)
+        pg.screenshot(path=str(folder / name), full_page=True)
+        assert (folder / name).stat().st_size > 20_000

@@ -74,8 +74,11 @@ def derivation(
     d = d if viewed is d else simplify(viewed)  # d is simplified already; a layout may not be
     note = NOTES.setdefault(d, {})  # what evaluate needs to bind sizes, and what repr shows
     note["inputs"] = {**NOTES.get(f, {}).get("inputs", {}), **variables(f)}
-    if NOTES.get(f, {}).get("assumed"):
-        note["assumed"] = NOTES[f]["assumed"]
+    for key in ("assumed", "notes"):  # how f was read, also on its derivative
+        if NOTES.get(f, {}).get(key):
+            note[key] = NOTES[f][key]
+        else:
+            note.pop(key, None)
     return Derivation(f, x, d, steps)
 
 

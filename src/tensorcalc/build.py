@@ -846,6 +846,9 @@ def div(a, b) -> Expr:
     Only reciprocals are ``DIV`` nodes, so quotients multiply out like any other product and
     equal quotients are one node: ``(1/x)/x`` and ``1/(x*x)``-style nestings meet.
     """
+    a, b = to_expr(a), to_expr(b)
+    if a.shape and not b.shape and b.op is not Op.CONST:  # x / s: x scaled by 1 / s (a scalar)
+        return mul(a, div(1.0, b))
     a, b = _pair(a, b, "/")
     vb = const_value(b)
     if vb is not None and vb != 0.0:

@@ -1,8 +1,9 @@
 """Command-line interface.
 
     tensorcalc diff "x' @ A @ x" --wrt x [--order 2] [--shape A=n,n] [--layout numerator]
-                    [--latex | --json]
-    tensorcalc check "logdet(X)" --wrt X [--order 2] [--shape X=n,n] [--seed 0]
+                    [--syntax auto|text|matlab|latex] [--latex | --json]
+    tensorcalc diff "norm2(A*x - y)^2" --wrt x --syntax matlab
+    tensorcalc check "logdet(X)" --wrt X [--order 2] [--shape X=n,n] [--seed 0] [--syntax ...]
     tensorcalc taylor "x * exp(-x^2 - y^2)" --at x=-1 --at y=0 [--order 2] [--latex]
     tensorcalc critical "3*x^4 - 4*x^3 - 12*x^2" --over x=-3:3
     tensorcalc critical "x^3 - 3*x*y + y^3" --start x=1,y=1 --start x=0.1,y=-0.1
@@ -19,7 +20,9 @@ Values (``--at``, ``--x0``, ``--start``, ``--taylor``) are numbers or JSON lists
 ``x=[1,2]``; intervals are ``x=a:b``.  ``diff`` prints the derivative and its shape; ``check`` compares it with finite differences on
 random inputs that respect the functions' domains, prints the report and exits with 0 on a
 pass and 1 on a failure.  Bad input prints the error (with a caret for parse errors) to stderr
-and exits with status 2.
+and exits with status 2.  ``--syntax matlab`` reads matrixcalculus.org's syntax (``*`` is the
+matrix product); where the expression could mean two things, a ``note:`` line on stderr says how
+it was read (``Expr.notes``).
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ from .diff.reverse import MAX_ORDER
 from .errors import TensorCalcError, format_shape
 from .expr import NOTES
 from .numeric.check import check
-from .parse import where
+from .parse import resolve_syntax, where
 from .shapes import as_shape, check_name, is_symmetric_spec
 
 # Formats matplotlib writes; a path without a suffix is written as PNG (to exactly that path).
@@ -219,6 +222,28 @@ def _common(p):
     )  # fmt: skip
 
 
+SYNTAX_HELP = (
+    "how to read EXPR: auto (LaTeX if it has a backslash, default), text (* is elementwise, "
+    "@ the matrix product), matlab (matrixcalculus.org's: * is the matrix product, .* "
+    "elementwise, a-g scalars, h-z vectors, A-Z matrices) or latex"
+)
+
+
+def _syntax(p):
+    p.add_argument("--syntax", choices=["auto", "text", "matlab", "latex"], default="auto",
+                   help=SYNTAX_HELP)  # fmt: skip
+    p.add_argument("--latex-input", action="store_true", help="the same as --syntax latex")
+
+
+def _read(args, shapes):
+    """The expression parsed in the syntax asked for; its notes on stderr."""
+    syntax = "latex" if args.latex_input else args.syntax
+    f = parse(args.expression, shapes, syntax=syntax)
+    for note in f.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return f
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="tensorcalc", description="Exact matrix and tensor calculus.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -233,7 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="declare a shape, e.g. --shape A=n,n --shape x=n (repeatable; 's=' is a scalar)",
     )  # fmt: skip
     d.add_argument("--layout", choices=["jacobian", "numerator", "denominator"], default=None)
-    d.add_argument("--latex-input", action="store_true", help="read EXPR as LaTeX")
+    _syntax(d)
     d.add_argument(
         "--symmetric", choices=["sym", "cookbook"], default="sym",
         help="wrt a symmetric matrix (--shape S=n,n,sym): (G + G')/2 (default) or the Matrix "
@@ -247,6 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--wrt", required=True, type=_name)
     c.add_argument("--order", type=_ORDER, default=1)
     c.add_argument("--shape", action="append", type=_shape_arg, default=[], metavar="NAME=DIMS")
+    _syntax(c)
     c.add_argument(
         "--seed", type=_int_in(0, 2**32 - 1, "--seed"), default=0, help="seed of the random inputs"
     )
@@ -297,6 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--order", type=_ORDER, default=1)
     e.add_argument("--style", choices=["rules", "differential", "index", "backprop", "limit"])
     e.add_argument("--verify", action="store_true", help="check every step at random points")
+    _syntax(e)
     out = e.add_mutually_exclusive_group()
     out.add_argument("--latex", action="store_true", help="an align environment")
     out.add_argument("--markdown", action="store_true")
@@ -370,8 +397,11 @@ def _serve(args) -> int:
 
 def _explain(args) -> int:
     wrt = args.wrt[0] if len(args.wrt) == 1 else args.wrt
+    f = _read(args, dict(args.shape))  # its notes on stderr
+    text = resolve_syntax(args.expression, "latex" if args.latex_input else args.syntax) == "text"
+    source = args.expression if text else f  # the text itself keeps the user's spelling
     e = explain(
-        args.expression, wrt, args.order, style=args.style, at=dict(args.at) or None,
+        source, wrt, args.order, style=args.style, at=dict(args.at) or None,
         shapes=dict(args.shape), verify=args.verify,
     )  # fmt: skip
     if args.json:
@@ -430,16 +460,14 @@ def _plot(args) -> int:
 
 
 def _check(args) -> int:
-    report = check(
-        parse(args.expression, dict(args.shape)), args.wrt, order=args.order, seed=args.seed
-    )
+    report = check(_read(args, dict(args.shape)), args.wrt, order=args.order, seed=args.seed)
     print(report)
     return 0 if report.passed else 1
 
 
 def _diff(args) -> int:
     shapes = dict(args.shape)
-    f = parse(args.expression, shapes, syntax="latex" if args.latex_input else "math")
+    f = _read(args, shapes)
     d = derivative(f, args.wrt, order=args.order, layout=args.layout, symmetric=args.symmetric)
     if args.json:
         out = {
@@ -451,6 +479,7 @@ def _diff(args) -> int:
             "latex": d.latex(),
             "shape": list(d.shape),
             "assumed": {k: list(v) for k, v in NOTES.get(f, {}).get("assumed", {}).items()},
+            "notes": list(f.notes),
         }
         print(json.dumps(out))
     elif args.latex:

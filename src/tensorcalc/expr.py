@@ -28,8 +28,10 @@ _INTERN: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
 METHODS: dict = {}  # name -> function(expr, *args), filled by the front ends and printers
 # Notes on a node that are not part of its structure: "assumed" (the shapes parse inferred for
-# undeclared variables) and "inputs" (name -> VAR of the function a derivative came from, so
-# evaluate binds sizes from values of variables the derivative no longer contains).
+# undeclared variables), "notes" (how parse read text that could mean two things; ``.notes``)
+# and "inputs" (name -> VAR of the function a derivative came from, so evaluate binds sizes
+# from values of variables the derivative no longer contains).  Nodes are interned, so these
+# describe the most recent parse (or derivative) that produced the node.
 NOTES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -77,6 +79,13 @@ class Expr:
     @property
     def ndim(self) -> int:
         return len(self.shape)
+
+    @property
+    def notes(self) -> tuple:
+        """How the text this node was parsed from was read where it could mean two things (a
+        tuple of sentences, ``()`` when nothing needed saying).  Nodes are interned: this is
+        the note of the most recent ``parse`` (or derivative) that produced this node."""
+        return tuple(NOTES.get(self, {}).get("notes", ()))
 
     @property
     def name(self) -> str:

@@ -135,7 +135,13 @@ def as_shapes(shapes) -> dict:
         raise ShapeError("shapes", [], f"shapes must be a dict of name to shape, not {shapes!r}")
     for key in shapes:
         check_name(key)
-    return {name: as_shape(shape) for name, shape in normal_keys(shapes, "shapes").items()}
+    out = {}
+    for name, shape in normal_keys(shapes, "shapes").items():
+        try:
+            out[name] = as_shape(shape)
+        except ShapeError as err:  # say whose shape it is
+            raise ShapeError(f"the shape of {name}", err.shapes, err.detail) from None
+    return out
 
 
 def normal_keys(mapping, what: str = "values") -> dict:

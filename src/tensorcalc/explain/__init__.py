@@ -18,7 +18,7 @@ from ..diff.order import one_order
 from ..diff.reverse import wrt_variable
 from ..errors import DifferentiationError, TensorCalcError
 from ..expr import Expr
-from ..parse import parse
+from ..parse import parse, resolve_syntax
 from ..parse.lower import infer_shapes
 from ..parse.parser import parse_tree
 from ..shapes import as_shape
@@ -41,6 +41,8 @@ def source_of(f, shapes=None):
     if not isinstance(f, str):
         raise TypeError(f"expected an Expr or an expression string, got {type(f).__name__}")
     e = parse(f, shapes)
+    if resolve_syntax(f, "auto") != "text":  # LaTeX: printed in tensorcalc's spelling
+        return e, Display()
     tree = parse_tree(f)
     full, _ = infer_shapes(tree, {k: as_shape(v) for k, v in (shapes or {}).items()})
     return e, Display((f, tree, full))

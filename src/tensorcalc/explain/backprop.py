@@ -29,12 +29,11 @@ from .display import Display
 from .parts import choose, topo
 
 FORWARD = "forward pass: name the intermediate values"
-LOCAL = "local partial derivative (the engine's rule for this node)"
+LOCAL = "local partial derivative (the derivative rule of this node's operation)"
 MULTIPLY = "multiply out and simplify"
 BACKWARD = "backward pass (chain rule): ∂f/∂n = Σ over the uses p of n of ∂f/∂p · ∂p/∂n"
 CHAIN = (
-    "the seed's chain rule, forward from the input: "
-    "dn/dx = Σ over the children c of n of ∂n/∂c · dc/dx"
+    "the chain rule, forward from the input: dn/dx = Σ over the children c of n of ∂n/∂c · dc/dx"
 )
 LINE = 90
 BACKPROP_NAMES = "abuvcdpqrsgh"  # seed 002: a, b, u, v
@@ -153,7 +152,7 @@ class Graph:
         if self.chain_formula:
             x = self.xs[0].name
             out["chain"] = (
-                f"the seed's chain rule for {x} (forward mode: dn/d{x} accumulated from the "
+                f"the chain rule for {x} (forward mode: dn/d{x} accumulated from the "
                 f"input {x} up to {f}; its last row equals ∂{f}/∂{x} of the backward pass)"
             )
         return out

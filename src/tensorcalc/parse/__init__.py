@@ -1,23 +1,52 @@
-"""The front ends for text: ``parse(text, shapes, syntax="math" | "latex")`` → ``Expr``.
+"""The front ends for text: ``parse(text, shapes, syntax=...)`` → ``Expr``.
 
-``syntax="math"`` is the expression language (``parser``), ``"latex"`` the LaTeX reader
-(``latex``); both build the same parse tree, which ``infer`` completes with shapes and
-``lower`` turns into the IR.  See ``lower`` for the row-vector convention and ``infer`` for the
-shape-inference rule.
+Syntaxes (``SYNTAXES``): ``"text"`` is the expression language (``parser``; ``"math"`` is its
+old name), ``"matlab"`` the same grammar in matrixcalculus.org's dialect (``*`` the matrix
+product, ``.*`` elementwise, names typed by their first letter), ``"latex"`` the LaTeX reader
+(``latex``), and ``"auto"`` (the default) LaTeX when the text has a backslash, else text.  All
+build the same parse tree, which ``infer`` completes with shapes and ``lower`` turns into the
+IR.  See ``lower`` for the row-vector convention and ``infer`` for the shape-inference rule.
+
+**Notes: never a silent reinterpretation.**  In the text syntax ``*`` is elementwise.  When an
+expression could have been meant in MATLAB's reading (an elementwise ``*`` of two non-scalars
+whose shapes were inferred, or a MATLAB reading that type-checks with a true matrix product at
+a ``*``), ``parse`` keeps the text reading and records ``STAR_NOTE`` in ``Expr.notes`` (the
+CLI prints it on stderr, the web API in ``notes``).  A ``*`` that fails for shapes ``@`` would
+take says so in its error.
 """
 
 from __future__ import annotations
 
-from ..errors import ParseError, ShapeError
+from ..errors import ParseError, ShapeError, TensorCalcError
 from ..expr import NOTES, Expr
 from ..shapes import as_shapes, check_name, is_symmetric_spec
+from .infer import matrix_products
 from .latex import parse_latex_tree
-from .lower import FUNCTIONS, infer, lower, suggest
-from .parser import MAX_DEPTH, check_depth, parse_tree
+from .lower import ELEMENTWISE, FUNCTIONS, Lowering, _names, infer, sized, suggest
+from .parser import MAX_DEPTH, check_depth, parse_matlab_tree, parse_tree
 
-SYNTAXES = {"math": parse_tree, "latex": parse_latex_tree}
+READERS = {"text": parse_tree, "matlab": parse_matlab_tree, "latex": parse_latex_tree}
+SYNTAXES = ("auto", "text", "matlab", "latex")  # and "math", the old name of "text"
+STAR_NOTE = "read `*` as elementwise; for the matrix product write `@` or switch to MATLAB syntax"
 
-__all__ = ["parse", "as_expr", "FUNCTIONS", "format_shapes", "where"]
+__all__ = ["parse", "as_expr", "FUNCTIONS", "format_shapes", "where", "resolve_syntax"]
+
+
+def resolve_syntax(text: str, syntax: str) -> str:
+    """The reader ``syntax`` stands for: ``"auto"`` is ``"latex"`` when ``text`` has a
+    backslash, else ``"text"``; ``"math"`` is ``"text"``.
+
+    >>> resolve_syntax(r"\\frac{1}{2} x^2", "auto"), resolve_syntax("x' * A", "auto")
+    ('latex', 'text')
+    """
+    if syntax == "math":
+        return "text"
+    if syntax == "auto":
+        return "latex" if isinstance(text, str) and "\\" in text else "text"
+    if syntax not in READERS:
+        choices = ", ".join(repr(s) for s in SYNTAXES)
+        raise ParseError(f"unknown syntax {syntax!r}: use one of {choices}", str(syntax), 0)
+    return syntax
 
 
 def as_expr(f, shapes=None) -> Expr:
@@ -33,29 +62,35 @@ def parse(
     text: str,
     shapes: dict | None = None,
     *,
-    syntax: str = "math",
+    syntax: str = "auto",
     known: dict | None = None,
     bindings=None,
 ) -> Expr:
     r"""Parse an expression.  ``shapes`` maps names to shapes: ints or dimension names.
 
     A shape ending in ``"symmetric"`` (``("n", "n", "symmetric")``, ``"n,n,sym"``) declares a
-    symmetric matrix.  ``syntax="latex"`` reads LaTeX (``r"\mathbf{x}^\top A \mathbf{x}"``) instead of the
-    expression language.  Undeclared shapes are inferred (``tensorcalc.parse.infer``); the
-    ones assumed are kept in ``NOTES[expr]["assumed"]`` and shown by ``repr``.  ``known``
-    gives further shapes (e.g. of an expression being substituted into) and ``bindings`` maps
-    names to ready ``Expr``s.
+    symmetric matrix.  ``syntax`` is ``"auto"`` (LaTeX when the text has a backslash, else the
+    expression language), ``"text"``, ``"matlab"`` (matrixcalculus.org's syntax: ``*`` is the
+    matrix product, ``.*`` elementwise; a–g scalars, h–z vectors, A–Z matrices unless declared)
+    or ``"latex"`` (``r"\mathbf{x}^\top A \mathbf{x}"``).  Undeclared shapes are inferred
+    (``tensorcalc.parse.infer``); the ones assumed are kept in ``NOTES[expr]["assumed"]`` and
+    shown by ``repr``; how the text was read, where it could mean two things, is in
+    ``expr.notes``.  ``known`` gives further shapes (e.g. of an expression being substituted
+    into) and ``bindings`` maps names to ready ``Expr``s.
 
     >>> import tensorcalc as tc
     >>> tc.parse("x' @ A @ x")
     Expr("x' @ A @ x", shape=(), where x: n, A: n×n)
+    >>> tc.parse("0.5*x'*A*x", syntax="matlab")
+    Expr("0.5 * x' @ A @ x", shape=(), where x: n, A: n×n)
+    >>> tc.parse("x'*A*x").notes
+    ('read `*` as elementwise; for the matrix product write `@` or switch to MATLAB syntax',)
     >>> tc.parse(r"\frac{1}{2} \|X - U V\|_F^2", syntax="latex").shape
     ()
     """
-    if syntax not in SYNTAXES:
-        raise ParseError(f"unknown syntax {syntax!r}: use 'math' or 'latex'", str(syntax), 0)
+    kind = resolve_syntax(text, syntax)
     try:
-        tree = SYNTAXES[syntax](text)
+        tree = READERS[kind](text)
     except RecursionError:  # the LaTeX reader recurses; the math parser never does
         raise ParseError(f"the expression is nested too deeply (more than {MAX_DEPTH} levels)",
                          text, 0) from None  # fmt: skip
@@ -63,18 +98,43 @@ def parse(
     raw, shapes = shapes or {}, as_shapes(shapes)
     symmetric = {check_name(k) for k, v in raw.items() if is_symmetric_spec(v)}
     bound = {k: v.shape for k, v in (bindings or {}).items()}
-    full, assumed, ok = infer(tree, shapes, {**(known or {}), **bound})
+    known = {**(known or {}), **bound}
+    matlab = kind == "matlab"
+    if matlab:
+        tree = sized(tree)
+    full, assumed, ok = infer(tree, shapes, known, matlab)
+    lowering = Lowering(text, full, bindings, symmetric, matlab)
     try:
-        e = lower(tree, text, full, bindings, symmetric)
+        e = lowering.lower(tree).e
     except ShapeError as err:
-        if assumed:
+        if assumed and not matlab:
             _hint(err, tree, shapes, ok)
         raise
-    if assumed:
-        NOTES.setdefault(e, {})["assumed"] = assumed
-    elif e in NOTES:
-        NOTES[e].pop("assumed", None)
+    notes = _star_notes(text, lowering, shapes, known) if kind == "text" else ()
+    for key, value in (("assumed", assumed), ("notes", notes)):
+        if value:
+            NOTES.setdefault(e, {})[key] = value
+        elif e in NOTES:
+            NOTES[e].pop(key, None)
     return e
+
+
+def _star_notes(text, lowering, shapes, known) -> tuple:
+    """``(STAR_NOTE,)`` when the text reading's elementwise ``*`` could have been meant as a
+    matrix product (see the module docstring), else ``()``."""
+    stars = [(n, sa, sc) for n, sa, sc in lowering.products if n.op == "*" and text[n.pos] == "*"]
+    if not stars:
+        return ()
+    given = set(shapes) | set(known)  # known has the bound names
+    for n, sa, sc in stars:  # non-scalars whose shapes were inferred so that * works
+        if sa and sc and set(_names(n, {})) - given:
+            return (STAR_NOTE,)
+    try:  # the MATLAB reading type-checks and has a true matrix product at a *
+        tree = sized(parse_matlab_tree(text))
+        full, _, ok = infer(tree, shapes, known, matlab=True)
+    except (TensorCalcError, RecursionError):
+        return ()
+    return (STAR_NOTE,) if ok and matrix_products(tree, full, ELEMENTWISE) else ()
 
 
 def format_shapes(shapes: dict) -> str:

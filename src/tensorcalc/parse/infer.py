@@ -1,4 +1,4 @@
-"""Shape inference for undeclared variables: the lowest ranks that make every operation
+r"""Shape inference for undeclared variables: the lowest ranks that make every operation
 well-formed, with matrixcalculus.org's naming convention deciding ties.
 
 Declared shapes are used as given.  Every undeclared variable gets a rank; its dimensions are
@@ -12,7 +12,14 @@ assignments that type-check the cheapest wins:
 * an undeclared operand that would be a scalar beside a tensor in an elementwise operation
   (``-y * (X @ w)``) costs 2 more, so it takes its partner's shape (y is a vector), as it
   would when the partner is declared; so does a transposed scalar (``x^\top A x`` in LaTeX,
-  where juxtaposition would accept scalars).
+  where juxtaposition would accept scalars: ``TRANSPOSED``), an undeclared scalar beside a
+  transposed vector in a juxtaposition (``w^\top x`` is an inner product, x a vector), and an
+  undeclared scalar as the argument of a function of vectors (``softmax(x)``, ``norm1(x)``,
+  ``\|x\|``: ``VECTOR_FUNCS``), so that lower-case names are typed the same way everywhere.
+
+**MATLAB syntax** types by name instead (matrixcalculus.org's convention): ``fixed`` gives an
+undeclared name its one rank (a–g scalars, h–z vectors, A–Z matrices; ``matlab_ranks``), and
+``square`` names (MATLAB's bare ``eye``) are square matrices.
 
 Assignments are tried cheapest first (a best-first walk of the rank lattice, at most
 ``LIMIT`` of them), so declared or nearly declared expressions cost one check.  The
@@ -30,12 +37,26 @@ LIMIT = 4000
 RANKS = (0, 1, 2, 3, 4)
 COST = {False: (0, 1, 3, 5, 7), True: (3, 2, 0, 4, 6)}  # capitalised? -> cost per rank
 MISMATCH = 2
+TRANSPOSED = 3  # a transposed undeclared scalar (more than a vector's rank cost: x^T x)
 POOL = ("n", "m", "k", "p", "q", "r", "l", "d", "t", "s", "u", "v")
 
 ELEMENTWISE_BINOPS = {"+", "-", "*", "/", "^"}
 SCALAR_OUT = {"tr", "trace", "det", "logdet", "norm", "norm1", "norm2", "norm_2"}
 AXIS_REDUCE = {"sum", "mean", "logsumexp"}  # f(X) is a scalar, f(X, axis) drops the axis
 SQUARE_SAME = {"inv", "^-T"}
+VECTOR_FUNCS = {"softmax", "logsumexp", "norm", "norm1", "norm2", "norm_2", "unit", "sum", "mean"}
+MATLAB_RANKS = {**dict.fromkeys("abcdefg", 0), **dict.fromkeys("hijklmnopqrstuvwxyz", 1)}
+MATLAB_RANKS |= dict.fromkeys("ABCDEFGHIJKLMNOPQRSTUVWXYZ", 2)
+
+
+def matlab_ranks(names) -> dict:
+    """matrixcalculus.org's ranks by a name's first letter (names not starting with an ASCII
+    letter are left to the cost search).
+
+    >>> matlab_ranks(["a", "x", "A", "θ"])
+    {'a': 0, 'x': 1, 'A': 2}
+    """
+    return {n: MATLAB_RANKS[n[0]] for n in names if n[:1] in MATLAB_RANKS}
 
 
 class Fail(Exception):
@@ -53,9 +74,12 @@ class _Var:
 class _Check:
     """One run: shapes whose dimensions are concrete or ``_Var`` unknowns, unified."""
 
-    def __init__(self, declared, ranks, elementwise):
+    def __init__(self, declared, ranks, elementwise, square=(), matlab=False):
+        self.matlab = matlab
         self.declared = declared
         self.ranks = ranks
+        self.square_names = square
+        self.products = 0  # juxtapositions (MATLAB's *) of two non-scalars
         self.elementwise = elementwise
         self.parent = {}
         self.vars = {}
@@ -96,13 +120,15 @@ class _Check:
                 raise Unknown
             if n.id not in self.vars:
                 self.vars[n.id] = tuple(_Var() for _ in range(self.ranks[n.id]))
+                if n.id in self.square_names:
+                    self.square(self.vars[n.id])
             return self.vars[n.id], False, True
         if isinstance(n, Neg):
             return self.sh(n.arg)
         if isinstance(n, Transpose):
             s, row, free = self.sh(n.arg)
             if free and not s:
-                self.penalty += MISMATCH
+                self.penalty += TRANSPOSED
             return (s, not row, free) if len(s) == 1 else (s[::-1], False, free)
         if isinstance(n, BinOp):
             return self.binop(n)
@@ -127,8 +153,12 @@ class _Check:
         left, right = self.sh(n.left), self.sh(n.right)
         if n.op in ELEMENTWISE_BINOPS:
             return self.ew(left, right)
+        if n.op == " " and left[0] and right[0]:
+            self.products += 1
         if n.op == " " and (not left[0] or not right[0]):
             row = left[1] if left[0] else right[1]
+            if row and (left[2] and not left[0] or right[2] and not right[0]):
+                self.penalty += MISMATCH  # w^T x with x a scalar: x is rather a vector
             return left[0] or right[0], row, False
         return self.matmul(left, right)
 
@@ -137,6 +167,8 @@ class _Check:
         rl, rr = rl and rows, rr and rows
         if len(sl) not in (1, 2) or len(sr) not in (1, 2):
             raise Fail
+        if self.matlab and len(sl) == 1 and not rl and not (len(sr) == 1 and rr):
+            raise Fail  # MATLAB: a column times a column or a matrix
         if len(sl) == 1 and len(sr) == 1:
             if rl and rr:
                 raise Fail
@@ -181,6 +213,18 @@ class _Check:
         if not vals:
             raise Unknown
         s, row, free = vals[0]
+        if f in VECTOR_FUNCS and free and not s:
+            self.penalty += MISMATCH  # softmax(x), norm1(x): x is rather a vector
+        if f == "m^":  # MATLAB's power: of scalars, or an integer power of a square matrix
+            if vals[1][0] or len(s) == 1 or len(s) > 2:
+                raise Fail
+            if s:
+                self.square(s)
+            return s, False, free
+        if f == "m/":  # MATLAB's division: by a scalar only
+            if vals[1][0]:
+                raise Fail
+            return s, row, free
         if f in self.elementwise:
             return s, row, free
         if f in SCALAR_OUT or f in AXIS_REDUCE or f == "softmax":
@@ -281,19 +325,36 @@ DIMS = {
 }
 
 
+def matrix_products(tree, shapes, elementwise) -> int:
+    """How many of the MATLAB reading's ``*`` multiply two non-scalars, with every variable's
+    shape given (0 when the shapes do not type-check)."""
+    run = _Check(shapes, {}, elementwise, (), True)
+    try:
+        run.sh(tree)
+    except (Fail, Unknown):
+        return 0
+    return run.products
+
+
 def _cost(name, rank):
     return COST[name[:1].isupper()][RANKS.index(rank)]
 
 
-def search(tree, names, declared, elementwise):
+def search(tree, names, declared, elementwise, fixed=None, square=(), matlab=False):
     """The cheapest rank assignment of ``names`` that type-checks, as full shapes, or ``None``.
 
     ``declared`` maps names to concrete shapes; ``names`` (undeclared) are in order of first
-    appearance, which is also the order their dimensions are named in.
+    appearance, which is also the order their dimensions are named in.  ``fixed`` maps names
+    to the one rank they may have; ``square`` names are square matrices; ``matlab``: a column
+    vector times a column vector or a matrix does not type-check.
     """
     if not names:
         return {}
-    order = {name: sorted(RANKS, key=lambda r: _cost(name, r)) for name in names}
+    fixed = fixed or {}
+    order = {
+        name: [fixed[name]] if name in fixed else sorted(RANKS, key=lambda r: _cost(name, r))
+        for name in names
+    }
     costs = {name: [_cost(name, r) for r in order[name]] for name in names}
     start = (0,) * len(names)
     heap = [(0, start)]
@@ -306,7 +367,7 @@ def search(tree, names, declared, elementwise):
             break
         tried += 1
         ranks = {name: order[name][c] for name, c in zip(names, choice)}
-        run = _Check(declared, ranks, elementwise)
+        run = _Check(declared, ranks, elementwise, square, matlab)
         try:
             run.sh(tree)
         except Fail:
@@ -318,7 +379,7 @@ def search(tree, names, declared, elementwise):
             if best is None or total < best[0]:
                 best = (total, run)
         for k in range(len(names)):
-            if choice[k] + 1 < len(RANKS):
+            if choice[k] + 1 < len(order[names[k]]):
                 nxt = choice[:k] + (choice[k] + 1,) + choice[k + 1 :]
                 if nxt not in seen:
                     seen.add(nxt)

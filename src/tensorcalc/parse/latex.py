@@ -134,6 +134,22 @@ FUNCS = {
     "tanh": "tanh", "arcsin": "arcsin", "arccos": "arccos", "arctan": "arctan", "det": "det",
 }  # fmt: skip
 OPNAMES = {"Tr": "tr", "trace": "tr", "Trace": "tr", "diag": "diag", "Diag": "diag"}
+# names that \mathrm{...} and \text{...} spell as functions (single letters stay variables)
+UPRIGHT_FUNCS = set(OPNAMES) | {
+    "tr",
+    "det",
+    "logdet",
+    "diag",
+    "softmax",
+    "sigmoid",
+    "relu",
+    "logsumexp",
+    "sum",
+    "norm",
+    "inv",
+    "softplus",
+    "sign",
+}
 TRANSPOSES = {("CMD", "\\top"), ("LETTER", "T"), ("CMD", "\\intercal"), ("CMD", "\\prime")}
 TRANSPOSES |= {("SYM", "'"), ("TEXT", "mathsf:T"), ("TEXT", "mathrm:T"), ("TEXT", "text:T")}
 EXPLICIT = {"\\odot": "*", "\\circ": "*", "/": "/", "\\div": "/"}
@@ -300,6 +316,8 @@ class _Reader:
                 nxt = self.toks[self.i + 1]
                 return nxt.kind == "DELIM" and nxt.text == "("
             return False
+        if t.kind == "TEXT" and t.text in ("mathrm", "text") and t.arg in UPRIGHT_FUNCS:
+            return True  # \mathrm{tr}(X), as \operatorname{tr}(X)
         return t.kind == "TEXT" and t.text == "operatorname"
 
     def function(self):

@@ -29,7 +29,7 @@ class Token(NamedTuple):
 _TOKEN = re.compile(
     r"""(?P<ws>\s+)
     |(?P<EW>\.\*|\./|\.\^)
-    |(?P<NUM>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
+    |(?P<NUM>(?:[0-9]+(?:\.(?![*/^])[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
     |(?P<STR>"[^"]*")
     |(?P<OP>\*\*|\.T(?!\w)|[-+*/@^'(),=\[\]:])""",
     re.VERBOSE,
@@ -87,15 +87,13 @@ def tokenize(text: str) -> list[Token]:
         m = _TOKEN.match(text, pos)
         if m is None:
             raise ParseError(f"unexpected character {text[pos]!r}", text, pos)
-        if m.lastgroup == "EW":  # MATLAB-style elementwise spellings: .* ./ .^
-            out.append(Token("OP", m.group()[1], pos))
-        elif m.lastgroup == "NUM" and not math.isfinite(float(m.group())):
+        if m.lastgroup == "NUM" and not math.isfinite(float(m.group())):
             shown = m.group() if len(m.group()) <= 20 else m.group()[:17] + "..."
             raise ParseError(
                 f"the number {shown} is too large (float64 holds up to about 1.8e308)", text, pos
             )
-        elif m.lastgroup != "ws":
-            out.append(Token(m.lastgroup, m.group(), pos))
+        elif m.lastgroup != "ws":  # EW (.* ./ .^) is an OP; the parser reads it per syntax
+            out.append(Token("OP" if m.lastgroup == "EW" else m.lastgroup, m.group(), pos))
         pos = m.end()
     out.append(Token("END", "", len(text)))
     return out

@@ -10,6 +10,10 @@ a scalar.  The reader's superscripts are calls with names the language cannot sp
 (``READER``): ``^-1`` inverts a matrix and is a reciprocal otherwise, ``^`` refuses a matrix
 power.
 
+**MATLAB syntax** (``matlab=True``): the parser's ``" "`` is ``*``, its calls ``m/`` and
+``m^`` are ``MATLAB``'s entries, a bare ``eye`` is the identity (sized by inference), and
+undeclared names are typed by their first letter (``infer.matlab_ranks``).
+
 **Row vectors.** Vectors are 1-D.  Transposing a vector marks it as a row for the next ``@``
 only: ``u' @ v`` is the inner product, ``u @ v'`` the outer product, ``x' @ A`` is ``A' @ x``;
 other uses follow NumPy.
@@ -17,7 +21,7 @@ other uses follow NumPy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -28,7 +32,7 @@ from ..ops import UNARY_OPS, Op
 from ..shapes import as_shape
 from ..sugar import getitem
 from .ast import Array, BinOp, Call, Index, Name, Neg, Num, Str, Transpose
-from .infer import search
+from .infer import matlab_ranks, search
 
 ELEMENTWISE = {op.value: op for op in UNARY_OPS}
 ONE_ARG = {
@@ -97,6 +101,33 @@ READER = {  # calls only the LaTeX reader makes (names the language's lexer cann
 }
 
 
+def _mpower(x, e):
+    """MATLAB's ``x^e``: a power of scalars, or a positive integer power of a square matrix."""
+    k = e.attrs[0] if e.op is Op.CONST and not e.shape else None
+    if x.ndim == 2 and k is not None and k == int(k) and 1 <= k <= 16:
+        out = x
+        for _ in range(int(k) - 1):
+            out = b.matmul(out, x)
+        return out
+    if x.ndim or e.ndim:
+        raise ShapeError("^", [x.shape, e.shape], "in MATLAB syntax ^ is the matrix power (a "
+                         "scalar, or a square matrix to a positive integer power up to 16); "
+                         "write .^ for the elementwise power")  # fmt: skip
+    return b.pow_(x, e)
+
+
+def _mrdivide(x, y):
+    """MATLAB's ``x / y`` for a scalar ``y`` (a matrix ``y`` would solve a linear system)."""
+    if y.ndim:
+        raise ShapeError("/", [x.shape, y.shape], "in MATLAB syntax / divides by a scalar; write "
+                         "./ for the elementwise quotient or inv(B) for a matrix")  # fmt: skip
+    return b.div(x, y)
+
+
+MATLAB = {"m^": _mpower, "m/": _mrdivide}  # the MATLAB syntax's calls (``parser.MATLAB_CALLS``)
+STAR_HINT = "for the matrix product write @ (or switch to MATLAB syntax)"
+
+
 @dataclass
 class _Val:
     e: Expr
@@ -122,18 +153,31 @@ def _names(n, out):
     return out
 
 
-def infer(tree, shapes: dict, known: dict | None = None):
+def infer(tree, shapes: dict, known: dict | None = None, matlab: bool = False):
     """Full variable shapes for ``tree``, the shapes assumed (undeclared names given a dimension
     that no declared shape has: ``x`` in ``x' @ A @ x`` with A declared n×n is determined, not
     assumed), and whether inference found shapes that type-check (``tensorcalc.parse.infer``);
-    if it did not, the undeclared names are taken as scalars and the lowering reports it."""
+    if it did not, the undeclared names are taken as scalars and the lowering reports it.
+    ``matlab``: undeclared names are typed by their first letter, and ``eye`` is the identity.
+    """
     declared = {**(known or {}), **shapes}
     names = [name for name in _names(tree, {}) if name not in declared]
-    found = search(tree, names, declared, ELEMENTWISE)
+    fixed, square = {}, ()
+    if matlab:
+        consts = {n: 1 if n.startswith("vector#") else 2 for n in names if "#" in n}
+        fixed = {**matlab_ranks(names), "eye": 2, **consts}
+        square = ("eye",)
+    found = search(tree, names, declared, ELEMENTWISE, fixed, square, matlab)
     if found is None:
+        if matlab:
+            guess = {n: ("n",) * fixed[n] if n in fixed else () for n in names}
+            shown = {n: v for n, v in guess.items() if n != "eye" and "#" not in n}
+            return {**declared, **guess}, shown, False
         return {**declared, **{name: () for name in names}}, {name: () for name in names}, False
     dims = {d for shape in declared.values() for d in shape}
     assumed = {k: v for k, v in found.items() if any(d not in dims for d in v)}
+    if matlab:
+        assumed = {k: v for k, v in assumed.items() if k != "eye" and "#" not in k}
     return {**declared, **found}, assumed, True
 
 
@@ -156,8 +200,10 @@ def suggest(tree, shapes: dict) -> dict | None:
 
 
 class Lowering:
-    def __init__(self, text, shapes, bindings=None, symmetric=()):
+    def __init__(self, text, shapes, bindings=None, symmetric=(), matlab=False):
         self.text = text
+        self.matlab = matlab
+        self.products = []  # (node, left shape, right shape) of each elementwise * and " "
         self.shapes = shapes
         self.bindings = bindings or {}
         self.symmetric = symmetric
@@ -183,13 +229,18 @@ class Lowering:
         if isinstance(n, Name):
             if n.id in self.bindings:
                 return _Val(self.bindings[n.id])
+            if self.matlab and n.id == "eye":
+                return _Val(b.eye(self.shapes["eye"][0]))
+            if "#" in n.id:  # MATLAB's vector(c) and matrix(c): c times ones (``sized``)
+                return _Val(b.ones(self.shapes[n.id]))
             if n.id in FUNCTIONS:
                 self.error(f"{n.id!r} is a function: call it as {n.id}(...)", n.pos)
             return _Val(b.var(n.id, self.shapes[n.id], symmetric=n.id in self.symmetric))
         if isinstance(n, Str):
             self.error("a string is only allowed as the first argument of einsum", n.pos)
         if isinstance(n, Neg):
-            return _Val(b.neg(self.lower(n.arg).e))
+            v = self.lower(n.arg)
+            return _Val(b.neg(v.e), v.row)  # -x' is still a row
         if isinstance(n, Transpose):
             v = self.lower(n.arg)
             if v.e.ndim == 1:
@@ -212,13 +263,25 @@ class Lowering:
         if n.op == "-":
             return _Val(b.sub(a, c))
         if n.op == "*":
-            return _Val(b.mul(a, c))
+            self.products.append((n, a.shape, c.shape))
+            try:
+                return _Val(b.mul(a, c))
+            except ShapeError as err:
+                if self.matlab or not _matmul_fits(left, right):
+                    raise
+                raise ShapeError(err.op, err.shapes, f"{err.detail}; {STAR_HINT}") from None
         if n.op == "/":
             return _Val(b.div(a, c))
         if n.op == "^":
             return _Val(b.pow_(a, c))
+        if n.op == " ":
+            self.products.append((n, a.shape, c.shape))
         if n.op == " " and (a.ndim == 0 or c.ndim == 0):  # juxtaposition beside a scalar
             return _Val(b.mul(a, c), (left.row and a.ndim == 1) or (right.row and c.ndim == 1))
+        if self.matlab and a.ndim == 1 and not left.row and not (c.ndim == 1 and right.row):
+            raise ShapeError("*", [a.shape, c.shape], "a column vector times a "
+                             f"{'matrix' if c.ndim == 2 else 'column vector'}: transpose one "
+                             "(x' * A, x' * y) or write .* for the elementwise product")  # fmt: skip
         if a.ndim == 1 and c.ndim == 1:
             if left.row and right.row:
                 raise ShapeError("@", [a.shape, c.shape], "row vector @ row vector")
@@ -240,6 +303,10 @@ class Lowering:
             return _Val(self.sum(n, kwargs))
         if kwargs:
             self.error(f"{f}() takes no keyword arguments", n.pos)
+        if f in MATLAB:
+            (left, right) = (self.lower(a) for a in n.args)
+            row = left.row and f == "m/" and left.e.ndim == 1  # x' / 2 is still a row
+            return _Val(MATLAB[f](left.e, right.e), row)
         args = [self.lower(a).e for a in n.args]
         if f in ELEMENTWISE or f in ONE_ARG:
             if len(args) != 1:
@@ -327,12 +394,38 @@ class Lowering:
         return b.einsum([(e, tuple(g)) for e, g in zip(ops, groups)], tuple(out))
 
 
+def sized(tree):
+    """``tree`` with MATLAB's ``vector(c)`` and ``matrix(c)`` as ``c .* ones``, the ones a name
+    the lexer cannot spell (``vector#1``) that inference sizes like a variable: in a matrix
+    product ``x' * vector(1)`` is the sum of x, not x scaled."""
+    count = [0]
+
+    def walk(n):
+        if isinstance(n, Call) and n.func in ("vector", "matrix") and len(n.args) == 1:
+            count[0] += 1
+            ones = Name(f"{n.func}#{count[0]}", n.pos)
+            return BinOp("*", Call(n.func, (walk(n.args[0]),), n.kwargs, n.pos), ones, n.pos)
+        if isinstance(n, (tuple, list)):
+            return type(n)(walk(c) for c in n)
+        if hasattr(n, "__dataclass_fields__"):
+            return replace(n, **{f: walk(getattr(n, f)) for f in n.__dataclass_fields__})
+        return n
+
+    return walk(tree)
+
+
+def _matmul_fits(left: _Val, right: _Val) -> bool:
+    """Whether ``@`` would accept the operands an elementwise ``*`` refused."""
+    a, c = left.e, right.e
+    return a.ndim in (1, 2) and c.ndim in (1, 2) and a.shape[-1] == c.shape[0]
+
+
 def _is_delta(a):
     """The Kronecker delta of index notation (the LaTeX reader's ``\\delta_{ij}``)."""
     return isinstance(a, Call) and a.func == "delta" and not a.args
 
 
-def lower(tree, text: str, shapes: dict, bindings=None, symmetric=()) -> Expr:
+def lower(tree, text: str, shapes: dict, bindings=None, symmetric=(), matlab=False) -> Expr:
     """Lower a parse tree with complete variable shapes to an ``Expr`` (``symmetric``: the
     names of symmetric matrix variables)."""
-    return Lowering(text, shapes, bindings, symmetric).lower(tree).e
+    return Lowering(text, shapes, bindings, symmetric, matlab).lower(tree).e

@@ -2,6 +2,14 @@
 
 Precedence, loosest first: ``+ -``; ``* / @`` (left-associative); unary ``-``; ``^``/``**``
 (right-associative, so ``-x^2`` is ``-(x^2)`` and ``2^-1`` works); postfix ``'`` and ``.T``.
+``.*``, ``./`` and ``.^`` are ``*``, ``/`` and ``^``.
+
+**MATLAB syntax** (``matlab=True``, matrixcalculus.org's dialect) is the same grammar with
+other meanings for three operators: ``*`` is the matrix product, scaling beside a scalar (the
+LaTeX reader's juxtaposition, op ``" "``); ``/`` divides by a scalar only (``"m/"``) and ``^``
+is MATLAB's power (``"m^"``: of scalars, or an integer power of a square matrix), both calls
+the lowering checks; ``.*``, ``./`` and ``.^`` stay elementwise, and a bare ``eye`` is the
+identity of the size its use implies.  Products and quotients read left to right.
 
 **Any length, bounded depth.**  Flat chains are read by loops, never by recursion: runs of
 signs and of transposes fold to their parity, and a long run of ``+ -`` (or of ``* /``) becomes
@@ -23,6 +31,8 @@ from .lexer import tokenize
 MAX_DEPTH = 100  # levels of nesting in a parse tree (see the module docstring)
 _BALANCE = 16  # chains of more terms than this become balanced trees
 _INVERSE = {"+": "-", "-": "+", "*": "/", "/": "*"}
+_ELEMENTWISE = {".*": "*", "./": "/", ".^": "^"}  # MATLAB's spellings, elementwise in both
+MATLAB_CALLS = {"/": "m/", "^": "m^"}  # calls only the MATLAB syntax makes (see ``lower``)
 
 
 def _fold(first, rest: list):
@@ -88,8 +98,9 @@ def check_depth(tree, text: str) -> None:
 
 
 class _Parser:
-    def __init__(self, text):
+    def __init__(self, text, matlab=False):
         self.text = text
+        self.matlab = matlab
         self.toks = _drop_redundant_parens(tokenize(text))
         self.i = 0
         self.depth = 0  # current nesting, bounded by MAX_DEPTH before the recursion goes on
@@ -155,14 +166,19 @@ class _Parser:
         return _fold(first, rest)
 
     def multiplicative(self):
-        """Runs of ``* /`` fold like sums; ``@`` keeps its left-to-right order."""
+        """Runs of elementwise ``* /`` fold like sums; ``@`` (and MATLAB's ``*`` and ``/``)
+        keeps its left-to-right order."""
         node, run = self.unary(), []
-        while (t := self.accept("*", "/", "@")) is not None:
-            if t.text == "@":
-                node = BinOp("@", _fold(node, run), self.unary(), t.pos)
+        while (t := self.accept("*", "/", "@", ".*", "./")) is not None:
+            if t.text == "@" or (self.matlab and t.text in ("*", "/")):
+                left, right = _fold(node, run), self.unary()
+                if t.text == "/":
+                    node = Call(MATLAB_CALLS["/"], (left, right), (), t.pos)
+                else:
+                    node = BinOp("@" if t.text == "@" else " ", left, right, t.pos)
                 run = []
             else:
-                run.append((t.text, self.unary(), t.pos))
+                run.append((_ELEMENTWISE.get(t.text, t.text), self.unary(), t.pos))
         return _fold(node, run)
 
     def unary(self):
@@ -176,9 +192,12 @@ class _Parser:
 
     def power(self):
         node = self.postfix()
-        if (t := self.accept("^", "**")) is not None:
+        if (t := self.accept("^", "**", ".^")) is not None:
             self.nest(t.pos)
-            node = BinOp("^", node, self.unary(), t.pos)
+            if self.matlab and t.text == "^":
+                node = Call(MATLAB_CALLS["^"], (node, self.unary()), (), t.pos)
+            else:
+                node = BinOp("^", node, self.unary(), t.pos)
             self.depth -= 1
         return node
 
@@ -306,3 +325,12 @@ def _substitute(n, defs):
 def parse_tree(text: str):
     """Parse ``text`` into a tree of ``tensorcalc.parse.ast`` nodes (no shapes yet)."""
     return _Parser(text).parse()
+
+
+def parse_matlab_tree(text: str):
+    """Parse ``text`` in MATLAB syntax (matrixcalculus.org's): ``*`` is the matrix product.
+
+    >>> parse_matlab_tree("x'*A").op
+    ' '
+    """
+    return _Parser(text, matlab=True).parse()

@@ -4,6 +4,8 @@ products of tensors, ``^\\top`` for transposes, ``\\frac`` for quotients, and in
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from ..expr import Expr
 from .matrix import P, is_unit, to_tree
 from .text import _pure_chain, fmt_num, nested, prec
@@ -84,6 +86,21 @@ def _add(p):
     for neg, c in zip(p.value[1:], p.children[1:]):
         out += (" - " if neg else " + ") + wrap(c, 11)
     return out
+
+
+def latex_num(v: float) -> str:
+    r"""A number as LaTeX: a half, third, quarter, sixth or eighth that is exactly ``v`` as
+    ``\frac{p}{q}`` (0.5 is ``\frac{1}{2}``, as typed), else as the text printer writes it.
+
+    >>> print(latex_num(0.5), latex_num(-0.25), latex_num(1 / 3), latex_num(0.1), latex_num(2.0))
+    \frac{1}{2} -\frac{1}{4} \frac{1}{3} 0.1 2
+    """
+    if v != int(v) and abs(v) < 1000:
+        f = Fraction(v).limit_denominator(8)
+        if f.denominator in (2, 3, 4, 6, 8) and float(f) == v:
+            sign = "-" if f < 0 else ""
+            return rf"{sign}\frac{{{abs(f.numerator)}}}{{{f.denominator}}}"
+    return fmt_num(v)
 
 
 def _mul(p):
@@ -193,7 +210,7 @@ def _einsum(p):
 RENDER = {
     "var": lambda p: name(p.value),
     "dim": lambda p: str(p.value),
-    "num": lambda p: fmt_num(p.value),
+    "num": lambda p: latex_num(p.value),
     "array": _array,
     "add": _add,
     "neg": lambda p: "-" + wrap(p.children[0], 20),

@@ -80,7 +80,7 @@ class Guard:
 
 
 def _error(status: int, message: str, position=None) -> JSONResponse:
-    return JSONResponse({"error": message, "position": position}, status)
+    return JSONResponse({"error": message, "position": position, "notes": []}, status)
 
 
 async def _body(request: Request, limits: Limits):

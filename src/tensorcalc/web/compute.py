@@ -4,10 +4,14 @@ These functions run inside the worker processes (``workers``) and use only the p
 (``import tensorcalc as tc``).  Errors are ``TensorCalcError``s; ``run`` turns them into the
 ``(status, body)`` pair the server sends (400 with ``{"error", "position"}``).
 
-Expressions are read with ``tc.parse`` (``syntax="latex"`` for LaTeX, chosen automatically
-when the text has a backslash), the steps come from ``tc.explain`` (verified), the exported
-code from ``tc.codegen(..., script=True)`` (a complete script for every backend), and the
-``where`` switch is the printers' ``where=``.
+Expressions are read with ``tc.parse`` in the request's ``syntax`` (``auto``: LaTeX when the
+text has a backslash, else text; ``text``, ``matlab`` or ``latex``), the steps come from
+``tc.explain`` (verified), the exported code from ``tc.codegen(..., script=True)`` (a complete
+script for every backend), and the ``where`` switch is the printers' ``where=``.  Every answer
+carries ``syntax`` (the reader used) and ``notes`` (how the text was read where it could mean
+two things, ``Expr.notes``; for a check, also the check's own notes); an error answer carries
+the variable names the text has (``variables``, so that the page's table stays editable) and,
+when a declared shape is at fault, ``variable``.
 """
 
 from __future__ import annotations
@@ -15,14 +19,17 @@ from __future__ import annotations
 import base64
 import importlib
 import io
+import re
 
 import numpy as np
 
 import tensorcalc as tc
 
-from ..errors import ParseError, TensorCalcError, format_shape
+from ..errors import ParseError, ShapeError, TensorCalcError, format_shape
 from ..explain import STYLES
 from ..expr import NOTES, variables
+from ..parse import READERS, resolve_syntax
+from ..parse.lower import _names
 from ..shapes import as_shape
 from .examples import EXAMPLES
 
@@ -30,9 +37,7 @@ from .examples import EXAMPLES
 
 
 def _syntax(req) -> str:
-    if req["syntax"] == "auto":
-        return "latex" if "\\" in req["expression"] else "text"
-    return req["syntax"]
+    return resolve_syntax(req["expression"], req["syntax"])
 
 
 def _shape_text(shape) -> str:
@@ -44,10 +49,7 @@ def parse(req) -> tuple:
     assumed by the parser's naming convention (capitals are matrices), and the assumed names."""
     declared = {k: v.strip() for k, v in req["shapes"].items()}
     text = req["expression"]
-    if _syntax(req) == "latex":
-        f = tc.parse(text, declared, syntax="latex")
-    else:
-        f = tc.parse(text, declared)
+    f = tc.parse(text, declared, syntax=_syntax(req))
     found = variables(f)
     order = sorted(found, key=lambda n: (_first_use(text, n), n))
     used = {n: declared.get(n, _shape_text(found[n].shape)) for n in order}
@@ -56,8 +58,14 @@ def parse(req) -> tuple:
 
 
 def _first_use(text: str, name: str) -> int:
-    i = text.find(name)
-    return i if i >= 0 else len(text)
+    """Where ``name`` first occurs as a whole word (``s`` is not in ``softmax``)."""
+    m = re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", text)
+    return m.start() if m else len(text)
+
+
+def _read(f, req) -> dict:
+    """What every answer says about how the text was read."""
+    return {"syntax": _syntax(req), "notes": list(f.notes)}
 
 
 def _wrt(f, req, used) -> str:
@@ -101,6 +109,7 @@ def derivative(req) -> dict:
         "expression": _print(f, False),
         "expression_shape": list(f.shape),
         "analysis": _scalar_vars(f) is not None,
+        **_read(f, req),
     }
 
 
@@ -110,9 +119,21 @@ def explain(req) -> dict:
     f, used, _ = parse(req)
     wrt = _wrt(f, req, used)
     # the text itself where it is ours to read, so that the steps keep the user's spelling
-    source = f if _syntax(req) == "latex" else req["expression"]
+    source = req["expression"] if _syntax(req) == "text" else f
     e = tc.explain(source, wrt, req["order"], style=req.get("style"), shapes=used, verify=True)
-    return {**e.to_dict(), "styles": list(STYLES)}
+    return {**e.to_dict(), "styles": _styles(source, wrt, req["order"], used), **_read(f, req)}
+
+
+def _styles(source, wrt, order, used) -> list:
+    """The explanation styles that apply (each tried without its numeric checks)."""
+    out = []
+    for style in STYLES:
+        try:
+            tc.explain(source, wrt, order, style=style, shapes=used)
+        except TensorCalcError:
+            continue
+        out.append(style)
+    return out
 
 
 def check(req) -> dict:
@@ -126,9 +147,10 @@ def check(req) -> dict:
         "max_rel_error": r.max_rel_error,
         "error_estimate": r.error_estimate,
         "worst_index": list(r.worst_index),
-        "notes": list(r.notes),
         "report": str(r),
         "wrt": wrt,
+        **_read(f, req),
+        "notes": [*f.notes, *r.notes],
     }
 
 
@@ -148,10 +170,10 @@ def code(req) -> dict:
     outputs = chain if d is chain[-1] else [*chain, d]
     source = tc.codegen(outputs, backend=req["backend"], name="fun", script=True)
     return {"backend": req["backend"], "code": source, "filename": FILENAMES[req["backend"]],
-            "wrt": wrt}  # fmt: skip
+            "wrt": wrt, **_read(f, req)}  # fmt: skip
 
 
-DEFAULT_RANGES = {1: (-3.0, 3.0), 2: (-2.0, 2.0)}  # two variables: the seed's square
+DEFAULT_RANGES = {1: (-3.0, 3.0), 2: (-2.0, 2.0)}  # two variables: the square of the examples
 
 
 def analysis(req) -> dict:
@@ -180,6 +202,7 @@ def analysis(req) -> dict:
         "taylor": {**_print(t, False), "order": req["taylor_order"]},
         "critical": [_point(p) for p in _critical(f, names, over)],
         "plot": None,
+        **_read(f, req),
     }
     if req["plot"] != "none":
         taylor = at if req["plot"] == "taylor" else None
@@ -222,6 +245,7 @@ def info() -> dict:
         "styles": list(STYLES),
         "backends": list(FILENAMES),
         "examples": EXAMPLES,
+        "syntaxes": ["auto", "text", "matlab", "latex"],
         "version": tc.__version__,
     }
 
@@ -257,6 +281,22 @@ def run(task: str, req: dict) -> tuple:
         return 200, TASKS[task](req)
     except TensorCalcError as err:
         position = getattr(err, "position", None)
-        return 400, {"error": _message(err, req["expression"]), "position": position}
+        body = {"error": _message(err, req["expression"]), "position": position, **_names_of(req)}
+        if isinstance(err, ShapeError) and err.op.startswith("the shape of "):
+            body["variable"] = err.op.removeprefix("the shape of ")
+        return 400, body
     except RecursionError:
-        return 422, {"error": "the expression is nested too deeply", "position": None}
+        return 422, {"error": "the expression is nested too deeply", "position": None,
+                     "syntax": _syntax(req), "notes": [], "variables": []}  # fmt: skip
+
+
+def _names_of(req) -> dict:
+    """``syntax``, ``notes`` (none) and the names the text has, in order of first use, when it
+    parses (whatever its shapes), for an error answer."""
+    syntax = _syntax(req)
+    try:
+        names = [n for n in _names(READERS[syntax](req["expression"]), {}) if "#" not in n]
+    except (TensorCalcError, RecursionError):
+        names = []
+    names = [n for n in names if n not in ("eye",)]
+    return {"syntax": syntax, "notes": [], "variables": names}

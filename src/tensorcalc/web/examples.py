@@ -1,9 +1,10 @@
-"""The examples menu: the seeds' worked examples and Matrix Cookbook identities.
+"""The examples menu: the course's worked examples, Matrix Cookbook identities and
+matrixcalculus.org's examples in its MATLAB syntax.
 
 Each entry is the state of the page it loads: the expression, the variable, the order, the
-layout and the shapes (in the ``--shape`` syntax); ``note`` is the expected answer as the seed
-or the Cookbook writes it, shown beside the menu.  ``tests/test_web_api.py`` computes every
-entry.
+layout, the shapes (in the ``--shape`` syntax) and, where not the default, the syntax;
+``note`` is the expected answer as the course or the Cookbook writes it, shown beside the
+menu.  ``tests/test_web_api.py`` computes every entry.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ def _ex(group, title, expression, wrt, note, shapes=None, order=1, layout="jacob
     }  # fmt: skip
 
 
-SEEDS = "Seed examples"
+SEEDS = "Course examples"
+MATLAB = "matrixcalculus.org (MATLAB syntax)"
 COOKBOOK = "Matrix Cookbook"
 ANALYSIS = "Analysis (one or two variables)"
 
@@ -57,10 +59,16 @@ EXAMPLES = [
     _ex(COOKBOOK, "(61) ∂ aᵀX⁻¹b/∂X", "a' @ inv(X) @ b", "X", "−X⁻ᵀabᵀX⁻ᵀ",
         {"a": "n", "X": "n,n", "b": "n"}),
     _ex(ANALYSIS, "x·exp(−x² − y²)", "x * exp(-x^2 - y^2)", "x",
-        "the seed's wireframe with its quadratic approximation at (−1, 0)", {"x": "", "y": ""},
+        "a wireframe with its quadratic (Taylor) approximation at (−1, 0)", {"x": "", "y": ""},
         at={"x": -1, "y": 0}, plot="taylor"),
     _ex(ANALYSIS, "3x⁴ − 4x³ − 12x²", "3*x^4 - 4*x^3 - 12*x^2", "x",
         "critical points −1, 0, 2 (f = −5, 0, −32)", {"x": ""}, plot="plain"),
     _ex(ANALYSIS, "x³ − 3xy + y³", "x^3 - 3*x*y + y^3", "x", "a saddle at (0, 0), a minimum at (1, 1)",
         {"x": "", "y": ""}),
+    _ex(MATLAB, "0.5*x'*A*x", "0.5*x'*A*x", "x", "½(A + Aᵀ)x", syntax="matlab"),
+    _ex(MATLAB, "norm2(A*x-y)^2", "norm2(A*x-y)^2", "x", "2Aᵀ(Ax − y)", syntax="matlab"),
+    _ex(MATLAB, "sum(log(exp(-y.*(X*w))+vector(1)))", "sum(log(exp(-y.*(X*w))+vector(1)))", "w",
+        "−Xᵀ(y ⊙ exp(−y ⊙ Xw) ⊘ (exp(−y ⊙ Xw) + 1))", syntax="matlab"),
+    _ex(MATLAB, "tr(A*X'*B*X*C)", "tr(A*X'*B*X*C)", "X", "BXCA + BᵀXAᵀCᵀ", syntax="matlab"),
+    _ex(MATLAB, "log(det(inv(X)))", "log(det(inv(X)))", "X", "−X⁻ᵀ", syntax="matlab"),
 ]  # fmt: skip

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 LAYOUTS = ("jacobian", "numerator", "denominator")
 BACKENDS = ("numpy", "jax", "torch", "dask", "tensorflow")
-SYNTAXES = ("auto", "text", "latex")
+SYNTAXES = ("auto", "text", "matlab", "latex")
 TASKS = ("derivative", "explain", "check", "code", "analysis")
 
 

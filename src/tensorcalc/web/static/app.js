@@ -4,10 +4,14 @@
 
 const $ = (id) => document.getElementById(id);
 const DEBOUNCE_MS = 350;
+const MAX_TEX = 12000; // LaTeX longer than this is not typeset (KaTeX would give up or take a page)
+const SYNTAXES = ["auto", "text", "matlab", "latex"];
+const LAYOUTS = ["jacobian", "numerator", "denominator"];
+const STAR_NOTE = "read `*` as elementwise; for the matrix product write `@` or switch to MATLAB syntax";
 
 const state = {
   expression: "",
-  latex: false, // LaTeX input ticked by the user
+  syntax: "auto", // how the expression is read: auto, text, matlab or latex
   shapes: {}, // declared shapes, in the --shape syntax ("n,n", "" for a scalar)
   wrt: null,
   order: 1,
@@ -27,13 +31,28 @@ let plotMode = "none";
 
 // ------------------------------------------------------------------------- URL state
 
+// Returns what in the URL could not be used (shown above the page), so nothing is silently dropped.
 function readURL() {
   const p = new URLSearchParams(location.search);
+  const problems = [];
   state.expression = p.get("e") ?? "";
   state.wrt = p.get("wrt") || null;
-  state.order = clampOrder(parseInt(p.get("order") || "1", 10));
-  state.layout = ["jacobian", "numerator", "denominator"].includes(p.get("layout")) ? p.get("layout") : "jacobian";
-  state.latex = p.get("latex") === "1";
+  const order = p.get("order");
+  state.order = clampOrder(parseInt(order || "1", 10));
+  if (order !== null && String(state.order) !== order.trim()) {
+    const max = info.limits?.max_order ?? 4;
+    problems.push(`order=${order} is not an order this page computes (1 to ${max}); showing order 1`);
+  }
+  const layout = p.get("layout");
+  state.layout = LAYOUTS.includes(layout) ? layout : "jacobian";
+  if (layout !== null && !LAYOUTS.includes(layout)) {
+    problems.push(`layout=${layout} is not a layout (${LAYOUTS.join(", ")}); showing jacobian`);
+  }
+  const syntax = p.get("syntax");
+  state.syntax = SYNTAXES.includes(syntax) ? syntax : p.get("latex") === "1" ? "latex" : "auto";
+  if (syntax !== null && !SYNTAXES.includes(syntax)) {
+    problems.push(`syntax=${syntax} is not a syntax (${SYNTAXES.join(", ")}); reading it automatically`);
+  }
   state.where = p.get("where") !== "0";
   state.shapes = {};
   for (const s of p.getAll("s")) {
@@ -46,10 +65,17 @@ function readURL() {
     const v = parseFloat(s.slice(i + 1));
     if (i > 0 && Number.isFinite(v)) state.at[s.slice(0, i)] = v;
   }
+  return problems;
+}
+
+function showNotice(problems) {
+  $("url-notice").hidden = problems.length === 0;
+  $("url-notice-text").textContent = problems.length ? `The address asked for something this page cannot show: ${problems.join("; ")}.` : "";
+  if (problems.length) history.replaceState(null, "", stateURL()); // the URL says what is shown
 }
 
 function clampOrder(k) {
-  return Number.isInteger(k) && k >= 1 && k <= 4 ? k : 1;
+  return Number.isInteger(k) && k >= 1 && k <= (info.limits?.max_order ?? 4) ? k : 1;
 }
 
 function stateURL() {
@@ -58,7 +84,7 @@ function stateURL() {
   if (state.wrt) p.set("wrt", state.wrt);
   if (state.order !== 1) p.set("order", String(state.order));
   if (state.layout !== "jacobian") p.set("layout", state.layout);
-  if (state.latex) p.set("latex", "1");
+  if (state.syntax !== "auto") p.set("syntax", state.syntax);
   if (!state.where) p.set("where", "0");
   for (const [k, v] of Object.entries(state.shapes)) p.append("s", `${k}:${v}`);
   for (const [k, v] of Object.entries(state.at)) p.append("at", `${k}:${v}`);
@@ -77,7 +103,7 @@ function syncControls() {
   $("expr").value = state.expression;
   $("order").value = String(state.order);
   $("layout").value = state.layout;
-  $("latex-input").checked = state.latex;
+  $("syntax").value = state.syntax;
   $("where").checked = state.where;
 }
 
@@ -90,7 +116,7 @@ function body(extra = {}) {
     order: state.order,
     layout: state.layout,
     shapes: state.shapes,
-    syntax: state.latex ? "latex" : "auto",
+    syntax: state.syntax,
     where: state.where,
     ...extra,
   };
@@ -118,15 +144,26 @@ function shorten(latex) {
   return latex.replace(/\d+\.\d{7,}(?:e[-+]?\d+)?/g, (m) => String(Number(Number(m).toPrecision(6))));
 }
 
+// Typeset; false (and a short message in el) when the LaTeX is too large for KaTeX or the page.
 function tex(el, latex, display = true) {
-  if (window.katex) {
-    window.katex.render(shorten(latex), el, { displayMode: display, throwOnError: false, strict: "ignore" });
-  } else {
+  if (!window.katex) {
     el.textContent = latex;
+    return true;
   }
+  if (latex.length <= MAX_TEX) {
+    try {
+      window.katex.render(shorten(latex), el, { displayMode: display, throwOnError: true, strict: "ignore" });
+      return true;
+    } catch {
+      // too many macro expansions, or something KaTeX cannot typeset: fall through
+    }
+  }
+  el.textContent = `(too large to typeset: ${latex.length.toLocaleString("en")} characters of LaTeX)`;
+  return false;
 }
 
 function showError(data) {
+  last = null;
   const box = $("expr-error");
   box.hidden = false;
   $("expr").parentElement.classList.add("error");
@@ -135,6 +172,47 @@ function showError(data) {
   $("caret").hidden = !Number.isInteger(pos);
   $("error-message").textContent = data.error;
   document.querySelector(".result-card").classList.add("stale");
+  showNotes([]);
+  $("read-as").hidden = true;
+  // the table and the variable list follow the text even when it does not compute, so that a
+  // bad shape can be corrected where it was entered
+  const names = data.variables ?? [];
+  const shapes = Object.fromEntries(names.map((n) => [n, state.shapes[n] ?? null]));
+  for (const [k, v] of Object.entries(state.shapes)) if (!(k in shapes)) shapes[k] = v;
+  renderVars({ shapes, assumed: [] }, data.variable ?? null);
+  if (names.length) renderWrt({ variables: names, wrt: names.includes(state.wrt) ? state.wrt : names[0] }, false);
+}
+
+function showNotes(notes) {
+  const box = $("notes");
+  box.replaceChildren(
+    ...notes.map((n) => {
+      const p = document.createElement("p");
+      p.className = "note-line";
+      p.append("Note: ");
+      n.split("`").forEach((part, i) => p.append(i % 2 ? Object.assign(document.createElement("code"), { textContent: part }) : part));
+      p.append(".");
+      if (n === STAR_NOTE) {
+        const b = Object.assign(document.createElement("button"), { className: "btn small", id: "use-matlab", textContent: "Read as MATLAB" });
+        b.addEventListener("click", () => setSyntax("matlab"));
+        p.append(" ", b);
+      }
+      return p;
+    }),
+  );
+  box.hidden = notes.length === 0;
+}
+
+function setSyntax(syntax) {
+  state.syntax = syntax;
+  $("syntax").value = syntax;
+  compute(true);
+}
+
+function describeShape(shape) {
+  const [kind, dims] = kindOf(shape);
+  if (kind === "scalar") return "scalar";
+  return `${kind} ${kind === "symmetric" ? `${dims[0]}×${dims[0]}` : dims.join("×")}`;
 }
 
 function clearError() {
@@ -153,8 +231,23 @@ function showResult(d) {
   last = d;
   clearError();
   const lhs = `${partial(d.order, d.wrt_latex)}\\left(${d.expression.latex}\\right)`;
-  tex($("result"), `${lhs} = ${d.latex}`);
+  const typeset = tex($("result"), `${lhs} = ${d.latex}`);
+  $("too-large").hidden = typeset;
+  $("lhs-rhs").hidden = !typeset;
+  document.querySelector(".result-card").classList.toggle("huge", !typeset);
+  if (!typeset) {
+    $("result").textContent = "";
+    $("too-large-text").textContent =
+      `The derivative is too large to typeset (${d.latex.length.toLocaleString("en")} characters of LaTeX, ` +
+      `${d.text.length.toLocaleString("en")} of text). Its text form is below; download it to read it in full.`;
+  }
   $("result-text").textContent = d.text;
+  showNotes(d.notes ?? []);
+  const readAs = $("read-as");
+  readAs.replaceChildren("Read as ", Object.assign(document.createElement("code"), { textContent: d.expression.text }),
+    ` (${d.syntax === "matlab" ? "MATLAB" : d.syntax} syntax), with `,
+    Object.entries(d.shapes).map(([k, v]) => `${k}: ${describeShape(v)}`).join(", ") || "no variables");
+  readAs.hidden = false;
   $("shape-badge").textContent = d.shape_text === "scalar" ? "scalar" : `shape ${d.shape_text}`;
   $("result-title").textContent = d.order === 1 ? "Derivative" : `Derivative of order ${d.order}`;
   $("check-result").hidden = true;
@@ -163,11 +256,11 @@ function showResult(d) {
   $("analysis").hidden = !d.analysis;
 }
 
-function renderWrt(d) {
+function renderWrt(d, keep = true) {
   const sel = $("wrt");
   sel.replaceChildren(...d.variables.map((v) => new Option(v, v)));
   sel.value = d.wrt;
-  state.wrt = d.wrt;
+  if (keep) state.wrt = d.wrt;
 }
 
 const KINDS = [
@@ -193,10 +286,13 @@ function shapeFor(kind, dims) {
   return d.join(",");
 }
 
-function renderVars(d) {
+// d.shapes: name -> shape ("n,n"), or null for a name whose shape is not known (after an error);
+// bad: the variable whose declared shape the server refused.
+function renderVars(d, bad = null) {
   const tbody = document.querySelector("#vars-table tbody");
   const rows = Object.entries(d.shapes).map(([name, shape]) => {
-    const [kind, dims] = kindOf(shape);
+    const unknown = shape === null;
+    const [kind, dims] = unknown ? ["", []] : kindOf(shape);
     const tr = document.createElement("tr");
     tr.dataset.name = name;
     const tdName = document.createElement("td");
@@ -205,6 +301,7 @@ function renderVars(d) {
     const sel = document.createElement("select");
     sel.className = "kind";
     sel.setAttribute("aria-label", `kind of ${name}`);
+    if (unknown) sel.add(new Option("inferred", ""));
     for (const [value, label] of KINDS) {
       if (value === "tensor" && kind !== "tensor") continue;
       sel.add(new Option(label, value));
@@ -214,22 +311,36 @@ function renderVars(d) {
     input.type = "text";
     input.className = "dims";
     input.value = kind === "symmetric" ? dims[0] : dims.join(", ");
-    input.disabled = kind === "scalar";
-    input.placeholder = kind === "scalar" ? "—" : "n";
+    input.disabled = kind === "scalar" || unknown;
+    input.placeholder = kind === "scalar" || unknown ? "—" : "n";
     input.setAttribute("aria-label", `dimensions of ${name}`);
+    if (name === bad) {
+      input.setAttribute("aria-invalid", "true");
+      tr.classList.add("bad");
+    }
     const tag = document.createElement("span");
     const declared = name in state.shapes;
     const assumedHere = d.assumed.includes(name);
     tag.className = declared ? "tag declared" : "tag";
-    tag.textContent = declared ? "declared" : assumedHere ? "assumed" : "inferred";
+    tag.textContent = declared ? "declared" : unknown ? "—" : assumedHere ? "assumed" : "inferred";
     const tdKind = document.createElement("td");
     tdKind.append(sel);
     const tdDims = document.createElement("td");
     tdDims.append(input);
     const tdTag = document.createElement("td");
     tdTag.append(tag);
+    if (declared) {
+      const forget = Object.assign(document.createElement("button"), { className: "btn small forget", textContent: "×", title: `forget the declared shape of ${name}` });
+      forget.setAttribute("aria-label", `forget the declared shape of ${name}`);
+      forget.addEventListener("click", () => {
+        delete state.shapes[name];
+        compute(true);
+      });
+      tdTag.append(" ", forget);
+    }
     tr.append(tdName, tdKind, tdDims, tdTag);
     const update = () => {
+      if (sel.value === "") return;
       const dimsNow = input.value.split(",").map((s) => s.trim());
       state.shapes[name] = shapeFor(sel.value, dimsNow);
       compute(true);
@@ -250,6 +361,8 @@ async function compute(push) {
     $("result").textContent = "";
     $("result-text").textContent = "";
     $("shape-badge").textContent = "";
+    $("read-as").hidden = true;
+    showNotes([]);
     return;
   }
   const mine = ++seq;
@@ -286,16 +399,15 @@ async function loadSteps() {
   if (mine !== seq) return;
   list.classList.remove("busy");
   if (!r.ok) {
-    list.replaceChildren(Object.assign(document.createElement("li"), { textContent: r.data.error }));
+    list.replaceChildren(Object.assign(document.createElement("li"), { className: "step-error", textContent: r.data.error }));
     return;
   }
+  // only the styles that apply to this expression and variable
   const styles = r.data.styles || [];
   $("style-label").hidden = styles.length === 0;
   const sel = $("style");
-  if (sel.options.length !== styles.length + 1) {
-    sel.replaceChildren(new Option("automatic", ""), ...styles.map((s) => new Option(s, s)));
-    sel.value = state.style;
-  }
+  sel.replaceChildren(new Option("automatic", ""), ...styles.map((s) => new Option(s, s)));
+  sel.value = styles.includes(state.style) ? state.style : "";
   const title = $("steps-title");
   title.textContent = r.data.title || "";
   title.hidden = !r.data.title;
@@ -373,30 +485,52 @@ async function loadCode() {
   code = { text: r.data.code, filename: r.data.filename };
   pre.textContent = r.data.code;
   const library = {
-    numpy: "NumPy",
-    jax: "JAX (compiled with jax.jit)",
-    torch: "PyTorch (keeps tensors on their device)",
-    dask: "Dask (chunked arrays larger than memory)",
-    tensorflow: "TensorFlow (a tf.function)",
+    numpy: "NumPy (numpy arrays)",
+    jax: "JAX (jax.numpy operations, in float64; wrap fun in jax.jit yourself to compile it)",
+    torch: "PyTorch (torch operations, on the device and in the dtype of the inputs)",
+    dask: "Dask (dask.array operations, evaluated when the results are computed)",
+    tensorflow: "TensorFlow (eager tf operations; wrap fun in tf.function yourself to trace it)",
   }[state.backend];
   $("code-hint").textContent =
-    `A complete script for ${library}: the value and the derivatives, shape checks, random test data ` +
-    `and a check of each derivative against central differences. Run it: python ${r.data.filename}`;
+    `A Python script for ${library}: a function fun(...) that returns the value and the derivatives, ` +
+    `with shape checks; random test data; and a check of each derivative against central differences ` +
+    `of the one before. Run it: python ${r.data.filename}`;
 }
 
-function selectTab(backend) {
+function selectTab(backend, focus = false) {
   state.backend = backend;
-  for (const t of document.querySelectorAll(".tab")) t.setAttribute("aria-selected", String(t.dataset.backend === backend));
+  for (const t of document.querySelectorAll(".tab")) {
+    const on = t.dataset.backend === backend;
+    t.setAttribute("aria-selected", String(on));
+    t.tabIndex = on ? 0 : -1;
+    if (on && focus) t.focus();
+    if (on) $("code-panel").setAttribute("aria-labelledby", t.id);
+  }
   loadCode();
 }
 
-function download() {
-  const blob = new Blob([code.text], { type: "text/x-python" });
-  const a = Object.assign(document.createElement("a"), { href: URL.createObjectURL(blob), download: code.filename });
+// arrow keys, Home and End move between the code tabs (the ARIA tabs pattern)
+function tabKeys(e) {
+  const tabs = [...document.querySelectorAll(".tab")];
+  const i = tabs.indexOf(document.activeElement);
+  if (i < 0) return;
+  const to = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: tabs.length - 1 }[e.key];
+  if (to === undefined) return;
+  e.preventDefault();
+  selectTab(tabs[(to + tabs.length) % tabs.length].dataset.backend, true);
+}
+
+function downloadText(text, filename, type = "text/plain") {
+  const blob = new Blob([text], { type });
+  const a = Object.assign(document.createElement("a"), { href: URL.createObjectURL(blob), download: filename });
   document.body.append(a);
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
+
+function download() {
+  downloadText(code.text, code.filename, "text/x-python");
 }
 
 async function copy(text, btn) {
@@ -504,7 +638,7 @@ function loadExample(i) {
   const ex = info.examples[i];
   Object.assign(state, {
     expression: ex.expression, wrt: ex.wrt, order: ex.order, layout: ex.layout,
-    shapes: { ...ex.shapes }, latex: false, at: { ...(ex.at ?? {}) },
+    shapes: { ...ex.shapes }, syntax: ex.syntax ?? "auto", at: { ...(ex.at ?? {}) },
   });
   plotMode = ex.plot ?? "none";
   $("plot").hidden = true;
@@ -536,10 +670,10 @@ function wire() {
       compute(true);
     }
   });
-  $("latex-input").addEventListener("change", (e) => {
-    state.latex = e.target.checked;
-    compute(true);
-  });
+  $("syntax").addEventListener("change", (e) => setSyntax(e.target.value));
+  $("url-notice-close").addEventListener("click", () => ($("url-notice").hidden = true));
+  $("download-text").addEventListener("click", () => last && downloadText(last.text, "derivative.txt"));
+  $("download-latex").addEventListener("click", () => last && downloadText(last.latex, "derivative.tex", "application/x-tex"));
   $("wrt").addEventListener("change", (e) => {
     state.wrt = e.target.value;
     compute(true);
@@ -567,15 +701,34 @@ function wire() {
   $("copy-code").addEventListener("click", (e) => copy(code.text, e.target));
   $("download-code").addEventListener("click", download);
   for (const t of document.querySelectorAll(".tab")) t.addEventListener("click", () => selectTab(t.dataset.backend));
+  document.querySelector(".tabs").addEventListener("keydown", tabKeys);
   $("plot-btn").addEventListener("click", () => loadAnalysis("plain"));
   $("plot-taylor-btn").addEventListener("click", () => loadAnalysis("taylor"));
   $("taylor-order").addEventListener("change", () => loadAnalysis(plotMode));
-  $("examples").addEventListener("change", (e) => {
-    if (e.target.value !== "") loadExample(parseInt(e.target.value, 10));
-    e.target.value = "";
+  // A closed select fires "change" on every arrow key: with the keyboard an example loads on
+  // Enter, not on the first ArrowDown; a mouse (or touch) choice loads at once.
+  const examples = $("examples");
+  let browsing = false;
+  const commit = () => {
+    browsing = false;
+    if (examples.value !== "") loadExample(parseInt(examples.value, 10));
+    examples.value = "";
+  };
+  examples.addEventListener("keydown", (e) => {
+    if (["ArrowDown", "ArrowUp", "PageDown", "PageUp", "Home", "End"].includes(e.key) || e.key.length === 1) browsing = true;
+    if (e.key === "Enter" && examples.value !== "") {
+      e.preventDefault();
+      commit();
+    }
+  });
+  examples.addEventListener("pointerdown", () => (browsing = false));
+  examples.addEventListener("change", () => !browsing && commit());
+  examples.addEventListener("blur", () => {
+    browsing = false;
+    examples.value = "";
   });
   window.addEventListener("popstate", () => {
-    readURL();
+    showNotice(readURL());
     syncControls();
     compute(false);
   });
@@ -586,12 +739,14 @@ async function main() {
   info = await r.json();
   $("version").textContent = info.version;
   fillExamples();
+  for (const el of document.querySelectorAll("[data-tex]")) tex(el, el.dataset.tex, false);
   wire();
-  readURL();
+  const problems = readURL();
   if (!location.search) {
     state.expression = "x' @ A @ x";
   }
   syncControls();
+  showNotice(problems);
   await compute(false);
   document.body.dataset.ready = "1";
 }
