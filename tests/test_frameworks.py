@@ -24,7 +24,11 @@ def _close(got, ref, tol=TOL):
 # name, text, shapes, args, sizes (by argument), the function natively: lib -> callable, where
 # lib is the framework's namespace: "jnp", "torch" or "tf" (with a few shared spellings below)
 def _mm(L, a, b):
-    return L.linalg.matvec(a, b) if L.__name__.startswith("tensorflow") and len(b.shape) == 1 else a @ b
+    return (
+        L.linalg.matvec(a, b)
+        if L.__name__.startswith("tensorflow") and len(b.shape) == 1
+        else a @ b
+    )
 
 
 def _t(L, a):
@@ -138,7 +142,7 @@ def test_jax_hessian_order_2_is_the_compiled_closed_form(jax, problem, monkeypat
     got = jax.jit(jax.hessian(f))(*xs)
     _close(got, jax.hessian(lambda *a: native(jnp, *a))(*xs))
     assert calls  # the tangent rule was traced: the closed form, not JAX's autodiff of it
-    got = jax.jacrev(jax.grad(f))(*xs)  # reverse over reverse: the rule transposed
+    got = jax.jit(jax.jacrev(jax.grad(f)))(*xs)  # reverse over reverse: the rule transposed
     _close(got, jax.jacrev(jax.grad(lambda *a: native(jnp, *a)))(*xs))
 
 
