@@ -42,6 +42,7 @@ symmetric.
 from __future__ import annotations
 
 import importlib
+from functools import cache
 
 from . import build as b
 from .api import derivative
@@ -138,6 +139,9 @@ class Level:
         self._next = None
         self._jvp = None
         self._jax_jvp = None
+        self._grads = None  # the scalar output's gradients (value_and_grads)
+        self._fused = {}
+        self._jvp_compiled = None
 
     def value(self, xs):
         """The outputs at ``xs`` (a tuple when there are several)."""
@@ -145,6 +149,30 @@ class Level:
             self._value = tc_compile(self.outs, self.backend)
         out = self._value(**dict(zip(self.names, xs)))
         return tuple(out) if len(self.outs) > 1 else out[0]
+
+    @property
+    def fusable(self) -> bool:
+        """One scalar output: its gradients can be computed with its value, sharing the work,
+        and the backward pass is then the cotangent times the saved gradients."""
+        return len(self.outs) == 1 and not self.outs[0].ndim
+
+    def value_and_grads(self, xs, needed=None):
+        """(the scalar output, its gradients in the inputs ``needed``: None elsewhere), in one
+        compiled function.  Only for ``fusable`` levels."""
+        needed = tuple(range(len(self.names))) if needed is None else tuple(needed)
+        if self._grads is None:
+            inside = variables(self.outs[0])
+            self._grads = [derivative(self.outs[0], n) if n in inside else None for n in self.names]
+        wanted = tuple(i for i in needed if self._grads[i] is not None)
+        c = self._fused.get(wanted)
+        if c is None:
+            exprs = [self.outs[0]] + [self._grads[i] for i in wanted]
+            c = self._fused[wanted] = tc_compile(exprs, self.backend)
+        value, *values = c(**dict(zip(self.names, xs)))
+        grads = [None] * len(self.names)
+        for i, v in zip(wanted, values):
+            grads[i] = v
+        return value, grads
 
     @property
     def pairing(self) -> Expr:
@@ -268,12 +296,20 @@ def _jax_function(jax, level: Level):
 
     fn = jax.custom_vjp(primal)
 
-    def fwd(*xs):
-        return primal(*xs), xs
+    fuse = level.fusable and level.order == 1
 
-    def bwd(xs, ct):
+    def fwd(*xs):
+        if fuse:  # the gradients with the value, sharing work; the backward scales them
+            value, grads = level.value_and_grads(xs)
+            return value, (xs, grads)
+        return primal(*xs), (xs, None)
+
+    def bwd(res, ct):
+        xs, saved = res
         cts = tuple(ct) if len(level.outs) > 1 else (ct,)
-        if level.order > 1:
+        if saved is not None:
+            grads = [None if g is None else ct * g for g in saved]
+        elif level.order > 1:
             nonzero = _jax_jvp_function(jax, level)(*xs, *cts)
             it = iter(nonzero)
             grads = [None if e is None else next(it) for e in level.vjp_exprs()]
@@ -349,48 +385,49 @@ def to_torch(f, args=None, *, shapes=None, order: int = 1):
 
     def call(*xs):
         _check_count(xs, names, "this function")
-        return Fn.apply(level, *xs)
+        return Fn.apply(level, torch.is_grad_enabled(), *xs)
 
     return _wrap(call, expr, names, "torch")
 
 
-_TORCH_FN = {}
-
-
+@cache
 def _torch_function(torch):
     """One ``autograd.Function`` class for every level (the level is its first argument)."""
-    if "fn" in _TORCH_FN:
-        return _TORCH_FN["fn"]
 
     class ClosedForm(torch.autograd.Function):
         @staticmethod
-        def forward(ctx, level, *xs):
+        def forward(ctx, level, fuse, *xs):
             ctx.level = level
             ctx.save_for_backward(*xs)
-            out = level.value(xs)
-            return out
+            ctx.grads = None
+            needed = [i for i, need in enumerate(ctx.needs_input_grad[2:]) if need]
+            if fuse and needed and level.fusable:  # the gradients with the value, sharing work
+                out, ctx.grads = level.value_and_grads(xs, needed)
+                return out
+            return level.value(xs)
 
         @staticmethod
         def backward(ctx, *cts):
             level = ctx.level
             xs = ctx.saved_tensors
-            needed = [i for i, need in enumerate(ctx.needs_input_grad[1:]) if need]
+            needed = [i for i, need in enumerate(ctx.needs_input_grad[2:]) if need]
             if torch.is_grad_enabled() and level.order > 1:  # the backward is recorded
                 nxt = level.next()
-                outs = ClosedForm.apply(nxt, *xs, *cts)
+                outs = ClosedForm.apply(nxt, False, *xs, *cts)
                 outs = outs if isinstance(outs, tuple) else (outs,)
                 it = iter(outs)
                 grads = [None if e is None else next(it) for e in level.vjp_exprs()]
                 grads = [g if i in needed else None for i, g in enumerate(grads)]
-            else:
+            elif ctx.grads is not None and not torch.is_grad_enabled():
+                grads = [None if g is None else cts[0] * g for g in ctx.grads]
+            else:  # recorded with order 1: torch differentiates the compiled VJP code
                 grads = level.vjp(xs, cts, needed)
             full = [
                 torch.zeros_like(x) if g is None and i in needed else g
                 for i, (g, x) in enumerate(zip(grads, xs))
             ]
-            return (None, *full)
+            return (None, None, *full)
 
-    _TORCH_FN["fn"] = ClosedForm
     return ClosedForm
 
 
@@ -415,6 +452,13 @@ def to_tensorflow(f, args=None, *, shapes=None):
 
     @tf.custom_gradient
     def fn(*xs):
+        if level.fusable and not tf.executing_eagerly():  # in a graph, unused outputs are pruned
+            out, saved = level.value_and_grads(xs)
+
+            def grad(upstream):
+                return [tf.zeros_like(x) if g is None else upstream * g for g, x in zip(saved, xs)]
+
+            return out, grad
         out = level.value(xs)
 
         def grad(*upstream):
