@@ -240,6 +240,23 @@ def test_torch_gradcheck_and_double_backward(torch, problem, order, monkeypatch)
                 _close(a, w)
 
 
+def test_torch_takes_python_numbers(torch):
+    problem = PROBLEMS[-1]  # attention, with s a Python float
+    _, text, shapes, args, _, native = problem
+    f = tc.to_torch(text, args=args, shapes=shapes, order=2)
+    *xs, s = _torch_inputs(torch, problem)
+    out = f(*xs, 1.5)
+    g = torch.as_tensor(_cotangent(problem, out.detach()))
+    got = torch.autograd.grad(out, xs, g, create_graph=True)
+    want = torch.autograd.grad(native(torch, *xs, 1.5), xs, g, create_graph=True)
+    for a, w in zip(got, want):
+        _close(a.detach(), w.detach())
+    got2 = torch.autograd.grad(sum((a * a).sum() for a in got), xs)  # double backward
+    want2 = torch.autograd.grad(sum((a * a).sum() for a in want), xs)
+    for a, w in zip(got2, want2):
+        _close(a, w)
+
+
 def test_torch_only_computes_the_gradients_asked_for(torch, monkeypatch):
     problem = PROBLEMS[2]
     _, text, shapes, args, _, _ = problem

@@ -398,7 +398,8 @@ def _torch_function(torch):
         @staticmethod
         def forward(ctx, level, fuse, *xs):
             ctx.level = level
-            ctx.save_for_backward(*xs)
+            ctx.save_for_backward(*[x for x in xs if torch.is_tensor(x)])
+            ctx.others = [None if torch.is_tensor(x) else x for x in xs]  # Python numbers
             ctx.grads = None
             needed = [i for i, need in enumerate(ctx.needs_input_grad[2:]) if need]
             if fuse and needed and level.fusable:  # the gradients with the value, sharing work
@@ -409,7 +410,8 @@ def _torch_function(torch):
         @staticmethod
         def backward(ctx, *cts):
             level = ctx.level
-            xs = ctx.saved_tensors
+            saved = iter(ctx.saved_tensors)
+            xs = tuple(next(saved) if x is None else x for x in ctx.others)
             needed = [i for i, need in enumerate(ctx.needs_input_grad[2:]) if need]
             if torch.is_grad_enabled() and level.order > 1:  # the backward is recorded
                 nxt = level.next()
@@ -423,7 +425,7 @@ def _torch_function(torch):
             else:  # recorded with order 1: torch differentiates the compiled VJP code
                 grads = level.vjp(xs, cts, needed)
             full = [
-                torch.zeros_like(x) if g is None and i in needed else g
+                torch.zeros_like(torch.as_tensor(x)) if g is None and i in needed else g
                 for i, (g, x) in enumerate(zip(grads, xs))
             ]
             return (None, None, *full)
