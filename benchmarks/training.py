@@ -12,6 +12,9 @@ update, written once per framework:
 - TensorFlow: ``tf.function`` of a ``GradientTape`` step and ``assign_sub``, with
   ``tc.to_tensorflow(f)`` (``tf.custom_gradient``) against the loss written in ``tf``.
 
+The batched attention layer is JAX only: ``jax.vmap`` of the closed-form function over a batch
+of sequences (tensorcalc's expressions have no batch axis of their own).
+
 Every step's gradients are first checked against the native ones (relative 1e-9, float64).
 Times are medians of interleaved rounds (``run.interleaved_medians``) in one process, with the
 libraries' default threading; the ratio is native / tensorcalc (above 1: tensorcalc's step is
@@ -67,6 +70,7 @@ PROBLEMS = {
             (tf.nn.softmax((X @ Wq) @ tf.transpose(X @ Wk) / s, axis=1) @ (X @ Wv) - T) ** 2),
     ),
 }  # fmt: skip
+PROBLEMS["attention, batched"] = dict(PROBLEMS["attention"], batched=True)  # JAX only: vmap
 
 
 def values(name, quick):
@@ -86,6 +90,13 @@ def values(name, quick):
             X=rng.normal(size=(d, N)), T=rng.normal(size=(o, N)),
         )  # fmt: skip
     n, d, k = int(256 * s), 64, 64
+    if name == "attention, batched":
+        B, n = 8, int(64 * s) or 16
+        return dict(
+            Wq=rng.normal(size=(d, k)) / 8, Wk=rng.normal(size=(d, k)) / 8,
+            Wv=rng.normal(size=(d, d)) / 8, X=rng.normal(size=(B, n, d)),
+            T=rng.normal(size=(B, n, d)), s=np.float64(np.sqrt(k)),
+        )  # fmt: skip
     return dict(
         Wq=rng.normal(size=(d, k)) / 8, Wk=rng.normal(size=(d, k)) / 8,
         Wv=rng.normal(size=(d, d)) / 8, X=rng.normal(size=(n, d)),
@@ -170,6 +181,32 @@ def tf_steps(p, vals):
     return {"tensorcalc": make(closed), "native": make(p["gf"])}
 
 
+def jax_batched_steps(p, vals):
+    """Attention over a batch: ``jax.vmap`` of the closed-form loss over X and T (B, n, d)."""
+    closed = tc.to_jax(p["text"], args=p["args"], shapes=p["shapes"])
+    X, T, s = (jnp.asarray(vals[a]) for a in ("X", "T", "s"))
+    axes = (None, None, None, 0, 0, None)
+
+    def make(loss):
+        batched = jax.vmap(loss, axes)
+
+        @jax.jit
+        def step(params):
+            value, grads = jax.value_and_grad(lambda ps: jnp.sum(batched(*ps, X, T, s)))(params)
+            return tuple(w - LR * g for w, g in zip(params, grads)), value, grads
+
+        state = {"params": tuple(jnp.asarray(vals[a]) for a in p["params"])}
+        first = [np.asarray(g) for g in step(state["params"])[2]]
+
+        def run():
+            state["params"], value, _ = step(state["params"])
+            value.block_until_ready()
+
+        return run, first
+
+    return {"tensorcalc": make(closed), "native": make(p["jf"])}
+
+
 FRAMEWORKS = {"jax": (jax, jax_steps), "torch": (torch, torch_steps), "tensorflow": (tf, tf_steps)}
 
 
@@ -188,6 +225,10 @@ def main(argv=None):
         vals = values(name, args.quick)
         for fw in args.frameworks.split(","):
             lib, steps = FRAMEWORKS[fw]
+            if p.get("batched"):
+                if fw != "jax":
+                    continue
+                steps = jax_batched_steps
             if lib is None:
                 print(f"{name:<15} {fw:<11} (not installed)")
                 continue

@@ -328,14 +328,15 @@ def tf():
     return pytest.importorskip("tensorflow")
 
 
+@pytest.mark.parametrize("graph", [True, False], ids=["tf.function", "eager"])
 @pytest.mark.parametrize("problem", PROBLEMS, ids=IDS)
-def test_tensorflow_gradients_match_gradient_tape(tf, problem):
+def test_tensorflow_gradients_match_gradient_tape(tf, problem, graph):
     _, text, shapes, args, _, native = problem
     f = tc.to_tensorflow(text, args=args, shapes=shapes)
     xs = [tf.constant(v) for v in _values(problem)]
 
     def vjps(fn):
-        @tf.function(autograph=False)
+        @(tf.function(autograph=False) if graph else (lambda fn: fn))
         def run(*xs):
             with tf.GradientTape() as tape:
                 tape.watch(xs)
