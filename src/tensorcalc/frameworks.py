@@ -41,13 +41,11 @@ symmetric.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 from functools import cache
 
 from . import build as b
 from .api import derivative
-from .codegen import BACKENDS, Compiled
 from .codegen import compile as tc_compile
 from .errors import TensorCalcError
 from .expr import Expr, variables
@@ -64,24 +62,6 @@ def _import(module: str, extra: str):
         return importlib.import_module(module)
     except ImportError:
         raise TensorCalcError(f"this needs {module}: pip install 'tensorcalc[{extra}]'") from None
-
-
-INLINE = "tensorflow, inline"  # TensorFlow code traced into the caller's graph (no tf.function)
-
-
-def _compile(exprs, backend: str) -> Compiled:
-    """``tc.compile``; ``INLINE`` gives the generated TensorFlow function itself, so that its
-    operations join the graph being traced, where TensorFlow prunes the outputs not used (a
-    nested ``tf.function`` is a call that computes all of them)."""
-    if backend != INLINE:
-        return tc_compile(exprs, backend)
-    return _inline(tuple(exprs))
-
-
-@cache
-def _inline(exprs: tuple) -> Compiled:
-    tf_backend = dataclasses.replace(BACKENDS["tensorflow"], jit=None)
-    return Compiled(list(exprs), False, tf_backend)
 
 
 def _first_appearance(f: Expr, text: str | None) -> tuple:
@@ -166,7 +146,7 @@ class Level:
     def value(self, xs):
         """The outputs at ``xs`` (a tuple when there are several)."""
         if self._value is None:
-            self._value = _compile(self.outs, self.backend)
+            self._value = tc_compile(self.outs, self.backend)
         out = self._value(**dict(zip(self.names, xs)))
         return tuple(out) if len(self.outs) > 1 else out[0]
 
@@ -187,7 +167,7 @@ class Level:
         c = self._fused.get(wanted)
         if c is None:
             exprs = [self.outs[0]] + [self._grads[i] for i in wanted]
-            c = self._fused[wanted] = _compile(exprs, self.backend)
+            c = self._fused[wanted] = tc_compile(exprs, self.backend)
         value, *values = c(**dict(zip(self.names, xs)))
         grads = [None] * len(self.names)
         for i, v in zip(wanted, values):
@@ -217,7 +197,7 @@ class Level:
             return out
         c = self._vjps.get(wanted)
         if c is None:
-            c = self._vjps[wanted] = _compile([exprs[i] for i in wanted], self.backend)
+            c = self._vjps[wanted] = tc_compile([exprs[i] for i in wanted], self.backend)
         values = c(**dict(zip(self.names + tuple(v.name for v in self.cots), xs + tuple(cts))))
         for i, v in zip(wanted, values):
             out[i] = v
@@ -372,7 +352,7 @@ def _cached_compile(owner, attr, exprs, backend):
     c = getattr(owner, attr, None)
     if c is None:
         present = [e for e in exprs if e is not None]
-        c = _compile(present, backend) if present else ()
+        c = tc_compile(present, backend) if present else ()
         setattr(owner, attr, c)
     return c
 
@@ -470,13 +450,12 @@ def to_tensorflow(f, args=None, *, shapes=None):
     """
     tf = _import("tensorflow", "tensorflow")
     expr, names = _arguments(f, args, shapes)
-    level = Level([expr], names, "tensorflow", 1)  # eager: the tf.function-compiled code
-    inline = Level([expr], names, INLINE, 1)  # in a graph: its operations, pruned where unused
+    level = Level([expr], names, "tensorflow", 1)
 
     @tf.custom_gradient
     def fn(*xs):
-        if level.fusable and not tf.executing_eagerly():
-            out, saved = inline.value_and_grads(xs)
+        if level.fusable and not tf.executing_eagerly():  # in a graph, unused outputs are pruned
+            out, saved = level.value_and_grads(xs)
 
             def grad(upstream):
                 return [tf.zeros_like(x) if g is None else upstream * g for g, x in zip(saved, xs)]
