@@ -218,7 +218,7 @@ def main(argv=None):
     ap.add_argument("--budget", type=float, default=3.0, help="seconds of timing per row")
     args = ap.parse_args(argv)
     print(f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs; float64")
-    print(f"{'problem':<15} {'framework':<11} {'native ms':>10} {'tensorcalc ms':>14} {'ratio':>6}")
+    print(f"{'problem':<19} {'framework':<11} {'native ms':>10} {'tensorcalc ms':>14} {'ratio':>6}")
     for name, p in PROBLEMS.items():
         if args.only and args.only not in name:
             continue
@@ -230,7 +230,7 @@ def main(argv=None):
                     continue
                 steps = jax_batched_steps
             if lib is None:
-                print(f"{name:<15} {fw:<11} (not installed)")
+                print(f"{name:<19} {fw:<11} (not installed)")
                 continue
             contestants = steps(p, vals)
             (_, got), (_, want) = contestants["tensorcalc"], contestants["native"]
@@ -239,7 +239,7 @@ def main(argv=None):
                 assert err < 1e-9, f"{name} {fw}: the gradients differ by {err:.2e}"
             t = interleaved_medians({k: run for k, (run, _) in contestants.items()}, args.budget)
             print(
-                f"{name:<15} {fw:<11} {t['native'] * 1e3:10.3f} {t['tensorcalc'] * 1e3:14.3f}"
+                f"{name:<19} {fw:<11} {t['native'] * 1e3:10.3f} {t['tensorcalc'] * 1e3:14.3f}"
                 f" {t['native'] / t['tensorcalc']:6.2f}",
                 flush=True,
             )

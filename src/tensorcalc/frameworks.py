@@ -52,6 +52,7 @@ from .expr import Expr, variables
 from .parse import as_expr
 from .parse.lexer import tokenize
 from .printing.text import to_text
+from .simplify import simplify
 from .sugar import sum as tc_sum
 
 MAX_FRAMEWORK_ORDER = 2  # closed forms are compiled up to this order (see the module docstring)
@@ -127,7 +128,9 @@ class Level:
     built on demand while ``order`` > 1."""
 
     def __init__(self, outs, names, backend, order):
-        self.outs, self.names, self.backend, self.order = list(outs), tuple(names), backend, order
+        # simplified: a parsed ``A / s`` is A * (ones / (s * ones)), two formed matrices
+        self.outs = [simplify(o) for o in outs]
+        self.names, self.backend, self.order = tuple(names), backend, order
         taken = set(names)
         for o in outs:
             taken.update(variables(o))
