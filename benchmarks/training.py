@@ -1,6 +1,7 @@
 """Training steps: forward + closed-form backward + update, against each framework's own autodiff.
 
     python benchmarks/training.py [--quick] [--only PROBLEM] [--frameworks jax,torch,tensorflow]
+                                  [--budget SECONDS] [--torch-threads N]
 
 One training step is the loss, its gradient in the parameters and a plain gradient-descent
 update, written once per framework:
@@ -216,7 +217,12 @@ def main(argv=None):
     ap.add_argument("--only", default="")
     ap.add_argument("--frameworks", default="jax,torch,tensorflow")
     ap.add_argument("--budget", type=float, default=3.0, help="seconds of timing per row")
+    ap.add_argument(
+        "--torch-threads", type=int, default=0, help="torch.set_num_threads (0: default)"
+    )
     args = ap.parse_args(argv)
+    if args.torch_threads and torch is not None:
+        torch.set_num_threads(args.torch_threads)
     print(f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs; float64")
     print(f"{'problem':<19} {'framework':<11} {'native ms':>10} {'tensorcalc ms':>14} {'ratio':>6}")
     for name, p in PROBLEMS.items():

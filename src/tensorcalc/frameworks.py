@@ -131,6 +131,9 @@ class Level:
         # simplified: a parsed ``A / s`` is A * (ones / (s * ones)), two formed matrices
         self.outs = [simplify(o) for o in outs]
         self.names, self.backend, self.order = tuple(names), backend, order
+        # one scalar output: its gradients can be computed with its value, sharing the work,
+        # and the backward pass is then the cotangent times the saved gradients
+        self.fusable = len(self.outs) == 1 and not self.outs[0].ndim
         taken = set(names)
         for o in outs:
             taken.update(variables(o))
@@ -153,15 +156,9 @@ class Level:
         out = self._value(**dict(zip(self.names, xs)))
         return tuple(out) if len(self.outs) > 1 else out[0]
 
-    @property
-    def fusable(self) -> bool:
-        """One scalar output: its gradients can be computed with its value, sharing the work,
-        and the backward pass is then the cotangent times the saved gradients."""
-        return len(self.outs) == 1 and not self.outs[0].ndim
-
     def value_and_grads(self, xs, needed=None):
         """(the scalar output, its gradients in the inputs ``needed``: None elsewhere), in one
-        compiled function.  Only for ``fusable`` levels."""
+        compiled function.  Only for ``fusable`` levels (one scalar output)."""
         needed = tuple(range(len(self.names))) if needed is None else tuple(needed)
         if self._grads is None:
             inside = variables(self.outs[0])
