@@ -246,9 +246,10 @@ def _check_count(xs, names, where):
         )
 
 
-def _order(order, most):
+def _order(order, most, where):
     if not isinstance(order, int) or not 1 <= order <= most:
-        raise TensorCalcError(f"order must be 1 or {most}, got {order!r}")
+        allowed = "1" if most == 1 else f"1 to {most}"
+        raise TensorCalcError(f"{where} compiles order {allowed}, got order={order!r}")
     return order
 
 
@@ -276,7 +277,7 @@ def to_jax(f, args=None, *, shapes=None, order: int = 1):
     """
     jax = _import("jax", "jax")
     expr, names = _arguments(f, args, shapes)
-    level = Level([expr], names, "jax", _order(order, MAX_FRAMEWORK_ORDER))
+    level = Level([expr], names, "jax", _order(order, MAX_FRAMEWORK_ORDER, "to_jax"))
     fn = _jax_function(jax, level)
 
     def call(*xs):
@@ -380,7 +381,7 @@ def to_torch(f, args=None, *, shapes=None, order: int = 1):
     """
     torch = _import("torch", "torch")
     expr, names = _arguments(f, args, shapes)
-    level = Level([expr], names, "torch", _order(order, MAX_FRAMEWORK_ORDER))
+    level = Level([expr], names, "torch", _order(order, MAX_FRAMEWORK_ORDER, "to_torch"))
     Fn = _torch_function(torch)
 
     def call(*xs):
@@ -436,9 +437,10 @@ def _torch_function(torch):
 # --- TensorFlow --------------------------------------------------------------------------------
 
 
-def to_tensorflow(f, args=None, *, shapes=None):
+def to_tensorflow(f, args=None, *, shapes=None, order: int = 1):
     """``f`` as a ``tf.custom_gradient`` function of ``args`` whose gradient is the closed
-    form, usable in ``tf.function``, under ``tf.GradientTape`` and in Keras.
+    form, usable in ``tf.function``, under ``tf.GradientTape`` and in Keras.  Only the first
+    order is compiled (``order=1``); a second derivative is TensorFlow's autodiff of that code.
 
     >>> import tensorflow as tf, tensorcalc as tc
     >>> f = tc.to_tensorflow("x' @ A @ x", args=("x", "A"), shapes={"A": ("n", "n")})
@@ -450,7 +452,7 @@ def to_tensorflow(f, args=None, *, shapes=None):
     """
     tf = _import("tensorflow", "tensorflow")
     expr, names = _arguments(f, args, shapes)
-    level = Level([expr], names, "tensorflow", 1)
+    level = Level([expr], names, "tensorflow", _order(order, 1, "to_tensorflow"))
 
     @tf.custom_gradient
     def fn(*xs):
