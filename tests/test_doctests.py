@@ -20,12 +20,15 @@ MODULES = sorted(
 
 NEEDS = {"tensorcalc.analysis.plot": "matplotlib"}  # modules whose examples need an extra
 NEEDS.update({"tensorcalc.web.app": "starlette", "tensorcalc.web.server": "starlette"})
+NEEDS["tensorcalc.frameworks"] = ("jax", "torch", "tensorflow")
 
 
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name):
     if name in NEEDS:
-        pytest.importorskip(NEEDS[name])
+        needs = NEEDS[name]
+        for module in (needs,) if isinstance(needs, str) else needs:
+            pytest.importorskip(module)
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0
 

@@ -15,7 +15,7 @@ LAYER = {
     "diff": 2, "simplify": 2,
     "printing": 3, "explain": 3, "codegen": 3,
     "numeric": 4, "analysis": 4,
-    "api": 5, "transforms": 5, "cli": 5, "web": 5, "__init__": 5, "__main__": 5,
+    "api": 5, "frameworks": 5, "transforms": 5, "cli": 5, "web": 5, "__init__": 5, "__main__": 5,
 }  # fmt: skip
 
 

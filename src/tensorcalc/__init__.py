@@ -7,7 +7,7 @@
 
 Layers (lower never imports higher): IR (``ops``, ``shapes``, ``expr``, ``build``) → front ends
 (``parse``, ``sugar``) → transformations (``diff``) → outputs (``printing``) → tools
-(``numeric``, ``analysis``) → interfaces (``api``, ``cli``).
+(``numeric``, ``analysis``) → interfaces (``api``, ``frameworks``, ``cli``).
 """
 
 from . import analysis, numeric, transforms
@@ -38,6 +38,7 @@ from .errors import (
 )  # fmt: skip
 from .explain import Explanation
 from .expr import Expr
+from .frameworks import to_jax, to_tensorflow, to_torch
 from .numeric.check import CheckReport, check, check_grad, check_hessian, check_jacobian
 from .numeric.evaluate import evaluate
 from .parse import parse
@@ -135,5 +136,5 @@ __all__ = [
     "latex", "log", "log1p", "logdet", "logsumexp", "matrix", "norm", "norm1", "ones", "outer",
     "parse", "relu", "scalar", "sigmoid", "sign", "sin", "softmax", "softplus", "sqrt", "step",
     "subs", "sum", "tan", "tanh", "tensor", "text", "tr", "trace", "transpose", "vector", "zeros",
-    "MAX_ORDER", "MAX_NODES",
+    "MAX_ORDER", "MAX_NODES", "to_jax", "to_tensorflow", "to_torch",
 ]  # fmt: skip
