@@ -139,7 +139,11 @@ class Explanation:
         }
         if self.check is not None:
             c = self.check
-            d["check"] = {"passed": c.passed, "checked": c.checked, "max_rel_error": c.max_rel_error}
+            d["check"] = {
+                "passed": c.passed,
+                "checked": c.checked,
+                "max_rel_error": c.max_rel_error,
+            }
         if self.tables:
             d["tables"] = self.tables
             d["captions"] = {name: self.caption(name) for name in self.tables}

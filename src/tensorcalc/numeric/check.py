@@ -22,8 +22,8 @@ from ..diff.order import nth_order
 from ..diff.reverse import check_order
 from ..errors import DifferentiationError, TensorCalcError
 from ..expr import Expr, postorder, variables
-from ..parse import as_expr, parse
 from ..ops import Op
+from ..parse import as_expr, parse
 from .evaluate import evaluate
 from .fd import derivative as numerical
 
