@@ -27,7 +27,7 @@ from tensorcalc.simplify import rules
 from tensorcalc.simplify.finite import finite_form
 
 SIZES = {"n": 4, "N": 5, "D": 3, "m": 3}
-SHAPES = {"x": "n", "X": "N,D", "w": "D", "y": "N", "z": "m"}
+SHAPES = {"x": "n", "X": "N,D", "w": "D", "y": "N", "z": "m", "A": "n,n", "s": ""}
 
 
 def _norm(v):
@@ -49,6 +49,19 @@ CASES = [
     # found while fixing: the printer wrote this scalar broadcast as x + norm(x)
     ("x + sum(ones(m)) * norm(x)", "x", lambda v: v["x"] + SIZES["m"] * _norm(v["x"])),
     ("sum(ones(m))^-2 * mean(x)^3", "x", lambda v: np.mean(v["x"]) ** 3 / SIZES["m"] ** 2),
+    # the evaluation form's norm rewrite next to ones, counts and constant norms
+    ("(s * ones(n))' @ ((s * ones(n)) / norm(s * ones(n)))", "s",
+     lambda v: abs(v["s"]) * np.sqrt(SIZES["n"])),
+    ("(x' @ x) * ones(n)' @ (ones(n) / norm(x))", "x", lambda v: SIZES["n"] * _norm(v["x"])),
+    ("tr(ones(n, n) * (x @ x') / norm(x))", "x", lambda v: _norm(v["x"])),
+    ("sum(X * X / norm(X)) * sum(ones(m))", "X", lambda v: _norm(v["X"]) * SIZES["m"]),
+    ("sum(sum(X * X, 1)) / norm(X) * mean(ones(N))", "X", lambda v: _norm(v["X"])),
+    ("sum(((A @ x) @ ones(n)') * ((A @ x) @ ones(n)') / norm(A @ x))", "x",
+     lambda v: SIZES["n"] * _norm(v["A"] @ v["x"])),
+    # found by a random search: finite_form took norm(ones(n)) for a norm of a variable
+    ("((A' / tr(eye(n))) @ (x / norm(ones(n))))' @ "
+     "(((A' / tr(eye(n))) @ (x / norm(ones(n)))) / norm((A' / tr(eye(n))) @ (x / norm(ones(n)))))",
+     "A", lambda v: _norm(v["A"].T @ v["x"] / SIZES["n"] ** 1.5)),
 ]  # fmt: skip
 IDS = [c[0] for c in CASES]
 KINDS = ["symbolic", "concrete"]
@@ -60,7 +73,7 @@ def _parse(text, kind):
     shapes = {k: v for k, v in SHAPES.items() if k in names}
     if kind == "concrete":
         text = re.sub(r"\b([nNDm])\b", lambda m: str(SIZES[m.group(1)]), text)
-        shapes = {k: ",".join(str(SIZES[d]) for d in v.split(",")) for k, v in shapes.items()}
+        shapes = {k: ",".join(str(SIZES[d]) for d in v.split(",") if d) for k, v in shapes.items()}
     return tc.parse(text, shapes), shapes
 
 
@@ -117,7 +130,8 @@ def test_compiled_value_and_derivative(text, wrt, numpy_f, kind, backend, jax_x6
     values = _values(f, seed=2)
     d = tc.derivative(f, wrt)
     fn = tc.compile([f, d], backend)
-    value, grad = fn(dims={"m": SIZES["m"]}, **values)
+    carried = {d for v in variables(f).values() for d in v.shape}
+    value, grad = fn(dims={d: k for d, k in SIZES.items() if d not in carried}, **values)
     assert_close(as_numpy(value), numpy_f(values), rtol=1e-9, atol=1e-12)
     assert_close(as_numpy(grad), _fd(numpy_f, values, wrt), rtol=1e-6, atol=1e-8)
 
@@ -225,3 +239,29 @@ def test_check_compares_the_derivative_in_its_layout(text, wrt, order, layout):
     report = tc.check(f, wrt, order=order, layout=layout)
     assert report.passed, str(report)
     assert report.checked.startswith(str(tc.derivative(f, wrt, order=order, layout=layout)))
+
+
+# ------------------------------------------- found while auditing: templates and precedence
+
+
+def _logsumexp(a):
+    m = np.max(a)
+    return m + np.log(np.sum(np.exp(a - m)))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "jax", "torch", "tensorflow", "dask"])
+@pytest.mark.parametrize(
+    "text, numpy_f",
+    [
+        ("norm(A + B)", lambda v: _norm(v["A"] + v["B"])),  # Dask: sqrt(sum(A + B * A + B))
+        ("norm(A @ x * x)", lambda v: _norm(v["A"] @ v["x"] * v["x"])),
+        ("logsumexp(A + B)", lambda v: _logsumexp(v["A"] + v["B"])),  # torch: A + B.reshape(-1)
+        ("logsumexp(A @ B)", lambda v: _logsumexp(v["A"] @ v["B"])),
+    ],
+)
+def test_a_template_argument_is_one_operand(text, numpy_f, backend, jax_x64):
+    pytest.importorskip(BACKENDS[backend].module)
+    f = tc.parse(text, {"A": "n,n", "B": "n,n", "x": "n"})
+    rng = np.random.default_rng(3)
+    values = {k: rng.normal(size=(3, 3) if k != "x" else 3) for k in variables(f)}
+    assert_close(as_numpy(tc.compile(f, backend)(**values)), numpy_f(values), rtol=1e-9)
