@@ -266,3 +266,22 @@ def test_a_template_argument_is_one_operand(text, numpy_f, backend, jax_x64):
     rng = np.random.default_rng(3)
     values = {k: rng.normal(size=(3, 3) if k != "x" else 3) for k in variables(f)}
     assert_close(as_numpy(tc.compile(f, backend)(**values)), numpy_f(values), rtol=1e-9)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "jax", "torch", "tensorflow", "dask"])
+@pytest.mark.parametrize(
+    "text, numpy_f",
+    [
+        # i20-oracles' finding: compiling the derivative raised KeyError '<placed 1>' (a scaled
+        # product of placed selections: 0.25 * sum(select(2, 4, 1, 1)) * ones(4))
+        ("sum((c - mean(c))[1:3])", lambda c: np.sum((c - c.mean())[1:3])),
+        ("sum((3 * c - mean(c))[1:3] * c[0:2])", lambda c: np.sum((3 * c - c.mean())[1:3] * c[:2])),
+    ],
+)
+def test_compiled_derivative_of_a_slice_of_a_centred_vector(text, numpy_f, backend, jax_x64):
+    pytest.importorskip(BACKENDS[backend].module)
+    f = tc.parse(text, {"c": (4,)})
+    c = np.arange(1.0, 5.0) ** 1.3
+    value, grad = tc.compile([f, tc.derivative(f, "c")], backend)(c=c)
+    assert_close(as_numpy(value), numpy_f(c), rtol=1e-9)
+    assert_close(as_numpy(grad), central_jacobian(numpy_f, c), rtol=1e-6, atol=1e-8)
