@@ -285,3 +285,14 @@ def test_compiled_derivative_of_a_slice_of_a_centred_vector(text, numpy_f, backe
     value, grad = tc.compile([f, tc.derivative(f, "c")], backend)(c=c)
     assert_close(as_numpy(value), numpy_f(c), rtol=1e-9)
     assert_close(as_numpy(grad), central_jacobian(numpy_f, c), rtol=1e-6, atol=1e-8)
+
+
+def test_a_derivatives_inputs_are_a_hint_for_an_equal_node_used_elsewhere():
+    # i20-oracles' finding: tc.derivative notes d's inputs on the interned node; the same node
+    # built elsewhere (zeros(3, 3)) raised "'x' should have shape (3,)" for an unrelated x
+    tc.derivative(tc.parse("sum(x)", {"x": (3,)}), "x", order=2)  # zeros(3, 3), inputs x: 3
+    z = tc.parse("zeros(3, 3)")
+    assert np.array_equal(z.evaluate({"x": np.ones(4)}), np.zeros((3, 3)))
+    assert np.array_equal(as_numpy(tc.compile(z)(x=np.ones(4))), np.zeros((3, 3)))
+    d = tc.derivative(tc.parse("A @ x", {"A": ("M", "n"), "x": ("n",)}), "A")  # still binds M
+    assert d.evaluate(A=np.ones((2, 3)), x=np.ones(3)).shape == (2, 2, 3)
