@@ -296,3 +296,16 @@ def test_a_derivatives_inputs_are_a_hint_for_an_equal_node_used_elsewhere():
     assert np.array_equal(as_numpy(tc.compile(z)(x=np.ones(4))), np.zeros((3, 3)))
     d = tc.derivative(tc.parse("A @ x", {"A": ("M", "n"), "x": ("n",)}), "A")  # still binds M
     assert d.evaluate(A=np.ones((2, 3)), x=np.ones(3)).shape == (2, 2, 3)
+
+
+@pytest.mark.parametrize("layout", ["jacobian", "numerator", "denominator"])
+def test_page_check_checks_the_derivative_the_page_shows(layout):
+    from tensorcalc.web import compute
+    from tensorcalc.web.limits import Limits, validate
+
+    body = {"expression": "mean(X @ w - y)^2", "wrt": "w", "layout": layout, "seed": 5,
+            "shapes": {"X": "N,D", "w": "D", "y": "N"}}  # fmt: skip
+    shown = compute.derivative(validate("derivative", body, Limits()))
+    r = compute.check(validate("check", body, Limits()))
+    assert r["passed"] is True and r["checked"]["text"] == shown["text"]
+    assert "sum(ones(N))^2" in shown["text"]  # the 1/N² of the mean, squared
