@@ -5,7 +5,8 @@
 - ``hessian``: the compiled logistic Hessian at N x 200 (N = 2000, 20000) against the best
   hand-written NumPy form (min of R'R with R = X ⊙ √d, one SYRK, and X'(d ⊙ X), one GEMM) and
   ``jax.jit(jax.hessian)`` in float64, and the same compiled Hessian under a
-  ``memory_limit`` of twice the result (blocks of rows, what the old rule did by default).
+  ``memory_limit`` of twice the result plus the vectors of N (blocks of 200 rows: the old rule
+  made blocks of 50).
 - ``hvp``: the logistic HVP at N = 20,000, D = 2,000: one product from (w, v) against
   hand-written Xᵀ(d ⊙ (Xv)) and ``jax.jit`` of ``jax.jvp(jax.grad(f))``; repeated products at
   one w (what Newton-CG does) against the hand-written product with d cached and
@@ -111,8 +112,10 @@ def hessian_rows(repeat):
 
         fns = {"hand-written R'R (SYRK)": syrk, "hand-written X'(d X) (GEMM)": gemm}
         fns["tensorcalc numpy"] = _positional(tc.compile(hess), vals)
-        limit = 2 * 200 * 200 * 8
-        fns["tensorcalc numpy, memory_limit = 2x result"] = _positional(
+        # twice the result, plus what _gram counts besides its blocks: d, a vector of N that d
+        # was made from and NumPy's ufunc buffer (so that the blocks hold the result's size)
+        limit = (2 * 200 * 200 + 2 * n + np.getbufsize()) * 8
+        fns["tensorcalc numpy, memory_limit = 2x result + vectors"] = _positional(
             tc.compile(hess, memory_limit=limit), vals
         )
         if jax is not None:
