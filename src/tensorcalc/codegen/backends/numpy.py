@@ -33,8 +33,10 @@ def _gram(x, d, limit=None):
     syrk = _syrk is not None and x.dtype == np.float64
     # what the copies may take: the limit less the result (twice without SYRK: r.T @ r is
     # made before it is added), d, a vector that d was made from and NumPy's ufunc buffer
-    free = None if limit is None else limit - (1 if syrk else 2) * m * m - 2 * n - np.getbufsize()
-    rows = n if free is None else max(1, free // max(m, 1))
+    rows = n
+    if limit is not None:
+        free = limit - (1 if syrk else 2) * m * m - 2 * n - np.getbufsize()
+        rows = max(1, free // max(m, 1))
     if rows >= n:
         r = x * np.sqrt(d)[:, None]
         return r.T @ r
