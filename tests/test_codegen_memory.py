@@ -5,13 +5,16 @@
   other factor stays inf on the diagonal and 0 off it, as ``evaluate`` gives (a dense eye gave
   ``0 * inf = nan``).
 * A product whose intermediates would outgrow the result (the MLP Hessian's Σₘ over samples) is
-  computed in blocks of output indices; ``X' diag(d) X`` adds a tall X's rows in place.  The
-  peak memory of those Hessians is at most twice the result (tracemalloc, not timing).
+  computed in blocks of output indices.  The peak memory of the MLP Hessian is at most twice
+  the result, the logistic Hessian's at most X plus the result (one scaled copy of X), and
+  both keep to a ``memory_limit`` the user sets (tracemalloc, not timing); ``X' diag(d) X``
+  then adds X's rows in place, as many at a time as fit.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import re
 import tracemalloc
 
 import numpy as np
@@ -19,7 +22,7 @@ import pytest
 
 import tensorcalc as tc
 from conftest import as_numpy, central_hessian, central_jacobian
-from tensorcalc.codegen import BACKENDS
+from tensorcalc.codegen import BACKENDS, memory_bytes
 from tensorcalc.expr import variables
 
 INSTALLED = [
@@ -177,29 +180,109 @@ def test_mlp_hessian_peak_memory_is_at_most_twice_the_result(n, rng):
     np.testing.assert_allclose(fn(*args)[0], hess.evaluate(vals), rtol=1e-10, atol=1e-10)
 
 
-def test_logistic_hessian_peak_memory_is_at_most_twice_the_result(rng):
-    pytest.importorskip("scipy")  # SYRK adding into the result in place
-    f = tc.parse("sum(log(1 + exp(-y * (X @ w))))", {"X": ("N", "D")})
-    hess = tc.derivative(f, "w", order=2)
-    vals = {
-        "X": rng.normal(size=(2000, 200)) / 14,
-        "w": rng.normal(size=200) * 0.1,
-        "y": rng.choice([-1.0, 1.0], 2000),
+LOGISTIC = ("sum(log(1 + exp(-y * (X @ w))))", {"X": ("N", "D")})
+
+
+def _logistic_values(rng, n, d):
+    return {
+        "X": rng.normal(size=(n, d)) / 14,
+        "w": rng.normal(size=d) * 0.1,
+        "y": rng.choice([-1.0, 1.0], n),
     }
+
+
+def _peak_bytes(fn):
+    fn()
+    tracemalloc.start()
+    try:
+        out = fn()
+        return tracemalloc.get_traced_memory()[1], np.asarray(out)
+    finally:
+        tracemalloc.stop()
+
+
+def test_logistic_hessian_peak_memory_is_within_x_plus_the_result(rng):
+    # the default rule: one temporary the size of the largest input (the scaled copy of X
+    # that a single threaded SYRK reads) and the result; vectors of N are 1% more
+    hess = tc.hessian(tc.parse(*LOGISTIC), "w")
+    vals = _logistic_values(rng, 2000, 200)
     c = tc.compile(hess)
     fn = c.function(**vals)
     args = [vals[n] for n in c.names]
-    assert _peak_ratio(lambda: fn(*args)[0]) <= 2.0
-    np.testing.assert_allclose(fn(*args)[0], hess.evaluate(vals), rtol=1e-10, atol=1e-12)
+    peak, out = _peak_bytes(lambda: fn(*args)[0])
+    assert peak <= 1.02 * (vals["X"].nbytes + out.nbytes)
+    src = c.source(N=2000, D=200)
+    assert "_gram(X, " in src and not re.search(r"_gram\(X, .*, \d+\)", src)  # no limit
+    np.testing.assert_allclose(out, hess.evaluate(vals), rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("n,m", [(1, 1), (2, 3), (5, 3), (9, 2), (40, 7)])
-def test_gram_helper_in_blocks_of_rows(n, m, rng):
+@pytest.mark.parametrize("limit", [2 * 8 * 200 * 200, "1 MB", 4_000_000])
+@pytest.mark.parametrize("n", [2000, 5000])
+def test_logistic_hessian_keeps_to_a_memory_limit(limit, n, rng):
+    pytest.importorskip("scipy")  # SYRK adding into the result in place
+    hess = tc.hessian(tc.parse(*LOGISTIC), "w")
+    vals = _logistic_values(rng, n, 200)
+    c = tc.compile(hess, memory_limit=limit)
+    fn = c.function(**vals)
+    args = [vals[k] for k in c.names]
+    peak, out = _peak_bytes(lambda: fn(*args)[0])
+    assert peak <= 1.01 * memory_bytes(limit)
+    assert re.search(r"_gram\(X, .*, \d+\)", c.source(N=n, D=200))  # rows that fit
+    x, p = vals["X"], 1 / (1 + np.exp(-vals["y"] * (vals["X"] @ vals["w"])))
+    want = x.T @ ((p * (1 - p))[:, None] * x)  # the closed form, by hand
+    np.testing.assert_allclose(out, want, rtol=1e-10, atol=1e-12)
+
+
+def test_mlp_hessian_keeps_to_a_memory_limit_below_the_default(rng):
+    hess = tc.derivative(tc.parse(*MLP), "W1", order=2)
+    vals = _mlp_values(rng, 20, 30, 10, 1000)
+    result = 20 * 30 * 20 * 30 * 8
+    c = tc.compile(hess, memory_limit=int(1.5 * result))
+    fn = c.function(**vals)
+    args = [vals[k] for k in c.names]
+    peak, out = _peak_bytes(lambda: fn(*args)[0])
+    assert peak <= 1.5 * result
+    np.testing.assert_allclose(out, hess.evaluate(vals), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "bad", [0, -1, 0.5, float("nan"), float("inf"), True, "lots", "5 XB", "-3 MB", [1], {}]
+)
+def test_memory_limit_nonsense_is_a_clear_error(bad):
+    f = tc.parse("X' @ X", {"X": ("n", "m")})
+    for call in (lambda: tc.compile(f, memory_limit=bad), lambda: tc.codegen(f, memory_limit=bad)):
+        with pytest.raises(tc.TensorCalcError, match="memory_limit must be a positive number"):
+            call()
+
+
+def test_memory_limit_below_the_result_is_a_clear_error():
+    f = tc.parse("X' @ X", {"X": ("n", "m")})
+    c = tc.compile(f, memory_limit="1 KB")
+    with pytest.raises(tc.TensorCalcError, match=r"memory_limit=1000 bytes is less than output 0"):
+        c(X=np.ones((5, 20)))
+    np.testing.assert_allclose(c(X=np.ones((5, 10))), np.full((10, 10), 5.0))  # 800 bytes fit
+
+
+@pytest.mark.parametrize(
+    "text,unit", [("512", 512), ("2 KB", 2000), ("1.5MiB", 1572864), ("3e3 b", 3000)]
+)
+def test_memory_limit_reads_units(text, unit):
+    f = tc.parse("X' @ X", {"X": ("n", "m")})
+    assert tc.compile(f, memory_limit=text).memory_limit == unit
+
+
+@pytest.mark.parametrize("n,m", [(1, 1), (2, 3), (5, 3), (9, 2), (40, 7), (300, 20)])
+@pytest.mark.parametrize("limit", [None, 1, 50, 500, 10**6])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_gram_helper_in_blocks_of_rows(n, m, limit, dtype, rng):
     namespace = {"np": np}
     exec(BACKENDS["numpy"].helpers["_gram"], namespace)
-    x = rng.normal(size=(n, m))
-    for d in (rng.random(n), rng.normal(size=n)):
-        np.testing.assert_allclose(namespace["_gram"](x, d), x.T @ (d[:, None] * x), atol=1e-12)
+    x = rng.normal(size=(n, m)).astype(dtype)
+    tol = 1e-12 if dtype is np.float64 else 1e-4
+    for d in (rng.random(n).astype(dtype), rng.normal(size=n).astype(dtype)):
+        want = x.astype(float).T @ (d.astype(float)[:, None] * x)
+        got = namespace["_gram"](x, d, limit)
+        np.testing.assert_allclose(got, want, atol=tol * np.abs(want).max())
 
 
 # -- a differential check of the blocked paths (benchmarks/blockcheck.py runs it at random) ----

@@ -21,7 +21,17 @@ from .analysis import (
     solve_stationary,
     taylor,
 )  # fmt: skip
-from .api import Derivation, derivation, derivative, explain, gradient, subs
+from .api import (
+    Derivation,
+    derivation,
+    derivative,
+    explain,
+    gradient,
+    hvp,
+    jvp_expr,
+    subs,
+    vjp_expr,
+)
 from .api import hessian as _sym_hessian
 from .api import jacobian as _sym_jacobian
 from .codegen import Compiled, codegen
@@ -137,4 +147,5 @@ __all__ = [
     "parse", "relu", "scalar", "sigmoid", "sign", "sin", "softmax", "softplus", "sqrt", "step",
     "subs", "sum", "tan", "tanh", "tensor", "text", "tr", "trace", "transpose", "vector", "zeros",
     "MAX_ORDER", "MAX_NODES", "to_jax", "to_tensorflow", "to_torch",
+    "hvp", "jvp_expr", "vjp_expr",
 ]  # fmt: skip

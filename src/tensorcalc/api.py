@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import build as b
-from .diff.order import nth_order
+from .diff import products
+from .diff.layout import apply_layout
+from .diff.order import nth_order, one_order
 from .diff.reverse import Step, check_order, wrt_variable
 from .errors import DifferentiationError, TensorCalcError
 from .explain import Explanation, explain_steps
@@ -130,6 +132,59 @@ def hessian(f, wrt, shapes=None, *, symmetric: str = "sym") -> Expr:
     if f.ndim:
         raise DifferentiationError(f"hessian needs a scalar expression, got shape {f.shape}")
     return derivative(f, wrt, order=2, symmetric=symmetric)
+
+
+def _product(f, wrt, shapes, make, name):
+    """``make(f, x, name)`` with the inputs noted (as ``derivation`` notes them)."""
+    f = as_expr(f, shapes)
+    out = make(f, wrt_variable(f, wrt), name)
+    note = NOTES.setdefault(out, {})
+    note["inputs"] = {**NOTES.get(f, {}).get("inputs", {}), **variables(f)}
+    return out
+
+
+def hvp(f, wrt, direction: str | None = None, shapes=None) -> Expr:
+    """The Hessian-vector product H v of a scalar ``f``, matrix-free: an expression in f's
+    variables and the direction v, a new variable of ``wrt``'s shape named ``direction``
+    (by default ``v``, or ``v1``, ``v2``, … when f has a ``v``).  It is ⟨∇f, v⟩
+    differentiated again, never a formed Hessian; compile it like any expression
+    (``tc.compile(tc.hvp(f, "w"))``, every backend).
+
+    >>> import numpy as np, tensorcalc as tc
+    >>> f = tc.parse("sum(log(1 + exp(-y * (X @ w))))", {"X": ("N", "D")})
+    >>> print(tc.hvp(f, "w"))
+    X' @ (u * (X @ v * (1 - u)) * y^2) where u = sigmoid(-y * (X @ w))
+    >>> X, y, v = np.eye(3), np.ones(3), np.array([1.0, 2.0, 3.0])
+    >>> tc.compile(tc.hvp(f, "w"))(X=X, y=y, w=np.zeros(3), v=v).tolist()  # σ'(0) = 1/4
+    [0.25, 0.5, 0.75]
+    """
+    return _product(f, wrt, shapes, products.hvp, direction)
+
+
+def jvp_expr(f, wrt, direction: str | None = None, shapes=None) -> Expr:
+    """The Jacobian-vector product J v of ``f`` (any shape) along a direction v of ``wrt``'s
+    shape, as an expression (shape ``f.shape``): the forward-mode derivative, never a formed
+    Jacobian.  ``direction`` names v (by default ``v``, or ``v1``, … when taken).  For the
+    JAX-style ``tc.jvp`` of a Python function, see ``tensorcalc.transforms``.
+
+    >>> import tensorcalc as tc
+    >>> print(tc.jvp_expr("sigmoid(X @ w)", "w", shapes={"X": ("N", "D")}))
+    sigmoid(X @ w) * (X @ v) * (1 - sigmoid(X @ w))
+    """
+    return _product(f, wrt, shapes, products.jvp_expr, direction)
+
+
+def vjp_expr(f, wrt, cotangent: str | None = None, shapes=None) -> Expr:
+    """The vector-Jacobian product uᵀ J of ``f`` (any shape) for a cotangent u of f's shape,
+    as an expression of ``wrt``'s shape: the gradient of ⟨u, f⟩, never a formed Jacobian.
+    ``cotangent`` names u (by default ``u``, or ``u1``, … when taken).  For the JAX-style
+    ``tc.vjp`` of a Python function, see ``tensorcalc.transforms``.
+
+    >>> import tensorcalc as tc
+    >>> print(tc.vjp_expr("sigmoid(X @ w)", "w", shapes={"X": ("N", "D")}))
+    X' @ (u * sigmoid(X @ w) * (1 - sigmoid(X @ w)))
+    """
+    return _product(f, wrt, shapes, products.vjp_expr, cotangent)
 
 
 def explain(

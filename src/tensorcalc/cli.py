@@ -8,7 +8,7 @@
     tensorcalc taylor "x * exp(-x^2 - y^2)" --at x=-1 --at y=0 [--order 2] [--latex]
     tensorcalc critical "3*x^4 - 4*x^3 - 12*x^2" --over x=-3:3
     tensorcalc critical "x^3 - 3*x*y + y^3" --start x=1,y=1 --start x=0.1,y=-0.1
-    tensorcalc minimize "x^2 - 4*x + 3" --wrt x --x0 x=4 [--method gd|momentum|newton]
+    tensorcalc minimize "x^2 - 4*x + 3" --wrt x --x0 x=4 [--method gd|momentum|newton|newton-cg]
                         [--lr 0.1] [--steps 100] [--tol 1e-8] [-o path.png]
     tensorcalc plot "x * exp(-x^2 - y^2)" --taylor x=-1 --taylor y=0 -o seed.png
     tensorcalc serve [--port 8000] [--host 127.0.0.1] [--no-browser]
@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from .analysis import classify, critical_points, minimize, plot, taylor
+from .analysis.optimize import STEPS
 from .api import derivative, explain, parse
 from .diff.reverse import MAX_ORDER
 from .errors import TensorCalcError, format_shape
@@ -300,7 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(m)
     m.add_argument("--wrt", action="append", required=True, type=_name)
     m.add_argument("--x0", type=_point, required=True, metavar="POINT", help="e.g. x=4 or x=1,y=2")
-    m.add_argument("--method", choices=["gd", "momentum", "newton"], default="gd")
+    m.add_argument("--method", choices=list(STEPS), default="gd")
     m.add_argument("--lr", type=_float_in(0, 1e6, "--lr", open_lo=True), default=0.1)
     m.add_argument("--beta", type=_float_in(0, 1, "--beta", open_hi=True), default=0.9)
     m.add_argument("--steps", type=_int_in(0, MAX_STEPS, "--steps"), default=100)

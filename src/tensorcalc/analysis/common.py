@@ -13,12 +13,15 @@ import re
 
 import numpy as np
 
+from ..build import add
 from ..codegen import compile as compile_exprs
+from ..diff.products import inner, new_variable
 from ..diff.reverse import derivative, wrt_variable
 from ..errors import DifferentiationError, ShapeError, TensorCalcError
 from ..expr import Expr, variables
 from ..parse import as_expr
 from ..shapes import as_shape
+from ..simplify import simplify
 
 
 def fmt_value(v) -> str:
@@ -107,6 +110,7 @@ class Objective:
         self.grads = [derivative(self.f, v) for v in self.vars]
         self._fg = compile_exprs([self.f, *self.grads])
         self._h = None
+        self._hv = None
         self.start = self.pack(point)
 
     @property
@@ -147,3 +151,30 @@ class Objective:
             for i in range(m)
         ]
         return np.vstack(rows)
+
+    def hvp_at(self, theta):
+        """``p ↦ H p`` at θ without forming H: the compiled Hessian-vector product
+        ∂⟨∇f, v⟩/∂x (``diff.products``), with what depends on θ alone computed once here
+        (``Compiled.partial``) and only the products with p left for each call."""
+        if self._hv is None:  # a direction per variable, named apart from f's variables
+            dirs, f = [], self.f
+            for x in self.vars:
+                dirs.append(new_variable(f, x, None, "v"))
+                f = add(f, inner(dirs[-1], dirs[-1]))  # taken from now on (f itself unused)
+            s = add(*(inner(g, v) for g, v in zip(self.grads, dirs)))
+            hv = [simplify(derivative(s, x)) for x in self.vars]
+            self._hv = (compile_exprs(hv), [v.name for v in dirs])
+        compiled, names = self._hv
+        point = self.args(theta)
+        op = compiled.partial(**{k: point[k] for k in compiled.names if k in point})
+        sizes = dict(zip(names, self.shapes))
+
+        def apply(p):
+            k, dirs = 0, {}
+            for name, size in zip(names, self.sizes):
+                dirs[name] = np.reshape(p[k : k + size], sizes[name])
+                k += size
+            out = op(**{n: dirs[n] for n in names if n in compiled.names})
+            return np.concatenate([np.ravel(o) for o in out])
+
+        return apply

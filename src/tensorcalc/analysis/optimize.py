@@ -1,9 +1,14 @@
-"""Optimisers that show their work: gradient descent, momentum and Newton's method.
+"""Optimisers that show their work: gradient descent, momentum, Newton and Newton-CG.
 
 Each step is one table entry (``STEPS``) from (objective, θ, gradient, state, options) to the
 next θ; the loop records every iterate, value and gradient norm, stops when the gradient
 norm falls below ``tol`` (or after ``steps``), and stops with a message if the iterates
 stop being finite.  Newton solves H p = ∇f with the exact Hessian; it never inverts H.
+Newton-CG never forms H: conjugate gradients solve H p = −∇f with the compiled
+Hessian-vector product (``Objective.hvp_at``: its weights computed once per step, each
+product O(size of the data)), stopped early as Nocedal and Wright's Algorithm 7.1 stops
+(residual below min(0.5, √|∇f|) |∇f|, or a direction of non-positive curvature), then a
+backtracking (Armijo) line search along p.
 """
 
 from __future__ import annotations
@@ -30,10 +35,45 @@ def _newton(obj, th, g, st, o):
         return th - np.linalg.lstsq(H, g, rcond=None)[0]
 
 
+def _cg(hv, g, maxiter):
+    """An approximate solution of H p = −g by conjugate gradients (Nocedal & Wright, Alg. 7.1):
+    −g itself when the first direction has non-positive curvature."""
+    gnorm = float(np.linalg.norm(g))
+    eps = min(0.5, np.sqrt(gnorm)) * gnorm
+    z, r = np.zeros_like(g), g.copy()
+    d = -r
+    for j in range(maxiter):
+        hd = hv(d)
+        curv = float(d @ hd)
+        if curv <= 0:
+            return -g if j == 0 else z
+        rr = float(r @ r)
+        a = rr / curv
+        z = z + a * d
+        r = r + a * hd
+        if np.linalg.norm(r) < eps:
+            break
+        d = -r + (float(r @ r) / rr) * d
+    return z
+
+
+def _newton_cg(obj, th, g, st, o):
+    p = _cg(obj.hvp_at(th), g, max(obj.n, 10))
+    slope = float(g @ p)
+    if not slope < 0:  # not a descent direction (rounding): the gradient's
+        p, slope = -g, -float(g @ g)
+    f0, t = obj.value(th), 1.0
+    noise = 8 * np.finfo(float).eps * abs(f0)  # a change of f below its rounding is no change
+    while t > 1e-12 and not obj.value(th + t * p) <= f0 + 1e-4 * t * slope + noise:
+        t /= 2  # Armijo's backtracking
+    return th + t * p
+
+
 STEPS = {
     "gd": lambda obj, th, g, st, o: th - o["lr"] * g,  # θ ← θ − η ∇f
     "momentum": _momentum,  # v ← βv − η ∇f;  θ ← θ + v   (heavy ball)
     "newton": _newton,  # θ ← θ − H⁻¹ ∇f, by solving H p = ∇f
+    "newton-cg": _newton_cg,  # θ ← θ + t p, H p ≈ −∇f by CG on Hessian-vector products
 }
 
 STUCK = {  # why a step can be zero while the gradient is not
@@ -119,7 +159,9 @@ def minimize(
     at: dict | None = None,
     shapes=None,
 ) -> OptimizeResult:
-    """Minimise ``f`` over ``wrt`` from ``x0`` by ``method`` ("gd", "momentum" or "newton").
+    """Minimise ``f`` over ``wrt`` from ``x0`` by ``method`` ("gd", "momentum", "newton" or
+    "newton-cg": Newton's step by conjugate gradients on exact Hessian-vector products,
+    never forming the Hessian, with a backtracking line search).
 
     ``x0`` is a value (one variable) or a ``{name: value}`` dict; ``at`` fixes other
     variables.  Returns the whole path as an ``OptimizeResult``.
@@ -129,6 +171,8 @@ def minimize(
     >>> [round(x, 10) for x in r.iterates]
     [4.0, 3.6, 3.28, 3.024]
     >>> tc.minimize("x^2 - 4*x + 3", "x", 4, method="newton").x
+    2.0
+    >>> tc.minimize("x^2 - 4*x + 3", "x", 4, method="newton-cg").x
     2.0
     """
     if method not in STEPS:

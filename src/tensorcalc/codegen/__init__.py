@@ -13,14 +13,18 @@ from __future__ import annotations
 
 import builtins
 import importlib
+import math
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 
 import numpy as np
 
+from ..build import substitute, var
 from ..errors import EvaluationError, TensorCalcError
-from ..expr import NOTES, Expr, variables
+from ..expr import NOTES, Expr, postorder, variables
 from ..kernels import as_input
+from ..ops import Op
 from ..shapes import bind_shape, normal_keys
 from .backends import Backend
 from .backends.dask import BACKEND as DASK
@@ -30,6 +34,8 @@ from .backends.numpy import BACKEND as NUMPY
 from .backends.tensorflow import BACKEND as TENSORFLOW
 from .backends.torch import BACKEND as TORCH
 from .emit import generate
+from .paths import binarize
+from .place import has_map
 from .script import script as add_script
 
 BACKENDS: dict[str, Backend] = {b.name: b for b in (NUMPY, JAX, TORCH, DASK, TENSORFLOW, MXNET)}
@@ -55,8 +61,47 @@ def _outputs(exprs):
     return single, outs
 
 
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}  # fmt: skip
+
+
+def memory_bytes(value) -> int | None:
+    """``memory_limit`` as a number of bytes: a positive number, or a string with a unit
+    (``"512 MB"``, ``"2GiB"``); ``None`` for the default rule (``blocks.bound``).
+
+    >>> memory_bytes("1.5 MB"), memory_bytes(2**20), memory_bytes("2 KiB")
+    (1500000, 1048576, 2048)
+    >>> memory_bytes(-1)
+    Traceback (most recent call last):
+    tensorcalc.errors.TensorCalcError: memory_limit must be a positive number of bytes or a string like '512 MB', got -1
+    """
+    if value is None:
+        return None
+    number = None
+    if isinstance(value, str):
+        m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?)\s*([A-Za-z]*)\s*", value)
+        if m and m.group(2).lower() in _UNITS:
+            number = float(m.group(1)) * _UNITS[m.group(2).lower()]
+    elif isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    ):
+        number = float(value)
+    if number is None or not math.isfinite(number) or number < 1:
+        raise TensorCalcError(
+            "memory_limit must be a positive number of bytes or a string like '512 MB', "
+            f"got {value!r}"
+        )
+    return int(number)
+
+
 def codegen(
-    exprs, backend: str = "numpy", dims: dict | None = None, name: str = "f", script=False
+    exprs,
+    backend: str = "numpy",
+    dims: dict | None = None,
+    name: str = "f",
+    script=False,
+    *,
+    memory_limit=None,
 ) -> str:
     """Source of a small Python module computing ``exprs`` (an Expr or a list) with ``backend``.
 
@@ -64,7 +109,8 @@ def codegen(
     once (``t0``, ``t1``, …) and has the formulas in its docstring.  ``dims`` (e.g.
     ``{"n": 1000}``) tunes the contraction order for those sizes; the code works for any.
     ``script=True`` adds ``random_inputs()``, ``check_gradient()`` (central differences) and a
-    ``__main__`` demo, so that ``python module.py`` checks itself.
+    ``__main__`` demo, so that ``python module.py`` checks itself.  ``memory_limit`` (bytes, or
+    a string like ``"512 MB"``): as in ``compile``, at 8 bytes a number.
 
     >>> import tensorcalc as tc
     >>> src = tc.codegen(tc.gradient("x' @ A @ x", "x"))
@@ -73,7 +119,7 @@ def codegen(
     """
     _, outs = _outputs(exprs)
     b = BACKENDS[backend] if backend in BACKENDS else _backend(backend)
-    src, params = generate(outs, b, dims, name)
+    src, params = generate(outs, b, dims, name, memory_limit=memory_bytes(memory_limit))
     return add_script(src, outs, b, params, name) if script else src
 
 
@@ -94,10 +140,11 @@ class Compiled:
     (2.0, array([2., 2.]))
     """
 
-    def __init__(self, outs, single, backend):
+    def __init__(self, outs, single, backend, memory_limit=None):
         self.outputs = outs
         self.single = single
         self.backend = backend
+        self.memory_limit = memory_bytes(memory_limit)
         self._vars = {}
         for o in outs:
             self._vars.update(variables(o))
@@ -224,7 +271,10 @@ class Compiled:
         return dims
 
     def _build(self, key):
-        src, params = generate(self.outputs, self.backend, self._dims(key), doc=False)
+        src, params = generate(
+            self.outputs, self.backend, self._dims(key), doc=False,
+            memory_limit=self.memory_limit, itemsize=_itemsize(key),
+        )  # fmt: skip
         self._free[key] = {k[1]: p for k, p in params.items() if not isinstance(k, str)}
         namespace: dict = {}
         code = builtins.compile(src, f"<tensorcalc:{self.backend.name}>", "exec")
@@ -240,9 +290,88 @@ class Compiled:
         fn = self._lookup([as_input(n, arrays[n]) for n in self.names])
         return fn if len(self.outputs) > 1 else (lambda *a: (fn(*a),))
 
+    def partial(self, **fixed):
+        """A function of the other variables (by keyword), with the work that depends on the
+        ``fixed`` ones only done once, here: each largest part of the outputs that reads no
+        other variable is computed now and read by every later call (``jax.linearize``'s
+        idea, for any compiled expressions).  For a Hessian-vector product at one point,
+        the weights d of Xᵀ(d ⊙ (X v)) are computed once and each product costs two
+        matrix-vector products with X.
+
+        >>> import numpy as np, tensorcalc as tc
+        >>> f = tc.parse("sum(log(1 + exp(-y * (X @ w))))", {"X": ("N", "D")})
+        >>> hv = tc.compile(tc.hvp(f, "w")).partial(X=np.eye(3), y=np.ones(3), w=np.zeros(3))
+        >>> hv(v=np.array([4.0, 0.0, 8.0])).tolist()
+        [1.0, 0.0, 2.0]
+        """
+        fixed = normal_keys(fixed)
+        unknown = [k for k in fixed if k not in self._vars]
+        if unknown:
+            raise EvaluationError(
+                f"{unknown[0]!r} is not a variable of the compiled expressions "
+                f"(they have {', '.join(self.names)})"
+            )
+        args = {n: as_input(n, a) for n, a in fixed.items()}
+        dims: dict = {}
+        for n, a in args.items():
+            bind_shape(n, self._vars[n].shape, np.shape(a), dims)
+        outs = binarize(self.outputs, dims, self.backend.fuses)
+        moving = {self._vars[n] for n in self.names if n not in fixed}
+        order = postorder(outs)
+        dep = set()
+        for n in order:
+            if n in moving or any(a in dep for a in n.args):
+                dep.add(n)
+        hoist: dict = {}
+
+        def take(a):  # an array made of fixed variables only, not a delta to be placed
+            if a in dep or a in hoist or a.op in (Op.VAR, Op.CONST) or has_map(a):
+                return
+            k = len(hoist)
+            while f"c{k}_" in self._vars:
+                k += 1
+            hoist[a] = var(f"c{k}_", a.shape)
+
+        for n in order:
+            for a in n.args if n in dep else ():
+                take(a)
+        for o in outs:
+            take(o)
+        post = [substitute(o, hoist) for o in outs]
+        values = {}
+        if hoist:
+            pre = Compiled(list(hoist), False, self.backend, self.memory_limit)
+            needed = {k: args[k] for k in pre.names}
+            values = dict(zip((h.name for h in hoist.values()), pre(dims=dims, **needed)))
+        after = Compiled(post, self.single, self.backend, self.memory_limit)
+        keep = {k: args[k] for k in after.names if k in args}
+        keep.update({k: v for k, v in values.items() if k in after._vars})
+        carried = {d for v in after._vars.values() for d in v.shape}
+        free = {d: dims[d] for n in postorder(post) for d in n.shape if d in dims}
+        free = {d: k for d, k in free.items() if d not in carried} or None
+
+        def call(**arrays):
+            return after(dims=free, **keep, **arrays)
+
+        return call
+
     def source(self, **dims) -> str:
         """The generated module (for the given dimension sizes, if any)."""
-        return generate(self.outputs, self.backend, normal_keys(dims) or None)[0]
+        dims = normal_keys(dims) or None
+        return generate(self.outputs, self.backend, dims, memory_limit=self.memory_limit)[0]
+
+
+def _itemsize(key) -> int:
+    """Bytes a number of the result takes: the widest float or complex input (the generated
+    code reads bool and integer inputs as float64)."""
+    sizes = []
+    for _, dt in key:
+        try:
+            d = np.dtype(dt)
+        except TypeError:  # another library's dtype: its own limit applies where it blocks
+            continue
+        sizes.append(d.itemsize if d.kind in "fc" else 8)
+    return max(sizes, default=8)
 
 
 def _arrays_key(args) -> tuple:
@@ -251,11 +380,11 @@ def _arrays_key(args) -> tuple:
 
 
 @lru_cache(maxsize=256)
-def _compiled(outs: tuple, single: bool, backend: str) -> Compiled:
-    return Compiled(list(outs), single, _backend(backend))
+def _compiled(outs: tuple, single: bool, backend: str, memory_limit) -> Compiled:
+    return Compiled(list(outs), single, _backend(backend), memory_limit)
 
 
-def compile(exprs, backend: str = "numpy") -> Compiled:  # noqa: A001 - the public name
+def compile(exprs, backend: str = "numpy", *, memory_limit=None) -> Compiled:  # noqa: A001
     """Compile an Expr or a list of Exprs (e.g. value, gradient, Hessian) into one function.
 
     ``backend`` is ``"numpy"``, ``"jax"`` (compiled with ``jax.jit``), ``"torch"`` (CUDA
@@ -263,11 +392,22 @@ def compile(exprs, backend: str = "numpy") -> Compiled:  # noqa: A001 - the publ
     (compiled with ``tf.function``) or ``"mxnet"`` (source only: ``codegen``; MXNet needs its
     own Python 3.11 venv).
 
-    >>> import numpy as np
-    >>> import tensorcalc as tc
+    Memory: a result may hold at once, itself included, as much as the result plus the larger
+    of the result and the largest input (a temporary the size of an input is allowed: one
+    scaled copy of X for X' diag(d) X).  Past that, or past ``memory_limit`` (bytes, or a
+    string like ``"512 MB"``), large products are computed in blocks that fit, the fastest
+    blocks under the bound; a limit below the result itself is an error.  The limit binds
+    the NumPy backend, whose arrays can be written in place; the others ignore it.
+
+    >>> import numpy as np, tensorcalc as tc
+    >>> f = tc.parse("sum(log(1 + exp(-y * (X @ w))))", {"X": ("N", "D")})
+    >>> h = tc.compile(tc.hessian(f, "w"), memory_limit="1 MB")
+    >>> X, y = np.ones((4000, 100)), np.ones(4000)
+    >>> np.allclose(h(w=np.zeros(100), X=X, y=y), X.T @ X / 4)
+    True
     >>> g = tc.compile(tc.gradient("sum(log(1 + exp(-y * (X @ w))))", "w"))
     >>> g(X=np.eye(2), y=np.ones(2), w=np.zeros(2))
     array([-0.5, -0.5])
     """
     single, outs = _outputs(exprs)
-    return _compiled(tuple(outs), single, backend)
+    return _compiled(tuple(outs), single, backend, memory_bytes(memory_limit))

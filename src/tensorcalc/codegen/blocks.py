@@ -6,7 +6,8 @@ write through views (``Backend.view``) and either
 - one of its products would make an intermediate larger than a quarter of the result: the
   product is then computed in blocks along one or two of the result's indices (``_blocks``:
   the cheapest blocks whose arrays, as ``_live`` counts them, fit in what the result and its
-  factors leave of twice its size), the loop of blocks hoists what an inner loop does not
+  factors leave of ``bound``: by default the result plus the larger of the result and the
+  largest input, or the user's ``memory_limit``), the loop of blocks hoists what an inner loop does not
   change (deleted after the term), and each block is added into its slice; or
 - it is a sum with a term that Kronecker deltas place: that term is added onto a writable view
   of the diagonal (``np.einsum("ijil->ijl", acc)``), never as a dense copy.
@@ -207,11 +208,30 @@ def _blocks(groups: list, out: tuple, sizes: dict, budget: int) -> dict:
     return best[1] if best is not None else least[2] if least is not None else {}
 
 
-def plans(outputs: list, backend: Backend, dims) -> dict:
+def bound(o: Expr, dims, limit=None) -> int:
+    """The numbers that computing ``o`` may hold at once, the result included: ``limit`` when
+    the user sets one (``memory_limit``), else the result plus the larger of the result and
+    the largest input (a temporary the size of an input costs nothing a user would notice;
+    blocks that save one cost time).
+
+    >>> import tensorcalc as tc
+    >>> bound(tc.parse("X' @ X", {"X": (2000, 200)}), {})  # 200 x 200 + 2000 x 200
+    440000
+    >>> bound(tc.parse("X' @ X", {"X": (2000, 200)}), {}, limit=100_000)
+    100000
+    """
+    if limit is not None:
+        return limit
+    result = numel(o, dims)
+    return result + max([result, *(numel(v, dims) for v in variables(o).values())])
+
+
+def plans(outputs: list, backend: Backend, dims, limit=None) -> dict:
     """For each output to be summed in place: its terms (``_Term``).  An output is, when the
     backend can write through views, if one of its products would make an intermediate larger
-    than a quarter of it (it is then computed in blocks), or if it is a sum with a term that
-    Kronecker deltas place (added onto the diagonal view instead of a dense copy).
+    than a quarter of it, or than ``bound`` leaves (it is then computed in blocks), or if it
+    is a sum with a term that Kronecker deltas place (added onto the diagonal view instead of
+    a dense copy).  ``limit``: the numbers a result may hold at once (``memory_limit``).
 
     >>> import tensorcalc as tc
     >>> from tensorcalc.codegen.backends.numpy import BACKEND
@@ -231,16 +251,21 @@ def plans(outputs: list, backend: Backend, dims) -> dict:
         found = [_term(t, dims or {}) for t in (o.args if o.op is Op.ADD else [o])]
         terms = [t for t, _ in found]
         result = numel(o, dims)
-        # what the factors computed before the terms hold: the blocks get the rest of 2x o,
-        # never less than two arrays of MIN_BLOCK (smaller blocks cost more than they save),
-        # and as much as the factors hold when that alone is out of reach
+        # what the factors computed before the terms hold: the blocks get the rest of the
+        # bound, never less than two arrays of MIN_BLOCK (smaller blocks cost more than they
+        # save), and as much as the factors hold when that alone is out of reach; a bound the
+        # user sets is kept to, with the smallest blocks when none fits
         held = {a for t in terms for a, _ in t.ops if a.op not in (Op.VAR, Op.CONST)}
         held = sum(numel(a, dims) for a in held)
-        free = int(result * (1 - MARGIN)) - held
-        budget = max(free, held if free < 0 else 0, result // 4, 2 * MIN_BLOCK)
+        free = int(bound(o, dims, limit) - result * (1 + MARGIN)) - held
+        if limit is None:
+            budget = max(free, held if free < 0 else 0, result // 4, 2 * MIN_BLOCK)
+            over = max(result // 4, MIN_BLOCK)
+        else:
+            budget = over = max(free, 1)
         for t, sizes in found:  # the terms whose intermediates would outgrow a quarter of o
             groups = [ls for _, ls in t.ops]
-            if sizes and _arrays(groups, t.keep, sizes)[0] > max(result // 4, MIN_BLOCK):
+            if sizes and _arrays(groups, t.keep, sizes)[0] > over:
                 t.blocks = _blocks(groups, t.keep, sizes, budget)
         if any(t.blocks or t.view[0] for t in terms):
             plans[k] = terms

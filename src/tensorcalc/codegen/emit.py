@@ -20,7 +20,7 @@ from string import ascii_letters
 
 import numpy as np
 
-from ..errors import format_shape
+from ..errors import TensorCalcError, format_shape
 from ..expr import Expr, postorder, variables
 from ..ops import Op
 from ..printing.matrix import P, node_tree
@@ -46,10 +46,11 @@ PREC = {
 
 
 class _Renderer:
-    def __init__(self, backend: Backend, dim_names: dict):
+    def __init__(self, backend: Backend, dim_names: dict, limit=None):
         self.b = backend
         self.dims = dim_names
         self.used_helpers = set()
+        self.limit = limit  # the numbers a result may hold at once (memory_limit), or None
 
     def prec(self, p):
         if p.kind == "num" and p.value < 0:
@@ -120,7 +121,8 @@ class _Renderer:
         a, b = p.children
         gram = _gram_args(a, b)
         if gram is not None and gram[0].kind == "var":  # X' diag(d) X, symmetric
-            return self.call_template("gram", [self.render(gram[0]), self.wrap(gram[1], 50)])
+            limit = "" if self.limit is None else f", {self.limit}"
+            return self.call_template("gram", [self.render(gram[0]), self.wrap(gram[1], 50), limit])
         da, db = _diag_arg(a), _diag_arg(b)
         if da is not None and b.rank == 2:  # diag(v) @ X = v[:, None] * X
             return f"{self.wrap(da, 50)}[:, None] * {self.wrap(b, 21)}"
@@ -265,9 +267,18 @@ def _diag_arg(p):
 
 
 def generate(
-    outputs: list[Expr], backend: Backend, dims: dict | None = None, name: str = "f", doc=True
+    outputs: list[Expr],
+    backend: Backend,
+    dims: dict | None = None,
+    name: str = "f",
+    doc=True,
+    memory_limit: int | None = None,
+    itemsize: int = 8,
 ):
     """Source of a module defining ``name(*params)``; returns ``(source, params)``.
+
+    ``memory_limit``: the bytes each result may hold at once while it is computed, itself
+    included, at ``itemsize`` bytes a number; by default ``blocks.bound``.
 
     ``doc=False`` leaves the formulas out of the docstring (printing a large derivative costs
     more than generating its code; ``tc.compile`` builds its functions so, for calling).
@@ -283,7 +294,15 @@ def generate(
     """
     check_function_name(name)
     shown, outputs = outputs, [finite_form(o) for o in outputs]  # limits at norm(x) = 0
-    plans = blocks.plans(outputs, backend, dims)
+    limit = None if memory_limit is None else memory_limit // itemsize
+    for k, o in enumerate(outputs if limit is not None else ()):
+        known = all(isinstance(d, int) or d in (dims or {}) for d in o.shape)
+        if known and blocks.numel(o, dims) > limit:
+            raise TensorCalcError(
+                f"memory_limit={memory_limit} bytes is less than output {k} of shape "
+                f"{format_shape(o.shape)} holds itself ({blocks.numel(o, dims) * itemsize} bytes)"
+            )
+    plans = blocks.plans(outputs, backend, dims, limit)
     parts = [o for k, o in enumerate(outputs) if k not in plans]
     extra = [x for plan in plans.values() for term in plan for x in term.needs]
     outs = binarize(parts + extra, dims, backend.fuses)
@@ -306,7 +325,7 @@ def generate(
     uses.update(outs)
     uses.update(list(forced))
     named = {}
-    renderer = _Renderer(backend, dim_names)
+    renderer = _Renderer(backend, dim_names, limit)
     lines = []
 
     def sub(a, bcast_ok):

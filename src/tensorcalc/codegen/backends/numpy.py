@@ -22,24 +22,39 @@ except ImportError:
     _syrk = None
 
 
-def _gram(x, d):
-    """x' diag(d) x; a symmetric product (one SYRK) when d >= 0.  With SciPy, a tall x is
-    added into the result m // 4 rows at a time: no scaled copy of x (n/m times the result)."""
+def _gram(x, d, limit=None):
+    """x' diag(d) x; a symmetric product when d >= 0.  One scaled copy of x and NumPy's
+    threaded SYRK (r.T @ r), unless ``limit`` (numbers this call may hold: the result and its
+    temporaries) is too small for the copy: then x's rows are added into the result as many
+    at a time as fit (SciPy's SYRK with beta = 1 for float64, else r.T @ r per block)."""
     n, m = x.shape
-    if np.all(d >= 0):
-        if _syrk is None or n <= m or x.dtype != np.float64:
-            r = x * np.sqrt(d)[:, None]
-            return r.T @ r
-        out, k = np.zeros((m, m), order="F"), max(1, m // 4)
-        for s in range(0, n, k):
-            r = x[s : s + k] * np.sqrt(d[s : s + k])[:, None]
+    if not np.all(d >= 0):
+        return x.T @ (d[:, None] * x)
+    syrk = _syrk is not None and x.dtype == np.float64
+    # what the copies may take: the limit less the result (twice without SYRK: r.T @ r is
+    # made before it is added), d, a vector that d was made from and NumPy's ufunc buffer
+    rows = n
+    if limit is not None:
+        free = limit - (1 if syrk else 2) * m * m - 2 * n - np.getbufsize()
+        rows = max(1, free // max(m, 1))
+    if rows >= n:
+        r = x * np.sqrt(d)[:, None]
+        return r.T @ r
+    out = np.zeros((m, m), dtype=np.result_type(x, d), order="F")
+    for s in range(0, n, rows):
+        r = x[s : s + rows] * np.sqrt(d[s : s + rows])[:, None]
+        if syrk:
             _syrk(1.0, r.T, beta=1.0, c=out, overwrite_c=1)  # the upper triangle += r' r
+        else:
+            out += r.T @ r
+        del r  # freed before the next block's copy
+    if syrk:
+        k = max(1, min(m, rows // 2))  # a triangle of k x k at a time: within the copies' room
         for j in range(0, m, k):  # the lower triangle, a block of columns at a time
             out[j + k :, j : j + k] = out[j : j + k, j + k :].T
             block = out[j : j + k, j : j + k]
             block += np.triu(block, 1).T
-        return out
-    return x.T @ (d[:, None] * x)'''
+    return out'''
 
 _UNIT = """def _unit(x):
     r = np.sqrt(np.sum(x * x))
@@ -131,7 +146,7 @@ BACKEND = Backend(
         "scatter": "_scatter({0}, {1}, {2}, {3}, {4})",
         "place": "_place({0}, {1}, {2}, {3}, {4}, {5})",
         "copy": "{0}.copy()",
-        "gram": "_gram({0}, {1})",
+        "gram": "_gram({0}, {1}{2})",  # {2}: ", limit" (numbers) or ""
     },  # fmt: skip
     einsum="np.einsum({spec}, {args}, optimize=True)",
     outer="np.multiply.outer({0}, {1})",
