@@ -16,8 +16,7 @@ import numpy as np
 
 from . import build as b
 from .diff import products
-from .diff.layout import apply_layout
-from .diff.order import nth_order, one_order
+from .diff.order import nth_order
 from .diff.reverse import Step, check_order, wrt_variable
 from .errors import DifferentiationError, TensorCalcError
 from .explain import Explanation, explain_steps
