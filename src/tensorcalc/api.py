@@ -24,7 +24,7 @@ from .explain.backprop import tables as _backprop_tables
 from .expr import METHODS, NOTES, Expr, variables
 from .numeric.check import random_values
 from .numeric.evaluate import evaluate
-from .parse import as_expr, parse, where
+from .parse import as_expr, declared, parse, where
 from .printing.latex import to_latex
 from .printing.text import to_text
 from .shapes import normal_keys
@@ -39,6 +39,7 @@ class Derivation:
     wrt: Expr
     result: Expr
     steps: list = field(default_factory=list)
+    notes: list = field(default_factory=list)  # e.g. that wrt does not occur (a zero result)
 
     def __str__(self):
         lines = [f"d/d{self.wrt.name} [{self.expr}] = {self.result}"]
@@ -50,10 +51,20 @@ class Derivation:
 def derivation(
     f, wrt, order: int = 1, layout: str | None = None, shapes=None, *, symmetric: str = "sym"
 ) -> Derivation:
-    """Like ``derivative`` but also returns the recorded rule applications (``.steps``)."""
+    """Like ``derivative`` but also returns the recorded rule applications (``.steps``) and
+    notes (``.notes``): a declared variable that does not occur gives a zero and says so.
+
+    >>> import tensorcalc as tc
+    >>> d = tc.derivation("x' @ x", "y", shapes={"x": "n", "y": "m"})
+    >>> print(d.result, d.result.shape)
+    zeros(m) ('m',)
+    >>> print(d.notes[0])
+    y does not occur in x' @ x: the derivative is zero (shape m)
+    """
     f = as_expr(f, shapes)
     check_order(order)
-    x = wrt_variable(f, wrt)
+    known = {**NOTES.get(f, {}).get("declared", {}), **declared(shapes)}
+    x = wrt_variable(f, wrt, known)
     steps: list[Step] = []
     d = f
     for _ in range(order):  # each order simplified: order k is the derivative of order k - 1
@@ -61,10 +72,14 @@ def derivation(
     viewed = apply_layout(d, f.ndim, x.ndim, order, layout)
     d = d if viewed is d else simplify(viewed)  # d is simplified already; a layout may not be
     note = NOTES.setdefault(d, {})  # what evaluate needs to bind sizes, and what repr shows
-    note["inputs"] = {**NOTES.get(f, {}).get("inputs", {}), **variables(f)}
+    note["inputs"] = {**NOTES.get(f, {}).get("inputs", {}), **variables(f), x.name: x}
     if NOTES.get(f, {}).get("assumed"):
         note["assumed"] = NOTES[f]["assumed"]
-    return Derivation(f, x, d, steps)
+    notes = []
+    if x.name not in variables(f):
+        shape = "×".join(str(k) for k in d.shape) or "scalar"
+        notes.append(f"{x.name} does not occur in {f}: the derivative is zero (shape {shape})")
+    return Derivation(f, x, d, steps, notes)
 
 
 def derivative(
@@ -97,7 +112,7 @@ def gradient(f, wrt, shapes=None, *, symmetric: str = "sym") -> Expr:
         raise DifferentiationError(
             f"gradient needs a scalar expression, got shape {f.shape}; use jacobian"
         )
-    return derivative(f, wrt, symmetric=symmetric)
+    return derivative(f, wrt, shapes=shapes, symmetric=symmetric)
 
 
 def jacobian(f, wrt, shapes=None, *, symmetric: str = "sym") -> Expr:
@@ -107,7 +122,7 @@ def jacobian(f, wrt, shapes=None, *, symmetric: str = "sym") -> Expr:
     >>> print(tc.jacobian("A @ x", "x", shapes={"A": "m,n", "x": "n"}))
     A
     """
-    return derivative(as_expr(f, shapes), wrt, symmetric=symmetric)
+    return derivative(as_expr(f, shapes), wrt, shapes=shapes, symmetric=symmetric)
 
 
 def hessian(f, wrt, shapes=None, *, symmetric: str = "sym") -> Expr:
@@ -120,7 +135,7 @@ def hessian(f, wrt, shapes=None, *, symmetric: str = "sym") -> Expr:
     f = as_expr(f, shapes)
     if f.ndim:
         raise DifferentiationError(f"hessian needs a scalar expression, got shape {f.shape}")
-    return derivative(f, wrt, order=2, symmetric=symmetric)
+    return derivative(f, wrt, order=2, shapes=shapes, symmetric=symmetric)
 
 
 def explain(

@@ -17,7 +17,7 @@ from .parser import MAX_DEPTH, check_depth, parse_tree
 
 SYNTAXES = {"math": parse_tree, "latex": parse_latex_tree}
 
-__all__ = ["parse", "as_expr", "FUNCTIONS", "format_shapes", "where"]
+__all__ = ["parse", "as_expr", "FUNCTIONS", "declared", "format_shapes", "where"]
 
 
 def as_expr(f, shapes=None) -> Expr:
@@ -74,7 +74,21 @@ def parse(
         NOTES.setdefault(e, {})["assumed"] = assumed
     elif e in NOTES:
         NOTES[e].pop("assumed", None)
+    if shapes:  # declared names, so that d/dy of an expression without y is a zero (api)
+        NOTES.setdefault(e, {})["declared"] = declared(raw)
+    elif e in NOTES:
+        NOTES[e].pop("declared", None)
     return e
+
+
+def declared(shapes) -> dict:
+    """``{name: (shape, symmetric)}`` of user ``shapes``: the variables a user declared.
+
+    >>> declared({"S": "n,n,sym", "x": "n"})
+    {'S': (('n', 'n'), True), 'x': (('n',), False)}
+    """
+    raw, full = shapes or {}, as_shapes(shapes)
+    return {k: (full[check_name(k)], is_symmetric_spec(v)) for k, v in raw.items()}
 
 
 def format_shapes(shapes: dict) -> str:
