@@ -64,6 +64,8 @@ CASES = {
     Op.UNIT: ("unit(x) * exp(x)", VEC, "x", _vec),
     Op.SOFTMAX: ("softmax(x)", VEC, "x", _vec),
     Op.LOGSUMEXP: ("logsumexp(x)", VEC, "x", _vec),
+    Op.CHOLESKY: ("cholesky(X @ X')", MAT, "X", _mat),
+    Op.PHI: ("phi(X @ X)", MAT, "X", _mat),
 }
 
 # linear and structural maps whose derivatives are pure index bookkeeping

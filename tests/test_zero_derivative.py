@@ -73,3 +73,10 @@ def test_cli_prints_the_zero_and_the_note(capsys):
     assert "zeros(m, n)" in out and "note: B does not occur" in out
     assert main(["diff", "x^2", "--wrt", "xx"]) == 2
     assert "did you mean 'x'" in capsys.readouterr().err
+
+
+def test_a_shared_zero_does_not_carry_another_derivatives_shapes():
+    # the zero is one interned node: the note of the derivative that made it (x a scalar) must
+    # not make the same zero reject a value of another x elsewhere
+    assert tc.derivative("x^2", "y", shapes={"x": (), "y": ()}).evaluate(x=1.0, y=2.0) == 0.0
+    assert tc.parse("3 - 3").evaluate({"x": np.ones(3)}) == 0.0

@@ -671,19 +671,43 @@ def sub(a, b) -> Expr:
 
 
 def matmul(a, b) -> Expr:
-    """NumPy ``@`` for vectors and matrices."""
+    """NumPy ``@``: vectors and matrices, and stacks of matrices (rank ≥ 3), which multiply
+    their last two axes and broadcast the leading ones (an absent leading axis broadcasts; a
+    size-1 axis against a larger one is refused rather than guessed).  In the einsum IR a
+    batched product is only an index string: ``bij,bjk->bik``.
+
+    >>> matmul(var("T", (2, 3, 4)), var("U", (2, 4, 5))).shape
+    (2, 3, 5)
+    """
     a, b = to_expr(a), to_expr(b)
-    if a.ndim not in (1, 2) or b.ndim not in (1, 2):
+    if a.ndim == 0 or b.ndim == 0:
         raise ShapeError(
             "@", [a.shape, b.shape], "matmul needs vectors or matrices (use * for scalars)"
         )
-    if a.shape[-1] != b.shape[0]:
+    inner_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    if a.shape[-1] != inner_b:
         raise ShapeError(
-            "@", [a.shape, b.shape], f"inner dimensions {a.shape[-1]} and {b.shape[0]} differ"
+            "@", [a.shape, b.shape], f"inner dimensions {a.shape[-1]} and {inner_b} differ"
         )
-    la = ("i", "k")[2 - a.ndim :]
-    lb = ("k", "j")[: b.ndim]
-    return einsum([(a, la), (b, lb)], tuple(x for x in la + lb if x != "k"))
+    if a.ndim <= 2 and b.ndim <= 2:
+        la = ("i", "k")[2 - a.ndim :]
+        lb = ("k", "j")[: b.ndim]
+        return einsum([(a, la), (b, lb)], tuple(x for x in la + lb if x != "k"))
+    stack_a, stack_b = a.shape[:-2], b.shape[:-2]
+    rank = max(len(stack_a), len(stack_b))
+    for da, db in zip(stack_a[::-1], stack_b[::-1]):
+        if da != db:
+            raise ShapeError(
+                "@", [a.shape, b.shape], f"leading (stack) axes {da} and {db} differ; tensorcalc "
+                "broadcasts absent leading axes, not size-1 ones"
+            )  # fmt: skip
+    stack = tuple(("s", k) for k in range(rank))
+    la = stack[rank - len(stack_a) :] + (("i", "k")[2 - min(a.ndim, 2) :])
+    lb = stack[rank - len(stack_b) :] + (("k", "j")[: min(b.ndim, 2)])
+    out = stack + tuple(
+        x for x in (("i",) if a.ndim >= 2 else ()) + (("j",) if b.ndim >= 2 else ())
+    )
+    return einsum([(a, la), (b, lb)], out)
 
 
 def outer(a, b) -> Expr:
@@ -699,6 +723,8 @@ def transpose(a, axes=None) -> Expr:
     a = to_expr(a)
     idx = tuple(range(a.ndim))
     axes = tuple(reversed(idx)) if axes is None else tuple(axes)
+    if all(isinstance(k, int) for k in axes):
+        axes = tuple(k % a.ndim if -a.ndim <= k < 0 else k for k in axes)
     if sorted(axes) != list(idx):
         raise ShapeError("transpose", [a.shape], f"bad axes {axes}")
     return einsum([(a, idx)], axes)
@@ -717,11 +743,27 @@ def sum_(a, axis=None) -> Expr:
     return einsum([(a, idx)], tuple(x for x in idx if x not in axes))
 
 
-def trace(a) -> Expr:
+def swapaxes(a, i: int, j: int) -> Expr:
+    """NumPy's ``swapaxes``: axes i and j exchanged (negative axes count from the end).
+
+    >>> swapaxes(var("T", (2, 3, 4)), 1, 2).shape
+    (2, 4, 3)
+    """
     a = to_expr(a)
-    if a.ndim != 2 or a.shape[0] != a.shape[1]:
-        raise ShapeError("tr", [a.shape], "trace needs a square matrix")
-    return einsum([(a, (0, 0))], ())
+    if not all(isinstance(k, int) and -a.ndim <= k < a.ndim for k in (i, j)):
+        raise ShapeError("swapaxes", [a.shape], f"axes {i}, {j} out of range for rank {a.ndim}")
+    axes = list(range(a.ndim))
+    axes[i], axes[j] = axes[j], axes[i]
+    return transpose(a, axes)
+
+
+def trace(a) -> Expr:
+    """The trace of a square matrix, or of each matrix of a stack (the last two axes)."""
+    a = to_expr(a)
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise ShapeError("tr", [a.shape], "trace needs a square matrix (or a stack of them)")
+    stack = tuple(range(2, a.ndim))
+    return einsum([(a, stack + (0, 0))], stack)
 
 
 def diag(a) -> Expr:

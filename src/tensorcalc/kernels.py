@@ -98,6 +98,39 @@ def logdet(x):
     return np.linalg.slogdet(x)[1]
 
 
+SYMMETRY_TOLERANCE = 1e-4  # relative: |S - Sᵀ| above this · max|S| is not a symmetric matrix
+
+
+def cholesky(s):
+    """The lower Cholesky factor L of the symmetric part (S + Sᵀ)/2 (S itself when symmetric),
+    on the last two axes.  An ``EvaluationError`` names the condition that fails: S not
+    symmetric (beyond ``SYMMETRY_TOLERANCE``, relative) or not positive definite.
+
+    >>> cholesky([[4.0, 2.0], [2.0, 2.0]]).tolist()
+    [[2.0, 0.0], [1.0, 1.0]]
+    """
+    s = np.asarray(s)
+    gap = np.max(np.abs(s - np.swapaxes(s, -1, -2)), initial=0.0)
+    if not gap <= SYMMETRY_TOLERANCE * max(np.max(np.abs(s), initial=0.0), 1e-300):
+        raise EvaluationError(f"cholesky needs a symmetric matrix: |S - S'| is up to {gap:.3g}")
+    try:
+        return np.linalg.cholesky(0.5 * (s + np.swapaxes(s, -1, -2)))
+    except np.linalg.LinAlgError:
+        raise EvaluationError(
+            "cholesky needs a positive definite matrix: S is not (an eigenvalue is <= 0)"
+        ) from None
+
+
+def phi(x):
+    """Φ(X): the lower triangle of X with its diagonal halved (last two axes).
+
+    >>> phi(np.ones((2, 2))).tolist()
+    [[0.5, 0.0], [1.0, 0.5]]
+    """
+    x = np.asarray(x)
+    return np.tril(x) - 0.5 * np.tril(np.triu(x))
+
+
 def select(m, n, start, step):
     """The m×n matrix with ones at (i, start + i·step)."""
     out = np.zeros((m, n))

@@ -45,6 +45,8 @@ class Op(Enum):
     UNIT = "unit"  # x / ‖x‖, the unit tensor; 0 at x = 0 (as sign(0) = 0)
     SOFTMAX = "softmax"
     LOGSUMEXP = "logsumexp"
+    CHOLESKY = "cholesky"  # the lower Cholesky factor L of an SPD S = L Lᵀ (of its symmetric part)
+    PHI = "phi"  # Φ(X): the lower triangle of X with its diagonal halved (Cholesky's differential)
 
 
 LEAF = "leaf"
@@ -86,6 +88,8 @@ KIND = {
     Op.UNIT: STRUCT,
     Op.SOFTMAX: STRUCT,
     Op.LOGSUMEXP: STRUCT,
+    Op.CHOLESKY: STRUCT,
+    Op.PHI: STRUCT,
 }
 
 UNARY_OPS = tuple(op for op in Op if KIND[op] == UNARY)

@@ -179,9 +179,10 @@ def _same(op, args):
 
 
 def _square(op, args):
+    """A square matrix, or a stack of them (NumPy's ``linalg``: the last two axes)."""
     (x,) = args
-    if len(x.shape) != 2 or x.shape[0] != x.shape[1]:
-        raise ShapeError(op.value, [x.shape], "needs a square matrix")
+    if len(x.shape) < 2 or x.shape[-1] != x.shape[-2]:
+        raise ShapeError(op.value, [x.shape], "needs a square matrix (or a stack of them)")
     return x.shape
 
 
@@ -233,8 +234,10 @@ SHAPE = {
     Op.POW: lambda args, attrs: _same(Op.POW, args),
     Op.DIV: lambda args, attrs: _same(Op.DIV, args),
     Op.INV: lambda args, attrs: _square(Op.INV, args),
-    Op.DET: lambda args, attrs: _square(Op.DET, args) and (),
-    Op.LOGDET: lambda args, attrs: _square(Op.LOGDET, args) and (),
+    Op.DET: lambda args, attrs: _square(Op.DET, args)[:-2],  # one per matrix of a stack
+    Op.LOGDET: lambda args, attrs: _square(Op.LOGDET, args)[:-2],
+    Op.CHOLESKY: lambda args, attrs: _square(Op.CHOLESKY, args),
+    Op.PHI: lambda args, attrs: _square(Op.PHI, args),
     Op.NORM: lambda args, attrs: (),
     Op.UNIT: lambda args, attrs: args[0].shape,
     Op.SOFTMAX: lambda args, attrs: args[0].shape,

@@ -143,6 +143,10 @@ class _Renderer:
     def r_call(self, p):
         name, extra = p.value
         args = [self.render(c) for c in p.children]
+        if self.b.scalar and name not in ("ones", "zeros", "eye", "select"):
+            args = [
+                self.b.scalar.format(a) if c.kind == "num" else a for a, c in zip(args, p.children)
+            ]
         if name in ("ones", "zeros"):
             shape = ", ".join(args)
             key, args = name, ["(" + shape + ("," if len(args) == 1 else "") + ")"]

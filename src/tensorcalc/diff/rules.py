@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..build import add, div, func, mul, neg, pow_, sub, unary, zeros
+from ..build import add, div, func, mul, neg, ones, pow_, sub, unary, zeros
 from ..ops import Op
 
 
@@ -97,15 +97,48 @@ def _lse_out(n):
     return _a(n)[: n.attrs[0]] + _a(n)[n.attrs[0] + 1 :] if n.attrs else ""
 
 
+def _stack(n):
+    """Labels of the leading (stack) axes of a batched matrix argument: shared by the node and
+    its argument, so each matrix of the stack depends only on its own (a delta on them)."""
+    return tuple(("stack", k) for k in range(n.args[0].ndim - 2))
+
+
+def _m(n, pair):
+    """The stack labels followed by two matrix labels."""
+    return _stack(n) + tuple(pair)
+
+
+def _phi_mask(n):
+    """Φ's mask: ones below the diagonal, 1/2 on it, zeros above (Φ(X) = mask ⊙ X)."""
+    k = n.args[0].shape[-1]
+    return func(Op.PHI, ones((k, k)))
+
+
+def _chol(n, e, f):
+    """½ ∂L/∂S with dS read at (e, f): L Φ(L⁻¹ dS L⁻ᵀ), index form (c summed)."""
+    li = func(Op.INV, n)
+    return term(
+        0.5,
+        _m(n, "ab"),
+        _m(n, "ef"),
+        (n, _m(n, "ac")),
+        (_phi_mask(n), "cb"),
+        (li, _m(n, "c" + e)),
+        (li, _m(n, "b" + f)),
+    )
+
+
 PARTIAL = {
     Op.ADD: lambda n, i: [term(1.0, _o(n), _o(n))],  # d(a + b) = da + db
     Op.EINSUM: _einsum_partial,  # d(A ⊙ B) = dA ⊙ B + A ⊙ dB, in index form
-    Op.INV: lambda n, i: [term(-1.0, "ab", "cd", (n, "ac"), (n, "db"))],  # d X⁻¹ = −X⁻¹ dX X⁻¹
-    Op.DET: lambda n, i: [term(1.0, "", "cd", (n, ""), (func(Op.INV, n.args[0]), "dc"))],  # d det X = det X tr(X⁻¹ dX)
-    Op.LOGDET: lambda n, i: [term(1.0, "", "cd", (func(Op.INV, n.args[0]), "dc"))],  # d log|det X| = tr(X⁻¹ dX)
+    Op.INV: lambda n, i: [term(-1.0, _m(n, "ab"), _m(n, "cd"), (n, _m(n, "ac")), (n, _m(n, "db")))],  # d X⁻¹ = −X⁻¹ dX X⁻¹ (per matrix of a stack)
+    Op.DET: lambda n, i: [term(1.0, _stack(n), _m(n, "cd"), (n, _stack(n)), (func(Op.INV, n.args[0]), _m(n, "dc")))],  # d det X = det X tr(X⁻¹ dX)
+    Op.LOGDET: lambda n, i: [term(1.0, _stack(n), _m(n, "cd"), (func(Op.INV, n.args[0]), _m(n, "dc")))],  # d log|det X| = tr(X⁻¹ dX)
     Op.NORM: lambda n, i: [term(1.0, "", _a(n), (n.args[0], _a(n)), (div(1, n), ""))],  # d‖x‖ = xᵀdx / ‖x‖
     Op.UNIT: lambda n, i: [term(1.0, _o(n), _o(n), (_inorm(n), "")), term(-1.0, _o(n), _fresh(n), (n, _o(n)), (n, _fresh(n)), (_inorm(n), ""))],  # u = x / ‖x‖: du = (I − u uᵀ) dx / ‖x‖, ∂u_I/∂x_J = (δ_IJ − u_I u_J) / ‖x‖
     Op.SOFTMAX: lambda n, i: [term(1.0, _o(n), _o(n), (n, _o(n))), term(-1.0, _o(n), _other(n), (n, _o(n)), (n, _other(n)))],  # ds = s ⊙ dx − s (sᵀ dx); along axis k the sᵀdx is per slice: ∂s_I/∂x_J = s_I δ_IJ − s_I s_J δ_{I∖k, J∖k}
+    Op.CHOLESKY: lambda n, i: [_chol(n, "e", "f"), _chol(n, "f", "e")],  # dL = L Φ(L⁻¹ dS L⁻ᵀ) on sym(dS) = (dS + dSᵀ)/2, Φ: lower triangle, diagonal halved
+    Op.PHI: lambda n, i: [term(1.0, _m(n, "ab"), _m(n, "ab"), (_phi_mask(n), "ab"))],  # dΦ(X) = Φ(dX) = mask ⊙ dX
     Op.LOGSUMEXP: lambda n, i: [term(1.0, _lse_out(n), _a(n), (func(Op.SOFTMAX, n.args[0], *n.attrs), _a(n)))],  # d lse(x) = softmax(x)ᵀ dx; along axis k: ∂l_{I∖k}/∂x_I = softmax(x, k)_I
 }  # fmt: skip
 for _op in D1:
@@ -127,6 +160,8 @@ RULE_NAME = {
     Op.UNIT: "unit-vector rule d(x / ‖x‖) = (I − u uᵀ) dx / ‖x‖",
     Op.SOFTMAX: "softmax rule ds = s ⊙ dx − s (sᵀdx)",
     Op.LOGSUMEXP: "chain rule d logsumexp(x) = softmax(x)ᵀdx",
+    Op.CHOLESKY: "Cholesky rule dL = L Φ(L⁻¹ dS L⁻ᵀ)",
+    Op.PHI: "linearity dΦ(X) = Φ(dX)",
     Op.POW: "power rule d aᵇ = b aᵇ⁻¹ da + aᵇ log a db",
     Op.DIV: "quotient rule d(a/b) = (da·b − a·db) / b²",
 }

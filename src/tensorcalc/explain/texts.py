@@ -39,6 +39,8 @@ RULE_TEXT = {
     Op.UNIT: "unit-vector rule: d(u / ‖u‖) = (du − û ⟨û, du⟩) / ‖u‖, û = u / ‖u‖",
     Op.SOFTMAX: "softmax rule: ds = s ⊙ du - s (sᵀ du), s = softmax(u)",
     Op.LOGSUMEXP: "logsumexp rule: d logsumexp(u) = softmax(u)ᵀ du",
+    Op.CHOLESKY: "Cholesky rule: dL = L Φ(L⁻¹ dS L⁻ᵀ), S = L Lᵀ, Φ = lower triangle, diagonal halved",
+    Op.PHI: "linearity: dΦ(X) = Φ(dX) (lower triangle, diagonal halved)",
 }
 
 EINSUM_TEXT = {

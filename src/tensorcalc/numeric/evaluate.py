@@ -170,6 +170,8 @@ EVAL = {
     Op.UNIT: lambda n, v: kernels.unit(v[0]),
     Op.SOFTMAX: lambda n, v: kernels.softmax(v[0], *n.attrs),
     Op.LOGSUMEXP: lambda n, v: kernels.logsumexp(v[0], *n.attrs),
+    Op.CHOLESKY: lambda n, v: kernels.cholesky(v[0]),
+    Op.PHI: lambda n, v: kernels.phi(v[0]),
 }
 
 
@@ -188,7 +190,14 @@ def bind_dims(e: Expr, values: dict, dims=None) -> dict:
             raise EvaluationError(f"{name!r} is declared symmetric but its value is not")
     for name, n in NOTES.get(e, {}).get("inputs", {}).items():
         if name in values and name not in own:
-            bind_shape(name, n.shape, np.shape(values[name]), dims)
+            # only sizes: an interned node (a zero) may carry the note of another derivative
+            # whose x had another shape, and a value that does not fit binds nothing
+            trial = dict(dims)
+            try:
+                bind_shape(name, n.shape, np.shape(values[name]), trial)
+            except EvaluationError:
+                continue
+            dims = trial
     return dims
 
 

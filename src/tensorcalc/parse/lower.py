@@ -27,7 +27,7 @@ from ..expr import Expr
 from ..ops import UNARY_OPS, Op
 from ..shapes import as_shape
 from ..sugar import getitem
-from .ast import Array, BinOp, Call, Index, Name, Neg, Num, Str, Transpose
+from .ast import Array, BinOp, Call, Index, Name, Neg, Num, Str, Transpose, Tuple
 from .infer import search
 
 ELEMENTWISE = {op.value: op for op in UNARY_OPS}
@@ -42,6 +42,8 @@ ONE_ARG = {
     "norm1": lambda x: b.sum_(b.unary(Op.ABS, x)),
     "unit": lambda x: b.func(Op.UNIT, x),  # x / norm(x), 0 at x = 0
     "diag": b.diag,
+    "cholesky": lambda x: b.func(Op.CHOLESKY, x),  # S = L L', L lower (of the symmetric part)
+    "phi": lambda x: b.func(Op.PHI, x),  # the lower triangle, diagonal halved
     "logsumexp": lambda x: b.func(Op.LOGSUMEXP, x),
     "softmax": lambda x: b.func(Op.SOFTMAX, x),
     "transpose": b.transpose,
@@ -62,6 +64,10 @@ TWO_ARG = {
     "dot": b.matmul,
     "solve": lambda a, c: b.matmul(b.func(Op.INV, a), c),  # solve(A, B) = A⁻¹ B
 }
+AXES_ARGS = {  # f(X, constant ints...): axes as literals, as NumPy writes them
+    "transpose": (b.transpose, "transpose(T) or transpose(T, (0, 2, 1))", (0, 1)),
+    "swapaxes": (b.swapaxes, "swapaxes(T, 1, 2)", (2,)),
+}
 AXIS = {  # f(X) over all entries, f(X, axis) or f(X, axis=k) along an axis
     "sum": b.sum_,
     "mean": b.mean,
@@ -75,7 +81,13 @@ DIM_FUNCS = {
     "select": lambda dims: b.select(*dims),
 }
 FUNCTIONS = sorted(
-    set(ELEMENTWISE) | set(ONE_ARG) | set(TWO_ARG) | set(DIM_FUNCS) | set(AXIS) | {"einsum"}
+    set(ELEMENTWISE)
+    | set(ONE_ARG)
+    | set(TWO_ARG)
+    | set(DIM_FUNCS)
+    | set(AXIS)
+    | set(AXES_ARGS)
+    | {"einsum"}
 )
 
 
@@ -188,6 +200,8 @@ class Lowering:
             return _Val(b.var(n.id, self.shapes[n.id], symmetric=n.id in self.symmetric))
         if isinstance(n, Str):
             self.error("a string is only allowed as the first argument of einsum", n.pos)
+        if isinstance(n, Tuple):
+            self.error("a tuple (0, 2, 1) is only allowed as the axes of a function", n.pos)
         if isinstance(n, Neg):
             return _Val(b.neg(self.lower(n.arg).e))
         if isinstance(n, Transpose):
@@ -240,6 +254,11 @@ class Lowering:
             return _Val(self.sum(n, kwargs))
         if kwargs:
             self.error(f"{f}() takes no keyword arguments", n.pos)
+        if f in AXES_ARGS and len(n.args) > 1:
+            fn, usage, counts = AXES_ARGS[f]
+            if len(n.args) - 1 not in counts:
+                self.error(f"{f}() takes {usage}", n.pos)
+            return _Val(fn(self.lower(n.args[0]).e, *(self.axes(a) for a in n.args[1:])))
         args = [self.lower(a).e for a in n.args]
         if f in ELEMENTWISE or f in ONE_ARG:
             if len(args) != 1:
@@ -255,6 +274,17 @@ class Lowering:
             return _Val(READER[f](*args))
         hint = ", ".join(FUNCTIONS)
         self.error(f"unknown function {f!r}; known functions: {hint}", n.pos)
+
+    def axes(self, a):
+        """A constant int (``-1`` included) or a tuple of them: ``(0, 2, 1)``."""
+        if isinstance(a, Tuple):
+            return tuple(self.axes(x) for x in a.items)
+        sign = 1
+        if isinstance(a, Neg):
+            sign, a = -1, a.arg
+        if not (isinstance(a, Num) and a.value == int(a.value)):
+            self.error("an axis must be an integer (or a tuple of them)", a.pos)
+        return sign * int(a.value)
 
     def dims(self, n):
         if n.func == "select":

@@ -18,6 +18,7 @@ FUNC = {
     "exp": r"\exp", "log": r"\log", "sin": r"\sin", "cos": r"\cos", "tan": r"\tan",
     "arcsin": r"\arcsin", "arccos": r"\arccos", "arctan": r"\arctan", "tanh": r"\tanh",
     "det": r"\det", "tr": r"\operatorname{tr}", "logdet": r"\log\det",
+    "cholesky": r"\operatorname{chol}", "phi": r"\Phi",
 }  # fmt: skip
 
 

@@ -155,7 +155,9 @@ def _take(ops, out, x, m, at, scale):
     """Move ‖x‖ from factors x into the norm power m: two factors x summed against each other
     alone are ‖x‖², and while m < 0 every other factor x becomes ‖x‖ unit(x).  A product x =
     c · Π Aₖ (``A @ y``, ``2 * y``) is found among the factors as its own factors."""
-    ops = _strip_ones([(ones(e.shape), ls) if k in at else (e, ls) for k, (e, ls) in enumerate(ops)])
+    ops = _strip_ones(
+        [(ones(e.shape), ls) if k in at else (e, ls) for k, (e, ls) in enumerate(ops)]
+    )
     c, found = _occurrences(ops, out, x)
     drop = {k for k in at if not ops[k][1]}  # broadcast powers stay as ones with their labels
     singles = list(found)

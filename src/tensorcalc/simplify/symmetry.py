@@ -65,6 +65,8 @@ SYMMETRIC = {
     Op.UNIT: _args,  # S / ‖S‖
     Op.LOGSUMEXP: lambda e: False,
     Op.SOFTMAX: lambda e: False,  # a vector function
+    Op.CHOLESKY: lambda e: False,  # lower triangular
+    Op.PHI: lambda e: False,
 }
 SYMMETRIC.update({op: _args for op in Op if KIND[op] == UNARY})  # f(S) elementwise
 

@@ -65,6 +65,8 @@ BACKEND = Backend(
         "logdet": "_small(lambda a: np.linalg.slogdet(a)[1], {0})",
         "norm": "da.sqrt(da.sum({0} * {0}))",
         "unit": "_unit({0})",
+        "cholesky": "_small(lambda a: np.linalg.cholesky(0.5 * (a + np.swapaxes(a, -1, -2))), {0})",
+        "phi": "_small(lambda a: np.tril(a) - 0.5 * np.tril(np.triu(a)), {0})",
         "softmax": "_softmax({0})",
         "logsumexp": "_logsumexp({0})",
         "sum": "da.sum({0})",

@@ -78,6 +78,13 @@ PLACE_WHERE = """def _place(x, p, q, n, start, step):
     mask = np.expand_dims(at, q) == np.reshape(np.arange(n), along)
     return np.where(mask, np.expand_dims(x, q), 0.0)"""
 
+_CHOLESKY = """def _cholesky(s):
+    # the lower factor of the symmetric part (S + S')/2, as tensorcalc defines cholesky(S)
+    return np.linalg.cholesky(0.5 * (s + np.swapaxes(s, -1, -2)))"""
+_PHI = """def _phi(x):
+    # the lower triangle with the diagonal halved (the Cholesky differential's Phi)
+    return np.tril(x) - 0.5 * np.tril(np.triu(x))"""
+
 _SOFTMAX_AXIS = """def _softmax_axis(x, axis):
     e = np.exp(x - np.max(x, axis=axis, keepdims=True))
     return e / np.sum(e, axis=axis, keepdims=True)"""
@@ -111,6 +118,8 @@ BACKEND = Backend(
         "logdet": "np.linalg.slogdet({0})[1]",
         "norm": "np.linalg.norm({0})",
         "unit": "_unit({0})",
+        "cholesky": "_cholesky({0})",
+        "phi": "_phi({0})",
         "softmax": "_softmax({0})",
         "logsumexp": "_logsumexp({0})",
         "sum": "np.sum({0})",
@@ -144,6 +153,8 @@ BACKEND = Backend(
         "_scatter": _SCATTER,
         "_place": _PLACE,
         "_unit": _UNIT,
+        "_cholesky": _CHOLESKY,
+        "_phi": _PHI,
         "_gram": _GRAM,
         "_sigmoid": _SIGMOID,
         "_softmax": _SOFTMAX,

@@ -71,6 +71,13 @@ def jit(fn):
     return call
 
 
+_CHOLESKY = """def _cholesky(s):
+    # the lower factor of the symmetric part (S + S')/2, as tensorcalc defines cholesky(S)
+    return tf.linalg.cholesky(0.5 * (s + tf.linalg.matrix_transpose(s)))"""
+_PHI = """def _phi(x):
+    # the lower triangle with the diagonal halved (the Cholesky differential's Phi)
+    return tf.linalg.band_part(x, -1, 0) - 0.5 * tf.linalg.band_part(x, 0, 0)"""
+
 BACKEND = Backend(
     name="tensorflow",
     imports=("import tensorflow as tf",),
@@ -97,6 +104,8 @@ BACKEND = Backend(
         "logdet": "tf.linalg.slogdet({0})[1]",
         "norm": "_norm({0})",
         "unit": "_unit({0})",
+        "cholesky": "_cholesky({0})",
+        "phi": "_phi({0})",
         "softmax": "_softmax({0})",
         "logsumexp": "tf.reduce_logsumexp({0})",
         "sum": "tf.reduce_sum({0})",
@@ -131,11 +140,14 @@ BACKEND = Backend(
         "_step": _STEP,
         "_norm": _NORM,
         "_unit": _UNIT,
+        "_cholesky": _CHOLESKY,
+        "_phi": _PHI,
         "_solve": _SOLVE,
         "_mm": _MM,
     },
     prologue="_dt = {first}.dtype",
     bare_prologue="_dt = tf.float64",
+    scalar="tf.constant({0}, dtype=_dt)",  # tf.sqrt(8.0) would be float32 beside float64 inputs
     module="tensorflow",
     matmul="_mm({0}, {1})",
     transpose="tf.transpose({0})",

@@ -42,6 +42,13 @@ _PLACE = """def _place(x, p, q, n, start, step):
     shape = tuple(x.shape[:q]) + (n,) + tuple(x.shape[q:])
     return torch.zeros(shape, dtype=x.dtype, device=x.device).scatter(q, at, x.unsqueeze(q))"""
 
+_CHOLESKY = """def _cholesky(s):
+    # the lower factor of the symmetric part (S + S')/2, as tensorcalc defines cholesky(S)
+    return torch.linalg.cholesky(0.5 * (s + s.transpose(-1, -2)))"""
+_PHI = """def _phi(x):
+    # the lower triangle with the diagonal halved (the Cholesky differential's Phi)
+    return torch.tril(x) - 0.5 * torch.tril(torch.triu(x))"""
+
 BACKEND = Backend(
     name="torch",
     imports=("import torch",),
@@ -68,6 +75,8 @@ BACKEND = Backend(
         "logdet": "torch.linalg.slogdet({0})[1]",
         "norm": "torch.linalg.norm({0})",
         "unit": "_unit({0})",
+        "cholesky": "_cholesky({0})",
+        "phi": "_phi({0})",
         "softmax": "_softmax({0})",
         "logsumexp": "torch.logsumexp({0}.reshape(-1), 0)",
         "sum": "torch.sum({0})",
@@ -100,6 +109,8 @@ BACKEND = Backend(
         "_scatter": _SCATTER,
         "_place": _PLACE,
         "_unit": _UNIT,
+        "_cholesky": _CHOLESKY,
+        "_phi": _PHI,
         "_gram": _GRAM,
         "_softmax": _SOFTMAX,
         "_step": _STEP,
@@ -107,4 +118,5 @@ BACKEND = Backend(
     prologue="_new = {{'dtype': {first}.dtype, 'device': {first}.device}}",
     bare_prologue="_new = {'dtype': torch.float64}",
     module="torch",
+    scalar="torch.tensor({0}, **_new)",  # sqrt(8) in 1 / sqrt(8): torch.sqrt takes tensors
 )

@@ -1,0 +1,125 @@
+"""Matrix functions with classical differentials (cholesky, ...) against central differences
+of independent NumPy/SciPy implementations, at orders 1 and 2, in the evaluator and in every
+installed backend; the conditions their rules need raise a named ``EvaluationError``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tensorcalc as tc
+from conftest import assert_close, central_hessian, central_jacobian
+from test_codegen import BACKEND_PARAMS, to_backend, to_numpy
+
+scipy_linalg = pytest.importorskip("scipy.linalg")
+
+
+def _spd(rng, n=3, stack=()):
+    a = rng.normal(size=stack + (n, n))
+    return a @ np.swapaxes(a, -1, -2) + n * np.eye(n)
+
+
+def _sym_chol(s):
+    # tensorcalc's cholesky(S) is the factor of the symmetric part (S itself when symmetric)
+    s = 0.5 * (s + np.swapaxes(s, -1, -2))
+    if s.ndim == 2:
+        return scipy_linalg.cholesky(s, lower=True)
+    return np.stack([scipy_linalg.cholesky(m, lower=True) for m in s])
+
+
+def _gp(v):
+    """The GP log marginal likelihood (less n/2 log 2π), written with SciPy's Cholesky."""
+    n = v["D"].shape[0]
+    k = v["s"] ** 2 * np.exp(-v["D"] / (2 * v["l"] ** 2)) + v["t"] * np.eye(n)
+    c = scipy_linalg.cho_factor(k, lower=True)
+    return -0.5 * v["y"] @ scipy_linalg.cho_solve(c, v["y"]) - np.sum(np.log(np.diag(c[0])))
+
+
+GP = "-0.5 * y' @ solve(K, y) - sum(log(diag(cholesky(K)))) where K = s^2 * exp(-D / (2*l^2)) + t * eye(5)"
+GP_SHAPES = {"y": (5,), "D": (5, 5), "s": (), "l": (), "t": ()}
+
+
+def _gp_values(rng):
+    x = rng.normal(size=(5, 2))
+    d = np.sum((x[:, None, :] - x[None, :, :]) ** 2, axis=-1)  # squared distances (data)
+    return {"y": rng.normal(size=5), "D": d, "s": 1.3, "l": 0.8, "t": 0.1}
+
+
+def _values(rng):
+    return {"S": _spd(rng), "W": rng.normal(size=(3, 3)), "T": _spd(rng, stack=(2,))}
+
+
+SH = {"S": (3, 3), "W": (3, 3), "T": (2, 3, 3)}
+# (expression, shapes, variable, independent function of the values, values)
+CASES = [
+    ("cholesky(S)", SH, "S", lambda v: _sym_chol(v["S"]), _values),
+    ("sum(cholesky(S) * W)", SH, "S", lambda v: np.sum(_sym_chol(v["S"]) * v["W"]), _values),
+    ("cholesky(S) @ W", SH, "W", lambda v: _sym_chol(v["S"]) @ v["W"], _values),
+    ("sum(log(diag(cholesky(S))))", SH, "S",
+     lambda v: np.sum(np.log(np.diag(_sym_chol(v["S"])))), _values),
+    ("cholesky(T)", SH, "T", lambda v: _sym_chol(v["T"]), _values),  # a stack
+    ("phi(W)", SH, "W", lambda v: np.tril(v["W"]) - 0.5 * np.diag(np.diag(v["W"])), _values),
+    (GP, GP_SHAPES, "l", _gp, _gp_values),
+    (GP, GP_SHAPES, "s", _gp, _gp_values),
+    (GP, GP_SHAPES, "t", _gp, _gp_values),
+    (GP, GP_SHAPES, "y", _gp, _gp_values),
+]  # fmt: skip
+IDS = [f"{c[0][:40]} wrt {c[2]}" for c in CASES]
+
+
+def _fun(oracle, vals, wrt):
+    return lambda x: oracle({**vals, wrt: x})
+
+
+@pytest.mark.parametrize("text,shapes,wrt,oracle,gen", CASES, ids=IDS)
+def test_value_and_derivatives_against_scipy(text, shapes, wrt, oracle, gen):
+    vals = gen(np.random.default_rng(3))
+    f = tc.parse(text, shapes)
+    assert_close(f.evaluate(vals), oracle(vals), rtol=1e-12, atol=1e-12)
+    fun = _fun(oracle, vals, wrt)
+    d1 = tc.derivative(f, wrt)
+    assert_close(d1.evaluate(vals), central_jacobian(fun, vals[wrt]))
+    d2 = tc.derivative(f, wrt, order=2)
+    assert_close(d2.evaluate(vals), central_hessian(fun, vals[wrt]), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("backend", BACKEND_PARAMS)
+@pytest.mark.parametrize("text,shapes,wrt,oracle,gen", CASES, ids=IDS)
+def test_every_backend(backend, text, shapes, wrt, oracle, gen):
+    vals = gen(np.random.default_rng(4))
+    f = tc.parse(text, shapes)
+    outs = [f, tc.derivative(f, wrt), tc.derivative(f, wrt, order=2)]
+    if backend == "tensorflow" and outs[2].ndim > 8:
+        pytest.skip("TensorFlow's where broadcasts up to rank 8 (it raises above; a known limit)")
+    fn = tc.compile(outs, backend)
+    got = fn(**{k: to_backend(backend, v) for k, v in vals.items() if k in fn.names})
+    fun = _fun(oracle, vals, wrt)
+    want = [oracle(vals), central_jacobian(fun, vals[wrt]), central_hessian(fun, vals[wrt])]
+    for g, w, tol in zip(got, want, (1e-10, 1e-5, 1e-4)):
+        assert_close(to_numpy(g), w, rtol=tol, atol=tol)
+
+
+def test_gp_gradient_against_finite_differences_of_the_likelihood():
+    vals = _gp_values(np.random.default_rng(8))
+    f = tc.parse(GP, GP_SHAPES)
+    for name in ("s", "l", "t"):
+        g = float(tc.gradient(f, name).evaluate(vals))
+        h = 1e-6
+        fd = (_gp({**vals, name: vals[name] + h}) - _gp({**vals, name: vals[name] - h})) / (2 * h)
+        assert np.isclose(g, fd, rtol=1e-6, atol=1e-8), name
+
+
+@pytest.mark.parametrize(
+    "text,values,message",
+    [
+        ("cholesky(S)", {"S": np.diag([1.0, -1.0, 2.0])}, "positive definite"),
+        ("cholesky(S)", {"S": np.array([[2.0, 1.0, 0], [0, 2.0, 0], [0, 0, 2.0]])}, "symmetric"),
+        ("sum(log(diag(cholesky(S))))", {"S": np.zeros((3, 3))}, "positive definite"),
+    ],
+)
+def test_conditions_raise_a_named_error(text, values, message):
+    f = tc.parse(text, {"S": (3, 3)})
+    with pytest.raises(tc.EvaluationError, match=message):
+        f.evaluate(values)
+    with pytest.raises(tc.EvaluationError, match=message):
+        tc.derivative(f, "S").evaluate(values)
