@@ -87,7 +87,7 @@ def run(problems, rounds):
                 continue
             c = tc.compile(grads, backend)
             args = {k: (jnp.asarray(v) if backend == "jax" else v) for k, v in vals.items()}
-            contestants[f"tensorcalc {backend}"] = (lambda c=c, a=args: c(**a))
+            contestants[f"tensorcalc {backend}"] = lambda c=c, a=args: c(**a)
         if jgrad is not None:
             jx = tuple(jnp.asarray(a) for a in jargs)
             contestants["jax.jit(jax.grad)"] = lambda j=jgrad, a=jx: j(*a)

@@ -49,7 +49,50 @@ def _values(rng):
     return {"S": _spd(rng), "W": rng.normal(size=(3, 3)), "T": _spd(rng, stack=(2,))}
 
 
-SH = {"S": (3, 3), "W": (3, 3), "T": (2, 3, 3)}
+def _spectral_values(rng):
+    a = rng.normal(size=(3, 3))
+    return {
+        "S": a + a.T,  # symmetric, distinct eigenvalues (almost surely)
+        "W": rng.normal(size=(3, 3)),
+        "T": _spd(rng, stack=(2,)),
+        "w": rng.normal(size=3),
+        "R": rng.normal(size=(4, 3)),  # tall and wide, full rank
+        "C": rng.normal(size=(3, 4)),
+    }
+
+
+def _sym(s):
+    return 0.5 * (s + np.swapaxes(s, -1, -2))
+
+
+def _svals(x):
+    return scipy_linalg.svdvals(x)
+
+
+SH = {"S": (3, 3), "W": (3, 3), "T": (2, 3, 3), "w": (3,), "R": (4, 3), "C": (3, 4)}
+SPECTRAL = [
+    ("eigvalsh(S)", SH, "S", lambda v: scipy_linalg.eigvalsh(_sym(v["S"])), _spectral_values),
+    ("eigvalsh(S) @ w", SH, "S", lambda v: scipy_linalg.eigvalsh(_sym(v["S"])) @ v["w"],
+     _spectral_values),
+    ("eigvalsh(T)", SH, "T", lambda v: np.stack([scipy_linalg.eigvalsh(m) for m in _sym(v["T"])]),
+     _spectral_values),  # a stack
+    ("sum(eigvecsh(S) * eigvecsh(S) * W)", SH, "S",
+     lambda v: np.sum(scipy_linalg.eigh(_sym(v["S"]))[1] ** 2 * v["W"]), _spectral_values),
+    ("svdvals(R)", SH, "R", lambda v: _svals(v["R"]), _spectral_values),
+    ("svdvals(C) @ w", SH, "C", lambda v: _svals(v["C"]) @ v["w"], _spectral_values),
+    ("norm_nuc(R)", SH, "R", lambda v: np.sum(_svals(v["R"])), _spectral_values),
+    ("norm_nuc(W)", SH, "W", lambda v: np.sum(_svals(v["W"])), _spectral_values),
+    ("pinv(R)", SH, "R", lambda v: scipy_linalg.pinv(v["R"]), _spectral_values),
+    ("sum(pinv(C) * pinv(C))", SH, "C", lambda v: np.sum(scipy_linalg.pinv(v["C"]) ** 2),
+     _spectral_values),
+    ("tr(matrix_power(W, 3))", SH, "W", lambda v: np.trace(v["W"] @ v["W"] @ v["W"]),
+     _spectral_values),
+    ("matrix_power(W, 2) @ w", SH, "W", lambda v: v["W"] @ v["W"] @ v["w"], _spectral_values),
+    ("sum(matrix_power(T, -2))", SH, "T",
+     lambda v: np.sum(np.linalg.matrix_power(v["T"], -2)), _spectral_values),
+    ("matrix_power(T, 0) @ w", SH, "T", lambda v: np.broadcast_to(v["w"], (2, 3)),
+     _spectral_values),
+]  # fmt: skip
 # (expression, shapes, variable, independent function of the values, values)
 CASES = [
     ("cholesky(S)", SH, "S", lambda v: _sym_chol(v["S"]), _values),
@@ -63,7 +106,7 @@ CASES = [
     (GP, GP_SHAPES, "s", _gp, _gp_values),
     (GP, GP_SHAPES, "t", _gp, _gp_values),
     (GP, GP_SHAPES, "y", _gp, _gp_values),
-]  # fmt: skip
+] + SPECTRAL  # fmt: skip
 IDS = [f"{c[0][:40]} wrt {c[2]}" for c in CASES]
 
 
@@ -115,11 +158,60 @@ def test_gp_gradient_against_finite_differences_of_the_likelihood():
         ("cholesky(S)", {"S": np.diag([1.0, -1.0, 2.0])}, "positive definite"),
         ("cholesky(S)", {"S": np.array([[2.0, 1.0, 0], [0, 2.0, 0], [0, 0, 2.0]])}, "symmetric"),
         ("sum(log(diag(cholesky(S))))", {"S": np.zeros((3, 3))}, "positive definite"),
+        ("eigvalsh(S) @ w", {"S": np.diag([1.0, 2.0, 1.0]), "w": np.ones(3)}, "distinct eigen"),
+        ("eigvalsh(S)", {"S": np.array([[1.0, 2, 0], [0, 1, 0], [0, 0, 1]])}, "symmetric"),
+        ("svdvals(S)", {"S": np.outer([1.0, 2, 3], [1.0, 0, 1])}, "full-rank"),
+        ("norm_nuc(S)", {"S": np.diag([1.0, 0.0, 2.0])}, "full-rank"),
+        ("sum(pinv(S))", {"S": np.diag([1.0, 0.0, 2.0])}, "full-rank"),
     ],
 )
 def test_conditions_raise_a_named_error(text, values, message):
-    f = tc.parse(text, {"S": (3, 3)})
-    with pytest.raises(tc.EvaluationError, match=message):
-        f.evaluate(values)
-    with pytest.raises(tc.EvaluationError, match=message):
+    f = tc.parse(text, {"S": (3, 3), "w": (3,)})
+    if message == "distinct eigen":  # the eigenvalues exist; their derivatives do not
+        assert_close(f.evaluate(values), 4.0)
+    else:
+        with pytest.raises(tc.EvaluationError, match=message):
+            f.evaluate(values)
+    either = message + "|distinct" if message == "full-rank" else message  # two zero σ repeat
+    with pytest.raises(tc.EvaluationError, match=either):
         tc.derivative(f, "S").evaluate(values)
+
+
+def test_rank_deficient_and_repeated_raise_in_compiled_numpy():
+    f = tc.parse("norm_nuc(S) + eigvalsh(S) @ w", {"S": (3, 3), "w": (3,)})
+    fn = tc.compile(tc.derivative(f, "S"))
+    with pytest.raises(ValueError, match="full-rank"):
+        fn(S=np.diag([1.0, 0.0, 2.0]), w=np.ones(3))
+    with pytest.raises(ValueError, match="distinct eigenvalues"):
+        fn(S=np.diag([1.0, 2.0, 1.0]), w=np.ones(3))
+
+
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("matrix_power(S, 1.5)", "whole"),
+        ("matrix_power(R, 2)", "square"),
+        ("svdvals(X)", "which of"),
+        ("eigvalsh(R)", "square"),
+    ],
+)
+def test_bad_input_is_a_clear_error(text, message):
+    with pytest.raises(tc.TensorCalcError, match=message):
+        tc.parse(text, {**SH, "X": ("m", "n")})
+
+
+@pytest.mark.parametrize(
+    "text,shapes,wrt,printed",
+    [
+        ("eigvalsh(S) @ w", SH, "S", "eigvecsh(S) @ diag(w) @ eigvecsh(S)'"),
+        ("tr(matrix_power(W, 3))", SH, "W", "3 * W' @ W'"),
+        ("cholesky(S)", SH, "S", "phi(ones(3, 3))"),
+    ],
+)
+def test_printed_forms(text, shapes, wrt, printed):
+    d = tc.derivative(tc.parse(text, shapes), wrt)
+    assert printed in str(d)
+    vals = _spectral_values(np.random.default_rng(0))
+    vals["S"] = _spd(np.random.default_rng(1))
+    again = tc.parse(str(d), shapes)  # the printed derivative reads back to the same value
+    assert_close(again.evaluate(vals), d.evaluate(vals), rtol=1e-12, atol=1e-12)

@@ -757,6 +757,34 @@ def swapaxes(a, i: int, j: int) -> Expr:
     return transpose(a, axes)
 
 
+MAX_MATRIX_POWER = 64  # the largest |k| of matrix_power(X, k): a product of |k| factors
+
+
+def matrix_power(a, k) -> Expr:
+    """NumPy's ``matrix_power``: X @ X @ ... (k factors) for a whole k ≥ 1, the identity for
+    k = 0 and inv(X)^|k| for k < 0, on the last two axes; its derivative is the product rule's
+    (d tr(Xᵏ) = k (Xᵏ⁻¹)ᵀ).
+
+    >>> matrix_power(var("X", (3, 3)), 3).shape
+    (3, 3)
+    """
+    a = to_expr(a)
+    if not isinstance(k, int) or isinstance(k, bool) or abs(k) > MAX_MATRIX_POWER:
+        raise ShapeError("matrix_power", [a.shape], f"the power must be a whole number up to "
+                         f"{MAX_MATRIX_POWER} in size, got {k!r}")  # fmt: skip
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise ShapeError("matrix_power", [a.shape], "needs a square matrix (or a stack of them)")
+    if k < 0:
+        return matrix_power(func(Op.INV, a), -k)
+    if k == 0:
+        stack = tuple(range(2, a.ndim))
+        return einsum([(ones(a.shape[:-2]), stack), (eye(a.shape[-1]), (0, 1))], stack + (0, 1))
+    out = a
+    for _ in range(k - 1):
+        out = matmul(out, a)
+    return out
+
+
 def trace(a) -> Expr:
     """The trace of a square matrix, or of each matrix of a stack (the last two axes)."""
     a = to_expr(a)

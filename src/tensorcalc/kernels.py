@@ -101,6 +101,79 @@ def logdet(x):
 SYMMETRY_TOLERANCE = 1e-4  # relative: |S - Sᵀ| above this · max|S| is not a symmetric matrix
 
 
+def _symmetric_part(s, what: str):
+    """(S + Sᵀ)/2 of a matrix (or stack) that is symmetric up to ``SYMMETRY_TOLERANCE``."""
+    s = np.asarray(s)
+    gap = np.max(np.abs(s - np.swapaxes(s, -1, -2)), initial=0.0)
+    if not gap <= SYMMETRY_TOLERANCE * max(np.max(np.abs(s), initial=0.0), 1e-300):
+        raise EvaluationError(f"{what} needs a symmetric matrix: |S - S'| is up to {gap:.3g}")
+    return 0.5 * (s + np.swapaxes(s, -1, -2))
+
+
+DISTINCT_TOLERANCE = 1e-8  # relative gap below which two eigenvalues count as repeated
+
+
+def eigvalsh(s):
+    """The eigenvalues of the symmetric part of S (S itself when symmetric), ascending.
+
+    >>> eigvalsh([[2.0, 1.0], [1.0, 2.0]]).round(12).tolist()
+    [1.0, 3.0]
+    """
+    return np.linalg.eigvalsh(_symmetric_part(s, "eigvalsh"))
+
+
+def eigvecsh(s):
+    """The unit eigenvectors (columns, in eigvalsh's order) of the symmetric part of S, each
+    with its largest-magnitude entry positive (a convention every backend follows).  They and
+    the eigenvalues' derivatives exist only for distinct eigenvalues: repeated ones (closer
+    than ``DISTINCT_TOLERANCE``, relative) are an ``EvaluationError``.
+
+    >>> eigvecsh([[2.0, 0.0], [0.0, 1.0]]).tolist()
+    [[0.0, 1.0], [1.0, 0.0]]
+    """
+    w, v = np.linalg.eigh(_symmetric_part(s, "eigvecsh"))
+    scale = np.max(np.abs(w), axis=-1, keepdims=True, initial=0.0)
+    if w.shape[-1] > 1 and np.any(np.diff(w, axis=-1) <= DISTINCT_TOLERANCE * scale):
+        raise EvaluationError(
+            "eigenvectors (and the derivatives of eigenvalues) need distinct eigenvalues: "
+            "S has a repeated eigenvalue"
+        )
+    k = np.argmax(np.abs(v), axis=-2)[..., None, :]
+    return v * np.sign(np.take_along_axis(v, k, axis=-2))
+
+
+def _full_rank(x, what: str):
+    """The singular values of x, after checking that x has full rank (NumPy's matrix_rank
+    tolerance, σ_max · max(m, n) · eps)."""
+    x = np.asarray(x)
+    s = np.linalg.svd(x, compute_uv=False)
+    tol = np.max(s, axis=-1, initial=0.0) * max(x.shape[-2:]) * np.finfo(np.float64).eps
+    if np.any(np.min(s, axis=-1, initial=np.inf) <= tol):
+        raise EvaluationError(
+            f"{what} needs a full-rank matrix (tensorcalc differentiates it only there): "
+            "X is rank-deficient"
+        )
+    return s
+
+
+def svdvals(x):
+    """The singular values of a full-rank matrix, descending; a rank-deficient one is an
+    ``EvaluationError`` (singular values, the nuclear norm, are differentiable only at full
+    rank and distinct values).
+
+    >>> svdvals([[3.0, 0.0], [0.0, -2.0]]).tolist()
+    [3.0, 2.0]
+    """
+    return _full_rank(x, "svdvals")
+
+
+def pinv(x):
+    """The Moore–Penrose pseudo-inverse of a full-rank matrix (rank-deficient: an
+    ``EvaluationError``, as the pseudo-inverse jumps there)."""
+    _full_rank(x, "pinv")
+    return np.linalg.pinv(np.asarray(x))
+
+
 def cholesky(s):
     """The lower Cholesky factor L of the symmetric part (S + Sᵀ)/2 (S itself when symmetric),
     on the last two axes.  An ``EvaluationError`` names the condition that fails: S not
@@ -109,12 +182,9 @@ def cholesky(s):
     >>> cholesky([[4.0, 2.0], [2.0, 2.0]]).tolist()
     [[2.0, 0.0], [1.0, 1.0]]
     """
-    s = np.asarray(s)
-    gap = np.max(np.abs(s - np.swapaxes(s, -1, -2)), initial=0.0)
-    if not gap <= SYMMETRY_TOLERANCE * max(np.max(np.abs(s), initial=0.0), 1e-300):
-        raise EvaluationError(f"cholesky needs a symmetric matrix: |S - S'| is up to {gap:.3g}")
+    s = _symmetric_part(s, "cholesky")
     try:
-        return np.linalg.cholesky(0.5 * (s + np.swapaxes(s, -1, -2)))
+        return np.linalg.cholesky(s)
     except np.linalg.LinAlgError:
         raise EvaluationError(
             "cholesky needs a positive definite matrix: S is not (an eigenvalue is <= 0)"

@@ -47,6 +47,10 @@ class Op(Enum):
     LOGSUMEXP = "logsumexp"
     CHOLESKY = "cholesky"  # the lower Cholesky factor L of an SPD S = L Lᵀ (of its symmetric part)
     PHI = "phi"  # Φ(X): the lower triangle of X with its diagonal halved (Cholesky's differential)
+    EIGVALSH = "eigvalsh"  # eigenvalues of a symmetric matrix, ascending (of its symmetric part)
+    EIGVECSH = "eigvecsh"  # their unit eigenvectors as columns, each's largest entry positive
+    SVDVALS = "svdvals"  # singular values, descending (full rank)
+    PINV = "pinv"  # the Moore–Penrose pseudo-inverse (full rank)
 
 
 LEAF = "leaf"
@@ -90,6 +94,10 @@ KIND = {
     Op.LOGSUMEXP: STRUCT,
     Op.CHOLESKY: STRUCT,
     Op.PHI: STRUCT,
+    Op.EIGVALSH: STRUCT,
+    Op.EIGVECSH: STRUCT,
+    Op.SVDVALS: STRUCT,
+    Op.PINV: STRUCT,
 }
 
 UNARY_OPS = tuple(op for op in Op if KIND[op] == UNARY)

@@ -186,6 +186,26 @@ def _square(op, args):
     return x.shape
 
 
+def _matrix(op, args):
+    (x,) = args
+    if x.ndim < 2:
+        raise ShapeError(op.value, [x.shape], "needs a matrix (or a stack of them)")
+    return x.shape
+
+
+def _svdvals(args):
+    """min(m, n) singular values per matrix: the smaller of two sizes must be known."""
+    (x,) = args
+    if x.ndim < 2:
+        raise ShapeError("svdvals", [x.shape], "needs a matrix (or a stack of them)")
+    m, n = x.shape[-2:]
+    if m != n and not (isinstance(m, int) and isinstance(n, int)):
+        raise ShapeError(
+            "svdvals", [x.shape], f"cannot tell which of {m} and {n} is smaller: give int sizes"
+        )
+    return x.shape[:-2] + (n if m == n or n < m else m,)
+
+
 def _einsum(op, args, attrs):
     ins, out = attrs
     if len(ins) != len(args):
@@ -238,6 +258,10 @@ SHAPE = {
     Op.LOGDET: lambda args, attrs: _square(Op.LOGDET, args)[:-2],
     Op.CHOLESKY: lambda args, attrs: _square(Op.CHOLESKY, args),
     Op.PHI: lambda args, attrs: _square(Op.PHI, args),
+    Op.EIGVALSH: lambda args, attrs: _square(Op.EIGVALSH, args)[:-1],  # one per row
+    Op.EIGVECSH: lambda args, attrs: _square(Op.EIGVECSH, args),
+    Op.SVDVALS: lambda args, attrs: _svdvals(args),
+    Op.PINV: lambda args, attrs: _matrix(Op.PINV, args)[:-2] + args[0].shape[:-3:-1],
     Op.NORM: lambda args, attrs: (),
     Op.UNIT: lambda args, attrs: args[0].shape,
     Op.SOFTMAX: lambda args, attrs: args[0].shape,

@@ -172,6 +172,10 @@ EVAL = {
     Op.LOGSUMEXP: lambda n, v: kernels.logsumexp(v[0], *n.attrs),
     Op.CHOLESKY: lambda n, v: kernels.cholesky(v[0]),
     Op.PHI: lambda n, v: kernels.phi(v[0]),
+    Op.EIGVALSH: lambda n, v: kernels.eigvalsh(v[0]),
+    Op.EIGVECSH: lambda n, v: kernels.eigvecsh(v[0]),
+    Op.SVDVALS: lambda n, v: kernels.svdvals(v[0]),
+    Op.PINV: lambda n, v: kernels.pinv(v[0]),
 }
 
 

@@ -44,6 +44,11 @@ ONE_ARG = {
     "diag": b.diag,
     "cholesky": lambda x: b.func(Op.CHOLESKY, x),  # S = L L', L lower (of the symmetric part)
     "phi": lambda x: b.func(Op.PHI, x),  # the lower triangle, diagonal halved
+    "eigvalsh": lambda x: b.func(Op.EIGVALSH, x),  # ascending, as NumPy's
+    "eigvecsh": lambda x: b.func(Op.EIGVECSH, x),  # columns; each's largest entry positive
+    "svdvals": lambda x: b.func(Op.SVDVALS, x),  # descending, as NumPy's
+    "norm_nuc": lambda x: b.sum_(b.func(Op.SVDVALS, x), -1),  # the nuclear norm Σσᵢ
+    "pinv": lambda x: b.func(Op.PINV, x),
     "logsumexp": lambda x: b.func(Op.LOGSUMEXP, x),
     "softmax": lambda x: b.func(Op.SOFTMAX, x),
     "transpose": b.transpose,
@@ -67,6 +72,7 @@ TWO_ARG = {
 AXES_ARGS = {  # f(X, constant ints...): axes as literals, as NumPy writes them
     "transpose": (b.transpose, "transpose(T) or transpose(T, (0, 2, 1))", (0, 1)),
     "swapaxes": (b.swapaxes, "swapaxes(T, 1, 2)", (2,)),
+    "matrix_power": (b.matrix_power, "matrix_power(X, k) with a whole k", (1,)),
 }
 AXIS = {  # f(X) over all entries, f(X, axis) or f(X, axis=k) along an axis
     "sum": b.sum_,
@@ -258,7 +264,8 @@ class Lowering:
             fn, usage, counts = AXES_ARGS[f]
             if len(n.args) - 1 not in counts:
                 self.error(f"{f}() takes {usage}", n.pos)
-            return _Val(fn(self.lower(n.args[0]).e, *(self.axes(a) for a in n.args[1:])))
+            ints = (self.axes(a, f"{f}() takes {usage}: ") for a in n.args[1:])
+            return _Val(fn(self.lower(n.args[0]).e, *ints))
         args = [self.lower(a).e for a in n.args]
         if f in ELEMENTWISE or f in ONE_ARG:
             if len(args) != 1:
@@ -275,15 +282,15 @@ class Lowering:
         hint = ", ".join(FUNCTIONS)
         self.error(f"unknown function {f!r}; known functions: {hint}", n.pos)
 
-    def axes(self, a):
+    def axes(self, a, usage=""):
         """A constant int (``-1`` included) or a tuple of them: ``(0, 2, 1)``."""
         if isinstance(a, Tuple):
-            return tuple(self.axes(x) for x in a.items)
+            return tuple(self.axes(x, usage) for x in a.items)
         sign = 1
         if isinstance(a, Neg):
             sign, a = -1, a.arg
         if not (isinstance(a, Num) and a.value == int(a.value)):
-            self.error("an axis must be an integer (or a tuple of them)", a.pos)
+            self.error(f"{usage}a whole number is needed here (or a tuple of them)", a.pos)
         return sign * int(a.value)
 
     def dims(self, n):

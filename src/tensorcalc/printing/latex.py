@@ -19,6 +19,8 @@ FUNC = {
     "arcsin": r"\arcsin", "arccos": r"\arccos", "arctan": r"\arctan", "tanh": r"\tanh",
     "det": r"\det", "tr": r"\operatorname{tr}", "logdet": r"\log\det",
     "cholesky": r"\operatorname{chol}", "phi": r"\Phi",
+    "eigvalsh": r"\operatorname{eigvalsh}", "eigvecsh": r"\operatorname{eigvecsh}",
+    "svdvals": r"\operatorname{svdvals}", "pinv": r"\operatorname{pinv}",
 }  # fmt: skip
 
 

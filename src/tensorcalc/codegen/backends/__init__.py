@@ -66,5 +66,9 @@ FUNCTIONS = (
     "unit",  # unit(x) = x / norm(x), 0 at x = 0
     "cholesky",  # the lower Cholesky factor of the symmetric part (S + S')/2, last two axes
     "phi",  # the lower triangle with the diagonal halved, last two axes
+    "eigvalsh",  # eigenvalues of the symmetric part, ascending
+    "eigvecsh",  # its eigenvectors (columns), each's largest-magnitude entry positive
+    "svdvals",  # singular values, descending
+    "pinv",  # the Moore–Penrose pseudo-inverse
     "copy",  # copy(x): a result that is an input, a view of one or another result (writable arrays)
 )  # fmt: skip

@@ -78,6 +78,16 @@ _PHI = """def _phi(x):
     # the lower triangle with the diagonal halved (the Cholesky differential's Phi)
     return tf.linalg.band_part(x, -1, 0) - 0.5 * tf.linalg.band_part(x, 0, 0)"""
 
+_EIGVALSH = """def _eigvalsh(s):
+    # the eigenvalues of the symmetric part (S + S')/2, ascending
+    return tf.linalg.eigvalsh(0.5 * (s + tf.linalg.matrix_transpose(s)))"""
+_EIGVECSH = """def _eigvecsh(s):
+    # eigenvectors of (S + S')/2, each column's largest-magnitude entry positive (repeated
+    # eigenvalues are not checked in a graph: their derivatives come out inf or nan)
+    w, v = tf.linalg.eigh(0.5 * (s + tf.linalg.matrix_transpose(s)))
+    k = tf.one_hot(tf.argmax(tf.abs(v), axis=-2), v.shape[-2], axis=len(v.shape) - 2, dtype=v.dtype)
+    return v * tf.sign(tf.reduce_sum(v * k, axis=-2, keepdims=True))"""
+
 BACKEND = Backend(
     name="tensorflow",
     imports=("import tensorflow as tf",),
@@ -106,6 +116,10 @@ BACKEND = Backend(
         "unit": "_unit({0})",
         "cholesky": "_cholesky({0})",
         "phi": "_phi({0})",
+        "eigvalsh": "_eigvalsh({0})",
+        "eigvecsh": "_eigvecsh({0})",
+        "svdvals": "tf.linalg.svd({0}, compute_uv=False)",
+        "pinv": "tf.linalg.pinv({0})",
         "softmax": "_softmax({0})",
         "logsumexp": "tf.reduce_logsumexp({0})",
         "sum": "tf.reduce_sum({0})",
@@ -142,6 +156,8 @@ BACKEND = Backend(
         "_unit": _UNIT,
         "_cholesky": _CHOLESKY,
         "_phi": _PHI,
+        "_eigvalsh": _EIGVALSH,
+        "_eigvecsh": _EIGVECSH,
         "_solve": _SOLVE,
         "_mm": _MM,
     },

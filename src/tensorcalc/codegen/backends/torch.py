@@ -49,6 +49,19 @@ _PHI = """def _phi(x):
     # the lower triangle with the diagonal halved (the Cholesky differential's Phi)
     return torch.tril(x) - 0.5 * torch.tril(torch.triu(x))"""
 
+_EIGVALSH = """def _eigvalsh(s):
+    # the eigenvalues of the symmetric part (S + S')/2, ascending
+    return torch.linalg.eigvalsh(0.5 * (s + s.transpose(-1, -2)))"""
+_EIGVECSH = """def _eigvecsh(s):
+    # eigenvectors of (S + S')/2, each column's largest-magnitude entry positive; they (and
+    # eigenvalue derivatives) exist only for distinct eigenvalues
+    w, v = torch.linalg.eigh(0.5 * (s + s.transpose(-1, -2)))
+    scale = torch.amax(torch.abs(w), dim=-1, keepdim=True)
+    if w.shape[-1] > 1 and bool(torch.any(torch.diff(w, dim=-1) <= 1e-8 * scale)):
+        raise ValueError("eigenvectors need distinct eigenvalues: S has a repeated eigenvalue")
+    k = torch.argmax(torch.abs(v), dim=-2, keepdim=True)
+    return v * torch.sign(torch.gather(v, -2, k))"""
+
 BACKEND = Backend(
     name="torch",
     imports=("import torch",),
@@ -77,6 +90,10 @@ BACKEND = Backend(
         "unit": "_unit({0})",
         "cholesky": "_cholesky({0})",
         "phi": "_phi({0})",
+        "eigvalsh": "_eigvalsh({0})",
+        "eigvecsh": "_eigvecsh({0})",
+        "svdvals": "torch.linalg.svdvals({0})",
+        "pinv": "torch.linalg.pinv({0})",
         "softmax": "_softmax({0})",
         "logsumexp": "torch.logsumexp({0}.reshape(-1), 0)",
         "sum": "torch.sum({0})",
@@ -111,6 +128,8 @@ BACKEND = Backend(
         "_unit": _UNIT,
         "_cholesky": _CHOLESKY,
         "_phi": _PHI,
+        "_eigvalsh": _EIGVALSH,
+        "_eigvecsh": _EIGVECSH,
         "_gram": _GRAM,
         "_softmax": _SOFTMAX,
         "_step": _STEP,
