@@ -880,7 +880,10 @@ def mean(a, axis=None) -> Expr:
     symbolic size n), so its derivative, printing and code are the sum's."""
     a = to_expr(a)
     s = sum_(a, axis)
-    axes = range(a.ndim) if axis is None else [axis % a.ndim if a.ndim else axis]
+    if axis is None:
+        axes = range(a.ndim)
+    else:
+        axes = [k % a.ndim if a.ndim else k for k in (axis if isinstance(axis, tuple) else (axis,))]
     dims = [a.shape[k] for k in axes]
     count = math.prod(d for d in dims if isinstance(d, int))
     named = tuple(d for d in dims if not isinstance(d, int))
@@ -909,14 +912,28 @@ def diag_vector(a: Expr):
 
 def func(op: Op, a, axis=None) -> Expr:
     """A non-elementwise function (inv, det, logdet, norm, softmax, logsumexp); softmax and
-    logsumexp along ``axis`` when one is given (attrs ``(axis,)``), else over all entries."""
+    logsumexp along ``axis`` when one is given (an int or a tuple of ints; attrs: the sorted
+    axes, ``(axis,)`` for one), else over all entries (as when the axes are all of them).
+
+    >>> func(Op.LOGSUMEXP, var("Z", (2, 3, 4)), (0, -1)).shape
+    (3,)
+    """
     a = to_expr(a)
     if axis is not None:
-        if op not in (Op.SOFTMAX, Op.LOGSUMEXP) or not isinstance(axis, int):
+        axes = axis if isinstance(axis, tuple) else (axis,)
+        if (
+            op not in (Op.SOFTMAX, Op.LOGSUMEXP)
+            or not axes
+            or not all(isinstance(k, int) and not isinstance(k, bool) for k in axes)
+        ):
             raise ShapeError(op.value, [a.shape], f"bad axis {axis!r}")
-        if not -a.ndim <= axis < a.ndim:
+        if not all(-a.ndim <= k < a.ndim for k in axes):
             raise ShapeError(op.value, [a.shape], f"axis {axis} out of range")
-        return node(op, (a,), (axis % a.ndim,))
+        axes = tuple(sorted({k % a.ndim for k in axes}))
+        if len(axes) != len(axis if isinstance(axis, tuple) else (axis,)):
+            raise ShapeError(op.value, [a.shape], f"repeated axis in {axis!r}")
+        if len(axes) < a.ndim:
+            return node(op, (a,), axes)
     if op is Op.INV and (v := diag_vector(a)) is not None:  # diag(v)⁻¹ = diag(1 / v)
         return diag(div(1, v))
     return node(op, (a,))
@@ -932,7 +949,7 @@ for _op in Op:
     if KIND[_op] == UNARY:
         REBUILD[_op] = lambda n, args: unary(n.op, args[0])
     elif _op not in REBUILD and _op not in (Op.VAR, Op.CONST, Op.EYE, Op.SELECT, Op.ARRAY):
-        REBUILD[_op] = lambda n, args: func(n.op, args[0], *n.attrs)
+        REBUILD[_op] = lambda n, args: func(n.op, args[0], n.attrs or None)
 
 
 def substitute(e: Expr, mapping: dict) -> Expr:

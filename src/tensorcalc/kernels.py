@@ -161,7 +161,7 @@ def svdvals(x):
     ``EvaluationError`` (singular values, the nuclear norm, are differentiable only at full
     rank and distinct values).
 
-    >>> svdvals([[3.0, 0.0], [0.0, -2.0]]).tolist()
+    >>> svdvals([[3.0, 0.0], [0.0, -2.0]]).round(12).tolist()
     [3.0, 2.0]
     """
     return _full_rank(x, "svdvals")

@@ -266,8 +266,8 @@ SHAPE = {
     Op.UNIT: lambda args, attrs: args[0].shape,
     Op.SOFTMAX: lambda args, attrs: args[0].shape,
     Op.LOGSUMEXP: lambda args, attrs: (
-        args[0].shape[: attrs[0]] + args[0].shape[attrs[0] + 1 :] if attrs else ()
-    ),  # over all entries, or along axis attrs[0]
+        tuple(d for k, d in enumerate(args[0].shape) if k not in attrs) if attrs else ()
+    ),  # over all entries, or along the axes in attrs
     Op.EYE: lambda args, attrs: (attrs[0], attrs[0]),
     Op.VAR: lambda args, attrs: attrs[1],
     Op.SELECT: lambda args, attrs: attrs[:2],

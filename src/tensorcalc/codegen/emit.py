@@ -153,7 +153,8 @@ class _Renderer:
         elif name == "diag":
             key = "diag_vec" if p.children[0].rank == 1 else "diag_mat"
         elif name in ("sum", "softmax", "logsumexp") and extra:
-            key, args = name + "_axis", args + [str(extra[0])]
+            axes = str(extra[0]) if len(extra) == 1 else str(tuple(extra))
+            key, args = name + "_axis", args + [axes]
         else:
             key = name
         return self.call_template(key, args)

@@ -78,8 +78,8 @@ def _other(n):
     axis k only the k-th is fresh (the other indices are shared, a slice-wise delta)."""
     if not n.attrs:
         return ix(n.ndim, n.ndim)
-    k = n.attrs[0]
-    return _o(n)[:k] + "z" + _o(n)[k + 1 :]
+    fresh = "zyxwvu"
+    return "".join(fresh[n.attrs.index(k)] if k in n.attrs else x for k, x in enumerate(_o(n)))
 
 
 def _fresh(n):
@@ -94,7 +94,7 @@ def _inorm(n):
 
 def _lse_out(n):
     """The logsumexp's own labels: none over all entries, the argument's minus the axis."""
-    return _a(n)[: n.attrs[0]] + _a(n)[n.attrs[0] + 1 :] if n.attrs else ""
+    return "".join(x for k, x in enumerate(_a(n)) if k not in n.attrs) if n.attrs else ""
 
 
 def _stack(n):
@@ -237,7 +237,7 @@ PARTIAL = {
     Op.EIGVECSH: lambda n, i: [_eigvec(n, "c", "d"), _eigvec(n, "d", "c")],  # dV = V (F ⊙ (Vᵀ sym(dS) V)), F_ij = 1 / (λ_j − λ_i), F_ii = 0
     Op.SVDVALS: lambda n, i: _svdvals(n),  # dσᵢ = uᵢᵀ dX vᵢ (full rank, distinct σ), so d‖X‖_* = ⟨U Vᵀ, dX⟩
     Op.PINV: lambda n, i: _pinv(n),  # dX⁺ = −X⁺ dX X⁺ + X⁺X⁺ᵀ dXᵀ (I − X X⁺) + (I − X⁺X) dXᵀ X⁺ᵀX⁺ (full rank)
-    Op.LOGSUMEXP: lambda n, i: [term(1.0, _lse_out(n), _a(n), (func(Op.SOFTMAX, n.args[0], *n.attrs), _a(n)))],  # d lse(x) = softmax(x)ᵀ dx; along axis k: ∂l_{I∖k}/∂x_I = softmax(x, k)_I
+    Op.LOGSUMEXP: lambda n, i: [term(1.0, _lse_out(n), _a(n), (func(Op.SOFTMAX, n.args[0], n.attrs or None), _a(n)))],  # d lse(x) = softmax(x)ᵀ dx; along axis k: ∂l_{I∖k}/∂x_I = softmax(x, k)_I
 }  # fmt: skip
 for _op in D1:
     PARTIAL[_op] = lambda n, i: [

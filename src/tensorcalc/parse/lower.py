@@ -256,6 +256,8 @@ class Lowering:
         if f == "einsum":
             return _Val(self.einsum(n))
         kwargs = dict(n.kwargs)
+        if f == "norm" and (len(n.args) > 1 or kwargs):
+            return _Val(self.norm(n, kwargs))
         if f in AXIS:
             return _Val(self.sum(n, kwargs))
         if kwargs:
@@ -332,12 +334,35 @@ class Lowering:
         x = self.lower(args[0]).e
         if len(args) == 1:
             return AXIS[n.func](x, None)
-        ax = args[1]
-        if isinstance(ax, Neg) and isinstance(ax.arg, Num):
-            ax = Num(-ax.arg.value, ax.pos)
-        if not (isinstance(ax, Num) and ax.value == int(ax.value)):
-            self.error(f"the axis of {n.func}() must be an integer", ax.pos)
-        return AXIS[n.func](x, int(ax.value))
+        return AXIS[n.func](x, self.axes(args[1], f"the axis of {n.func}(): "))
+
+    def norm(self, n, kwargs):
+        """``norm(X, axis)`` (or ``axis=``) along axes, as ``sum(X, axis)`` sums: sqrt(Σ X²);
+        ``norm(x, ord=p)`` the p-norm (Σ|x|ᵖ)^(1/p) of all entries, for a number p ≥ 1."""
+        if set(kwargs) - {"axis", "ord"} or len(n.args) > 2 or (len(n.args) == 2 and kwargs):
+            self.error("norm() takes norm(X), norm(X, axis), norm(X, axis=k) or norm(x, ord=p)",
+                       n.pos)  # fmt: skip
+        x = self.lower(n.args[0]).e
+        if "ord" in kwargs:
+            p = kwargs["ord"]
+            if not isinstance(p, Num) or p.value < 1:
+                self.error("norm(x, ord=p) takes a number p >= 1 (2 is norm(x))", p.pos)
+            if "axis" in kwargs:
+                self.error("norm(x, ord=p) is over all entries; p-norms along an axis are not "
+                           "supported", n.pos)  # fmt: skip
+            if p.value == 2:
+                return b.func(Op.NORM, x)
+            if p.value == 1:
+                return b.sum_(b.unary(Op.ABS, x))
+            return b.pow_(b.sum_(b.pow_(b.unary(Op.ABS, x), p.value)), 1.0 / p.value)
+        arg = kwargs.get("axis", n.args[1] if len(n.args) > 1 else None)
+        axis = self.axes(arg, "the axis of norm(): ")
+        if not all(-x.ndim <= k < x.ndim for k in (axis if isinstance(axis, tuple) else (axis,))):
+            self.error(f"axis {axis} is out of range for rank {x.ndim} (norm(X, axis) takes an "
+                       "axis; a p-norm is norm(x, ord=p))", arg.pos)  # fmt: skip
+        if len({k % x.ndim for k in (axis if isinstance(axis, tuple) else (axis,))}) == x.ndim:
+            return b.func(Op.NORM, x)  # along every axis: the norm of all entries
+        return b.unary(Op.SQRT, b.sum_(b.pow_(x, 2.0), axis))
 
     def einsum(self, n):
         if not n.args or not isinstance(n.args[0], Str):

@@ -151,7 +151,8 @@ def _call(p):
         sym = {"eye": "I", "ones": r"\mathbf{1}", "zeros": r"\mathbf{0}"}[fn]
         return sym + "_{" + r" \times ".join(args) + "}"
     if fn in ("sum", "softmax", "logsumexp") and extra:  # along an axis
-        return r"\operatorname{" + fn + "}_{" + str(extra[0]) + r"}\left(" + args[0] + r"\right)"
+        axes = ", ".join(map(str, extra))
+        return r"\operatorname{" + fn + "}_{" + axes + r"}\left(" + args[0] + r"\right)"
     head = FUNC.get(fn, r"\operatorname{" + fn + "}")
     return head + r"\left(" + ", ".join(args) + r"\right)"
 

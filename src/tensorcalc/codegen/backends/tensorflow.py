@@ -34,6 +34,11 @@ _MM = """def _mm(a, b):
     if b.shape.rank == 2:
         return tf.linalg.matvec(b, a, transpose_a=True)
     return tf.tensordot(a, b, 1)"""
+_SOFTMAX_AXIS = """def _softmax_axis(x, axis):
+    # along one axis or several (tf.nn.softmax takes one)
+    if isinstance(axis, int):
+        return tf.nn.softmax(x, axis=axis)
+    return tf.exp(x - tf.reduce_logsumexp(x, axis=list(axis), keepdims=True))"""
 _WHERE = """def _where(mask, x):
     return tf.where(mask, x, tf.zeros((), dtype=x.dtype))"""
 _SELECT = """def _select(m, n, start, step, dtype):
@@ -124,7 +129,7 @@ BACKEND = Backend(
         "logsumexp": "tf.reduce_logsumexp({0})",
         "sum": "tf.reduce_sum({0})",
         "sum_axis": "tf.reduce_sum({0}, axis={1})",
-        "softmax_axis": "tf.nn.softmax({0}, axis={1})",
+        "softmax_axis": "_softmax_axis({0}, {1})",
         "logsumexp_axis": "tf.reduce_logsumexp({0}, axis={1})",
         "tr": "tf.linalg.trace({0})",
         "diag_vec": "tf.linalg.diag({0})",
@@ -151,6 +156,7 @@ BACKEND = Backend(
         "_place": _PLACE,
         "_where": _WHERE,
         "_softmax": _SOFTMAX,
+        "_softmax_axis": _SOFTMAX_AXIS,
         "_step": _STEP,
         "_norm": _NORM,
         "_unit": _UNIT,

@@ -4,6 +4,11 @@ from . import Backend
 
 _SOFTMAX = """def _softmax(x):
     return torch.softmax(x.reshape(-1), 0).reshape(x.shape)"""
+_SOFTMAX_AXIS = """def _softmax_axis(x, axis):
+    # along one axis or several (torch.softmax takes one)
+    if isinstance(axis, int):
+        return torch.softmax(x, axis)
+    return torch.exp(x - torch.logsumexp(x, axis, keepdim=True))"""
 _STEP = """def _step(x):
     return (x > 0).to(x.dtype)"""
 
@@ -98,7 +103,7 @@ BACKEND = Backend(
         "logsumexp": "torch.logsumexp({0}.reshape(-1), 0)",
         "sum": "torch.sum({0})",
         "sum_axis": "torch.sum({0}, dim={1})",
-        "softmax_axis": "torch.softmax({0}, {1})",
+        "softmax_axis": "_softmax_axis({0}, {1})",
         "logsumexp_axis": "torch.logsumexp({0}, {1})",
         "tr": "torch.trace({0})",
         "diag_vec": "torch.diag({0})",
@@ -132,6 +137,7 @@ BACKEND = Backend(
         "_eigvecsh": _EIGVECSH,
         "_gram": _GRAM,
         "_softmax": _SOFTMAX,
+        "_softmax_axis": _SOFTMAX_AXIS,
         "_step": _STEP,
     },
     prologue="_new = {{'dtype': {first}.dtype, 'device': {first}.device}}",
