@@ -26,6 +26,7 @@ from ..build import (
 )
 from ..expr import Expr
 from ..ops import Op
+from .identities import IDENTITIES
 from .symmetry import orient
 
 MAX_INNER_RANK = 2  # sums inside a product stay matrices: B X C + B' X C', not X : (B⊗C + …)
@@ -307,3 +308,5 @@ REWRITES = {
     Op.INV: [inverse_of_transpose],
     Op.SQRT: [sqrt_of_square_sum],
 }
+for _op, _rules in IDENTITIES.items():  # the functions' identities (issue 23), one table
+    REWRITES[_op] = REWRITES.get(_op, []) + _rules
