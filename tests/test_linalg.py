@@ -215,3 +215,11 @@ def test_printed_forms(text, shapes, wrt, printed):
     vals["S"] = _spd(np.random.default_rng(1))
     again = tc.parse(str(d), shapes)  # the printed derivative reads back to the same value
     assert_close(again.evaluate(vals), d.evaluate(vals), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "text", ["cholesky(S)", "eigvalsh(S) @ w", "svdvals(R)", "pinv(R)", "phi(S)", "eigvecsh(S)"]
+)
+def test_latex_reads_back(text):
+    e = tc.parse(text, SH)
+    assert tc.parse(e.latex(), SH, syntax="latex") is e

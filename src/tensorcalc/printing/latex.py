@@ -18,7 +18,7 @@ FUNC = {
     "exp": r"\exp", "log": r"\log", "sin": r"\sin", "cos": r"\cos", "tan": r"\tan",
     "arcsin": r"\arcsin", "arccos": r"\arccos", "arctan": r"\arctan", "tanh": r"\tanh",
     "det": r"\det", "tr": r"\operatorname{tr}", "logdet": r"\log\det",
-    "cholesky": r"\operatorname{chol}", "phi": r"\Phi",
+    "cholesky": r"\operatorname{cholesky}", "phi": r"\operatorname{phi}",  # read back as such
     "eigvalsh": r"\operatorname{eigvalsh}", "eigvecsh": r"\operatorname{eigvecsh}",
     "svdvals": r"\operatorname{svdvals}", "pinv": r"\operatorname{pinv}",
 }  # fmt: skip

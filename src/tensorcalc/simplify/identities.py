@@ -63,8 +63,10 @@ def delta_joins_vectors(e):
         if a.op is not Op.EYE or ls[0] == ls[1] or not set(ls) <= set(out):
             continue
         p, q = ls
-        if not any(q in lb and p not in lb for j, (_, lb) in enumerate(ops) if j != k):
-            continue
+        others = [lb for j, (_, lb) in enumerate(ops) if j != k]
+        if not (any(q in lb and p not in lb for lb in others)
+                and any(p in lb and q not in lb for lb in others)):  # fmt: skip
+            continue  # only factors on both sides join (diag(v) alone is left as it is)
         moved = [
             (b, tuple(p if x == q else x for x in lb)) if j != k and p not in lb else (b, lb)
             for j, (b, lb) in enumerate(ops)
