@@ -90,3 +90,13 @@ def test_bad_axes_are_clear_errors(text, message):
 def test_softmax_over_all_axes_is_the_plain_softmax():
     assert tc.parse("softmax(Z, (0, 1, 2))", SH) is tc.parse("softmax(Z)", SH)
     assert tc.parse("norm(X, (0, 1))", SH) is tc.parse("norm(X)", SH)
+
+
+@pytest.mark.parametrize(
+    "text,wrt",
+    [("sum(softmax(Z, (0, 1)) * W)", "Z"), ("sum(logsumexp(Z, (0, 2)))", "Z"),
+     ("sum(transpose(Z, (0, 2, 1)) * transpose(W, (0, 2, 1)))", "Z")],
+)  # fmt: skip
+def test_explanations_show_tuple_axes(text, wrt):
+    e = tc.explain(text, wrt, shapes=SH, verify=True)  # every step checked numerically
+    assert e.result is tc.derivative(text, wrt, shapes=SH)
