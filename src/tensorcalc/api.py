@@ -21,7 +21,7 @@ from .diff.reverse import Step, check_order, wrt_variable
 from .errors import DifferentiationError, TensorCalcError
 from .explain import Explanation, explain_steps
 from .explain.backprop import tables as _backprop_tables
-from .expr import METHODS, NOTES, Expr, variables
+from .expr import METHODS, NOTES, Expr, postorder, variables
 from .numeric.check import random_values
 from .numeric.evaluate import evaluate
 from .parse import as_expr, declared, parse, where
@@ -72,7 +72,12 @@ def derivation(
     viewed = apply_layout(d, f.ndim, x.ndim, order, layout)
     d = d if viewed is d else simplify(viewed)  # d is simplified already; a layout may not be
     note = NOTES.setdefault(d, {})  # what evaluate needs to bind sizes, and what repr shows
-    note["inputs"] = {**NOTES.get(f, {}).get("inputs", {}), **variables(f), x.name: x}
+    if any(isinstance(k, str) for n in postorder([d]) for k in n.shape):
+        # only where sizes are named: a constant of fixed shape (6 from d(6x)/dx) is one
+        # interned node with "3 + 3", and another derivative's x must not bind it
+        note["inputs"] = {**NOTES.get(f, {}).get("inputs", {}), **variables(f), x.name: x}
+    else:
+        note.pop("inputs", None)
     if NOTES.get(f, {}).get("assumed"):
         note["assumed"] = NOTES[f]["assumed"]
     notes = []

@@ -194,14 +194,7 @@ def bind_dims(e: Expr, values: dict, dims=None) -> dict:
             raise EvaluationError(f"{name!r} is declared symmetric but its value is not")
     for name, n in NOTES.get(e, {}).get("inputs", {}).items():
         if name in values and name not in own:
-            # only sizes: an interned node (a zero) may carry the note of another derivative
-            # whose x had another shape, and a value that does not fit binds nothing
-            trial = dict(dims)
-            try:
-                bind_shape(name, n.shape, np.shape(values[name]), trial)
-            except EvaluationError:
-                continue
-            dims = trial
+            bind_shape(name, n.shape, np.shape(values[name]), dims)
     return dims
 
 
