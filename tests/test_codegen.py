@@ -368,3 +368,12 @@ def test_backward_slices_and_constant_derivatives(backend, text, shapes, wrt):
     for out in (f, tc.derivative(f, wrt)):
         got = tc.compile(out, backend)(**{k: to_backend(backend, v) for k, v in vals.items()})
         assert_close(to_numpy(got), tc.evaluate(out, vals))
+
+
+@pytest.mark.parametrize("backend", BACKEND_PARAMS)
+def test_functions_of_numbers_take_the_inputs_dtype(backend):
+    # torch.sqrt(8.0) was a TypeError and tf.sqrt(8.0) a float32 beside float64 inputs
+    f = tc.parse("sum(x) * sqrt(8) + exp(2) * log(3)", {"x": (3,)})
+    x = np.array([1.0, 2.0, 3.0])
+    got = to_numpy(tc.compile(f, backend)(x=to_backend(backend, x)))
+    assert_close(got, 6 * np.sqrt(8) + np.exp(2) * np.log(3), rtol=1e-14, atol=1e-14)

@@ -7,7 +7,9 @@ from __future__ import annotations
 import pytest
 
 from tensorcalc import build
+from tensorcalc.codegen import BACKENDS
 from tensorcalc.diff.rules import D1, D2, PARTIAL, RULE_NAME
+from tensorcalc.explain.texts import RULE_TEXT
 from tensorcalc.numeric.evaluate import EVAL
 from tensorcalc.ops import BINARY, KIND, LEAF, UNARY, Op
 from tensorcalc.parse.lower import ELEMENTWISE, ONE_ARG
@@ -49,3 +51,11 @@ def test_printer_and_parser(op):
 
 def test_kind_covers_every_op():
     assert set(KIND) == set(Op)
+
+
+@pytest.mark.parametrize("op", NON_LEAF, ids=lambda o: o.value)
+def test_explanation_and_backends(op):
+    assert op in RULE_TEXT
+    if op not in (Op.EINSUM, Op.ADD, Op.POW, Op.DIV):
+        for backend in BACKENDS.values():
+            assert NAMES[op] in backend.funcs, (backend.name, op)

@@ -30,6 +30,14 @@ def _mat(rng):
     return {"X": rng.normal(size=(N, N)) * 0.3 + 2 * np.eye(N)}
 
 
+def _sym_mat(rng):
+    return {"X": np.diag([1.0, 2.5, 4.0]) + rng.normal(size=(N, N)) * 0.2}  # distinct eigenvalues
+
+
+def _sym_vals(rng):
+    return {**_sym_mat(rng), **_vec(rng)}
+
+
 CASES = {
     Op.VAR: ("x", VEC, "x", _vec),
     Op.CONST: ("2 * x + 3", VEC, "x", _vec),
@@ -64,6 +72,12 @@ CASES = {
     Op.UNIT: ("unit(x) * exp(x)", VEC, "x", _vec),
     Op.SOFTMAX: ("softmax(x)", VEC, "x", _vec),
     Op.LOGSUMEXP: ("logsumexp(x)", VEC, "x", _vec),
+    Op.CHOLESKY: ("cholesky(X @ X')", MAT, "X", _mat),
+    Op.PHI: ("phi(X @ X)", MAT, "X", _mat),
+    Op.EIGVALSH: ("eigvalsh(X + X') * exp(x)", {**VEC, **MAT}, "X", _sym_vals),
+    Op.EIGVECSH: ("sum(eigvecsh(X + X')^2 * X)", MAT, "X", _sym_mat),
+    Op.SVDVALS: ("svdvals(X)", MAT, "X", _mat),
+    Op.PINV: ("pinv(X)", MAT, "X", _mat),
 }
 
 # linear and structural maps whose derivatives are pure index bookkeeping

@@ -70,6 +70,9 @@ EXPERT = [
     ("x' @ (A + A') @ x", "x", "x=n A=n,n", 1, None, "2 * (A + A') @ x"),
     ("norm(A @ x - b)^2", "x", "A=m,n x=n b=m", 2, None, "2 * A' @ A"),
     ("sum(relu(z) * step(z))", "z", "z=n", 1, None, "step(z)"),
+    ("sum(softmax(Y, 1))", "Y", "Y=m,n", 2, None, "zeros(m, n, m, n)"),  # rows sum to 1
+    ("log(sum(exp(x)))", "x", "x=n", 2, None, "diag(softmax(x)) - softmax(x) @ softmax(x)'"),
+    ("log(sum(exp(x)))", "x", "x=n", 1, None, "softmax(x)"),
 ]  # fmt: skip
 
 
@@ -168,6 +171,17 @@ REWRITE_CASES = [
     ("inverse_of_transpose", tc.inv(X.T) @ x, "inv(X)' @ x"),
     ("inverse_of_product", X.T @ tc.inv(X @ Y @ Z).T @ Z.T, "inv(Y)'"),
     ("sqrt_of_square_sum", tc.sqrt(x @ x), "norm(x)"),
+    ("softmax_sums_to_one", tc.sum(tc.softmax(X, 1), 1) * x, "x"),
+    ("softmax_sums_to_one", tc.sum(tc.softmax(X)) * p, "p"),
+    ("log_of_sum_of_exp", tc.log(tc.sum(tc.exp(x))), "logsumexp(x)"),
+    ("log_of_sum_of_exp", tc.log(tc.sum(tc.exp(X), 0)), "logsumexp(X, 0)"),
+    ("exp_over_sum_is_softmax", tc.exp(x) / tc.sum(tc.exp(x)), "softmax(x)"),
+    (
+        "exp_over_sum_is_softmax",
+        b.div(tc.exp(X), b.outer(tc.sum(tc.exp(X), 1), b.ones(("n",)))),
+        "softmax(X, 1)",
+    ),
+    ("delta_joins_vectors", tc.diag(x) @ tc.diag(z), "diag(z * x)"),
 ]
 
 

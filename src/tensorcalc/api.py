@@ -21,10 +21,10 @@ from .diff.reverse import Step, check_order, wrt_variable
 from .errors import DifferentiationError, TensorCalcError
 from .explain import Explanation, explain_steps
 from .explain.backprop import tables as _backprop_tables
-from .expr import METHODS, NOTES, Expr, variables
+from .expr import METHODS, NOTES, Expr, postorder, variables
 from .numeric.check import check, random_values
 from .numeric.evaluate import evaluate
-from .parse import as_expr, parse, where
+from .parse import as_expr, declared, parse, where
 from .printing.latex import to_latex
 from .printing.text import to_text
 from .shapes import normal_keys
@@ -44,6 +44,7 @@ class Derivation:
     wrt: Expr
     result: Expr
     steps: list = field(default_factory=list)
+    notes: list = field(default_factory=list)  # e.g. that wrt does not occur (a zero result)
 
     def __str__(self):
         lines = [f"d/d{self.wrt.name} [{self.expr}] = {self.result}"]
@@ -55,26 +56,42 @@ class Derivation:
 def derivation(
     f, wrt, order: int = 1, layout: str | None = None, shapes=None, *, symmetric: str = "sym"
 ) -> Derivation:
-    """Like ``derivative`` but also returns the recorded rule applications (``.steps``).
+    """Like ``derivative`` but also returns the recorded rule applications (``.steps``) and
+    notes (``.notes``): a declared variable that does not occur gives a zero and says so.
 
     >>> import tensorcalc as tc
     >>> d = tc.derivation("sin(x^2)", "x")
     >>> print(d.result)
     2 * x * cos(x^2)
+    >>> d = tc.derivation("x' @ x", "y", shapes={"x": "n", "y": "m"})
+    >>> print(d.result, d.result.shape)
+    zeros(m) ('m',)
+    >>> print(d.notes[0])
+    y does not occur in x' @ x: the derivative is zero (shape m)
     """
     f = as_expr(f, shapes)
     check_order(order)
-    x = wrt_variable(f, wrt)
+    known = {**NOTES.get(f, {}).get("declared", {}), **declared(shapes)}
+    x = wrt_variable(f, wrt, known)
     steps: list[Step] = []
     d = nth_order(f, x, order, layout, symmetric, steps)  # what tc.check verifies, too
     note = NOTES.setdefault(d, {})  # what evaluate needs to bind sizes, and what repr shows
-    note["inputs"] = {**NOTES.get(f, {}).get("inputs", {}), **variables(f)}
+    if any(isinstance(k, str) for n in postorder([d]) for k in n.shape):
+        # only where sizes are named: a constant of fixed shape (6 from d(6x)/dx) is one
+        # interned node with "3 + 3", and another derivative's x must not bind it
+        note["inputs"] = {**NOTES.get(f, {}).get("inputs", {}), **variables(f), x.name: x}
+    else:
+        note.pop("inputs", None)
     for key in ("assumed", "notes"):  # how f was read, also on its derivative
         if NOTES.get(f, {}).get(key):
             note[key] = NOTES[f][key]
         else:
             note.pop(key, None)
-    return Derivation(f, x, d, steps)
+    notes = []
+    if x.name not in variables(f):
+        shape = "×".join(str(k) for k in d.shape) or "scalar"
+        notes.append(f"{x.name} does not occur in {f}: the derivative is zero (shape {shape})")
+    return Derivation(f, x, d, steps, notes)
 
 
 def derivative(
@@ -107,7 +124,7 @@ def gradient(f, wrt, shapes=None, *, symmetric: str = "sym") -> Expr:
         raise DifferentiationError(
             f"gradient needs a scalar expression, got shape {f.shape}; use jacobian"
         )
-    return derivative(f, wrt, symmetric=symmetric)
+    return derivative(f, wrt, shapes=shapes, symmetric=symmetric)
 
 
 def jacobian(f, wrt, shapes=None, *, symmetric: str = "sym") -> Expr:
@@ -117,7 +134,7 @@ def jacobian(f, wrt, shapes=None, *, symmetric: str = "sym") -> Expr:
     >>> print(tc.jacobian("A @ x", "x", shapes={"A": "m,n", "x": "n"}))
     A
     """
-    return derivative(as_expr(f, shapes), wrt, symmetric=symmetric)
+    return derivative(as_expr(f, shapes), wrt, shapes=shapes, symmetric=symmetric)
 
 
 def hessian(f, wrt, shapes=None, *, symmetric: str = "sym") -> Expr:
@@ -130,7 +147,7 @@ def hessian(f, wrt, shapes=None, *, symmetric: str = "sym") -> Expr:
     f = as_expr(f, shapes)
     if f.ndim:
         raise DifferentiationError(f"hessian needs a scalar expression, got shape {f.shape}")
-    return derivative(f, wrt, order=2, symmetric=symmetric)
+    return derivative(f, wrt, order=2, shapes=shapes, symmetric=symmetric)
 
 
 def _product(f, wrt, shapes, make, name):

@@ -688,25 +688,47 @@ def sub(a, b) -> Expr:
 
 
 def matmul(a, b) -> Expr:
-    """NumPy ``@`` for vectors and matrices.
+    """NumPy ``@``: vectors and matrices, and stacks of matrices (rank ≥ 3), which multiply
+    their last two axes and broadcast the leading ones (an absent leading axis broadcasts; a
+    size-1 axis against a larger one is refused rather than guessed).  In the einsum IR a
+    batched product is only an index string: ``bij,bjk->bik``.
 
     >>> import tensorcalc as tc
     >>> A, x = tc.matrix("A", 2, 3), tc.vector("x", 3)
     >>> print(tc.dot(A, x), tc.dot(x, x))
     A @ x x' @ x
+    >>> matmul(var("T", (2, 3, 4)), var("U", (2, 4, 5))).shape
+    (2, 3, 5)
     """
     a, b = to_expr(a), to_expr(b)
-    if a.ndim not in (1, 2) or b.ndim not in (1, 2):
+    if a.ndim == 0 or b.ndim == 0:
         raise ShapeError(
             "@", [a.shape, b.shape], "matmul needs vectors or matrices (use * for scalars)"
         )
-    if a.shape[-1] != b.shape[0]:
+    inner_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    if a.shape[-1] != inner_b:
         raise ShapeError(
-            "@", [a.shape, b.shape], f"inner dimensions {a.shape[-1]} and {b.shape[0]} differ"
+            "@", [a.shape, b.shape], f"inner dimensions {a.shape[-1]} and {inner_b} differ"
         )
-    la = ("i", "k")[2 - a.ndim :]
-    lb = ("k", "j")[: b.ndim]
-    return einsum([(a, la), (b, lb)], tuple(x for x in la + lb if x != "k"))
+    if a.ndim <= 2 and b.ndim <= 2:
+        la = ("i", "k")[2 - a.ndim :]
+        lb = ("k", "j")[: b.ndim]
+        return einsum([(a, la), (b, lb)], tuple(x for x in la + lb if x != "k"))
+    stack_a, stack_b = a.shape[:-2], b.shape[:-2]
+    rank = max(len(stack_a), len(stack_b))
+    for da, db in zip(stack_a[::-1], stack_b[::-1]):
+        if da != db:
+            raise ShapeError(
+                "@", [a.shape, b.shape], f"leading (stack) axes {da} and {db} differ; tensorcalc "
+                "broadcasts absent leading axes, not size-1 ones"
+            )  # fmt: skip
+    stack = tuple(("s", k) for k in range(rank))
+    la = stack[rank - len(stack_a) :] + (("i", "k")[2 - min(a.ndim, 2) :])
+    lb = stack[rank - len(stack_b) :] + (("k", "j")[: min(b.ndim, 2)])
+    out = stack + tuple(
+        x for x in (("i",) if a.ndim >= 2 else ()) + (("j",) if b.ndim >= 2 else ())
+    )
+    return einsum([(a, la), (b, lb)], out)
 
 
 def outer(a, b) -> Expr:
@@ -733,6 +755,8 @@ def transpose(a, axes=None) -> Expr:
     a = to_expr(a)
     idx = tuple(range(a.ndim))
     axes = tuple(reversed(idx)) if axes is None else tuple(axes)
+    if all(isinstance(k, int) for k in axes):
+        axes = tuple(k % a.ndim if -a.ndim <= k < 0 else k for k in axes)
     if sorted(axes) != list(idx):
         raise ShapeError("transpose", [a.shape], f"bad axes {axes}")
     return einsum([(a, idx)], axes)
@@ -759,8 +783,51 @@ def sum_(a, axis=None) -> Expr:
     return einsum([(a, idx)], tuple(x for x in idx if x not in axes))
 
 
+def swapaxes(a, i: int, j: int) -> Expr:
+    """NumPy's ``swapaxes``: axes i and j exchanged (negative axes count from the end).
+
+    >>> swapaxes(var("T", (2, 3, 4)), 1, 2).shape
+    (2, 4, 3)
+    """
+    a = to_expr(a)
+    if not all(isinstance(k, int) and -a.ndim <= k < a.ndim for k in (i, j)):
+        raise ShapeError("swapaxes", [a.shape], f"axes {i}, {j} out of range for rank {a.ndim}")
+    axes = list(range(a.ndim))
+    axes[i], axes[j] = axes[j], axes[i]
+    return transpose(a, axes)
+
+
+MAX_MATRIX_POWER = 64  # the largest |k| of matrix_power(X, k): a product of |k| factors
+
+
+def matrix_power(a, k) -> Expr:
+    """NumPy's ``matrix_power``: X @ X @ ... (k factors) for a whole k ≥ 1, the identity for
+    k = 0 and inv(X)^|k| for k < 0, on the last two axes; its derivative is the product rule's
+    (d tr(Xᵏ) = k (Xᵏ⁻¹)ᵀ).
+
+    >>> matrix_power(var("X", (3, 3)), 3).shape
+    (3, 3)
+    """
+    a = to_expr(a)
+    if not isinstance(k, int) or isinstance(k, bool) or abs(k) > MAX_MATRIX_POWER:
+        raise ShapeError("matrix_power", [a.shape], f"the power must be a whole number up to "
+                         f"{MAX_MATRIX_POWER} in size, got {k!r}")  # fmt: skip
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise ShapeError("matrix_power", [a.shape], "needs a square matrix (or a stack of them)")
+    if k < 0:
+        return matrix_power(func(Op.INV, a), -k)
+    if k == 0:
+        stack = tuple(range(2, a.ndim))
+        return einsum([(ones(a.shape[:-2]), stack), (eye(a.shape[-1]), (0, 1))], stack + (0, 1))
+    out = a
+    for _ in range(k - 1):
+        out = matmul(out, a)
+    return out
+
+
 def trace(a) -> Expr:
-    """The trace of a square matrix (``tc.tr`` and ``tc.trace``).
+    """The trace of a square matrix, or of each matrix of a stack (the last two axes)
+    (``tc.tr`` and ``tc.trace``).
 
     >>> import tensorcalc as tc
     >>> X = tc.matrix("X", 3, 3)
@@ -768,9 +835,10 @@ def trace(a) -> Expr:
     tr(X) eye(3)
     """
     a = to_expr(a)
-    if a.ndim != 2 or a.shape[0] != a.shape[1]:
-        raise ShapeError("tr", [a.shape], "trace needs a square matrix")
-    return einsum([(a, (0, 0))], ())
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise ShapeError("tr", [a.shape], "trace needs a square matrix (or a stack of them)")
+    stack = tuple(range(2, a.ndim))
+    return einsum([(a, stack + (0, 0))], stack)
 
 
 def diag(a) -> Expr:
@@ -867,7 +935,10 @@ def mean(a, axis=None) -> Expr:
     symbolic size n), so its derivative, printing and code are the sum's."""
     a = to_expr(a)
     s = sum_(a, axis)
-    axes = range(a.ndim) if axis is None else [axis % a.ndim if a.ndim else axis]
+    if axis is None:
+        axes = range(a.ndim)
+    else:
+        axes = [k % a.ndim if a.ndim else k for k in (axis if isinstance(axis, tuple) else (axis,))]
     dims = [a.shape[k] for k in axes]
     count = math.prod(d for d in dims if isinstance(d, int))
     named = tuple(d for d in dims if not isinstance(d, int))
@@ -896,14 +967,28 @@ def diag_vector(a: Expr):
 
 def func(op: Op, a, axis=None) -> Expr:
     """A non-elementwise function (inv, det, logdet, norm, softmax, logsumexp); softmax and
-    logsumexp along ``axis`` when one is given (attrs ``(axis,)``), else over all entries."""
+    logsumexp along ``axis`` when one is given (an int or a tuple of ints; attrs: the sorted
+    axes, ``(axis,)`` for one), else over all entries (as when the axes are all of them).
+
+    >>> func(Op.LOGSUMEXP, var("Z", (2, 3, 4)), (0, -1)).shape
+    (3,)
+    """
     a = to_expr(a)
     if axis is not None:
-        if op not in (Op.SOFTMAX, Op.LOGSUMEXP) or not isinstance(axis, int):
+        axes = axis if isinstance(axis, tuple) else (axis,)
+        if (
+            op not in (Op.SOFTMAX, Op.LOGSUMEXP)
+            or not axes
+            or not all(isinstance(k, int) and not isinstance(k, bool) for k in axes)
+        ):
             raise ShapeError(op.value, [a.shape], f"bad axis {axis!r}")
-        if not -a.ndim <= axis < a.ndim:
+        if not all(-a.ndim <= k < a.ndim for k in axes):
             raise ShapeError(op.value, [a.shape], f"axis {axis} out of range")
-        return node(op, (a,), (axis % a.ndim,))
+        axes = tuple(sorted({k % a.ndim for k in axes}))
+        if len(axes) != len(axis if isinstance(axis, tuple) else (axis,)):
+            raise ShapeError(op.value, [a.shape], f"repeated axis in {axis!r}")
+        if len(axes) < a.ndim:
+            return node(op, (a,), axes)
     if op is Op.INV and (v := diag_vector(a)) is not None:  # diag(v)⁻¹ = diag(1 / v)
         return diag(div(1, v))
     return node(op, (a,))
@@ -919,7 +1004,7 @@ for _op in Op:
     if KIND[_op] == UNARY:
         REBUILD[_op] = lambda n, args: unary(n.op, args[0])
     elif _op not in REBUILD and _op not in (Op.VAR, Op.CONST, Op.EYE, Op.SELECT, Op.ARRAY):
-        REBUILD[_op] = lambda n, args: func(n.op, args[0], *n.attrs)
+        REBUILD[_op] = lambda n, args: func(n.op, args[0], n.attrs or None)
 
 
 def substitute(e: Expr, mapping: dict) -> Expr:

@@ -43,7 +43,7 @@ import numpy as np
 
 from .analysis import classify, critical_points, minimize, plot, taylor
 from .analysis.optimize import STEPS
-from .api import derivative, explain, parse
+from .api import derivation, explain, parse
 from .diff.reverse import MAX_ORDER
 from .errors import TensorCalcError, format_shape
 from .expr import NOTES
@@ -478,7 +478,8 @@ def _check(args) -> int:
 def _diff(args) -> int:
     shapes = dict(args.shape)
     f = _read(args, shapes)
-    d = derivative(f, args.wrt, order=args.order, layout=args.layout, symmetric=args.symmetric)
+    found = derivation(f, args.wrt, order=args.order, layout=args.layout, symmetric=args.symmetric)
+    d = found.result
     if args.json:
         out = {
             "expression": str(f),
@@ -489,7 +490,7 @@ def _diff(args) -> int:
             "latex": d.latex(),
             "shape": list(d.shape),
             "assumed": {k: list(v) for k, v in NOTES.get(f, {}).get("assumed", {}).items()},
-            "notes": list(f.notes),
+            "notes": [*f.notes, *found.notes],
         }
         print(json.dumps(out))
     elif args.latex:
@@ -499,6 +500,8 @@ def _diff(args) -> int:
         print(f"shape: {format_shape(d.shape)}")
         if where(f):
             print(f"where {where(f)}")
+    for note in found.notes:
+        print(f"note: {note}", file=sys.stderr if args.json or args.latex else sys.stdout)
     return 0
 
 

@@ -98,6 +98,104 @@ def logdet(x):
     return np.linalg.slogdet(x)[1]
 
 
+def _symmetric_part(s):
+    """(S + Sᵀ)/2: cholesky, eigvalsh and eigvecsh are functions of the symmetric part, so they
+    and their derivatives are defined (and agree) off symmetric matrices too, where NumPy's
+    would read one triangle; finite differences of single entries stay in their domain."""
+    s = np.asarray(s)
+    return 0.5 * (s + np.swapaxes(s, -1, -2))
+
+
+DISTINCT_TOLERANCE = 1e-8  # relative gap below which two eigenvalues count as repeated
+
+
+def eigvalsh(s):
+    """The eigenvalues of the symmetric part of S (S itself when symmetric), ascending.
+
+    >>> eigvalsh([[2.0, 1.0], [1.0, 2.0]]).round(12).tolist()
+    [1.0, 3.0]
+    """
+    return np.linalg.eigvalsh(_symmetric_part(s))
+
+
+def eigvecsh(s):
+    """The unit eigenvectors (columns, in eigvalsh's order) of the symmetric part of S, each
+    with its largest-magnitude entry positive (a convention every backend follows).  They and
+    the eigenvalues' derivatives exist only for distinct eigenvalues: repeated ones (closer
+    than ``DISTINCT_TOLERANCE``, relative) are an ``EvaluationError``.
+
+    >>> eigvecsh([[2.0, 0.0], [0.0, 1.0]]).tolist()
+    [[0.0, 1.0], [1.0, 0.0]]
+    """
+    w, v = np.linalg.eigh(_symmetric_part(s))
+    scale = np.max(np.abs(w), axis=-1, keepdims=True, initial=0.0)
+    if w.shape[-1] > 1 and np.any(np.diff(w, axis=-1) <= DISTINCT_TOLERANCE * scale):
+        raise EvaluationError(
+            "eigenvectors (and the derivatives of eigenvalues) need distinct eigenvalues: "
+            "S has a repeated eigenvalue"
+        )
+    k = np.argmax(np.abs(v), axis=-2)[..., None, :]
+    return v * np.sign(np.take_along_axis(v, k, axis=-2))
+
+
+def _full_rank(x, what: str):
+    """The singular values of x, after checking that x has full rank (NumPy's matrix_rank
+    tolerance, σ_max · max(m, n) · eps)."""
+    x = np.asarray(x)
+    s = np.linalg.svd(x, compute_uv=False)
+    tol = np.max(s, axis=-1, initial=0.0) * max(x.shape[-2:]) * np.finfo(np.float64).eps
+    if np.any(np.min(s, axis=-1, initial=np.inf) <= tol):
+        raise EvaluationError(
+            f"{what} needs a full-rank matrix (tensorcalc differentiates it only there): "
+            "X is rank-deficient"
+        )
+    return s
+
+
+def svdvals(x):
+    """The singular values of a full-rank matrix, descending; a rank-deficient one is an
+    ``EvaluationError`` (singular values, the nuclear norm, are differentiable only at full
+    rank and distinct values).
+
+    >>> svdvals([[3.0, 0.0], [0.0, -2.0]]).round(12).tolist()
+    [3.0, 2.0]
+    """
+    return _full_rank(x, "svdvals")
+
+
+def pinv(x):
+    """The Moore–Penrose pseudo-inverse of a full-rank matrix (rank-deficient: an
+    ``EvaluationError``, as the pseudo-inverse jumps there)."""
+    _full_rank(x, "pinv")
+    return np.linalg.pinv(np.asarray(x))
+
+
+def cholesky(s):
+    """The lower Cholesky factor L of the symmetric part (S + Sᵀ)/2 (S itself when symmetric),
+    on the last two axes; a part that is not positive definite is an ``EvaluationError``.
+
+    >>> cholesky([[4.0, 2.0], [2.0, 2.0]]).tolist()
+    [[2.0, 0.0], [1.0, 1.0]]
+    """
+    s = _symmetric_part(s)
+    try:
+        return np.linalg.cholesky(s)
+    except np.linalg.LinAlgError:
+        raise EvaluationError(
+            "cholesky needs a positive definite matrix: S is not (an eigenvalue is <= 0)"
+        ) from None
+
+
+def phi(x):
+    """Φ(X): the lower triangle of X with its diagonal halved (last two axes).
+
+    >>> phi(np.ones((2, 2))).tolist()
+    [[0.5, 0.0], [1.0, 0.5]]
+    """
+    x = np.asarray(x)
+    return np.tril(x) - 0.5 * np.tril(np.triu(x))
+
+
 def select(m, n, start, step):
     """The m×n matrix with ones at (i, start + i·step)."""
     out = np.zeros((m, n))

@@ -45,6 +45,12 @@ class Op(Enum):
     UNIT = "unit"  # x / ‖x‖, the unit tensor; 0 at x = 0 (as sign(0) = 0)
     SOFTMAX = "softmax"
     LOGSUMEXP = "logsumexp"
+    CHOLESKY = "cholesky"  # the lower Cholesky factor L of an SPD S = L Lᵀ (of its symmetric part)
+    PHI = "phi"  # Φ(X): the lower triangle of X with its diagonal halved (Cholesky's differential)
+    EIGVALSH = "eigvalsh"  # eigenvalues of a symmetric matrix, ascending (of its symmetric part)
+    EIGVECSH = "eigvecsh"  # their unit eigenvectors as columns, each's largest entry positive
+    SVDVALS = "svdvals"  # singular values, descending (full rank)
+    PINV = "pinv"  # the Moore–Penrose pseudo-inverse (full rank)
 
 
 LEAF = "leaf"
@@ -86,6 +92,12 @@ KIND = {
     Op.UNIT: STRUCT,
     Op.SOFTMAX: STRUCT,
     Op.LOGSUMEXP: STRUCT,
+    Op.CHOLESKY: STRUCT,
+    Op.PHI: STRUCT,
+    Op.EIGVALSH: STRUCT,
+    Op.EIGVECSH: STRUCT,
+    Op.SVDVALS: STRUCT,
+    Op.PINV: STRUCT,
 }
 
 UNARY_OPS = tuple(op for op in Op if KIND[op] == UNARY)

@@ -196,10 +196,31 @@ def _same(op, args):
 
 
 def _square(op, args):
+    """A square matrix, or a stack of them (NumPy's ``linalg``: the last two axes)."""
     (x,) = args
-    if len(x.shape) != 2 or x.shape[0] != x.shape[1]:
-        raise ShapeError(op.value, [x.shape], "needs a square matrix")
+    if len(x.shape) < 2 or x.shape[-1] != x.shape[-2]:
+        raise ShapeError(op.value, [x.shape], "needs a square matrix (or a stack of them)")
     return x.shape
+
+
+def _matrix(op, args):
+    (x,) = args
+    if x.ndim < 2:
+        raise ShapeError(op.value, [x.shape], "needs a matrix (or a stack of them)")
+    return x.shape
+
+
+def _svdvals(args):
+    """min(m, n) singular values per matrix: the smaller of two sizes must be known."""
+    (x,) = args
+    if x.ndim < 2:
+        raise ShapeError("svdvals", [x.shape], "needs a matrix (or a stack of them)")
+    m, n = x.shape[-2:]
+    if m != n and not (isinstance(m, int) and isinstance(n, int)):
+        raise ShapeError(
+            "svdvals", [x.shape], f"cannot tell which of {m} and {n} is smaller: give int sizes"
+        )
+    return x.shape[:-2] + (n if m == n or n < m else m,)
 
 
 def _einsum(op, args, attrs):
@@ -250,14 +271,20 @@ SHAPE = {
     Op.POW: lambda args, attrs: _same(Op.POW, args),
     Op.DIV: lambda args, attrs: _same(Op.DIV, args),
     Op.INV: lambda args, attrs: _square(Op.INV, args),
-    Op.DET: lambda args, attrs: _square(Op.DET, args) and (),
-    Op.LOGDET: lambda args, attrs: _square(Op.LOGDET, args) and (),
+    Op.DET: lambda args, attrs: _square(Op.DET, args)[:-2],  # one per matrix of a stack
+    Op.LOGDET: lambda args, attrs: _square(Op.LOGDET, args)[:-2],
+    Op.CHOLESKY: lambda args, attrs: _square(Op.CHOLESKY, args),
+    Op.PHI: lambda args, attrs: _square(Op.PHI, args),
+    Op.EIGVALSH: lambda args, attrs: _square(Op.EIGVALSH, args)[:-1],  # one per row
+    Op.EIGVECSH: lambda args, attrs: _square(Op.EIGVECSH, args),
+    Op.SVDVALS: lambda args, attrs: _svdvals(args),
+    Op.PINV: lambda args, attrs: _matrix(Op.PINV, args)[:-2] + args[0].shape[:-3:-1],
     Op.NORM: lambda args, attrs: (),
     Op.UNIT: lambda args, attrs: args[0].shape,
     Op.SOFTMAX: lambda args, attrs: args[0].shape,
     Op.LOGSUMEXP: lambda args, attrs: (
-        args[0].shape[: attrs[0]] + args[0].shape[attrs[0] + 1 :] if attrs else ()
-    ),  # over all entries, or along axis attrs[0]
+        tuple(d for k, d in enumerate(args[0].shape) if k not in attrs) if attrs else ()
+    ),  # over all entries, or along the axes in attrs
     Op.EYE: lambda args, attrs: (attrs[0], attrs[0]),
     Op.VAR: lambda args, attrs: attrs[1],
     Op.SELECT: lambda args, attrs: attrs[:2],

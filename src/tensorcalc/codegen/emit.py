@@ -145,13 +145,18 @@ class _Renderer:
     def r_call(self, p):
         name, extra = p.value
         args = [self.render(c) for c in p.children]
+        if self.b.scalar and name not in ("ones", "zeros", "eye", "select"):
+            args = [
+                self.b.scalar.format(a) if c.kind == "num" else a for a, c in zip(args, p.children)
+            ]
         if name in ("ones", "zeros"):
             shape = ", ".join(args)
             key, args = name, ["(" + shape + ("," if len(args) == 1 else "") + ")"]
         elif name == "diag":
             key = "diag_vec" if p.children[0].rank == 1 else "diag_mat"
         elif name in ("sum", "softmax", "logsumexp") and extra:
-            key, args = name + "_axis", args + [str(extra[0])]
+            axes = str(extra[0]) if len(extra) == 1 else str(tuple(extra))
+            key, args = name + "_axis", args + [axes]
         else:
             key = name
         return self.call_template(key, args)

@@ -25,6 +25,7 @@ DOMAIN = {
     Op.LOG: "positive", Op.SQRT: "positive", Op.LOG1P: "positive", Op.POW: "positive",
     Op.ARCSIN: "unit", Op.ARCCOS: "unit",
     Op.INV: "spd", Op.DET: "spd", Op.LOGDET: "spd",
+    Op.CHOLESKY: "spd", Op.EIGVALSH: "spd", Op.EIGVECSH: "spd",
 }  # fmt: skip
 if hasattr(Op, "SOLVE"):
     DOMAIN[Op.SOLVE] = "spd"

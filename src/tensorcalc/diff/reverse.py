@@ -15,10 +15,11 @@ limit before (or instead of) the work.
 
 from __future__ import annotations
 
+import difflib
 import unicodedata
 from typing import NamedTuple
 
-from ..build import add, const, einsum, eye, ones, zeros
+from ..build import add, const, einsum, eye, ones, var, zeros
 from ..errors import DifferentiationError
 from ..expr import Expr, postorder, variables
 from ..ops import Op
@@ -38,8 +39,18 @@ class Step(NamedTuple):
     contribution: Expr
 
 
-def wrt_variable(f: Expr, wrt) -> Expr:
-    """The variable of ``f`` named ``wrt`` (a name or a ``VAR`` node), with a clear error."""
+def wrt_variable(f: Expr, wrt, declared: dict | None = None) -> Expr:
+    """The variable of ``f`` named ``wrt`` (a name or a ``VAR`` node), with a clear error.
+
+    A name that does not occur in ``f`` but is in ``declared`` (name -> ``(shape, symmetric)``,
+    the shapes given to ``parse`` or to the same call) is that variable: ``f`` is constant in
+    it and its derivative is a zero of the right shape, as in SymPy and JAX.  Any other name
+    that does not occur is an error with the nearest names, since it is likely a typo.
+
+    >>> from tensorcalc import parse
+    >>> wrt_variable(parse("x^2"), "y", {"y": ((3,), False)}).shape
+    (3,)
+    """
     if isinstance(wrt, Expr):
         if wrt.op is not Op.VAR:
             raise DifferentiationError(
@@ -49,10 +60,16 @@ def wrt_variable(f: Expr, wrt) -> Expr:
     found = variables(f)
     if isinstance(wrt, str):
         wrt = unicodedata.normalize("NFKC", wrt)  # names are NFKC-normalised where they enter
+    if wrt not in found and isinstance(wrt, str) and wrt in (declared or {}):
+        shape, symmetric = declared[wrt]
+        return var(wrt, shape, symmetric=symmetric)
     if wrt not in found:
         names = ", ".join(sorted(found)) or "none"
+        near = difflib.get_close_matches(str(wrt), list(found), n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
         raise DifferentiationError(
-            f"the expression has no variable {wrt!r} (its variables: {names})"
+            f"the expression has no variable {wrt!r} (its variables: {names}){hint} "
+            "(declare it in shapes for a zero derivative)"
         )
     return found[wrt]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..build import add, div, func, mul, neg, pow_, sub, unary, zeros
+from ..build import add, div, einsum, eye, func, mul, neg, ones, pow_, select, sub, unary, zeros
 from ..ops import Op
 
 
@@ -78,8 +78,8 @@ def _other(n):
     axis k only the k-th is fresh (the other indices are shared, a slice-wise delta)."""
     if not n.attrs:
         return ix(n.ndim, n.ndim)
-    k = n.attrs[0]
-    return _o(n)[:k] + "z" + _o(n)[k + 1 :]
+    fresh = "zyxwvu"
+    return "".join(fresh[n.attrs.index(k)] if k in n.attrs else x for k, x in enumerate(_o(n)))
 
 
 def _fresh(n):
@@ -94,19 +94,150 @@ def _inorm(n):
 
 def _lse_out(n):
     """The logsumexp's own labels: none over all entries, the argument's minus the axis."""
-    return _a(n)[: n.attrs[0]] + _a(n)[n.attrs[0] + 1 :] if n.attrs else ""
+    return "".join(x for k, x in enumerate(_a(n)) if k not in n.attrs) if n.attrs else ""
+
+
+def _stack(n):
+    """Labels of the leading (stack) axes of a batched matrix argument: shared by the node and
+    its argument, so each matrix of the stack depends only on its own (a delta on them)."""
+    return tuple(("stack", k) for k in range(n.args[0].ndim - 2))
+
+
+def _m(n, pair):
+    """The stack labels followed by two matrix labels."""
+    return _stack(n) + tuple(pair)
+
+
+def _phi_mask(n):
+    """Φ's mask: ones below the diagonal, 1/2 on it, zeros above (Φ(X) = mask ⊙ X)."""
+    k = n.args[0].shape[-1]
+    return func(Op.PHI, ones((k, k)))
+
+
+def _chol(n, e, f):
+    """½ ∂L/∂S with dS read at (e, f): L Φ(L⁻¹ dS L⁻ᵀ), index form (c summed)."""
+    li = func(Op.INV, n)
+    return term(
+        0.5,
+        _m(n, "ab"),
+        _m(n, "ef"),
+        (n, _m(n, "ac")),
+        (_phi_mask(n), "cb"),
+        (li, _m(n, "c" + e)),
+        (li, _m(n, "b" + f)),
+    )
+
+
+def _gaps(n):
+    """F with F_ij = 1 / (λ_j − λ_i) off the diagonal and 0 on it, λ = eigvalsh(S) (per matrix
+    of a stack): the eigenvector differential's weights.  The diagonal reads 1 / 1 (λ_j − λ_i +
+    δ_ij), masked by 1 − δ_ij, so nothing divides by zero there."""
+    lam, k = func(Op.EIGVALSH, n.args[0]), n.args[0].shape[-1]
+    s = _stack(n)
+    diff = add(
+        einsum([(lam, s + ("j",)), (ones((k,)), ("i",))], s + ("i", "j")),
+        neg(einsum([(lam, s + ("i",)), (ones((k,)), ("j",))], s + ("i", "j"))),
+        einsum([(ones(n.args[0].shape[:-2]), s), (eye(k), ("i", "j"))], s + ("i", "j")),
+    )
+    return mul(
+        sub(ones(n.shape), einsum([(ones(n.shape[:-2]), s), (eye(k), ("i", "j"))], s + ("i", "j"))),
+        div(1, diff),
+    )
+
+
+def _eigvec(n, c, d):
+    """½ ∂V/∂S read at (c, d): V (F ⊙ (Vᵀ dS V)), j summed."""
+    return term(
+        0.5,
+        _m(n, "ab"),
+        _m(n, "cd"),
+        (n, _m(n, "aj")),
+        (_gaps(n), _m(n, "jb")),
+        (n, _m(n, c + "j")),
+        (n, _m(n, d + "b")),
+    )
+
+
+def _svd_vectors(n):
+    """The singular vectors on the smaller side, descending (eigenvectors of XᵀX or XXᵀ with
+    their columns reversed), and whether they are the right ones (m ≥ n)."""
+    x = n.args[0]
+    m, k = x.shape[-2:]
+    right = m == k or k < m
+    s = _stack(n)
+    gram = (
+        einsum([(x, s + ("p", "a")), (x, s + ("p", "b"))], s + ("a", "b"))
+        if right
+        else (einsum([(x, s + ("a", "p")), (x, s + ("b", "p"))], s + ("a", "b")))
+    )
+    size = n.shape[-1]
+    flip = select(size, size, size - 1, -1)
+    v = einsum([(func(Op.EIGVECSH, gram), s + ("a", "b")), (flip, ("c", "b"))], s + ("a", "c"))
+    return v, right
+
+
+def _svdvals(n):
+    """∂σᵢ/∂X = uᵢ vᵢᵀ, with u = X v / σ (right vectors v) or v = Xᵀ u / σ (left vectors u)."""
+    v, right = _svd_vectors(n)
+    inv_s = div(1, n)
+    if right:
+        return [
+            term(
+                1.0,
+                _stack(n) + ("i",),
+                _m(n, "cd"),
+                (n.args[0], _m(n, "ck")),
+                (v, _m(n, "ki")),
+                (v, _m(n, "di")),
+                (inv_s, _stack(n) + ("i",)),
+            )
+        ]
+    return [
+        term(
+            1.0,
+            _stack(n) + ("i",),
+            _m(n, "cd"),
+            (v, _m(n, "ci")),
+            (n.args[0], _m(n, "kd")),
+            (v, _m(n, "ki")),
+            (inv_s, _stack(n) + ("i",)),
+        )
+    ]
+
+
+def _pinv(n):
+    """dX⁺ = −X⁺ dX X⁺ + X⁺X⁺ᵀ dXᵀ (I − X X⁺) + (I − X⁺X) dXᵀ X⁺ᵀX⁺ (full rank), index form."""
+    x, p, s = n.args[0], n, _stack(n)
+    ppt = einsum([(p, s + ("a", "k")), (p, s + ("d", "k"))], s + ("a", "d"))  # X⁺ X⁺ᵀ
+    ptp = einsum([(p, s + ("k", "c")), (p, s + ("k", "b"))], s + ("c", "b"))  # X⁺ᵀ X⁺
+    xp = einsum([(x, s + ("c", "k")), (p, s + ("k", "b"))], s + ("c", "b"))  # X X⁺
+    px = einsum([(p, s + ("a", "k")), (x, s + ("k", "d"))], s + ("a", "d"))  # X⁺ X
+    m, k = x.shape[-2:]
+    left = sub(einsum([(ones(x.shape[:-2]), s), (eye(m), ("c", "b"))], s + ("c", "b")), xp)
+    right = sub(einsum([(ones(x.shape[:-2]), s), (eye(k), ("a", "d"))], s + ("a", "d")), px)
+    return [
+        term(-1.0, _m(n, "ab"), _m(n, "cd"), (p, _m(n, "ac")), (p, _m(n, "db"))),
+        term(1.0, _m(n, "ab"), _m(n, "cd"), (ppt, _m(n, "ad")), (left, _m(n, "cb"))),
+        term(1.0, _m(n, "ab"), _m(n, "cd"), (right, _m(n, "ad")), (ptp, _m(n, "cb"))),
+    ]
 
 
 PARTIAL = {
     Op.ADD: lambda n, i: [term(1.0, _o(n), _o(n))],  # d(a + b) = da + db
     Op.EINSUM: _einsum_partial,  # d(A ⊙ B) = dA ⊙ B + A ⊙ dB, in index form
-    Op.INV: lambda n, i: [term(-1.0, "ab", "cd", (n, "ac"), (n, "db"))],  # d X⁻¹ = −X⁻¹ dX X⁻¹
-    Op.DET: lambda n, i: [term(1.0, "", "cd", (n, ""), (func(Op.INV, n.args[0]), "dc"))],  # d det X = det X tr(X⁻¹ dX)
-    Op.LOGDET: lambda n, i: [term(1.0, "", "cd", (func(Op.INV, n.args[0]), "dc"))],  # d log|det X| = tr(X⁻¹ dX)
+    Op.INV: lambda n, i: [term(-1.0, _m(n, "ab"), _m(n, "cd"), (n, _m(n, "ac")), (n, _m(n, "db")))],  # d X⁻¹ = −X⁻¹ dX X⁻¹ (per matrix of a stack)
+    Op.DET: lambda n, i: [term(1.0, _stack(n), _m(n, "cd"), (n, _stack(n)), (func(Op.INV, n.args[0]), _m(n, "dc")))],  # d det X = det X tr(X⁻¹ dX)
+    Op.LOGDET: lambda n, i: [term(1.0, _stack(n), _m(n, "cd"), (func(Op.INV, n.args[0]), _m(n, "dc")))],  # d log|det X| = tr(X⁻¹ dX)
     Op.NORM: lambda n, i: [term(1.0, "", _a(n), (n.args[0], _a(n)), (div(1, n), ""))],  # d‖x‖ = xᵀdx / ‖x‖
     Op.UNIT: lambda n, i: [term(1.0, _o(n), _o(n), (_inorm(n), "")), term(-1.0, _o(n), _fresh(n), (n, _o(n)), (n, _fresh(n)), (_inorm(n), ""))],  # u = x / ‖x‖: du = (I − u uᵀ) dx / ‖x‖, ∂u_I/∂x_J = (δ_IJ − u_I u_J) / ‖x‖
     Op.SOFTMAX: lambda n, i: [term(1.0, _o(n), _o(n), (n, _o(n))), term(-1.0, _o(n), _other(n), (n, _o(n)), (n, _other(n)))],  # ds = s ⊙ dx − s (sᵀ dx); along axis k the sᵀdx is per slice: ∂s_I/∂x_J = s_I δ_IJ − s_I s_J δ_{I∖k, J∖k}
-    Op.LOGSUMEXP: lambda n, i: [term(1.0, _lse_out(n), _a(n), (func(Op.SOFTMAX, n.args[0], *n.attrs), _a(n)))],  # d lse(x) = softmax(x)ᵀ dx; along axis k: ∂l_{I∖k}/∂x_I = softmax(x, k)_I
+    Op.CHOLESKY: lambda n, i: [_chol(n, "e", "f"), _chol(n, "f", "e")],  # dL = L Φ(L⁻¹ dS L⁻ᵀ) on sym(dS) = (dS + dSᵀ)/2, Φ: lower triangle, diagonal halved
+    Op.PHI: lambda n, i: [term(1.0, _m(n, "ab"), _m(n, "ab"), (_phi_mask(n), "ab"))],  # dΦ(X) = Φ(dX) = mask ⊙ dX
+    Op.EIGVALSH: lambda n, i: [term(1.0, _stack(n) + ("i",), _m(n, "cd"), (func(Op.EIGVECSH, n.args[0]), _m(n, "ci")), (func(Op.EIGVECSH, n.args[0]), _m(n, "di")))],  # dλᵢ = vᵢᵀ dS vᵢ (distinct eigenvalues)
+    Op.EIGVECSH: lambda n, i: [_eigvec(n, "c", "d"), _eigvec(n, "d", "c")],  # dV = V (F ⊙ (Vᵀ sym(dS) V)), F_ij = 1 / (λ_j − λ_i), F_ii = 0
+    Op.SVDVALS: lambda n, i: _svdvals(n),  # dσᵢ = uᵢᵀ dX vᵢ (full rank, distinct σ), so d‖X‖_* = ⟨U Vᵀ, dX⟩
+    Op.PINV: lambda n, i: _pinv(n),  # dX⁺ = −X⁺ dX X⁺ + X⁺X⁺ᵀ dXᵀ (I − X X⁺) + (I − X⁺X) dXᵀ X⁺ᵀX⁺ (full rank)
+    Op.LOGSUMEXP: lambda n, i: [term(1.0, _lse_out(n), _a(n), (func(Op.SOFTMAX, n.args[0], n.attrs or None), _a(n)))],  # d lse(x) = softmax(x)ᵀ dx; along axis k: ∂l_{I∖k}/∂x_I = softmax(x, k)_I
 }  # fmt: skip
 for _op in D1:
     PARTIAL[_op] = lambda n, i: [
@@ -127,6 +258,12 @@ RULE_NAME = {
     Op.UNIT: "unit-vector rule d(x / ‖x‖) = (I − u uᵀ) dx / ‖x‖",
     Op.SOFTMAX: "softmax rule ds = s ⊙ dx − s (sᵀdx)",
     Op.LOGSUMEXP: "chain rule d logsumexp(x) = softmax(x)ᵀdx",
+    Op.CHOLESKY: "Cholesky rule dL = L Φ(L⁻¹ dS L⁻ᵀ)",
+    Op.PHI: "linearity dΦ(X) = Φ(dX)",
+    Op.EIGVALSH: "eigenvalue rule dλᵢ = vᵢᵀ dS vᵢ",
+    Op.EIGVECSH: "eigenvector rule dV = V (F ⊙ (Vᵀ dS V)), F_ij = 1 / (λ_j − λ_i)",
+    Op.SVDVALS: "singular-value rule dσᵢ = uᵢᵀ dX vᵢ",
+    Op.PINV: "pseudo-inverse rule dX⁺ = −X⁺ dX X⁺ + X⁺X⁺ᵀ dXᵀ (I − XX⁺) + (I − X⁺X) dXᵀ X⁺ᵀX⁺",
     Op.POW: "power rule d aᵇ = b aᵇ⁻¹ da + aᵇ log a db",
     Op.DIV: "quotient rule d(a/b) = (da·b − a·db) / b²",
 }

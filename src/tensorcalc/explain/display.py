@@ -17,7 +17,7 @@ from ..build import substitute, var
 from ..errors import TensorCalcError
 from ..expr import Expr, postorder
 from ..ops import Op
-from ..parse.ast import Array, BinOp, Call, Index, Name, Neg, Num, Str, Transpose
+from ..parse.ast import Array, BinOp, Call, Index, Name, Neg, Num, Str, Transpose, Tuple
 from ..parse.lower import DIM_FUNCS, Lowering
 from ..printing import latex as L
 from ..printing import text as T
@@ -111,6 +111,8 @@ class Display:
                 return P("add", (a, b), (False, neg), rank)
             kind = {"*": "mul", "/": "div", "^": "pow", "@": "matmul"}[n.op]
             return P(kind, (a, b), None, rank)
+        if isinstance(n, Tuple):  # axes: (0, 2, 1)
+            return P("dim", (), "(" + ", ".join(_dim(a).value for a in n.items) + ")")
         if isinstance(n, Call):
             if n.func in DIM_FUNCS:
                 return call(n.func, *(_dim(a) for a in n.args), rank=rank)

@@ -39,6 +39,12 @@ RULE_TEXT = {
     Op.UNIT: "unit-vector rule: d(u / ‖u‖) = (du − û ⟨û, du⟩) / ‖u‖, û = u / ‖u‖",
     Op.SOFTMAX: "softmax rule: ds = s ⊙ du - s (sᵀ du), s = softmax(u)",
     Op.LOGSUMEXP: "logsumexp rule: d logsumexp(u) = softmax(u)ᵀ du",
+    Op.CHOLESKY: "Cholesky rule: dL = L Φ(L⁻¹ dS L⁻ᵀ), S = L Lᵀ, Φ = lower triangle, diagonal halved",
+    Op.PHI: "linearity: dΦ(X) = Φ(dX) (lower triangle, diagonal halved)",
+    Op.EIGVALSH: "eigenvalue rule: dλᵢ = vᵢᵀ dS vᵢ (distinct eigenvalues)",
+    Op.SVDVALS: "singular-value rule: dσᵢ = uᵢᵀ dX vᵢ (full rank, distinct σ)",
+    Op.PINV: "pseudo-inverse rule: dX⁺ = −X⁺ dX X⁺ + X⁺X⁺ᵀ dXᵀ (I − XX⁺) + (I − X⁺X) dXᵀ X⁺ᵀX⁺",
+    Op.EIGVECSH: "eigenvector rule: dV = V (F ⊙ (Vᵀ dS V)), F_ij = 1 / (λ_j − λ_i), F_ii = 0",
 }
 
 EINSUM_TEXT = {

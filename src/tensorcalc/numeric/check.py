@@ -115,7 +115,7 @@ def compare(actual, expected, err, what="derivative", dtype=np.float64) -> Check
 
 _POSITIVE = {Op.LOG, Op.SQRT, Op.LOG1P}
 _UNIT = {Op.ARCSIN, Op.ARCCOS}
-_MATRIX = {Op.INV, Op.DET, Op.LOGDET}
+_MATRIX = {Op.INV, Op.DET, Op.LOGDET, Op.CHOLESKY, Op.EIGVALSH, Op.EIGVECSH}
 
 
 def _domains(e: Expr) -> dict:

@@ -168,8 +168,14 @@ EVAL = {
     Op.LOGDET: lambda n, v: kernels.logdet(v[0]),
     Op.NORM: lambda n, v: np.sqrt(np.sum(v[0] * v[0])),
     Op.UNIT: lambda n, v: kernels.unit(v[0]),
-    Op.SOFTMAX: lambda n, v: kernels.softmax(v[0], *n.attrs),
-    Op.LOGSUMEXP: lambda n, v: kernels.logsumexp(v[0], *n.attrs),
+    Op.SOFTMAX: lambda n, v: kernels.softmax(v[0], n.attrs or None),
+    Op.LOGSUMEXP: lambda n, v: kernels.logsumexp(v[0], n.attrs or None),
+    Op.CHOLESKY: lambda n, v: kernels.cholesky(v[0]),
+    Op.PHI: lambda n, v: kernels.phi(v[0]),
+    Op.EIGVALSH: lambda n, v: kernels.eigvalsh(v[0]),
+    Op.EIGVECSH: lambda n, v: kernels.eigvecsh(v[0]),
+    Op.SVDVALS: lambda n, v: kernels.svdvals(v[0]),
+    Op.PINV: lambda n, v: kernels.pinv(v[0]),
 }
 
 

@@ -29,7 +29,7 @@ READERS = {"text": parse_tree, "matlab": parse_matlab_tree, "latex": parse_latex
 SYNTAXES = ("auto", "text", "matlab", "latex")  # and "math", the old name of "text"
 STAR_NOTE = "read `*` as elementwise; for the matrix product write `@` or switch to MATLAB syntax"
 
-__all__ = ["parse", "as_expr", "FUNCTIONS", "format_shapes", "where", "resolve_syntax"]
+__all__ = ["parse", "as_expr", "FUNCTIONS", "declared", "format_shapes", "where", "resolve_syntax"]
 
 
 def resolve_syntax(text: str, syntax: str) -> str:
@@ -116,6 +116,10 @@ def parse(
             NOTES.setdefault(e, {})[key] = value
         elif e in NOTES:
             NOTES[e].pop(key, None)
+    if shapes:  # declared names, so that d/dy of an expression without y is a zero (api)
+        NOTES.setdefault(e, {})["declared"] = declared(raw)
+    elif e in NOTES:
+        NOTES[e].pop("declared", None)
     return e
 
 
@@ -135,6 +139,16 @@ def _star_notes(text, lowering, shapes, known) -> tuple:
     except (TensorCalcError, RecursionError):
         return ()
     return (STAR_NOTE,) if ok and matrix_products(tree, full, ELEMENTWISE) else ()
+
+
+def declared(shapes) -> dict:
+    """``{name: (shape, symmetric)}`` of user ``shapes``: the variables a user declared.
+
+    >>> declared({"S": "n,n,sym", "x": "n"})
+    {'S': (('n', 'n'), True), 'x': (('n',), False)}
+    """
+    raw, full = shapes or {}, as_shapes(shapes)
+    return {k: (full[check_name(k)], is_symmetric_spec(v)) for k, v in raw.items()}
 
 
 def format_shapes(shapes: dict) -> str:

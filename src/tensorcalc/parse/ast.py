@@ -63,3 +63,11 @@ class Call:
     args: tuple
     kwargs: tuple  # ((name, node), ...)
     pos: int
+
+
+@dataclass(frozen=True)
+class Tuple:
+    """``(0, 2, 1)``: a parenthesised list, only as an argument (axes of transpose, softmax)."""
+
+    items: tuple
+    pos: int

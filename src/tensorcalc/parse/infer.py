@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import heapq
 
-from .ast import Array, BinOp, Call, Index, Name, Neg, Num, Str, Transpose
+from .ast import Array, BinOp, Call, Index, Name, Neg, Num, Str, Transpose, Tuple
 
 LIMIT = 4000
 RANKS = (0, 1, 2, 3, 4)
@@ -43,7 +43,7 @@ POOL = ("n", "m", "k", "p", "q", "r", "l", "d", "t", "s", "u", "v")
 ELEMENTWISE_BINOPS = {"+", "-", "*", "/", "^"}
 SCALAR_OUT = {"tr", "trace", "det", "logdet", "norm", "norm1", "norm2", "norm_2"}
 AXIS_REDUCE = {"sum", "mean", "logsumexp"}  # f(X) is a scalar, f(X, axis) drops the axis
-SQUARE_SAME = {"inv", "^-T"}
+SQUARE_SAME = {"inv", "^-T", "cholesky", "phi"}
 VECTOR_FUNCS = {"softmax", "logsumexp", "norm", "norm1", "norm2", "norm_2", "unit", "sum", "mean"}
 MATLAB_RANKS = {**dict.fromkeys("abcdefg", 0), **dict.fromkeys("hijklmnopqrstuvwxyz", 1)}
 MATLAB_RANKS |= dict.fromkeys("ABCDEFGHIJKLMNOPQRSTUVWXYZ", 2)
@@ -209,6 +209,8 @@ class _Check:
             return DIMS[f](n), False, False
         if f == "einsum":
             return self.einsum(n)
+        if f in ("transpose", "swapaxes") and len(n.args) > 1:
+            return self.permute(n)
         vals = [self.sh(a) for a in n.args if not isinstance(a, Num) or f not in AXIS_FUNCS]
         if not vals:
             raise Unknown
@@ -272,6 +274,27 @@ class _Check:
             return s[:1] + t[1:], False, False
         raise Unknown
 
+    def permute(self, n):
+        """transpose(T, (axes...)) and swapaxes(T, i, j) on literal axes."""
+        s = self.sh(n.args[0])[0]
+        lits = [a.items if isinstance(a, Tuple) else (a,) for a in n.args[1:]]
+        ks = [_int(a) for group in lits for a in group]
+        if any(k is None for k in ks):
+            raise Unknown
+        if any(not -len(s) <= k < len(s) for k in ks):
+            raise Fail
+        ks = [k % len(s) for k in ks]
+        if n.func == "swapaxes":
+            if len(ks) != 2:
+                raise Unknown
+            perm = list(range(len(s)))
+            perm[ks[0]], perm[ks[1]] = perm[ks[1]], perm[ks[0]]
+        elif sorted(ks) == list(range(len(s))):
+            perm = ks
+        else:
+            raise Fail
+        return tuple(s[k] for k in perm), False, False
+
     def square(self, s):
         if len(s) != 2:
             raise Fail
@@ -303,6 +326,14 @@ class _Check:
 
 
 AXIS_FUNCS = AXIS_REDUCE | {"softmax"}
+
+
+def _int(a):
+    """The value of an integer literal (``-1`` too), else ``None``."""
+    sign = 1
+    if isinstance(a, Neg):
+        sign, a = -1, a.arg
+    return sign * int(a.value) if isinstance(a, Num) and a.value == int(a.value) else None
 
 
 def _dims(n):

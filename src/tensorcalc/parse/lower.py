@@ -31,7 +31,7 @@ from ..expr import Expr
 from ..ops import UNARY_OPS, Op
 from ..shapes import as_shape
 from ..sugar import getitem
-from .ast import Array, BinOp, Call, Index, Name, Neg, Num, Str, Transpose
+from .ast import Array, BinOp, Call, Index, Name, Neg, Num, Str, Transpose, Tuple
 from .infer import matlab_ranks, search
 
 ELEMENTWISE = {op.value: op for op in UNARY_OPS}
@@ -46,6 +46,13 @@ ONE_ARG = {
     "norm1": lambda x: b.sum_(b.unary(Op.ABS, x)),
     "unit": lambda x: b.func(Op.UNIT, x),  # x / norm(x), 0 at x = 0
     "diag": b.diag,
+    "cholesky": lambda x: b.func(Op.CHOLESKY, x),  # S = L L', L lower (of the symmetric part)
+    "phi": lambda x: b.func(Op.PHI, x),  # the lower triangle, diagonal halved
+    "eigvalsh": lambda x: b.func(Op.EIGVALSH, x),  # ascending, as NumPy's
+    "eigvecsh": lambda x: b.func(Op.EIGVECSH, x),  # columns; each's largest entry positive
+    "svdvals": lambda x: b.func(Op.SVDVALS, x),  # descending, as NumPy's
+    "norm_nuc": lambda x: b.sum_(b.func(Op.SVDVALS, x), -1),  # the nuclear norm Σσᵢ
+    "pinv": lambda x: b.func(Op.PINV, x),
     "logsumexp": lambda x: b.func(Op.LOGSUMEXP, x),
     "softmax": lambda x: b.func(Op.SOFTMAX, x),
     "transpose": b.transpose,
@@ -66,6 +73,11 @@ TWO_ARG = {
     "dot": b.matmul,
     "solve": lambda a, c: b.matmul(b.func(Op.INV, a), c),  # solve(A, B) = A⁻¹ B
 }
+AXES_ARGS = {  # f(X, constant ints...): axes as literals, as NumPy writes them
+    "transpose": (b.transpose, "transpose(T) or transpose(T, (0, 2, 1))", (0, 1)),
+    "swapaxes": (b.swapaxes, "swapaxes(T, 1, 2)", (2,)),
+    "matrix_power": (b.matrix_power, "matrix_power(X, k) with a whole k", (1,)),
+}
 AXIS = {  # f(X) over all entries, f(X, axis) or f(X, axis=k) along an axis
     "sum": b.sum_,
     "mean": b.mean,
@@ -79,7 +91,13 @@ DIM_FUNCS = {
     "select": lambda dims: b.select(*dims),
 }
 FUNCTIONS = sorted(
-    set(ELEMENTWISE) | set(ONE_ARG) | set(TWO_ARG) | set(DIM_FUNCS) | set(AXIS) | {"einsum"}
+    set(ELEMENTWISE)
+    | set(ONE_ARG)
+    | set(TWO_ARG)
+    | set(DIM_FUNCS)
+    | set(AXIS)
+    | set(AXES_ARGS)
+    | {"einsum"}
 )
 
 
@@ -238,6 +256,8 @@ class Lowering:
             return _Val(b.var(n.id, self.shapes[n.id], symmetric=n.id in self.symmetric))
         if isinstance(n, Str):
             self.error("a string is only allowed as the first argument of einsum", n.pos)
+        if isinstance(n, Tuple):
+            self.error("a tuple (0, 2, 1) is only allowed as the axes of a function", n.pos)
         if isinstance(n, Neg):
             v = self.lower(n.arg)
             return _Val(b.neg(v.e), v.row)  # -x' is still a row
@@ -299,6 +319,8 @@ class Lowering:
         if f == "einsum":
             return _Val(self.einsum(n))
         kwargs = dict(n.kwargs)
+        if f == "norm" and (len(n.args) > 1 or kwargs):
+            return _Val(self.norm(n, kwargs))
         if f in AXIS:
             return _Val(self.sum(n, kwargs))
         if kwargs:
@@ -307,6 +329,12 @@ class Lowering:
             (left, right) = (self.lower(a) for a in n.args)
             row = left.row and f == "m/" and left.e.ndim == 1  # x' / 2 is still a row
             return _Val(MATLAB[f](left.e, right.e), row)
+        if f in AXES_ARGS and len(n.args) > 1:
+            fn, usage, counts = AXES_ARGS[f]
+            if len(n.args) - 1 not in counts:
+                self.error(f"{f}() takes {usage}", n.pos)
+            ints = (self.axes(a, f"{f}() takes {usage}: ") for a in n.args[1:])
+            return _Val(fn(self.lower(n.args[0]).e, *ints))
         args = [self.lower(a).e for a in n.args]
         if f in ELEMENTWISE or f in ONE_ARG:
             if len(args) != 1:
@@ -322,6 +350,17 @@ class Lowering:
             return _Val(READER[f](*args))
         hint = ", ".join(FUNCTIONS)
         self.error(f"unknown function {f!r}; known functions: {hint}", n.pos)
+
+    def axes(self, a, usage=""):
+        """A constant int (``-1`` included) or a tuple of them: ``(0, 2, 1)``."""
+        if isinstance(a, Tuple):
+            return tuple(self.axes(x, usage) for x in a.items)
+        sign = 1
+        if isinstance(a, Neg):
+            sign, a = -1, a.arg
+        if not (isinstance(a, Num) and a.value == int(a.value)):
+            self.error(f"{usage}a whole number is needed here (or a tuple of them)", a.pos)
+        return sign * int(a.value)
 
     def dims(self, n):
         if n.func == "select":
@@ -362,12 +401,35 @@ class Lowering:
         x = self.lower(args[0]).e
         if len(args) == 1:
             return AXIS[n.func](x, None)
-        ax = args[1]
-        if isinstance(ax, Neg) and isinstance(ax.arg, Num):
-            ax = Num(-ax.arg.value, ax.pos)
-        if not (isinstance(ax, Num) and ax.value == int(ax.value)):
-            self.error(f"the axis of {n.func}() must be an integer", ax.pos)
-        return AXIS[n.func](x, int(ax.value))
+        return AXIS[n.func](x, self.axes(args[1], f"the axis of {n.func}(): "))
+
+    def norm(self, n, kwargs):
+        """``norm(X, axis)`` (or ``axis=``) along axes, as ``sum(X, axis)`` sums: sqrt(Σ X²);
+        ``norm(x, ord=p)`` the p-norm (Σ|x|ᵖ)^(1/p) of all entries, for a number p ≥ 1."""
+        if set(kwargs) - {"axis", "ord"} or len(n.args) > 2 or (len(n.args) == 2 and kwargs):
+            self.error("norm() takes norm(X), norm(X, axis), norm(X, axis=k) or norm(x, ord=p)",
+                       n.pos)  # fmt: skip
+        x = self.lower(n.args[0]).e
+        if "ord" in kwargs:
+            p = kwargs["ord"]
+            if not isinstance(p, Num) or p.value < 1:
+                self.error("norm(x, ord=p) takes a number p >= 1 (2 is norm(x))", p.pos)
+            if "axis" in kwargs:
+                self.error("norm(x, ord=p) is over all entries; p-norms along an axis are not "
+                           "supported", n.pos)  # fmt: skip
+            if p.value == 2:
+                return b.func(Op.NORM, x)
+            if p.value == 1:
+                return b.sum_(b.unary(Op.ABS, x))
+            return b.pow_(b.sum_(b.pow_(b.unary(Op.ABS, x), p.value)), 1.0 / p.value)
+        arg = kwargs.get("axis", n.args[1] if len(n.args) > 1 else None)
+        axis = self.axes(arg, "the axis of norm(): ")
+        if not all(-x.ndim <= k < x.ndim for k in (axis if isinstance(axis, tuple) else (axis,))):
+            self.error(f"axis {axis} is out of range for rank {x.ndim} (norm(X, axis) takes an "
+                       "axis; a p-norm is norm(x, ord=p))", arg.pos)  # fmt: skip
+        if len({k % x.ndim for k in (axis if isinstance(axis, tuple) else (axis,))}) == x.ndim:
+            return b.func(Op.NORM, x)  # along every axis: the norm of all entries
+        return b.unary(Op.SQRT, b.sum_(b.pow_(x, 2.0), axis))
 
     def einsum(self, n):
         if not n.args or not isinstance(n.args[0], Str):

@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..errors import ParseError
-from .ast import Array, BinOp, Call, Index, Name, Neg, Num, Str, Transpose
+from .ast import Array, BinOp, Call, Index, Name, Neg, Num, Str, Transpose, Tuple
 from .lexer import tokenize
 
 MAX_DEPTH = 100  # levels of nesting in a parse tree (see the module docstring)
@@ -79,6 +79,8 @@ def _children(n):
         return (n.arg,)
     if isinstance(n, Call):
         return n.args + tuple(v for _, v in n.kwargs)
+    if isinstance(n, Tuple):
+        return n.items
     return ()
 
 
@@ -259,7 +261,16 @@ class _Parser:
         if self.accept("("):
             self.nest(t.pos)
             node = self.additive()
-            self.expect(")")
+            if self.accept(","):  # (0, 2, 1): a tuple of axes
+                items = [node]
+                while not self.accept(")"):
+                    items.append(self.additive())
+                    if not self.accept(","):
+                        self.expect(")")
+                        break
+                node = Tuple(tuple(items), t.pos)
+            else:
+                self.expect(")")
             self.depth -= 1
             return node
         if self.accept("["):

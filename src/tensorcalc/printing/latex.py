@@ -20,6 +20,9 @@ FUNC = {
     "exp": r"\exp", "log": r"\log", "sin": r"\sin", "cos": r"\cos", "tan": r"\tan",
     "arcsin": r"\arcsin", "arccos": r"\arccos", "arctan": r"\arctan", "tanh": r"\tanh",
     "det": r"\det", "tr": r"\operatorname{tr}", "logdet": r"\log\det",
+    "cholesky": r"\operatorname{cholesky}", "phi": r"\operatorname{phi}",  # read back as such
+    "eigvalsh": r"\operatorname{eigvalsh}", "eigvecsh": r"\operatorname{eigvecsh}",
+    "svdvals": r"\operatorname{svdvals}", "pinv": r"\operatorname{pinv}",
 }  # fmt: skip
 
 
@@ -165,7 +168,8 @@ def _call(p):
         sym = {"eye": "I", "ones": r"\mathbf{1}", "zeros": r"\mathbf{0}"}[fn]
         return sym + "_{" + r" \times ".join(args) + "}"
     if fn in ("sum", "softmax", "logsumexp") and extra:  # along an axis
-        return r"\operatorname{" + fn + "}_{" + str(extra[0]) + r"}\left(" + args[0] + r"\right)"
+        axes = ", ".join(map(str, extra))
+        return r"\operatorname{" + fn + "}_{" + axes + r"}\left(" + args[0] + r"\right)"
     head = FUNC.get(fn, r"\operatorname{" + fn + "}")
     return head + r"\left(" + ", ".join(args) + r"\right)"
 

@@ -79,7 +79,8 @@ def _pure_chain(p: P, left: P | None = None) -> bool:
 
 def _call(p):
     name, extra = p.value
-    args = [render(c) for c in p.children] + [str(x) for x in extra]
+    args = [render(c) for c in p.children]
+    args += [str(x) for x in extra] if len(extra) < 2 else ["(" + ", ".join(map(str, extra)) + ")"]
     return f"{FMT_FUNC.get(name, name)}({', '.join(args)})"
 
 

@@ -26,6 +26,7 @@ from ..build import (
 )
 from ..expr import Expr
 from ..ops import Op
+from .identities import IDENTITIES
 from .symmetry import orient
 
 MAX_INNER_RANK = 2  # sums inside a product stay matrices: B X C + B' X C', not X : (B⊗C + …)
@@ -77,7 +78,7 @@ def absorb(e):
 def _cancel(ops, out):
     """inv(M)ₚ_q M_qs = δₚₛ and M_rq inv(M)_qs = δ_rs, q summed over those two only."""
     for i, (v, lv) in enumerate(ops):
-        if v.op is not Op.INV:
+        if v.op is not Op.INV or v.ndim != 2:  # a stack of inverses: not this rule's labels
             continue
         m = v.args[0]
         for j, (w, lw) in enumerate(ops):
@@ -280,6 +281,8 @@ def sqrt_of_square_sum(e):
 def inverse_of_transpose(e):
     # inv(A') = inv(A)'
     (a,) = e.args
+    if a.ndim != 2:
+        return None  # a stack: inv acts on the last two axes, not through a reversal of all
     if a.op is Op.EINSUM and len(a.args) == 1 and a.attrs[0][0] == a.attrs[1][::-1]:
         return transpose(func(Op.INV, a.args[0]))
     return None
@@ -305,3 +308,5 @@ REWRITES = {
     Op.INV: [inverse_of_transpose],
     Op.SQRT: [sqrt_of_square_sum],
 }
+for _op, _rules in IDENTITIES.items():  # the functions' identities (issue 23), one table
+    REWRITES[_op] = REWRITES.get(_op, []) + _rules

@@ -65,6 +65,12 @@ SYMMETRIC = {
     Op.UNIT: _args,  # S / ‖S‖
     Op.LOGSUMEXP: lambda e: False,
     Op.SOFTMAX: lambda e: False,  # a vector function
+    Op.CHOLESKY: lambda e: False,  # lower triangular
+    Op.PHI: lambda e: False,
+    Op.EIGVALSH: lambda e: False,  # a vector
+    Op.EIGVECSH: lambda e: False,  # orthogonal
+    Op.SVDVALS: lambda e: False,  # a vector
+    Op.PINV: _args,  # pinv(S)ᵀ = pinv(Sᵀ)
 }
 SYMMETRIC.update({op: _args for op in Op if KIND[op] == UNARY})  # f(S) elementwise
 

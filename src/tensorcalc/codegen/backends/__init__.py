@@ -44,6 +44,9 @@ class Backend:
     # broadcasting to the result's rank and ``&`` of booleans); without it, each delta and
     # selection is placed by ``place`` in turn (codegen/place.py), up to rank 5
     place_deltas: bool = True
+    # a number given to a library function, where the library's functions take only arrays
+    # (torch.sqrt(8.0) is a TypeError): {0} is the number
+    scalar: str = ""
 
 
 # functions every backend must provide (the registry test checks each table)
@@ -61,5 +64,11 @@ FUNCTIONS = (
     "scatter",  # scatter(x, axis, n, start, step): x along axis at start + k*step of n, else 0
     "place",  # place(x, p, q, n, start, step): x[.., k, ..] at start + k*step of a new axis q
     "unit",  # unit(x) = x / norm(x), 0 at x = 0
+    "cholesky",  # the lower Cholesky factor of the symmetric part (S + S')/2, last two axes
+    "phi",  # the lower triangle with the diagonal halved, last two axes
+    "eigvalsh",  # eigenvalues of the symmetric part, ascending
+    "eigvecsh",  # its eigenvectors (columns), each's largest-magnitude entry positive
+    "svdvals",  # singular values, descending
+    "pinv",  # the Moore–Penrose pseudo-inverse
     "copy",  # copy(x): a result that is an input, a view of one or another result (writable arrays)
 )  # fmt: skip

@@ -41,6 +41,19 @@ _UNIT = NUMPY.helpers["_unit"].replace("np.", "da.")
 _NORM = """def _norm(x):
     return da.sqrt(da.sum(x * x))"""  # one argument, rendered once (x may be a + b)
 
+_EIGVALSH = """def _eigvalsh(s):
+    s = np.asarray(s)
+    return da.from_array(np.linalg.eigvalsh(0.5 * (s + np.swapaxes(s, -1, -2))))"""
+_EIGVECSH = (
+    NUMPY.helpers["_eigvecsh"]
+    .replace(
+        "    return v * np.sign(np.take_along_axis(v, k, axis=-2))",
+        "    return da.from_array(v * np.sign(np.take_along_axis(v, k, axis=-2)))",
+    )
+    .replace("np.linalg.eigh(0.5 * (s", "np.linalg.eigh(0.5 * (np.asarray(s)")
+    .replace("np.swapaxes(s, -1, -2)))", "np.swapaxes(np.asarray(s), -1, -2)))")
+)
+
 BACKEND = Backend(
     name="dask",
     imports=("import dask.array as da", "import numpy as np"),
@@ -67,6 +80,12 @@ BACKEND = Backend(
         "logdet": "_small(lambda a: np.linalg.slogdet(a)[1], {0})",
         "norm": "_norm({0})",
         "unit": "_unit({0})",
+        "cholesky": "_small(lambda a: np.linalg.cholesky(0.5 * (a + np.swapaxes(a, -1, -2))), {0})",
+        "phi": "_small(lambda a: np.tril(a) - 0.5 * np.tril(np.triu(a)), {0})",
+        "eigvalsh": "_eigvalsh({0})",
+        "eigvecsh": "_eigvecsh({0})",
+        "svdvals": "_small(lambda a: np.linalg.svd(a, compute_uv=False), {0})",
+        "pinv": "_small(np.linalg.pinv, {0})",
         "softmax": "_softmax({0})",
         "logsumexp": "_logsumexp({0})",
         "sum": "da.sum({0})",
@@ -101,6 +120,8 @@ BACKEND = Backend(
         "_unit": _UNIT,
         "_norm": _NORM,
         "_small": _SMALL,
+        "_eigvalsh": _EIGVALSH,
+        "_eigvecsh": _EIGVECSH,
         "_sigmoid": _SIGMOID,
         "_softmax": _SOFTMAX,
         "_logsumexp": _LSE,

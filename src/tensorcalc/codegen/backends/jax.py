@@ -27,6 +27,13 @@ def native():
 _SOFTMAX = """def _softmax(x):
     return jax.nn.softmax(x.reshape(-1)).reshape(x.shape)"""
 
+_EIGVECSH = """def _eigvecsh(s):
+    # eigenvectors of (S + S')/2, each column's largest-magnitude entry positive (repeated
+    # eigenvalues are not checked under jit: their derivatives come out inf or nan)
+    w, v = jnp.linalg.eigh(0.5 * (s + jnp.swapaxes(s, -1, -2)))
+    k = jnp.argmax(jnp.abs(v), axis=-2)[..., None, :]
+    return v * jnp.sign(jnp.take_along_axis(v, k, axis=-2))"""
+
 _UNIT = NUMPY.helpers["_unit"].replace("np.", "jnp.")
 _SELECT = """def _select(m, n, start, step):
     return jnp.zeros((m, n)).at[jnp.arange(m), start + step * jnp.arange(m)].set(1.0)"""
@@ -62,6 +69,12 @@ BACKEND = Backend(
         "logdet": "jnp.linalg.slogdet({0})[1]",
         "norm": "jnp.linalg.norm({0})",
         "unit": "_unit({0})",
+        "cholesky": "_cholesky({0})",
+        "phi": "_phi({0})",
+        "eigvalsh": "_eigvalsh({0})",
+        "eigvecsh": "_eigvecsh({0})",
+        "svdvals": "jnp.linalg.svd({0}, compute_uv=False)",
+        "pinv": "jnp.linalg.pinv({0})",
         "softmax": "_softmax({0})",
         "logsumexp": "jax.scipy.special.logsumexp({0})",
         "sum": "jnp.sum({0})",
@@ -93,6 +106,10 @@ BACKEND = Backend(
         "_place": PLACE_WHERE.replace("np.", "jnp."),
         "_softmax": _SOFTMAX,
         "_unit": _UNIT,
+        "_cholesky": NUMPY.helpers["_cholesky"].replace("np.", "jnp."),
+        "_phi": NUMPY.helpers["_phi"].replace("np.", "jnp."),
+        "_eigvalsh": NUMPY.helpers["_eigvalsh"].replace("np.", "jnp."),
+        "_eigvecsh": _EIGVECSH,
     },
     module="jax",
     jit=jit,

@@ -93,6 +93,39 @@ PLACE_WHERE = """def _place(x, p, q, n, start, step):
     mask = np.expand_dims(at, q) == np.reshape(np.arange(n), along)
     return np.where(mask, np.expand_dims(x, q), 0.0)"""
 
+_CHOLESKY = """def _cholesky(s):
+    # the lower factor of the symmetric part (S + S')/2, as tensorcalc defines cholesky(S)
+    return np.linalg.cholesky(0.5 * (s + np.swapaxes(s, -1, -2)))"""
+_PHI = """def _phi(x):
+    # the lower triangle with the diagonal halved (the Cholesky differential's Phi)
+    return np.tril(x) - 0.5 * np.tril(np.triu(x))"""
+
+_EIGVALSH = """def _eigvalsh(s):
+    # the eigenvalues of the symmetric part (S + S')/2, ascending
+    return np.linalg.eigvalsh(0.5 * (s + np.swapaxes(s, -1, -2)))"""
+_EIGVECSH = """def _eigvecsh(s):
+    # eigenvectors of (S + S')/2, each column's largest-magnitude entry positive; they (and
+    # eigenvalue derivatives) exist only for distinct eigenvalues
+    w, v = np.linalg.eigh(0.5 * (s + np.swapaxes(s, -1, -2)))
+    scale = np.max(np.abs(w), axis=-1, keepdims=True, initial=0.0)
+    if w.shape[-1] > 1 and np.any(np.diff(w, axis=-1) <= 1e-8 * scale):
+        raise ValueError("eigenvectors need distinct eigenvalues: S has a repeated eigenvalue")
+    k = np.argmax(np.abs(v), axis=-2)[..., None, :]
+    return v * np.sign(np.take_along_axis(v, k, axis=-2))"""
+
+_FULL_RANK = """def _full_rank(x):
+    # singular values and pseudo-inverses are differentiated only at full rank
+    s = np.linalg.svd(x, compute_uv=False)
+    if np.any(np.min(s, axis=-1) <= np.max(s, axis=-1) * max(x.shape[-2:]) * 2.2e-16):
+        raise ValueError("svdvals and pinv need a full-rank matrix: X is rank-deficient")
+    return s"""
+_PINV = """def _pinv(x):
+    # the pseudo-inverse is differentiated only at full rank
+    s = np.linalg.svd(x, compute_uv=False)
+    if np.any(np.min(s, axis=-1) <= np.max(s, axis=-1) * max(x.shape[-2:]) * 2.2e-16):
+        raise ValueError("svdvals and pinv need a full-rank matrix: X is rank-deficient")
+    return np.linalg.pinv(x)"""
+
 _SOFTMAX_AXIS = """def _softmax_axis(x, axis):
     e = np.exp(x - np.max(x, axis=axis, keepdims=True))
     return e / np.sum(e, axis=axis, keepdims=True)"""
@@ -126,6 +159,12 @@ BACKEND = Backend(
         "logdet": "np.linalg.slogdet({0})[1]",
         "norm": "np.linalg.norm({0})",
         "unit": "_unit({0})",
+        "cholesky": "_cholesky({0})",
+        "phi": "_phi({0})",
+        "eigvalsh": "_eigvalsh({0})",
+        "eigvecsh": "_eigvecsh({0})",
+        "svdvals": "_full_rank({0})",
+        "pinv": "_pinv({0})",
         "softmax": "_softmax({0})",
         "logsumexp": "_logsumexp({0})",
         "sum": "np.sum({0})",
@@ -159,6 +198,12 @@ BACKEND = Backend(
         "_scatter": _SCATTER,
         "_place": _PLACE,
         "_unit": _UNIT,
+        "_cholesky": _CHOLESKY,
+        "_phi": _PHI,
+        "_eigvalsh": _EIGVALSH,
+        "_eigvecsh": _EIGVECSH,
+        "_full_rank": _FULL_RANK,
+        "_pinv": _PINV,
         "_gram": _GRAM,
         "_sigmoid": _SIGMOID,
         "_softmax": _SOFTMAX,

@@ -34,6 +34,11 @@ _MM = """def _mm(a, b):
     if b.shape.rank == 2:
         return tf.linalg.matvec(b, a, transpose_a=True)
     return tf.tensordot(a, b, 1)"""
+_SOFTMAX_AXIS = """def _softmax_axis(x, axis):
+    # along one axis or several (tf.nn.softmax takes one)
+    if isinstance(axis, int):
+        return tf.nn.softmax(x, axis=axis)
+    return tf.exp(x - tf.reduce_logsumexp(x, axis=list(axis), keepdims=True))"""
 _WHERE = """def _where(mask, x):
     return tf.where(mask, x, tf.zeros((), dtype=x.dtype))"""
 _SELECT = """def _select(m, n, start, step, dtype):
@@ -71,6 +76,23 @@ def jit(fn):
     return call
 
 
+_CHOLESKY = """def _cholesky(s):
+    # the lower factor of the symmetric part (S + S')/2, as tensorcalc defines cholesky(S)
+    return tf.linalg.cholesky(0.5 * (s + tf.linalg.matrix_transpose(s)))"""
+_PHI = """def _phi(x):
+    # the lower triangle with the diagonal halved (the Cholesky differential's Phi)
+    return tf.linalg.band_part(x, -1, 0) - 0.5 * tf.linalg.band_part(x, 0, 0)"""
+
+_EIGVALSH = """def _eigvalsh(s):
+    # the eigenvalues of the symmetric part (S + S')/2, ascending
+    return tf.linalg.eigvalsh(0.5 * (s + tf.linalg.matrix_transpose(s)))"""
+_EIGVECSH = """def _eigvecsh(s):
+    # eigenvectors of (S + S')/2, each column's largest-magnitude entry positive (repeated
+    # eigenvalues are not checked in a graph: their derivatives come out inf or nan)
+    w, v = tf.linalg.eigh(0.5 * (s + tf.linalg.matrix_transpose(s)))
+    k = tf.one_hot(tf.argmax(tf.abs(v), axis=-2), v.shape[-2], axis=len(v.shape) - 2, dtype=v.dtype)
+    return v * tf.sign(tf.reduce_sum(v * k, axis=-2, keepdims=True))"""
+
 BACKEND = Backend(
     name="tensorflow",
     imports=("import tensorflow as tf",),
@@ -97,11 +119,17 @@ BACKEND = Backend(
         "logdet": "tf.linalg.slogdet({0})[1]",
         "norm": "_norm({0})",
         "unit": "_unit({0})",
+        "cholesky": "_cholesky({0})",
+        "phi": "_phi({0})",
+        "eigvalsh": "_eigvalsh({0})",
+        "eigvecsh": "_eigvecsh({0})",
+        "svdvals": "tf.linalg.svd({0}, compute_uv=False)",
+        "pinv": "tf.linalg.pinv({0})",
         "softmax": "_softmax({0})",
         "logsumexp": "tf.reduce_logsumexp({0})",
         "sum": "tf.reduce_sum({0})",
         "sum_axis": "tf.reduce_sum({0}, axis={1})",
-        "softmax_axis": "tf.nn.softmax({0}, axis={1})",
+        "softmax_axis": "_softmax_axis({0}, {1})",
         "logsumexp_axis": "tf.reduce_logsumexp({0}, axis={1})",
         "tr": "tf.linalg.trace({0})",
         "diag_vec": "tf.linalg.diag({0})",
@@ -128,14 +156,20 @@ BACKEND = Backend(
         "_place": _PLACE,
         "_where": _WHERE,
         "_softmax": _SOFTMAX,
+        "_softmax_axis": _SOFTMAX_AXIS,
         "_step": _STEP,
         "_norm": _NORM,
         "_unit": _UNIT,
+        "_cholesky": _CHOLESKY,
+        "_phi": _PHI,
+        "_eigvalsh": _EIGVALSH,
+        "_eigvecsh": _EIGVECSH,
         "_solve": _SOLVE,
         "_mm": _MM,
     },
     prologue="_dt = {first}.dtype",
     bare_prologue="_dt = tf.float64",
+    scalar="tf.constant({0}, dtype=_dt)",  # tf.sqrt(8.0) would be float32 beside float64 inputs
     module="tensorflow",
     matmul="_mm({0}, {1})",
     transpose="tf.transpose({0})",

@@ -4,6 +4,11 @@ from . import Backend
 
 _SOFTMAX = """def _softmax(x):
     return torch.softmax(x.reshape(-1), 0).reshape(x.shape)"""
+_SOFTMAX_AXIS = """def _softmax_axis(x, axis):
+    # along one axis or several (torch.softmax takes one)
+    if isinstance(axis, int):
+        return torch.softmax(x, axis)
+    return torch.exp(x - torch.logsumexp(x, axis, keepdim=True))"""
 _STEP = """def _step(x):
     return (x > 0).to(x.dtype)"""
 
@@ -42,6 +47,26 @@ _PLACE = """def _place(x, p, q, n, start, step):
     shape = tuple(x.shape[:q]) + (n,) + tuple(x.shape[q:])
     return torch.zeros(shape, dtype=x.dtype, device=x.device).scatter(q, at, x.unsqueeze(q))"""
 
+_CHOLESKY = """def _cholesky(s):
+    # the lower factor of the symmetric part (S + S')/2, as tensorcalc defines cholesky(S)
+    return torch.linalg.cholesky(0.5 * (s + s.transpose(-1, -2)))"""
+_PHI = """def _phi(x):
+    # the lower triangle with the diagonal halved (the Cholesky differential's Phi)
+    return torch.tril(x) - 0.5 * torch.tril(torch.triu(x))"""
+
+_EIGVALSH = """def _eigvalsh(s):
+    # the eigenvalues of the symmetric part (S + S')/2, ascending
+    return torch.linalg.eigvalsh(0.5 * (s + s.transpose(-1, -2)))"""
+_EIGVECSH = """def _eigvecsh(s):
+    # eigenvectors of (S + S')/2, each column's largest-magnitude entry positive; they (and
+    # eigenvalue derivatives) exist only for distinct eigenvalues
+    w, v = torch.linalg.eigh(0.5 * (s + s.transpose(-1, -2)))
+    scale = torch.amax(torch.abs(w), dim=-1, keepdim=True)
+    if w.shape[-1] > 1 and bool(torch.any(torch.diff(w, dim=-1) <= 1e-8 * scale)):
+        raise ValueError("eigenvectors need distinct eigenvalues: S has a repeated eigenvalue")
+    k = torch.argmax(torch.abs(v), dim=-2, keepdim=True)
+    return v * torch.sign(torch.gather(v, -2, k))"""
+
 BACKEND = Backend(
     name="torch",
     imports=("import torch",),
@@ -68,11 +93,17 @@ BACKEND = Backend(
         "logdet": "torch.linalg.slogdet({0})[1]",
         "norm": "torch.linalg.norm({0})",
         "unit": "_unit({0})",
+        "cholesky": "_cholesky({0})",
+        "phi": "_phi({0})",
+        "eigvalsh": "_eigvalsh({0})",
+        "eigvecsh": "_eigvecsh({0})",
+        "svdvals": "torch.linalg.svdvals({0})",
+        "pinv": "torch.linalg.pinv({0})",
         "softmax": "_softmax({0})",
         "logsumexp": "torch.logsumexp(({0}).reshape(-1), 0)",
         "sum": "torch.sum({0})",
         "sum_axis": "torch.sum({0}, dim={1})",
-        "softmax_axis": "torch.softmax({0}, {1})",
+        "softmax_axis": "_softmax_axis({0}, {1})",
         "logsumexp_axis": "torch.logsumexp({0}, {1})",
         "tr": "torch.trace({0})",
         "diag_vec": "torch.diag({0})",
@@ -100,11 +131,17 @@ BACKEND = Backend(
         "_scatter": _SCATTER,
         "_place": _PLACE,
         "_unit": _UNIT,
+        "_cholesky": _CHOLESKY,
+        "_phi": _PHI,
+        "_eigvalsh": _EIGVALSH,
+        "_eigvecsh": _EIGVECSH,
         "_gram": _GRAM,
         "_softmax": _SOFTMAX,
+        "_softmax_axis": _SOFTMAX_AXIS,
         "_step": _STEP,
     },
     prologue="_new = {{'dtype': {first}.dtype, 'device': {first}.device}}",
     bare_prologue="_new = {'dtype': torch.float64}",
     module="torch",
+    scalar="torch.tensor({0}, **_new)",  # sqrt(8) in 1 / sqrt(8): torch.sqrt takes tensors
 )

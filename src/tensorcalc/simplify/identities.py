@@ -1,0 +1,130 @@
+"""Identities of the functions, as rewrite rules (issue 23's notation cases), merged into
+``rules.REWRITES``; each line has the math in its comment and is tested against its unsimplified
+form at random values (tests/test_simplify.py).
+
+* a softmax summed over its own axes is 1 (every row of ``softmax(Y, 1)`` sums to 1), so the
+  Hessian of ``sum(softmax(Y, 1))`` is exactly 0;
+* ``log(sum(exp(x)))`` is ``logsumexp(x)`` (along axes too), so it gets logsumexp's stable value
+  and its Hessian diag(s) − s sᵀ;
+* ``exp(x) / sum(exp(x))`` is ``softmax(x)`` (along axes too): the gradient of
+  ``log(sum(exp(x)))``, whose Hessian is then diag(s) − s sᵀ;
+* a delta between two output indices makes the factors on either index one vector:
+  ``a_i δ_ij b_j = (a ⊙ b)_i δ_ij``, so ``diag(a) @ diag(b)`` is ``diag(a * b)``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from ..build import const_value, einsum, func, ones
+from ..expr import Expr
+from ..ops import Op
+
+
+def _ops(e: Expr):
+    return list(zip(e.args, e.attrs[0])), e.attrs[1]
+
+
+def softmax_sums_to_one(e):
+    # Σ_K softmax(Y, K)[.., K, ..] = 1: the axes K summed by this factor alone
+    ops, out = _ops(e)
+    count = Counter(x for _, ls in ops for x in ls)
+    for k, (s, ls) in enumerate(ops):
+        if s.op is not Op.SOFTMAX or len(set(ls)) != len(ls):
+            continue
+        axes = s.attrs or tuple(range(s.ndim))
+        summed = [ls[a] for a in axes]
+        if any(x in out or count[x] != 1 for x in summed):
+            continue
+        kept = tuple(x for a, x in enumerate(ls) if a not in axes)
+        shape = tuple(d for a, d in enumerate(s.shape) if a not in axes)
+        rest = [o for j, o in enumerate(ops) if j != k]
+        return einsum(rest + [(ones(shape), kept)], out)
+    return None
+
+
+def log_of_sum_of_exp(e):
+    # log Σ_K exp(x) = logsumexp(x, K): the stable form, and its Hessian diag(s) − s sᵀ
+    (a,) = e.args
+    if a.op is not Op.EINSUM or len(a.args) != 1 or a.args[0].op is not Op.EXP:
+        return None
+    (ls,), out = a.attrs
+    if len(set(ls)) != len(ls) or tuple(x for x in ls if x in out) != tuple(out):
+        return None
+    x = a.args[0].args[0]
+    axes = tuple(k for k, lab in enumerate(ls) if lab not in out)
+    return func(Op.LOGSUMEXP, x, axes if out else None)
+
+
+def delta_joins_vectors(e):
+    # a_p δ_pq b_q = (a ⊙ b)_p δ_pq (p, q both outputs): diag(a) @ diag(b) = diag(a * b)
+    ops, out = _ops(e)
+    for k, (a, ls) in enumerate(ops):
+        if a.op is not Op.EYE or ls[0] == ls[1] or not set(ls) <= set(out):
+            continue
+        p, q = ls
+        others = [lb for j, (_, lb) in enumerate(ops) if j != k]
+        if not (any(q in lb and p not in lb for lb in others)
+                and any(p in lb and q not in lb for lb in others)):  # fmt: skip
+            continue  # only factors on both sides join (diag(v) alone is left as it is)
+        moved = [
+            (b, tuple(p if x == q else x for x in lb)) if j != k and p not in lb else (b, lb)
+            for j, (b, lb) in enumerate(ops)
+        ]
+        return einsum(moved, out)
+    return None
+
+
+def _sum_of_exp(d):
+    """``(x, labels, out)`` when ``d`` is Σ_K exp(x), broadcast by ones factors or not (one
+    factor exp(x), the others ones), else ``None``."""
+    if d.op is not Op.EINSUM:
+        return None
+    found = [(a, ls) for a, ls in zip(d.args, d.attrs[0]) if a.op is Op.EXP]
+    rest = [a for a in d.args if a.op is not Op.EXP]
+    if len(found) != 1 or any(a.op is not Op.CONST or a.attrs[0] != 1.0 for a in rest):
+        return None
+    (u, ls), out = found[0], d.attrs[1]
+    return (u.args[0], ls, out) if len(set(ls)) == len(ls) else None
+
+
+def _matches(x, sl, so, lu, lq):
+    """Whether (1 / Σ exp(x))[lq] lines up with exp(x)[lu]: kept axes on the same labels, a
+    broadcast axis on a label of a summed axis (the sum is constant along it)."""
+    summed = {lu[a] for a in range(x.ndim) if sl[a] not in so}
+    for t, o in enumerate(so):
+        if o in sl:
+            if lq[t] != lu[sl.index(o)]:
+                return False
+        elif lq[t] not in summed:
+            return False
+    return True
+
+
+def exp_over_sum_is_softmax(e):
+    # exp(x) / Σ_K exp(x) = softmax(x, K): d log(sum(exp(x))) reads softmax(x), and its
+    # derivative diag(s) − s sᵀ
+    ops, out = _ops(e)
+    for k, (q, lq) in enumerate(ops):
+        if q.op is not Op.DIV or const_value(q.args[0]) != 1.0:
+            continue
+        found = _sum_of_exp(q.args[1])
+        if found is None:
+            continue
+        x, sl, so = found
+        for j, (u, lu) in enumerate(ops):
+            if j == k or u.op is not Op.EXP or u.args[0] is not x or len(set(lu)) != len(lu):
+                continue
+            if not _matches(x, sl, so, lu, lq):
+                continue
+            axes = tuple(a for a in range(x.ndim) if sl[a] not in so)
+            soft = func(Op.SOFTMAX, x, axes if len(axes) < x.ndim else None)
+            rest = [o for i, o in enumerate(ops) if i not in (j, k)]
+            return einsum(rest + [(soft, lu)], out)
+    return None
+
+
+IDENTITIES = {
+    Op.EINSUM: [softmax_sums_to_one, exp_over_sum_is_softmax, delta_joins_vectors],
+    Op.LOG: [log_of_sum_of_exp],
+}
