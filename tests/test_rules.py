@@ -64,6 +64,7 @@ CASES = {
     Op.UNIT: ("unit(x) * exp(x)", VEC, "x", _vec),
     Op.SOFTMAX: ("softmax(x)", VEC, "x", _vec),
     Op.LOGSUMEXP: ("logsumexp(x)", VEC, "x", _vec),
+    Op.STACK: ("[x[0] * x[1], sin(x[2]), x[0]^2] * exp(x)", VEC, "x", _vec),
 }
 
 # linear and structural maps whose derivatives are pure index bookkeeping
@@ -92,6 +93,8 @@ STRUCTURAL = [
     ("mean(X) * mean(X, 0) + mean(X, 1)", MAT, "X", _mat),
     ("softmax(X @ X' / 2, 1) @ X", MAT, "X", _mat),  # attention with Q = K = V = X
     ("unit(X) @ X", MAT, "X", _mat),  # X / ‖X‖_F
+    ("[[x[0], x[1], 1], [x[2], x[0] * x[1], 0], [2, x[1], x[2]]] @ x", VEC, "x", _vec),  # [[..]]
+    ("[[X[0, 0], X[1, 2]], [sin(X[2, 1]), 1]]' @ X[0:2, 0]", MAT, "X", _mat),
 ]
 
 

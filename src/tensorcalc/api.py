@@ -21,7 +21,9 @@ from .diff.reverse import Step, check_order, wrt_variable
 from .errors import DifferentiationError, TensorCalcError
 from .explain import Explanation, explain_steps
 from .explain.backprop import tables as _backprop_tables
-from .expr import METHODS, NOTES, Expr, variables
+from .build import entries
+from .expr import METHODS, NOTES, Expr, postorder, variables
+from .ops import Op
 from .numeric.check import random_values
 from .numeric.evaluate import evaluate
 from .parse import as_expr, parse, where
@@ -58,13 +60,65 @@ def derivation(
     d = f
     for _ in range(order):  # each order simplified: order k is the derivative of order k - 1
         d = one_order(d, x, symmetric, steps).result
-    viewed = apply_layout(d, f.ndim, x.ndim, order, layout)
+    viewed = _readable(apply_layout(d, f.ndim, x.ndim, order, layout))
     d = d if viewed is d else simplify(viewed)  # d is simplified already; a layout may not be
     note = NOTES.setdefault(d, {})  # what evaluate needs to bind sizes, and what repr shows
     note["inputs"] = {**NOTES.get(f, {}).get("inputs", {}), **variables(f)}
     if NOTES.get(f, {}).get("assumed"):
         note["assumed"] = NOTES[f]["assumed"]
     return Derivation(f, x, d, steps)
+
+
+def _variables(f: Expr, wrt) -> list | None:
+    """The variables a list or tuple ``wrt`` names (each once), else ``None``."""
+    if not isinstance(wrt, (list, tuple)):
+        return None
+    if not wrt:
+        raise DifferentiationError("wrt is an empty list; name at least one variable")
+    xs = [wrt_variable(f, w) for w in wrt]
+    twice = [x.name for k, x in enumerate(xs) if x in xs[:k]]
+    if twice:
+        raise DifferentiationError(f"wrt names {twice[0]!r} more than once")
+    return xs
+
+
+def _per_entry(g: Expr, x: Expr, symmetric: str) -> Expr:
+    """∂g/∂x, a stack differentiated entry by entry (d[a, b] = [da, db])."""
+    if g.op is Op.STACK:
+        return b.stack([_per_entry(a, x, symmetric) for a in g.args])
+    return one_order(g, x, symmetric).result
+
+
+def _stack_last(items: list) -> Expr:
+    """The items (one shape) stacked along a new last axis, entry by entry where they are
+    stacks: the partials ∂f/∂xᵢ of a vector f side by side make its Jacobian's columns."""
+    if not items[0].ndim:
+        return b.stack(items)
+    if all(t.op is Op.STACK for t in items):
+        return b.stack([_stack_last([t.args[k] for t in items]) for k in range(len(items[0].args))])
+    s = b.stack(items)
+    idx = tuple(range(s.ndim))
+    return b.einsum([(s, idx)], idx[1:] + idx[:1])
+
+
+def _stacked(f: Expr, xs: list, order: int, layout, symmetric: str) -> Expr:
+    """The derivative with respect to scalar variables stacked in the given order: a new last
+    axis per order (gradient (k,), Hessian (k, k), Jacobian of a vector f (m, k))."""
+    d = f
+    for _ in range(order):
+        d = _stack_last([_per_entry(d, x, symmetric) for x in xs])
+    viewed = apply_layout(d, f.ndim, 1, order, layout)
+    return simplify(viewed)
+
+
+def _readable(d: Expr) -> Expr:
+    """A result with selections of entries (components ``x[0]``, ``x[1]`` of a small
+    vector) as the vector or matrix of its entries."""
+    if any(n.op is Op.SELECT for n in postorder([d])):
+        shown = entries(d)
+        if shown is not d:
+            return simplify(shown)
+    return d
 
 
 def derivative(
@@ -81,8 +135,25 @@ def derivative(
     >>> import tensorcalc as tc
     >>> print(tc.derivative("norm(X - U @ V)^2", "U", shapes={"X": "m,n", "U": "m,r", "V": "r,n"}))
     -2 * (X - U @ V) @ V'
+
+    ``wrt`` may be a list or tuple of variables: scalar variables are stacked in the order
+    given (the gradient of f(x1, x2) has shape (2,), its Hessian (2, 2)); otherwise the result
+    is a tuple with one derivative per variable (as JAX's ``argnums``).
+
+    >>> print(tc.derivative("x1^2*x2 + x1*x2^3", ["x1", "x2"]))
+    [2 * x1 * x2 + x2^3, x1^2 + 3 * x1 * x2^2]
     """
-    return derivation(f, wrt, order, layout, shapes, symmetric=symmetric).result
+    g = as_expr(f, shapes)
+    xs = _variables(g, wrt)
+    if xs is None:
+        return derivation(g, wrt, order, layout, symmetric=symmetric).result
+    check_order(order)
+    if all(x.ndim == 0 for x in xs):
+        d = _stacked(g, xs, order, layout, symmetric)
+        note = NOTES.setdefault(d, {})
+        note["inputs"] = {**NOTES.get(g, {}).get("inputs", {}), **variables(g)}
+        return d
+    return tuple(derivation(g, x, order, layout, symmetric=symmetric).result for x in xs)
 
 
 def gradient(f, wrt, shapes=None, *, symmetric: str = "sym") -> Expr:

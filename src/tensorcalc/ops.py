@@ -45,6 +45,7 @@ class Op(Enum):
     UNIT = "unit"  # x / ‖x‖, the unit tensor; 0 at x = 0 (as sign(0) = 0)
     SOFTMAX = "softmax"
     LOGSUMEXP = "logsumexp"
+    STACK = "stack"  # [a, b, ...]: n same-shape expressions as one tensor, the new axis first
 
 
 LEAF = "leaf"
@@ -86,6 +87,7 @@ KIND = {
     Op.UNIT: STRUCT,
     Op.SOFTMAX: STRUCT,
     Op.LOGSUMEXP: STRUCT,
+    Op.STACK: STRUCT,
 }
 
 UNARY_OPS = tuple(op for op in Op if KIND[op] == UNARY)

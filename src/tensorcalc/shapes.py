@@ -241,6 +241,7 @@ SHAPE = {
     Op.LOGSUMEXP: lambda args, attrs: (
         args[0].shape[: attrs[0]] + args[0].shape[attrs[0] + 1 :] if attrs else ()
     ),  # over all entries, or along axis attrs[0]
+    Op.STACK: lambda args, attrs: (len(args),) + _same(Op.STACK, args),  # [a, b]: (2,) + a.shape
     Op.EYE: lambda args, attrs: (attrs[0], attrs[0]),
     Op.VAR: lambda args, attrs: attrs[1],
     Op.SELECT: lambda args, attrs: attrs[:2],

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..build import add, div, func, mul, neg, pow_, sub, unary, zeros
+import numpy as np
+
+from ..build import add, array, div, func, mul, neg, pow_, sub, unary, zeros
 from ..ops import Op
 
 
@@ -97,6 +99,11 @@ def _lse_out(n):
     return _a(n)[: n.attrs[0]] + _a(n)[n.attrs[0] + 1 :] if n.attrs else ""
 
 
+def _unit_vector(n, i):
+    """eᵢ of length n, the i-th column of the identity."""
+    return array(np.eye(n)[i])
+
+
 PARTIAL = {
     Op.ADD: lambda n, i: [term(1.0, _o(n), _o(n))],  # d(a + b) = da + db
     Op.EINSUM: _einsum_partial,  # d(A ⊙ B) = dA ⊙ B + A ⊙ dB, in index form
@@ -107,6 +114,7 @@ PARTIAL = {
     Op.UNIT: lambda n, i: [term(1.0, _o(n), _o(n), (_inorm(n), "")), term(-1.0, _o(n), _fresh(n), (n, _o(n)), (n, _fresh(n)), (_inorm(n), ""))],  # u = x / ‖x‖: du = (I − u uᵀ) dx / ‖x‖, ∂u_I/∂x_J = (δ_IJ − u_I u_J) / ‖x‖
     Op.SOFTMAX: lambda n, i: [term(1.0, _o(n), _o(n), (n, _o(n))), term(-1.0, _o(n), _other(n), (n, _o(n)), (n, _other(n)))],  # ds = s ⊙ dx − s (sᵀ dx); along axis k the sᵀdx is per slice: ∂s_I/∂x_J = s_I δ_IJ − s_I s_J δ_{I∖k, J∖k}
     Op.LOGSUMEXP: lambda n, i: [term(1.0, _lse_out(n), _a(n), (func(Op.SOFTMAX, n.args[0], *n.attrs), _a(n)))],  # d lse(x) = softmax(x)ᵀ dx; along axis k: ∂l_{I∖k}/∂x_I = softmax(x, k)_I
+    Op.STACK: lambda n, i: [term(1.0, _o(n), _o(n)[1:], (_unit_vector(len(n.args), i), _o(n)[:1]))],  # d[a, b] = [da, db]: ∂[..]ₖ/∂(entry i) = δₖᵢ
 }  # fmt: skip
 for _op in D1:
     PARTIAL[_op] = lambda n, i: [
@@ -129,6 +137,7 @@ RULE_NAME = {
     Op.LOGSUMEXP: "chain rule d logsumexp(x) = softmax(x)ᵀdx",
     Op.POW: "power rule d aᵇ = b aᵇ⁻¹ da + aᵇ log a db",
     Op.DIV: "quotient rule d(a/b) = (da·b − a·db) / b²",
+    Op.STACK: "entry by entry d[a, b] = [da, db]",
 }
 for _op in D1:
     RULE_NAME[_op] = f"chain rule for {_op.value}"

@@ -17,7 +17,7 @@ from ..build import substitute, var
 from ..errors import TensorCalcError
 from ..expr import Expr, postorder
 from ..ops import Op
-from ..parse.ast import Array, BinOp, Call, Index, Name, Neg, Num, Str, Transpose
+from ..parse.ast import Array, BinOp, Call, Index, Name, Neg, Num, Stack, Str, Transpose
 from ..parse.lower import DIM_FUNCS, Lowering
 from ..printing import latex as L
 from ..printing import text as T
@@ -95,6 +95,8 @@ class Display:
             return P("var", (), n.id, rank)
         if isinstance(n, Array):
             return P("array", (), (n.shape, n.values), rank)
+        if isinstance(n, Stack):
+            return P("stack", tuple(sub(i) for i in n.items), None, rank)
         if isinstance(n, Neg):
             return P("neg", (sub(n.arg),), None, rank)
         if isinstance(n, Transpose):
@@ -172,6 +174,8 @@ def _children(n):
         return (n.left, n.right)
     if isinstance(n, Call) and n.func not in DIM_FUNCS:
         return tuple(n.args) + tuple(a for _, a in n.kwargs)
+    if isinstance(n, Stack):
+        return n.items
     return ()
 
 

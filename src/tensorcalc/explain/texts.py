@@ -39,6 +39,7 @@ RULE_TEXT = {
     Op.UNIT: "unit-vector rule: d(u / ‖u‖) = (du − û ⟨û, du⟩) / ‖u‖, û = u / ‖u‖",
     Op.SOFTMAX: "softmax rule: ds = s ⊙ du - s (sᵀ du), s = softmax(u)",
     Op.LOGSUMEXP: "logsumexp rule: d logsumexp(u) = softmax(u)ᵀ du",
+    Op.STACK: "entry by entry: d[a, b] = [da, db]",
 }
 
 EINSUM_TEXT = {

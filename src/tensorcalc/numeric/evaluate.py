@@ -170,6 +170,7 @@ EVAL = {
     Op.UNIT: lambda n, v: kernels.unit(v[0]),
     Op.SOFTMAX: lambda n, v: kernels.softmax(v[0], *n.attrs),
     Op.LOGSUMEXP: lambda n, v: kernels.logsumexp(v[0], *n.attrs),
+    Op.STACK: lambda n, v: np.stack([_dense(a) for a in v]),  # [a, b]
 }
 
 

@@ -132,6 +132,7 @@ def matmul(a, b, rank):
 # ---------------------------------------------------------------------------- expr -> tree
 
 NAMES = {op: op.value for op in Op}
+NAMES.update({Op.STACK: "[a, b]"})  # a list literal, not a call
 NAMES.update({Op.INV: "inv", Op.DET: "det", Op.LOGDET: "logdet", Op.NORM: "norm", Op.UNIT: "unit"})
 
 
@@ -170,6 +171,8 @@ def node_tree(e: Expr, bcast_ok: bool, sub) -> P:
         return P("array", (), e.attrs, e.ndim)
     if op is Op.SELECT:
         return call("select", *(P("dim", (), v) for v in e.attrs), rank=2)
+    if op is Op.STACK:  # [a, b, ...]: the entries, each printed whole
+        return P("stack", tuple(sub(a, False) for a in e.args), None, e.ndim)
     if op is Op.ADD:
         return _add(e, sub)
     if op is Op.EINSUM:

@@ -65,6 +65,10 @@ SYMMETRIC = {
     Op.UNIT: _args,  # S / ‖S‖
     Op.LOGSUMEXP: lambda e: False,
     Op.SOFTMAX: lambda e: False,  # a vector function
+    Op.STACK: lambda e: (
+        all(r.op is Op.STACK for r in e.args)
+        and all(r.args[j] is e.args[j].args[i] for i, r in enumerate(e.args) for j in range(i))
+    ),  # [[a, b], [b, c]]
 }
 SYMMETRIC.update({op: _args for op in Op if KIND[op] == UNARY})  # f(S) elementwise
 

@@ -61,5 +61,6 @@ FUNCTIONS = (
     "scatter",  # scatter(x, axis, n, start, step): x along axis at start + k*step of n, else 0
     "place",  # place(x, p, q, n, start, step): x[.., k, ..] at start + k*step of a new axis q
     "unit",  # unit(x) = x / norm(x), 0 at x = 0
+    "stack",  # stack([a, b]): entries of one shape as a new first axis (a literal [a, b])
     "copy",  # copy(x): a result that is an input, a view of one or another result (writable arrays)
 )  # fmt: skip

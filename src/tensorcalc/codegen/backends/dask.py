@@ -39,6 +39,9 @@ _SOFTMAX_AXIS = NUMPY.helpers["_softmax_axis"].replace("np.", "da.")
 _LSE_AXIS = NUMPY.helpers["_logsumexp_axis"].replace("np.", "da.")
 _UNIT = NUMPY.helpers["_unit"].replace("np.", "da.")
 
+_STACK = """def _stack(xs):
+    return da.stack([da.asarray(x) for x in xs])"""
+
 BACKEND = Backend(
     name="dask",
     imports=("import dask.array as da", "import numpy as np"),
@@ -84,6 +87,7 @@ BACKEND = Backend(
         "select": "_select({0}, {1}, {2}, {3})",
         "scatter": "_scatter({0}, {1}, {2}, {3}, {4})",
         "place": "_place({0}, {1}, {2}, {3}, {4}, {5})",
+        "stack": "_stack({0})",
         "copy": "{0}.copy()",
         "gram": "{0}.T @ ({1}[:, None] * {0})",
     },  # fmt: skip
@@ -94,6 +98,7 @@ BACKEND = Backend(
         "_softmax_axis": _SOFTMAX_AXIS,
         "_logsumexp_axis": _LSE_AXIS,
         "_select": _SELECT,
+        "_stack": _STACK,
         "_scatter": _SCATTER,
         "_place": PLACE_WHERE.replace("np.", "da."),
         "_unit": _UNIT,

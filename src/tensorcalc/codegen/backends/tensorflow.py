@@ -71,6 +71,9 @@ def jit(fn):
     return call
 
 
+_STACK = """def _stack(xs, dtype):
+    return tf.stack([tf.cast(x, dtype) for x in xs])"""
+
 BACKEND = Backend(
     name="tensorflow",
     imports=("import tensorflow as tf",),
@@ -116,6 +119,7 @@ BACKEND = Backend(
         "select": "_select({0}, {1}, {2}, {3}, _dt)",
         "scatter": "_scatter({0}, {1}, {2}, {3}, {4})",
         "place": "_place({0}, {1}, {2}, {3}, {4}, {5})",
+        "stack": "_stack({0}, _dt)",
         "copy": "{0}",  # immutable
         "gram": "tf.linalg.matmul({0}, {1}[:, None] * {0}, transpose_a=True)",
     },  # fmt: skip
@@ -124,6 +128,7 @@ BACKEND = Backend(
     asarray="tf.convert_to_tensor({0}, dtype_hint=tf.float64)",
     helpers={
         "_select": _SELECT,
+        "_stack": _STACK,
         "_scatter": _SCATTER,
         "_place": _PLACE,
         "_where": _WHERE,

@@ -42,6 +42,9 @@ _PLACE = """def _place(x, p, q, n, start, step):
     shape = tuple(x.shape[:q]) + (n,) + tuple(x.shape[q:])
     return torch.zeros(shape, dtype=x.dtype, device=x.device).scatter(q, at, x.unsqueeze(q))"""
 
+_STACK = """def _stack(xs, **new):
+    return torch.stack([torch.as_tensor(x, **new) for x in xs])"""
+
 BACKEND = Backend(
     name="torch",
     imports=("import torch",),
@@ -87,6 +90,7 @@ BACKEND = Backend(
         "select": "_select({0}, {1}, {2}, {3}, **_new)",
         "scatter": "_scatter({0}, {1}, {2}, {3}, {4})",
         "place": "_place({0}, {1}, {2}, {3}, {4}, {5})",
+        "stack": "_stack({0}, **_new)",
         "copy": "{0}.clone()",
         "gram": "_gram({0}, {1})",
         "index": "_index({0}, {1})",  # x[::-1]: only for backward steps (see emit.r_index)
@@ -97,6 +101,7 @@ BACKEND = Backend(
     helpers={
         "_index": _INDEX,
         "_select": _SELECT,
+        "_stack": _STACK,
         "_scatter": _SCATTER,
         "_place": _PLACE,
         "_unit": _UNIT,
