@@ -15,17 +15,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import build as b
+from .build import entries
 from .diff.layout import apply_layout
 from .diff.order import one_order
 from .diff.reverse import Step, check_order, wrt_variable
 from .errors import DifferentiationError, TensorCalcError
 from .explain import Explanation, explain_steps
 from .explain.backprop import tables as _backprop_tables
-from .build import entries
 from .expr import METHODS, NOTES, Expr, postorder, variables
-from .ops import Op
 from .numeric.check import random_values
 from .numeric.evaluate import evaluate
+from .ops import Op
 from .parse import as_expr, parse, where
 from .printing.latex import to_latex
 from .printing.text import to_text
@@ -257,7 +257,7 @@ def subs(e: Expr, mapping: dict, shapes=None) -> Expr:
     >>> import tensorcalc as tc
     >>> f = tc.parse("x1^2 + 2 * x2").subs({"x1": "sin(t)", "x2": "cos(t)"})
     >>> print(tc.derivative(f, "t"))
-    sin(t) * (2 * cos(t) - 2)
+    2 * sin(t) * (cos(t) - 1)
     """
     found = variables(e)
     known = {name: v.shape for name, v in found.items()}

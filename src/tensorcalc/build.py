@@ -25,7 +25,7 @@ import numpy as np
 
 from .errors import NumericError, ShapeError
 from .expr import Expr, node, postorder
-from .ops import KIND, LEAF, UNARY, Op
+from .ops import KIND, UNARY, Op
 from .shapes import MAX_OPERANDS, MAX_RANK, as_shape, check_name
 
 
@@ -307,7 +307,7 @@ def entry(e: Expr, k: int, p: int = 0) -> Expr:
 
 
 def _small(shape) -> bool:
-    return all(isinstance(d, int) for d in shape) and math.prod(shape) <= 64
+    return all(isinstance(d, int) for d in shape) and math.prod(shape) <= 16
 
 
 def entries(e: Expr) -> Expr:

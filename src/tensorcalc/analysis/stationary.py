@@ -81,7 +81,7 @@ def solve_stationary(f, wrt, shapes=None) -> Expr:
     >>> print(tc.solve_stationary("norm(y - P @ t)^2", "t", shapes={"y": "m", "P": "m,d"}))
     solve(P' @ P, P' @ y)
     >>> print(tc.solve_stationary("(x - a)^2 + (x - b)^2", "x"))
-    0.5 * (b + a)
+    0.5 * (a + b)
     """
     f = scalar_expr(f, shapes, "solve_stationary")
     x = wrt_variable(f, wrt)

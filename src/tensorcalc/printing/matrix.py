@@ -213,9 +213,36 @@ def _add(e, sub):
             if abs(c) != 1.0:
                 p = mul(num(abs(c)), p)
         terms.append((c < 0, p))
-    if list(e.args) == sorted(e.args, key=lambda t: t.digest):  # canonical: positives first
+    powers = [_monomial(split_coef(t)[1]) for t in e.args]
+    if all(powers) and e.ndim == 0 and list(e.args) == sorted(e.args, key=lambda t: t.digest):
+        # a polynomial in scalars: the textbook order, by powers of the variables in name order
+        # (5 * x^4 - 2 * x + 1, 2 * x1 * x2 + x2^3)
+        names = sorted({n for m in powers for n, _ in m if n})
+        key = [tuple(-dict(m).get(n, 0) for n in names) for m in powers]
+        terms = [t for _, t in sorted(zip(key, terms), key=lambda kt: kt[0])]
+    elif list(e.args) == sorted(e.args, key=lambda t: t.digest):  # canonical: positives first
         terms.sort(key=lambda sp: (sp[0], _size(sp[1])))
     return P("add", tuple(p for _, p in terms), tuple(s for s, _ in terms), e.ndim)
+
+
+def _monomial(e: Expr):
+    """``((name, power), ...)`` when ``e`` is a product of powers of scalar variables (a
+    constant: ``(("", 0),)``), else ``None``."""
+    if e.op is Op.CONST:
+        return (("", 0),)
+    if e.op is Op.VAR and not e.ndim:
+        return ((e.attrs[0], 1),)
+    if e.op is Op.POW and e.args[0].op is Op.VAR and not e.ndim and e.args[1].op is Op.CONST:
+        k = e.args[1].attrs[0]
+        return ((e.args[0].attrs[0], k),) if k == int(k) and k > 0 else None
+    if e.op is Op.EINSUM and not e.ndim and all(not a.ndim for a in e.args):
+        parts = [_monomial(a) for a in e.args]
+        if all(parts):
+            total = Counter()
+            for m in parts:
+                total.update(dict(m))
+            return tuple(sorted(total.items()))
+    return None
 
 
 # --------------------------------------------------------------------------- einsum -> tree

@@ -9,6 +9,8 @@ their matrix cancel, powers of one base merge, and symmetric operands face one w
 
 from __future__ import annotations
 
+import math
+
 from ..build import (
     add,
     broadcast,
@@ -197,6 +199,22 @@ def distribute(e):
     return None
 
 
+def integer_factor(e):
+    # (20x + 50) · F = 10 (2x + 5) · F: a whole common factor of a sum's terms leaves the sum
+    ops, out = _ops(e)
+    for k, (t, lt) in enumerate(ops):
+        if t.op is not Op.ADD:
+            continue
+        coefs = [const_value(u) if u.op is Op.CONST else split_coef(u)[0] for u in t.args]
+        if not all(c == int(c) and abs(c) < 2**31 for c in coefs):
+            continue
+        g = math.gcd(*(int(abs(c)) for c in coefs))
+        if g > 1:
+            inner = add(*(scale(1.0 / g, u) for u in t.args), max_inner_rank=MAX_INNER_RANK)
+            return scale(g, einsum(_replace(ops, {k}, [(inner, lt)]), out))
+    return None
+
+
 # ---------------------------------------------------------------------------------- sums
 
 
@@ -287,6 +305,7 @@ REWRITES = {
         inverse_of_product,
         merge_powers,
         distribute,
+        integer_factor,
         orient_symmetric,
     ],
     Op.ADD: [common_coefficient],

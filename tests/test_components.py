@@ -1,0 +1,238 @@
+"""The course's multivariable calculus as the course writes it (issue 21): functions of several
+scalar variables with a list ``wrt``, vectors and matrices of expressions ``[a, b]``, and the
+seed examples stated in components, each asserting the seed's values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tensorcalc as tc
+from conftest import assert_close
+from tensorcalc.cli import main
+
+T = [-1.1, 0.4, 0.9, 2.3]
+
+
+def at(e, **values):
+    return np.asarray(e.evaluate(values), dtype=float)
+
+
+def central(f, point, names, h=1e-6):
+    """Central differences of the scalar function f (a Python callable of the named values)."""
+    out = []
+    for n in names:
+        up, down = dict(point), dict(point)
+        up[n] += h
+        down[n] -= h
+        out.append((f(**up) - f(**down)) / (2 * h))
+    return np.array(out)
+
+
+# -- several variables at once -----------------------------------------------------------------
+
+
+def test_gradient_of_two_scalars_is_the_seed_row():  # seed example 11
+    g = tc.gradient("x1^2*x2 + x1*x2^3", ["x1", "x2"])
+    assert g.shape == (2,)
+    assert str(g) == "[2 * x1 * x2 + x2^3, x1^2 + 3 * x1 * x2^2]"
+    for x1, x2 in [(0.3, -1.2), (1.7, 0.4)]:
+        assert_close(at(g, x1=x1, x2=x2), [2 * x1 * x2 + x2**3, x1**2 + 3 * x1 * x2**2])
+
+
+def test_hessian_has_every_mixed_partial():
+    h = tc.hessian("x1^2*x2 + x1*x2^3", ("x1", "x2"))
+    assert h.shape == (2, 2)
+    x1, x2 = 0.7, -1.3
+    assert_close(at(h, x1=x1, x2=x2), [[2 * x2, 2 * x1 + 3 * x2**2], [2 * x1 + 3 * x2**2, 6 * x1 * x2]])
+
+
+def test_jacobian_of_a_vector_of_expressions():
+    j = tc.jacobian("[x1^2*x2, 5*x1 + sin(x2)]", ["x1", "x2"])
+    assert j.shape == (2, 2)
+    assert str(j) == "[[2 * x1 * x2, x1^2], [5, cos(x2)]]"
+    assert "select" not in str(j)
+    x1, x2 = 1.3, 0.2
+    assert_close(at(j, x1=x1, x2=x2), [[2 * x1 * x2, x1**2], [5, np.cos(x2)]])
+
+
+def test_order_of_wrt_is_the_order_of_the_axis():
+    g = tc.gradient("x1^2*x2 + x1*x2^3", ["x2", "x1"])
+    x1, x2 = 0.5, 1.5
+    assert_close(at(g, x1=x1, x2=x2), [x1**2 + 3 * x1 * x2**2, 2 * x1 * x2 + x2**3])
+
+
+def test_non_scalar_variables_give_one_result_each():
+    shapes = {"x": "n", "A": "n,n"}
+    dx, da = tc.derivative("x' @ A @ x", ["x", "A"], shapes=shapes)
+    assert str(dx) == "(A + A') @ x"
+    assert str(da) == "x @ x'"
+
+
+@pytest.mark.parametrize("wrt,msg", [([], "empty"), (["x1", "x1"], "more than once"), (["z"], "no variable")])
+def test_bad_wrt_lists(wrt, msg):
+    with pytest.raises(tc.TensorCalcError, match=msg):
+        tc.gradient("x1^2*x2", wrt)
+
+
+def test_numerator_layout_of_stacked_scalars():
+    g = tc.derivative("x1^2*x2 + x1*x2^3", ["x1", "x2"], layout="numerator")
+    assert g.shape == (1, 2)
+
+
+def test_components_of_a_small_vector_print_entry_by_entry():
+    g = tc.gradient("x[0]^2*x[1] + x[0]*x[1]^3", "x", shapes={"x": "2"})
+    assert "select" not in str(g)
+    h = tc.hessian("x[0] * exp(-x[0]^2 - x[1]^2)", "x", shapes={"x": "2"})
+    assert "select" not in str(h)
+    x = np.array([0.4, -0.8])
+    e = np.exp(-x @ x)
+    want = e * np.array([[4 * x[0] ** 3 - 6 * x[0], 4 * x[0] ** 2 * x[1] - 2 * x[1]],
+                         [4 * x[0] ** 2 * x[1] - 2 * x[1], 4 * x[0] * x[1] ** 2 - 2 * x[0]]])  # fmt: skip
+    assert_close(h.evaluate(x=x), want)
+
+
+# -- [a, b] in the language ----------------------------------------------------------------------
+
+
+def test_stack_literal_parses_prints_and_evaluates():
+    f = tc.parse("[[a, b], [c, d]]")
+    assert f.shape == (2, 2)
+    assert str(f) == "[[a, b], [c, d]]"
+    assert f.latex() == r"\begin{bmatrix} a & b \\ c & d \end{bmatrix}"
+    assert str(tc.parse("[[a, b], [c, d]]'")) == "[[a, c], [b, d]]"
+    assert_close(f.evaluate(a=1, b=2, c=3, d=4), [[1, 2], [3, 4]])
+    assert str(tc.parse("[1, -2]")) == "[1, -2]"  # numbers stay an array constant
+
+
+def test_stack_entries_must_share_a_shape():
+    with pytest.raises(tc.TensorCalcError, match="one shape"):
+        tc.parse("[1, [2, 3]]")
+
+
+def test_stack_inside_products_and_functions():
+    f = tc.parse("norm([x1, x2])^2 + [1, 2]' @ [x1, x2]")
+    assert str(tc.derivative(f, "x1")) == "2 * x1 + 1"
+    g = tc.parse("[[x[0], x[1]], [x[1]^2, 1]] @ x", {"x": "2"})
+    x = np.array([0.3, -0.6])
+    jac = tc.jacobian(g, "x").evaluate(x=x)
+    fd = np.array([(g.evaluate(x=x + h) - g.evaluate(x=x - h)) / 2e-6 for h in np.eye(2) * 1e-6]).T
+    assert_close(jac, fd, rtol=1e-6)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "jax", "torch", "tensorflow", "dask"])
+def test_stack_in_every_backend(backend):
+    if backend != "numpy":
+        pytest.importorskip({"tensorflow": "tensorflow"}.get(backend, backend))
+    f = tc.parse("[x1^2*x2, 5*x1 + sin(x2)]")
+    j = tc.jacobian(f, ["x1", "x2"])
+    fn = tc.compile([f, j], backend)
+    v, jv = fn(x1=np.float64(1.2), x2=np.float64(0.3))
+    assert_close(np.asarray(v, dtype=float), f.evaluate(x1=1.2, x2=0.3))
+    assert_close(np.asarray(jv, dtype=float), j.evaluate(x1=1.2, x2=0.3))
+
+
+# -- the CLI -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("argv", [["--wrt", "x1,x2"], ["--wrt", "x1", "--wrt", "x2"]])
+def test_cli_several_wrt_stack(capsys, argv):
+    assert main(["diff", "x1^2*x2 + x1*x2^3", *argv]) == 0
+    out = capsys.readouterr().out
+    assert "[2 * x1 * x2 + x2^3, x1^2 + 3 * x1 * x2^2]" in out
+    assert "shape: (2,)" in out
+
+
+def test_cli_repeated_name_exits_2(capsys):
+    assert main(["diff", "x1^2*x2", "--wrt", "x1", "--wrt", "x1"]) == 2
+    assert "more than once" in capsys.readouterr().err
+
+
+def test_cli_check_and_explain_take_several(capsys):
+    assert main(["check", "x1^2*x2 + x1*x2^3", "--wrt", "x1,x2"]) == 0
+    out = capsys.readouterr().out
+    assert "d/dx1" in out and "d/dx2" in out
+
+
+# -- the seed examples stated in components (seed-examples.md 10-15, 23, 26, 31) ----------------
+
+
+def test_seed_10():
+    g = tc.gradient("(x + 2*y^3)^2", ["x", "y"])
+    assert str(g) == "[2 * (x + 2 * y^3), 12 * y^2 * (x + 2 * y^3)]"
+    for x, y in [(0.3, -0.7), (1.1, 0.5)]:
+        assert_close(at(g, x=x, y=y), [2 * (x + 2 * y**3), 12 * (x + 2 * y**3) * y**2])
+
+
+@pytest.mark.parametrize("t", T)
+def test_seed_12_where(t):
+    d = tc.derivative("x1^2 + 2*x2 where x1 = sin(t), x2 = cos(t)", "t")
+    assert float(d.evaluate(t=t)) == pytest.approx(2 * np.sin(t) * np.cos(t) - 2 * np.sin(t))
+
+
+@pytest.mark.parametrize("t", T)
+def test_seed_13_where(t):
+    d = tc.derivative("x1^2*x2 + 3*x1 + 6*x2 where x1 = sin(t), x2 = exp(2*t)", "t")
+    x1, x2 = np.sin(t), np.exp(2 * t)
+    want = (2 * x1 * x2 + 3) * np.cos(t) + (x1**2 + 6) * 2 * np.exp(2 * t)
+    assert float(d.evaluate(t=t)) == pytest.approx(want)
+
+
+def test_seed_14_all_three_partials():
+    text = "3*x*y + y*z^2 where x = p*q*r, y = 2*p^2 + q + 5*r, z = p*cos(q + 2*r)"
+    g = tc.gradient(text, ["p", "q", "r"])
+    assert g.shape == (3,)
+    p, q, r = 0.7, -0.4, 1.3
+    x, y, z = p * q * r, 2 * p**2 + q + 5 * r, p * np.cos(q + 2 * r)
+    s = np.sin(q + 2 * r)
+    want = [
+        3 * y * q * r + (3 * x + z**2) * 4 * p + 2 * y * z * np.cos(q + 2 * r),  # the seed's ∂f/∂p
+        3 * y * p * r + (3 * x + z**2) * 1 + 2 * y * z * (-p * s),  # ∂f/∂q, the exercise
+        3 * y * p * q + (3 * x + z**2) * 5 + 2 * y * z * (-2 * p * s),  # ∂f/∂r, the exercise
+    ]
+    assert_close(at(g, p=p, q=q, r=r), want)
+
+
+@pytest.mark.parametrize("t", T)
+def test_seed_15_where(t):
+    d = tc.derivative("exp(x1*x2^2) where x1 = t*cos(t), x2 = t*sin(t)", "t")
+    x1, x2 = t * np.cos(t), t * np.sin(t)
+    want = np.exp(x1 * x2**2) * (
+        x2**2 * (np.cos(t) - t * np.sin(t)) + 2 * x1 * x2 * (np.sin(t) + t * np.cos(t))
+    )
+    assert float(d.evaluate(t=t)) == pytest.approx(want, rel=1e-10)
+
+
+def test_seed_23_gradient_and_hessian():
+    f = "x * exp(-x^2 - y^2)"
+    g, h = tc.gradient(f, ["x", "y"]), tc.hessian(f, ["x", "y"])
+    assert "select" not in str(h)
+    for x, y in [(-1.0, 0.0), (0.4, -0.9)]:
+        e = np.exp(-(x**2) - y**2)
+        assert_close(at(g, x=x, y=y), e * np.array([1 - 2 * x**2, -2 * x * y]))
+        want = e * np.array([[4 * x**3 - 6 * x, 4 * x**2 * y - 2 * y],
+                             [4 * x**2 * y - 2 * y, 4 * x * y**2 - 2 * x]])  # fmt: skip
+        assert_close(at(h, x=x, y=y), want)
+
+
+def test_seed_26_logsumexp_of_two():
+    g = tc.gradient("log(exp(x) + exp(y))", ["x", "y"])
+    x, y = 0.0, np.log(2.0)
+    v = at(g, x=x, y=y)
+    assert_close(v, np.array([1.0, 2.0]) / 3.0)
+    assert v.sum() == pytest.approx(1.0)
+    L = tc.parse("log(exp(x) + exp(y))")
+    first = float(L.evaluate(x=x, y=y)) + np.array([0.01, -0.03]) @ v
+    assert first == pytest.approx(1.081946, abs=1e-6)
+    assert float(L.evaluate(x=0.01, y=np.log(2) - 0.03)) == pytest.approx(1.082124, abs=1e-6)
+    assert abs(first - 1.082124) < 2e-4
+
+
+def test_seed_31_saddle_at_the_origin():
+    f = "x^2*y + x*y^2"
+    g, h = tc.gradient(f, ["x", "y"]), tc.hessian(f, ["x", "y"])
+    assert_close(at(g, x=0.0, y=0.0), [0.0, 0.0])
+    assert_close(at(h, x=0.0, y=0.0), [[0.0, 0.0], [0.0, 0.0]])
+    F = tc.parse(f)
+    assert float(F.evaluate(x=0.1, y=0.1)) > 0 > float(F.evaluate(x=-0.1, y=-0.1))  # along x = y
+    assert_close(at(h, x=0.3, y=-0.5), [[2 * -0.5, 2 * 0.3 + 2 * -0.5], [2 * 0.3 + 2 * -0.5, 2 * 0.3]])
