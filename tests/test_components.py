@@ -44,7 +44,9 @@ def test_hessian_has_every_mixed_partial():
     h = tc.hessian("x1^2*x2 + x1*x2^3", ("x1", "x2"))
     assert h.shape == (2, 2)
     x1, x2 = 0.7, -1.3
-    assert_close(at(h, x1=x1, x2=x2), [[2 * x2, 2 * x1 + 3 * x2**2], [2 * x1 + 3 * x2**2, 6 * x1 * x2]])
+    assert_close(
+        at(h, x1=x1, x2=x2), [[2 * x2, 2 * x1 + 3 * x2**2], [2 * x1 + 3 * x2**2, 6 * x1 * x2]]
+    )
 
 
 def test_jacobian_of_a_vector_of_expressions():
@@ -69,7 +71,9 @@ def test_non_scalar_variables_give_one_result_each():
     assert str(da) == "x @ x'"
 
 
-@pytest.mark.parametrize("wrt,msg", [([], "empty"), (["x1", "x1"], "more than once"), (["z"], "no variable")])
+@pytest.mark.parametrize(
+    "wrt,msg", [([], "empty"), (["x1", "x1"], "more than once"), (["z"], "no variable")]
+)
 def test_bad_wrt_lists(wrt, msg):
     with pytest.raises(tc.TensorCalcError, match=msg):
         tc.gradient("x1^2*x2", wrt)
@@ -235,4 +239,43 @@ def test_seed_31_saddle_at_the_origin():
     assert_close(at(h, x=0.0, y=0.0), [[0.0, 0.0], [0.0, 0.0]])
     F = tc.parse(f)
     assert float(F.evaluate(x=0.1, y=0.1)) > 0 > float(F.evaluate(x=-0.1, y=-0.1))  # along x = y
-    assert_close(at(h, x=0.3, y=-0.5), [[2 * -0.5, 2 * 0.3 + 2 * -0.5], [2 * 0.3 + 2 * -0.5, 2 * 0.3]])
+    assert_close(
+        at(h, x=0.3, y=-0.5), [[2 * -0.5, 2 * 0.3 + 2 * -0.5], [2 * 0.3 + 2 * -0.5, 2 * 0.3]]
+    )
+
+
+# -- named intermediates: the multivariable chain rule as the seed writes it (12-15) -------------
+
+CHAINS = [  # (expression, wrt, lines that must appear in order)
+    ("x1^2 + 2*x2 where x1 = sin(t), x2 = cos(t)", "t",
+     ["∂f/∂x1 = 2 * x1", "∂f/∂x2 = 2", "dx1/dt = cos(t)", "dx2/dt = -sin(t)",
+      "df/dt = ∂f/∂x1 · dx1/dt + ∂f/∂x2 · dx2/dt"]),  # 12
+    ("x1^2*x2 + 3*x1 + 6*x2 where x1 = sin(t), x2 = exp(2*t)", "t",
+     ["∂f/∂x1 = 2 * x1 * x2 + 3", "∂f/∂x2 = x1^2 + 6", "dx2/dt = 2 * exp(2 * t)",
+      "df/dt = (2 * x1 * x2 + 3) · cos(t) + (x1^2 + 6) · (2 * exp(2 * t))"]),  # 13
+    ("3*x*y + y*z^2 where x = p*q*r, y = 2*p^2 + q + 5*r, z = p*cos(q + 2*r)", ["p", "q", "r"],
+     ["∂f/∂x = 3 * y", "∂f/∂y = 3 * x + z^2", "∂f/∂z = 2 * z * y", "∂x/∂p = q * r",
+      "∂f/∂p = ∂f/∂x · ∂x/∂p + ∂f/∂y · ∂y/∂p + ∂f/∂z · ∂z/∂p",
+      "∂f/∂p = (3 * y) · (q * r) + (3 * x + z^2) · (4 * p) + (2 * z * y) · cos(q + 2 * r)",
+      "∂f/∂q = ∂f/∂x · ∂x/∂q", "∂f/∂r = ∂f/∂x · ∂x/∂r"]),  # 14 and its exercise
+    ("exp(x1*x2^2) where x1 = t*cos(t), x2 = t*sin(t)", "t",
+     ["∂f/∂x1 = exp(x1 * x2^2) * x2^2", "dx1/dt = cos(t) - t * sin(t)",
+      "dx2/dt = sin(t) + t * cos(t)"]),  # 15
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text,wrt,lines", CHAINS)
+def test_named_intermediates_are_kept(text, wrt, lines):
+    e = tc.explain(text, wrt, verify=True)
+    assert all(s.verified for s in e.steps)
+    steps = [s.text for s in e.steps]
+    assert steps[0].startswith("let ")
+    k = 0
+    for line in lines:
+        k = next(i for i in range(k, len(steps)) if steps[i].startswith(line)) + 1
+    assert "multivariable chain rule" in e.text()
+    d = tc.derivative(text, wrt)
+    point = {n: 0.37 * (i + 1) for i, n in enumerate(wrt if isinstance(wrt, list) else [wrt])}
+    assert_close(e.result.evaluate(point), d.evaluate(point))
+    assert max(len(x) for x in e.text().splitlines()) <= 120
+    assert r"\frac{\partial f}" in e.latex()

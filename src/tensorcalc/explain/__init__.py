@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 from ..build import einsum, is_symmetric_var, var
+from ..build import stack as b_stack
 from ..diff.order import one_order
 from ..diff.reverse import wrt_variable
 from ..errors import DifferentiationError, TensorCalcError
@@ -23,7 +24,7 @@ from ..parse.lower import infer_shapes
 from ..parse.parser import parse_tree
 from ..shapes import as_shape
 from ..simplify import simplify
-from . import backprop, index, limit
+from . import backprop, chain, index, limit
 from .display import Display
 from .forward import Forward
 from .steps import Explanation, Step
@@ -60,12 +61,22 @@ def explain_steps(f, wrt, order: int = 1, style: str | None = None, shapes=None)
     >>> e.steps[0].text
     'let u = x^4, v = sin(u), f = v^5'
     """
+    names = wrt if isinstance(wrt, (list, tuple)) else [wrt]
+    if style in (None, "rules") and order == 1 and chain.applies(f, names, shapes):
+        try:
+            raw, results = chain.steps(f, list(names), shapes)
+        except TensorCalcError:
+            raw = None  # an intermediate that is not a scalar: the parts as the other styles do
+        if raw is not None:
+            source = source_of(f, shapes)[0]
+            result = results[0] if len(results) == 1 else b_stack(results)
+            title = f"d/d{', '.join(names)} {f}"
+            return _assemble(title, "rules", raw, simplify(result), source)
     f, disp = source_of(f, shapes)
     if not isinstance(order, int) or isinstance(order, bool) or order < 1:
         raise DifferentiationError(f"order must be a positive integer, got {order!r}")
     if style not in (None, *STYLES):
         raise TensorCalcError(f"unknown style {style!r}; use one of {', '.join(STYLES)}")
-    names = wrt if isinstance(wrt, (list, tuple)) else [wrt]
     xs = [wrt_variable(f, w) for w in names]
     title = _title(f, xs, disp, order)
     if style == "backprop":
