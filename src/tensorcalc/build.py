@@ -359,8 +359,10 @@ def _unstacked(ops, out, dims, coef):
         carriers = [(e, ls) for e, ls in ops if x in ls]
         if not isinstance(dims[x], int) or any(ls.count(x) != 1 for _, ls in carriers):
             continue
-        if not any(e.op is Op.STACK or _one_hot(e) for e, _ in carriers):
-            continue
+        if not any(e.op is Op.STACK for e, _ in carriers) and not (
+            any(_one_hot(e) for e, _ in carriers) and any(_varies(e) for e, _ in ops)
+        ):
+            continue  # (a one-hot times numbers only stays an array: x - [0, 1])
         parts = []
         for k in range(dims[x]):
             terms = [(const(coef), ())]
@@ -378,6 +380,10 @@ def _unstacked(ops, out, dims, coef):
         else:
             return stack(parts) if x in out else add(*parts)
     return None
+
+
+def _varies(e: Expr) -> bool:
+    return e.op not in (Op.CONST, Op.ARRAY, Op.EYE, Op.SELECT)
 
 
 def _one_hots(ops, out, dims, coef):

@@ -132,7 +132,7 @@ def matmul(a, b, rank):
 # ---------------------------------------------------------------------------- expr -> tree
 
 NAMES = {op: op.value for op in Op}
-NAMES.update({Op.STACK: "[a, b]"})  # a list literal, not a call
+NAMES.update({Op.STACK: "stack"})  # printed as a list literal [a, b]; "stack" in code
 NAMES.update({Op.INV: "inv", Op.DET: "det", Op.LOGDET: "logdet", Op.NORM: "norm", Op.UNIT: "unit"})
 
 
