@@ -349,6 +349,31 @@ def _entrywise_all(e: Expr) -> Expr:
     return stack([_entrywise_all(entry(e, k)) for k in range(e.shape[0])])
 
 
+def _along_deep(e: Expr, p: int, k: int):
+    """``along`` taken into sums, elementwise functions and products whose factors are made of
+    entries on that axis (a sum of selections), else ``None``."""
+    if (part := along(e, p, k)) is not None:
+        return part
+    if e.op is Op.ADD:
+        parts = [_along_deep(t, p, k) for t in e.args]
+        return None if any(t is None for t in parts) else add(*parts)
+    if KIND[e.op] == UNARY:
+        a = _along_deep(e.args[0], p, k)
+        return None if a is None else unary(e.op, a)
+    if e.op is Op.EINSUM:
+        ins, out = e.attrs
+        x = out[p]
+        terms = []
+        for a, ls in zip(e.args, ins):
+            if x in ls:
+                if ls.count(x) != 1 or (a := _along_deep(a, ls.index(x), k)) is None:
+                    return None
+                ls = tuple(y for y in ls if y != x)
+            terms.append((a, ls))
+        return einsum(terms, out[:p] + out[p + 1 :])
+    return None
+
+
 def _unstacked(ops, out, dims, coef):
     """A product over a stack ``[a, b, ...]`` taken entry by entry: on an index every factor
     that carries it is made of entries along (a stack, a constant, a selection), the product
@@ -368,7 +393,7 @@ def _unstacked(ops, out, dims, coef):
             terms = [(const(coef), ())]
             for e, ls in ops:
                 if x in ls:
-                    e = along(e, ls.index(x), k)
+                    e = _along_deep(e, ls.index(x), k)
                     if e is None:
                         break
                     ls = tuple(y for y in ls if y != x)

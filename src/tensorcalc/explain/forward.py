@@ -106,7 +106,9 @@ def rule_text(local: Expr, wrt) -> str:
 class Forward:
     """The chain rule over named parts, in the "rules" or "differential" style."""
 
-    def __init__(self, f: Expr, x: Expr, disp: Display, style: str, root="f", avoid=()):
+    def __init__(
+        self, f: Expr, x: Expr, disp: Display, style: str, root="f", avoid=(), partials=False
+    ):
         self.f, self.x, self.disp, self.style = f, x, disp, style
         self.parts = choose(f, {x}, root_name=root, key=disp.position, avoid=avoid)
         self.rules = style == "rules"
@@ -119,10 +121,11 @@ class Forward:
             )
         self.tok = {}
         for p in self.parts:
-            if self.rules:
+            if self.rules:  # ∂u/∂x1 where f has other variables held constant
+                d, dl = ("∂", r"\partial ") if partials else ("d", r"\mathrm{d}")
                 t, lx = (
-                    f"d{p.name}/d{xname}",
-                    rf"\frac{{\mathrm{{d}}{latex_name(p.name)}}}{{\mathrm{{d}}{latex_name(xname)}}}",
+                    f"{d}{p.name}/{d}{xname}",
+                    rf"\frac{{{dl}{latex_name(p.name)}}}{{{dl}{latex_name(xname)}}}",
                 )
             else:
                 t, lx = f"d{p.name}", r"\mathrm{d}" + latex_name(p.name)

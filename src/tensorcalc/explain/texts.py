@@ -56,6 +56,9 @@ POW_TEXT = {  # which argument of a^b depends on the variable
 
 SUBSTITUTE = "substitute the parts' derivatives"
 SIMPLIFY = "simplify"
+PARTIAL_OF = "partial derivative: differentiate in one variable, the others held constant"
+GRADIENT = "the gradient: the partial derivatives side by side, in the order of the variables"
+HESSIAN = "the Hessian: row i holds the partial derivatives of the gradient's entry i"
 NAME_PARTS = "name the parts"
 CANONICAL = "canonical form df = ⟨G, dX⟩ = tr(Gᵀ dX)"
 READ_OFF = "read off the gradient G"

@@ -17,7 +17,7 @@ from functools import lru_cache
 from itertools import permutations
 
 from ..build import factors, split_coef
-from ..expr import Expr
+from ..expr import NOTES, Expr
 from ..ops import KIND, UNARY, Op
 from ..simplify import is_symmetric
 
@@ -110,7 +110,12 @@ def mul(a, b):
     if b.rank == 0 and a.rank > 0:
         a, b = b, a
     rank = max(a.rank, b.rank)
-    if a.rank == b.rank and b.kind in ("var", "call") and a.kind not in ("var", "call", "num"):
+    if (
+        a.rank == b.rank
+        and b.kind in ("var", "call")
+        and a.kind not in ("var", "call", "num")
+        and (a.rank or _scalar_order(_Part(a, ())) > _scalar_order(_Part(b, ())))
+    ):
         a, b = b, a
     if _is_recip(b):
         return P("div", (a, b.children[1]), None, rank)
@@ -214,12 +219,16 @@ def _add(e, sub):
                 p = mul(num(abs(c)), p)
         terms.append((c < 0, p))
     powers = [_monomial(split_coef(t)[1]) for t in e.args]
-    if all(powers) and e.ndim == 0 and list(e.args) == sorted(e.args, key=lambda t: t.digest):
+    if all(powers) and e.ndim == 0 and not NOTES.get(e, {}).get("ordered"):  # (a Taylor
+        # polynomial is written by ascending degree on purpose, build.ordered_sum, and stays so)
         # a polynomial in scalars: the textbook order, by powers of the variables in name order
         # (5 * x^4 - 2 * x + 1, 2 * x1 * x2 + x2^3)
         names = sorted({n for m in powers for n, _ in m if n})
         key = [tuple(-dict(m).get(n, 0) for n in names) for m in powers]
         terms = [t for _, t in sorted(zip(key, terms), key=lambda kt: kt[0])]
+        if terms[0][0] and not all(neg for neg, _ in terms):  # 1 - 2 * x^2, not -2 * x^2 + 1
+            first = next(k for k, (neg, _) in enumerate(terms) if not neg)
+            terms.insert(0, terms.pop(first))
     elif list(e.args) == sorted(e.args, key=lambda t: t.digest):  # canonical: positives first
         terms.sort(key=lambda sp: (sp[0], _size(sp[1])))
     return P("add", tuple(p for _, p in terms), tuple(s for s, _ in terms), e.ndim)
@@ -341,7 +350,25 @@ def _einsum_body(ops, out, sub):
         else:
             parts.extend([_Part(sub(a, False), ls)] * k)
             symmetric.extend([flips] * k)
+    if not out and all(not p.labels for p in parts):  # scalars: 2 * x * y * sin(x) * (x + 1)
+        parts = sorted(parts, key=_scalar_order)
     return _search_flips(parts, symmetric, out) or _fallback(ops, out, sub)
+
+
+def _scalar_order(part: _Part):
+    """Factors of a scalar product as a textbook orders them: variables and their powers by
+    name, then functions, then powers of sums, then sums."""
+    p = part.p
+    while p.kind == "mul":  # a product so far reads as its first factor
+        p = p.children[0]
+    if p.kind == "num":
+        return (-1, "")
+    base = p.children[0] if p.kind == "pow" else p
+    if base.kind == "var":
+        return (0, base.value)
+    if base.kind == "call":
+        return (1, "")
+    return (2, "") if p.kind == "pow" else (3, "")
 
 
 def _once(sub):

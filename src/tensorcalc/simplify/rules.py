@@ -218,6 +218,18 @@ def integer_factor(e):
 # ---------------------------------------------------------------------------------- sums
 
 
+def flat_sum(e):
+    # a + c·(b + d) = a + c·b + c·d for scalars: -2 - (1 - 2x²) is 2x² - 3
+    if e.ndim:
+        return None
+    for k, t in enumerate(e.args):
+        c, core = split_coef(t)
+        if core.op is Op.ADD:
+            rest = [u for j, u in enumerate(e.args) if j != k]
+            return add(*rest, *(scale(c, u) for u in core.args), max_inner_rank=MAX_INNER_RANK)
+    return None
+
+
 def common_coefficient(e):
     # c·A + c·B = c·(A + B)
     coefs = [split_coef(t)[0] for t in e.args]
@@ -308,7 +320,7 @@ REWRITES = {
         integer_factor,
         orient_symmetric,
     ],
-    Op.ADD: [common_coefficient],
+    Op.ADD: [flat_sum, common_coefficient],
     Op.DIV: [reciprocal_of_product],
     Op.POW: [power_of_scalar],
     Op.INV: [inverse_of_transpose],
