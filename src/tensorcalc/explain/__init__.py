@@ -29,7 +29,6 @@ from ..parse import parse
 from ..parse.lower import infer_shapes
 from ..parse.parser import parse_tree
 from ..printing.latex import name as latex_name
-from ..printing.text import to_text
 from ..shapes import as_shape
 from ..simplify import simplify
 from . import backprop, chain, index, limit
