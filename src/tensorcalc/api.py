@@ -22,6 +22,7 @@ from .diff.reverse import Step, check_order, wrt_variable
 from .errors import DifferentiationError, TensorCalcError
 from .explain import Explanation, explain_steps
 from .explain.backprop import tables as _backprop_tables
+from .explain.steps import Step as ExplainStep
 from .expr import METHODS, NOTES, Expr, postorder, variables
 from .numeric.check import random_values
 from .numeric.evaluate import evaluate
@@ -195,7 +196,7 @@ def hessian(f, wrt, shapes=None, *, symmetric: str = "sym") -> Expr:
 
 
 def explain(
-    f, wrt, order: int = 1, *, style=None, at=None, shapes=None, verify=False
+    f, wrt, order: int = 1, *, style=None, at=None, shapes=None, verify=False, layout=None
 ) -> Explanation:
     """A step-by-step derivation of the derivative of ``f`` with respect to ``wrt``.
 
@@ -216,11 +217,36 @@ def explain(
     -2 * U' @ (X - U @ V)
     """
     e = explain_steps(f, wrt, order, style, shapes)
+    if layout not in (None, "jacobian", "default"):
+        _in_layout(e, wrt, order, layout)
     if at is not None and e.style == "backprop":
         e.tables = _backprop_tables(e, at, evaluate)
     if verify:
         _verify(e, at)
     return e
+
+
+LAYOUT_TEXT = {
+    "numerator": "numerator layout: the derivative of a scalar by a vector is a row, ∂f/∂x = 1×n",
+    "denominator": "denominator layout: the derivative has the variable's shape first",
+}
+
+
+def _in_layout(e: Explanation, wrt, order: int, layout: str) -> None:
+    """A last step giving the result in ``layout`` (with its shape), which becomes the result."""
+    x_rank = 1 if isinstance(wrt, (list, tuple)) else wrt_variable(e.expr, wrt).ndim
+    viewed = apply_layout(e.result, e.expr.ndim, x_rank, order, layout)
+    if viewed is e.result:
+        return
+    viewed = simplify(viewed)
+    name = f"({', '.join(wrt)})" if isinstance(wrt, (list, tuple)) else str(wrt)
+    shape = "×".join(str(d) for d in viewed.shape) or "1"
+    text = f"∂f/∂{name} = {to_text(viewed)}"
+    latex = rf"\frac{{\partial f}}{{\partial {name}}} = {to_latex(viewed)}"
+    lhs = derivative(e.expr, wrt, order, layout)
+    e.steps.append(ExplainStep(len(e.steps) + 1, LAYOUT_TEXT[layout], (lhs, viewed),
+                               text, latex, f"{shape}, in {layout} layout"))  # fmt: skip
+    e.result = viewed
 
 
 def _verify(e: Explanation, at, attempts: int = 3):

@@ -305,6 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="variable; several as x1,x2 or repeated")  # fmt: skip
     e.add_argument("--order", type=_ORDER, default=1)
     e.add_argument("--style", choices=["rules", "differential", "index", "backprop", "limit"])
+    e.add_argument("--layout", choices=["jacobian", "numerator", "denominator"], default=None)
     e.add_argument("--verify", action="store_true", help="check every step at random points")
     out = e.add_mutually_exclusive_group()
     out.add_argument("--latex", action="store_true", help="an align environment")
@@ -328,7 +329,7 @@ def _explain(args) -> int:
     wrt = _wrt(args)
     e = explain(
         args.expression, wrt, args.order, style=args.style, at=dict(args.at) or None,
-        shapes=dict(args.shape), verify=args.verify,
+        shapes=dict(args.shape), verify=args.verify, layout=args.layout,
     )  # fmt: skip
     if args.json:
         print(e.to_json())

@@ -23,7 +23,7 @@ from ..build import sub as b_sub
 from ..diff.order import one_order
 from ..diff.reverse import wrt_variable
 from ..errors import DifferentiationError, TensorCalcError
-from ..expr import Expr
+from ..expr import Expr, variables
 from ..ops import Op
 from ..parse import parse
 from ..parse.lower import infer_shapes
@@ -51,7 +51,17 @@ def source_of(f, shapes=None):
     e = parse(f, shapes)
     tree = parse_tree(f)
     full, _ = infer_shapes(tree, {k: as_shape(v) for k, v in (shapes or {}).items()})
-    return e, Display((f, tree, full))
+    disp = Display((f, tree, full))
+    split = chain.split_where(f)
+    if split is not None:  # the names the input gives its parts
+        known, bound = {n: v.shape for n, v in variables(e).items()}, {}
+        try:
+            for name, d in split[1]:
+                bound[name] = parse(d, shapes, known=known, bindings=dict(bound))
+        except TensorCalcError:
+            bound = {}
+        disp.given = {node: name for name, node in bound.items()}
+    return e, disp
 
 
 def default_style(f: Expr, x: Expr, order: int) -> str:
@@ -351,6 +361,8 @@ def _one(f, x, disp, style, root, avoid):
 
 def _title(f, xs, disp, order):
     t, _ = disp.show(f)
+    if disp.given:  # the input as typed, its named parts kept
+        t = disp.text
     xs_t = ", ".join(x.name for x in xs)
     head = f"d/d{xs_t}" if order == 1 else f"d^{order}/d{xs_t}^{order}"
     return f"{head} {t}"

@@ -50,6 +50,12 @@ def _paren(t: str) -> str:
     return f"({t})" if " " in t else t
 
 
+def _lparen(shown) -> str:
+    """The LaTeX of a (text, latex) pair, in parentheses where the text needs them."""
+    t, lx = shown
+    return rf"\left({lx}\right)" if _paren(t) != t else lx
+
+
 def split_where(text: str):
     """``(body, [(name, definition), ...])`` of ``body where a = ..., b = ...`` as texts,
     else ``None`` (no ``where`` at the top level)."""
@@ -169,7 +175,7 @@ def steps(text: str, wrt_names: list, shapes=None):
         raw.append((CHAIN, total, chained, f"{lhs_t} = {terms}", f"{lhs_lx} = {terms_lx}", None))
         parts = [(show(partial[x]), show(dx[x])) for x in xs]
         mixed = " + ".join(f"{_paren(a[0])} · {_paren(b[0])}" for a, b in parts)
-        mixed_lx = " + ".join(rf"\left({a[1]}\right) \left({b[1]}\right)" for a, b in parts)
+        mixed_lx = " + ".join(rf"{_lparen(a)} {_lparen(b)}" for a, b in parts)
         raw.append(
             (SUBSTITUTE, total, chained, f"{lhs_t} = {mixed}", f"{lhs_lx} = {mixed_lx}", None)
         )

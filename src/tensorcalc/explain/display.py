@@ -33,6 +33,8 @@ class Display:
         self.tokens = {}  # token name -> (text, latex)
         self.spelled = {}  # Expr -> AST node of its first occurrence in the input
         self.low = None
+        self.given = {}  # node -> the name the input gave it (... where a = ...)
+        self.text = source[0] if source is not None else None
         if source is not None:
             text, tree, shapes = source
             self.low = _Memo(text, shapes)
@@ -40,7 +42,8 @@ class Display:
 
     def _index(self, n):
         e = self.lowered(n)
-        if e is not None:
+        vector_t = isinstance(n, Transpose) and e is not None and e.ndim == 1
+        if e is not None and not vector_t:  # (x - y)' of a vector is x - y, spelled without '
             self.spelled.setdefault(e, n)
         for c in _children(n):
             self._index(c)

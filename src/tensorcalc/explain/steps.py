@@ -180,12 +180,68 @@ def _close(a, b, rtol) -> bool:
     return bool(np.all(np.abs(a - b) <= rtol * scale + rtol * np.abs(b)))
 
 
+# symbols of the rule texts as math inside \text{...}: plain pdflatex reads ASCII only
+MATH_SYMBOLS = {
+    "⟨": r"\langle ",
+    "⟩": r"\rangle ",
+    "ᵀ": r"^\top",
+    "⊙": r"\odot ",
+    "−": "-",
+    "‖": r"\|",
+    "⁻": "^{-",
+    "¹": "1}",
+    "²": "^2",
+    "³": "^3",
+    "⁴": "^4",
+    "ⁿ": "^n",
+    "·": r"\cdot ",
+    "×": r"\times ",
+    "Π": r"\Pi ",
+    "Σ": r"\Sigma ",
+    "δ": r"\delta ",
+    "σ": r"\sigma ",
+    "ᵇ": "^b",
+    "ᵢ": "_i",
+    "ⱼ": "_j",
+    "ₖ": "_k",
+    "₁": "_1",
+    "₂": "_2",
+    "ˣ": "^x",
+    "→": r"\to ",
+    "∂": r"\partial ",
+    "∇": r"\nabla ",
+    "∖": r"\setminus ",
+    "√": r"\surd ",
+    "≠": r"\neq ",
+    "≥": r"\geq ",
+    "û": r"\hat{u}",
+    "′": "'",
+    "…": r"\ldots ",
+    "—": "--",
+    "✓": r"\surd ",
+    "✗": r"\times ",
+}
+
+
 def _latex_text(s: str) -> str:
-    """Plain words for ``\\text{...}``: LaTeX's special characters escaped."""
+    """Plain words for ``\\text{...}``: LaTeX's special characters escaped, symbols written
+    in math mode (``$\\langle$``), so that the result is ASCII and compiles with pdflatex."""
     for ch, rep in (("\\", ""), ("{", r"\{"), ("}", r"\}"), ("_", r"\_"), ("&", r"\&"),
                     ("%", r"\%"), ("#", r"\#"), ("^", r"\^{}"), ("~", r"\~{}")):  # fmt: skip
         s = s.replace(ch, rep)
-    return s
+    out = []
+    for ch in s:
+        if ch == "⁻":  # ⁻¹: one superscript
+            out.append("$^{-")
+        elif ch == "¹" and out and out[-1] == "$^{-":
+            out[-1] = "$^{-1}$"
+        elif ch in MATH_SYMBOLS:
+            out.append("$" + MATH_SYMBOLS[ch] + "$")
+        elif ord(ch) > 127:
+            out.append("?")  # pragma: no cover - a symbol the table lacks
+        else:
+            out.append(ch)
+    return "".join(out).replace("$$", "")
 
 
 def show_value(v) -> str:
