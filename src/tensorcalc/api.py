@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import build as b
+from .analysis.stationary import stationary_steps
 from .build import entries
 from .diff.layout import apply_layout
 from .diff.order import one_order
@@ -196,7 +197,16 @@ def hessian(f, wrt, shapes=None, *, symmetric: str = "sym") -> Expr:
 
 
 def explain(
-    f, wrt, order: int = 1, *, style=None, at=None, shapes=None, verify=False, layout=None
+    f,
+    wrt,
+    order: int = 1,
+    *,
+    style=None,
+    at=None,
+    shapes=None,
+    verify=False,
+    layout=None,
+    then=None,
 ) -> Explanation:
     """A step-by-step derivation of the derivative of ``f`` with respect to ``wrt``.
 
@@ -217,6 +227,14 @@ def explain(
     -2 * U' @ (X - U @ V)
     """
     e = explain_steps(f, wrt, order, style, shapes)
+    if then is not None:
+        if then != "solve" or order != 1 or isinstance(wrt, (list, tuple)):
+            raise TensorCalcError(
+                f"then={then!r}: use then='solve' with one variable and order 1 (the point "
+                "where the gradient is zero, when it has a closed form)"
+            )
+        for rule, lhs, rhs, text, latex, sh in stationary_steps(e.expr, wrt):
+            e.steps.append(ExplainStep(len(e.steps) + 1, rule, (lhs, rhs), text, latex, sh))
     if layout not in (None, "jacobian", "default"):
         _in_layout(e, wrt, order, layout)
     if at is not None and e.style == "backprop":

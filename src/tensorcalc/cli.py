@@ -306,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--order", type=_ORDER, default=1)
     e.add_argument("--style", choices=["rules", "differential", "index", "backprop", "limit"])
     e.add_argument("--layout", choices=["jacobian", "numerator", "denominator"], default=None)
+    e.add_argument("--then", choices=["solve"], help="then set the gradient to zero and solve")
     e.add_argument("--verify", action="store_true", help="check every step at random points")
     out = e.add_mutually_exclusive_group()
     out.add_argument("--latex", action="store_true", help="an align environment")
@@ -329,7 +330,7 @@ def _explain(args) -> int:
     wrt = _wrt(args)
     e = explain(
         args.expression, wrt, args.order, style=args.style, at=dict(args.at) or None,
-        shapes=dict(args.shape), verify=args.verify, layout=args.layout,
+        shapes=dict(args.shape), verify=args.verify, layout=args.layout, then=args.then,
     )  # fmt: skip
     if args.json:
         print(e.to_json())

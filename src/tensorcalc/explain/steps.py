@@ -223,6 +223,15 @@ MATH_SYMBOLS = {
 }
 
 
+MATH_SYMBOLS.update({  # the relations and Greek letters the texts use
+    "⇔": r"\iff ", "⪰": r"\succeq ", "≤": r"\leq ", "∈": r"\in ", "∞": r"\infty ",
+    "α": r"\alpha ", "β": r"\beta ", "γ": r"\gamma ", "ε": r"\varepsilon ", "η": r"\eta ",
+    "θ": r"\theta ", "λ": r"\lambda ", "μ": r"\mu ", "π": r"\pi ", "ρ": r"\rho ",
+    "τ": r"\tau ", "φ": r"\phi ", "ψ": r"\psi ", "ω": r"\omega ", "Φ": r"\Phi ",
+    "Θ": r"\Theta ", "Λ": r"\Lambda ", "Ω": r"\Omega ",
+})  # fmt: skip
+
+
 def _latex_text(s: str) -> str:
     """Plain words for ``\\text{...}``: LaTeX's special characters escaped, symbols written
     in math mode (``$\\langle$``), so that the result is ASCII and compiles with pdflatex."""

@@ -16,7 +16,7 @@ def _ex(group, title, expression, wrt, note, shapes=None, order=1, layout="jacob
     }  # fmt: skip
 
 
-SEEDS = "Seed examples"
+SEEDS = "Course examples"
 COOKBOOK = "Matrix Cookbook"
 ANALYSIS = "Analysis (one or two variables)"
 
@@ -57,7 +57,7 @@ EXAMPLES = [
     _ex(COOKBOOK, "(61) ∂ aᵀX⁻¹b/∂X", "a' @ inv(X) @ b", "X", "−X⁻ᵀabᵀX⁻ᵀ",
         {"a": "n", "X": "n,n", "b": "n"}),
     _ex(ANALYSIS, "x·exp(−x² − y²)", "x * exp(-x^2 - y^2)", "x",
-        "the seed's wireframe with its quadratic approximation at (−1, 0)", {"x": "", "y": ""},
+        "the course's wireframe with its quadratic approximation at (−1, 0)", {"x": "", "y": ""},
         at={"x": -1, "y": 0}, plot="taylor"),
     _ex(ANALYSIS, "3x⁴ − 4x³ − 12x²", "3*x^4 - 4*x^3 - 12*x^2", "x",
         "critical points −1, 0, 2 (f = −5, 0, −32)", {"x": ""}, plot="plain"),
