@@ -110,7 +110,9 @@ class Forward:
         self, f: Expr, x: Expr, disp: Display, style: str, root="f", avoid=(), partials=False
     ):
         self.f, self.x, self.disp, self.style = f, x, disp, style
-        self.parts = choose(f, {x}, root_name=root, key=disp.position, avoid=avoid)
+        self.parts = choose(
+            f, {x}, root_name=root, key=disp.position, avoid=avoid, given=disp.given
+        )
         self.rules = style == "rules"
         xname = x.name
         if self.rules:

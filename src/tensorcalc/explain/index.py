@@ -102,6 +102,7 @@ class Index:
 
     def _choose(self):
         return choose(self.f, {self.x}, index=True, key=self.disp.position, root_name=self.root,
+                      given=self.disp.given,
                       avoid=self.avoid)  # fmt: skip
 
     def part_of(self, e):

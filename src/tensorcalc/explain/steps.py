@@ -56,7 +56,52 @@ class Step:
     def line(self) -> str:
         mark = {True: " ✓", False: " ✗", None: ""}[self.verified]
         shapes = f"   [{self.shapes}]" if self.shapes else ""
-        return f"{self.number}. {self.text}{shapes}{mark}\n   ({self.rule})"
+        head = f"{self.number}. "
+        text = wrap(self.text, WIDTH - len(head), " " * (len(head) + 4))
+        rule = wrap(f"({self.rule})", WIDTH - 3, "    ")
+        return f"{head}{text}{shapes}{mark}\n   {rule}"
+
+
+WIDTH = 112  # a printed line longer than this is broken, as a long equation is on paper
+BREAKS = (" = ", " + ", " - ", " · ", "; ", ", ", " * ", " ")
+
+
+def wrap(text: str, width: int, indent: str) -> str:
+    """``text`` broken into lines of at most ``width`` characters (the first) and of
+    ``width`` less the indent (the rest), before a ``=``, ``+`` or ``-`` outside parentheses
+    where possible, each continuation line indented.  Lines of the text stay as they are."""
+    if "\n" in text:
+        first, rest = text.split("\n", 1)
+        return wrap(first, width, indent) + "\n" + rest
+    lines = []
+    while len(text) > width:
+        cut = _break(text, width)
+        if cut is None:
+            break
+        lines.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+        width = max(WIDTH - len(indent) - 4, 40)
+    lines.append(text)
+    return ("\n" + indent).join(lines)
+
+
+def _break(text: str, width: int):
+    """Where to break ``text`` at or before ``width``: the shallowest, then the latest, of the
+    places before an operator; ``None`` when there is none."""
+    depth, best = 0, {}
+    for k, ch in enumerate(text[: width + 1]):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        for rank, sep in enumerate(BREAKS):
+            if text.startswith(sep, k) and k > width // 3:
+                key = (depth, rank)
+                best[key] = k + (len(sep) if sep in ("; ", ", ") else 0)
+                break
+    if not best:
+        return None
+    return best[min(best)]
 
 
 @dataclass
