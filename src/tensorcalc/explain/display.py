@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from ..build import substitute, var
 from ..errors import TensorCalcError
-from ..expr import Expr, postorder
+from ..expr import NOTES, Expr, postorder
 from ..ops import Op
 from ..parse.ast import Array, BinOp, Call, Index, Name, Neg, Num, Stack, Str, Transpose
 from ..parse.lower import DIM_FUNCS, Lowering
@@ -206,6 +206,7 @@ def _ir_tree(e: Expr, names: dict) -> P:
         if node.op is Op.VAR and p.kind == "var" and p.value == node.attrs[0]:
             continue
         holders[node] = var(f"zqholder{len(holders)}", node.shape)
+        NOTES.setdefault(holders[node], {})["holds"] = node  # the printer orders by it
     tree = to_tree(substitute(e, holders) if holders else e)
     back = {h.attrs[0]: names[node] for node, h in holders.items()}
     return replace_vars(tree, back)

@@ -338,6 +338,8 @@ class Forward:
             rule = READ_OFF_JACOBIAN
         spelled = {p.var: self.disp.tree(p.node) for p in self.parts}
         full_t, full_l = self.disp.render(_subst_tree(self.disp.tree(g), spelled))
+        if not self.x.ndim and not self.f.ndim:  # a scalar: its factors in textbook order
+            full_t, full_l = Display().show(substitute(g, back))
         if full_t != gt:
             text, latex = f"{fx} = {gt} = {full_t}", f"{fxl} = {gl} = {full_l}"
             if len(text) > LINE:

@@ -240,7 +240,8 @@ def _monomial(e: Expr):
     if e.op is Op.CONST:
         return (("", 0),)
     if e.op is Op.VAR and not e.ndim:
-        return ((e.attrs[0], 1),)
+        held = NOTES.get(e, {}).get("holds")  # a placeholder of a part printed as typed
+        return _monomial(held) if held is not None else ((e.attrs[0], 1),)
     if e.op is Op.POW and e.args[0].op is Op.VAR and not e.ndim and e.args[1].op is Op.CONST:
         k = e.args[1].attrs[0]
         return ((e.args[0].attrs[0], k),) if k == int(k) and k > 0 else None
@@ -365,9 +366,9 @@ def _scalar_order(part: _Part):
         return (-1, "")
     base = p.children[0] if p.kind == "pow" else p
     if base.kind == "var":
-        return (0, base.value)
-    if base.kind == "call":
-        return (1, "")
+        return (0, base.value)  # (0, name) < (1, k): variables first
+    if base.kind == "call":  # sin(u)^4 * cos(u), as a course writes it
+        return (1, 0 if p.kind == "pow" else 1)
     return (2, "") if p.kind == "pow" else (3, "")
 
 
