@@ -40,6 +40,8 @@ MAX_LINE = 110  # the longest final line written out in the inputs
 
 def _paren(t: str) -> str:
     """``t`` in parentheses unless it is one atom: a name, a number or one call ``cos(...)``."""
+    if t.startswith("-"):
+        return f"({t})"
     head = t.split("(", 1)[0]
     if " " not in head and t.endswith(")") and "(" in t:
         depth = 0
