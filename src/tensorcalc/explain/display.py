@@ -42,7 +42,10 @@ class Display:
 
     def _index(self, n):
         e = self.lowered(n)
-        vector_t = isinstance(n, Transpose) and e is not None and e.ndim == 1
+        top = n
+        while isinstance(top, Neg):
+            top = top.arg
+        vector_t = isinstance(top, Transpose) and e is not None and e.ndim == 1
         if e is not None and not vector_t:  # (x - y)' of a vector is x - y, spelled without '
             self.spelled.setdefault(e, n)
         for c in _children(n):
@@ -205,7 +208,8 @@ def _ir_tree(e: Expr, names: dict) -> P:
     for node, p in names.items():
         if node.op is Op.VAR and p.kind == "var" and p.value == node.attrs[0]:
             continue
-        holders[node] = var(f"zqholder{len(holders)}", node.shape)
+        # one name per held node (its digest), so that a holder always stands for one node
+        holders[node] = var(f"zqholder{node.digest.hex()[:16]}", node.shape)
         NOTES.setdefault(holders[node], {})["holds"] = node  # the printer orders by it
     tree = to_tree(substitute(e, holders) if holders else e)
     back = {h.attrs[0]: names[node] for node, h in holders.items()}

@@ -56,6 +56,7 @@ POW_TEXT = {  # which argument of a^b depends on the variable
 
 SUBSTITUTE = "substitute the parts' derivatives"
 SIMPLIFY = "simplify"
+CANCEL = "cancel: a factor over itself is 1 (u ⊙ du / u = du), then collect the terms"
 PARTIAL_OF = "partial derivative: differentiate in one variable, the others held constant"
 GRADIENT = "the gradient: the partial derivatives side by side, in the order of the variables"
 HESSIAN = "the Hessian: row i holds the partial derivatives of the gradient's entry i"
