@@ -319,3 +319,69 @@ def test_explain_components_keep_the_entries():
     assert "∂f/∂x[0] = 2 * x[0] * x[1] + x[1]^3" in [s.text for s in e.steps]
     assert "select" not in e.text() and "zq" not in e.text() + e.latex()
     assert_close(e.result.evaluate(x=np.array([0.5, 2.0])), [2 * 0.5 * 2 + 8, 0.25 + 3 * 0.5 * 4])
+
+
+def test_check_takes_several_variables():
+    reports = tc.check(tc.parse("x1^2*x2 + x1*x2^3"), ["x1", "x2"])
+    assert [r.passed for r in reports] == [True, True]
+    assert "d/dx1" in str(reports[0]) and "d/dx2" in str(reports[1])
+
+
+def test_explain_then_solve_normal_equations_and_kmeans():
+    e = tc.explain("norm(y - Phi @ theta)^2", "theta", shapes={"y": "n", "Phi": "n,d"},
+                   then="solve", verify=True)  # fmt: skip
+    texts = [s.text for s in e.steps]
+    assert "-2 * Phi' @ (y - Phi @ theta) = 0  ⇔  2 * Phi' @ Phi @ theta = 2 * Phi' @ y" in texts
+    assert "theta = solve(Phi' @ Phi, Phi' @ y)" in texts
+    assert any("a minimum" in t for t in texts)
+    kmeans = "sum(R * (diag(X @ X') @ ones(K)' - 2 * X @ M' + ones(N) @ diag(M @ M')'))"
+    e = tc.explain(kmeans, "M", shapes={"X": "N,D", "M": "K,D", "R": "N,K"}, then="solve",
+                   verify=True)  # fmt: skip
+    assert e.steps[-1].text == "M = diag(1 / sum(R, 0)) @ R' @ X"  # μⱼ = Σₙ r_nj xₙ / Σₙ r_nj
+    e = tc.explain("(x - a)^2 + (x - b)^2", "x", then="solve", verify=True)
+    assert e.steps[-1].text == "∂²f/∂x² = 4 > 0: a minimum"
+    with pytest.raises(tc.TensorCalcError, match="not affine"):
+        tc.explain("x^4 - x^2", "x", then="solve")
+
+
+def test_explain_layout_numerator_is_a_row():
+    e = tc.explain("norm(y - Phi @ theta)^2", "theta", shapes={"y": "n", "Phi": "n,d"},
+                   layout="numerator", verify=True)  # fmt: skip
+    assert e.result.shape == (1, "d")
+    assert e.steps[-1].shapes == "1×d, in numerator layout"
+    assert e.steps[-1].text == "∂f/∂theta = -2 * (y - Phi @ theta)' @ Phi"
+
+
+def test_limit_style_with_a_symbolic_exponent():
+    e = tc.explain("x^n", "x", style="limit", verify=True)
+    assert "binomial theorem" in e.steps[0].rule
+    assert e.steps[-1].text.endswith("= n * x^(n - 1)")
+
+
+def test_backprop_names_local_partials_and_totals_apart():
+    e = tc.explain("x^5 - x^2 + x", "x", style="backprop", verify=True)
+    texts = [s.text for s in e.steps]
+    assert "∂a/∂x = 5 * x^4" in texts  # a local partial
+    assert "df/dx = ∂f/∂x + df/da · ∂a/∂x + df/db · ∂b/∂x" in texts  # the total
+    assert texts[-1] == "df/dx = 5 * x^4 - 2 * x + 1"  # the answer, always
+    assert all("engine" not in s.rule and "seed" not in s.rule for s in e.steps)
+    assert any("power rule" in s.rule for s in e.steps if s.text.startswith("∂a/∂x"))
+
+
+def test_where_names_the_backprop_graph():
+    text = ("(u + v)^2 where a = (w + x + y + z)^2, b = (w + x - y - z)^2, u = (a + b)^2, "
+            "v = (a - b)^2")  # fmt: skip
+    e = tc.explain(text, ["w", "x", "y", "z"], style="backprop",
+                   at={"w": -1, "x": 0, "y": -2, "z": 1}, verify=True)  # fmt: skip
+    forward = {r["quantity"]: r["value"] for r in e.tables["forward"]}
+    assert forward == {"w": -1, "x": 0, "y": -2, "z": 1, "a": 4, "b": 0, "u": 16, "v": 16,
+                       "f": 1024}  # fmt: skip
+    backward = {r["quantity"]: r["value"] for r in e.tables["backward"]}
+    assert backward["df/dw"] == backward["df/dz"] == -4096
+
+
+def test_explain_cli_layout_and_then(capsys):
+    assert main(["explain", "(x - a)^2 + (x - b)^2", "--wrt", "x", "--then", "solve"]) == 0
+    assert "x = 0.5 * (a + b)" in capsys.readouterr().out
+    assert main(["explain", "x1^2*x2 + x1*x2^3", "--wrt", "x1,x2", "--layout", "numerator"]) == 0
+    assert "in numerator layout" in capsys.readouterr().out

@@ -137,7 +137,7 @@ def stationary_steps(f: Expr, wrt) -> list:
     >>> for s in stationary_steps(tc.parse("(x - a)^2 + (x - b)^2"), "x"):
     ...     print(s[3])
     ∂f/∂x = 0
-    2 * (x - a) + 2 * (x - b) = 0  ⇔  4 * x = 2 * (a + b)
+    4 * x - 2 * a - 2 * b = 0  ⇔  4 * x = 2 * (a + b)
     x = 0.5 * (a + b)
     ∂²f/∂x² = 4 > 0: a minimum
     """

@@ -159,7 +159,11 @@ def check(expr: Expr, wrt, values=None, order: int = 1, seed: int = 0) -> CheckR
     >>> report = tc.check(tc.parse("logdet(X)", {"X": ("n", "n")}), "X")
     >>> report.passed
     True
+
+    ``wrt`` may be a list or tuple: one report per variable, in order.
     """
+    if isinstance(wrt, (list, tuple)):
+        return [check(expr, w, values, order, seed) for w in wrt]
     check_order(order)
     found = variables(expr)
     name = wrt.attrs[0] if isinstance(wrt, Expr) else wrt
