@@ -306,7 +306,7 @@ def entry(e: Expr, k: int, p: int = 0) -> Expr:
     return einsum([(e, idx), (hot, idx[p : p + 1])], idx[:p] + idx[p + 1 :])
 
 
-def _small(shape) -> bool:
+def small_shape(shape) -> bool:
     return all(isinstance(d, int) for d in shape) and math.prod(shape) <= 16
 
 
@@ -319,15 +319,15 @@ def entries(e: Expr) -> Expr:
     every product, sum and function is taken entry by entry, and then each placeholder by
     the entry itself, ``x[k]`` as the parser builds it.
     """
-    if not _small(e.shape):
+    if not small_shape(e.shape):
         return e
-    leaves = [v for v in postorder([e]) if v.op is Op.VAR and v.ndim and _small(v.shape)]
+    leaves = [v for v in postorder([e]) if v.op is Op.VAR and v.ndim and small_shape(v.shape)]
     back = {}
 
     def spread(v, idx):
         if len(idx) == v.ndim:
             name = f"zqentry{len(back)}qz"
-            back[var(name)] = _entry_of(v, idx)
+            back[var(name)] = entry_of(v, idx)
             return var(name)
         return stack([spread(v, idx + (k,)) for k in range(v.shape[len(idx)])])
 
@@ -335,7 +335,7 @@ def entries(e: Expr) -> Expr:
     return substitute(_entrywise_all(spread_e), back) if back else _entrywise_all(spread_e)
 
 
-def _entry_of(v: Expr, idx: tuple) -> Expr:
+def entry_of(v: Expr, idx: tuple) -> Expr:
     """The entry ``v[i, j, ...]`` as a product with one-row selections (what ``x[0]`` is)."""
     terms = [
         (select(1, n, i), (("row", k), ("col", k))) for k, (n, i) in enumerate(zip(v.shape, idx))

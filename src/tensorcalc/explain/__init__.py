@@ -15,9 +15,8 @@ import re
 
 import numpy as np
 
-from ..build import _entry_of as entry_of
-from ..build import _small, einsum, is_symmetric_var, substitute, var
 from ..build import div as b_div
+from ..build import einsum, entry_of, is_symmetric_var, small_shape, substitute, var
 from ..build import stack as b_stack
 from ..build import sub as b_sub
 from ..diff.order import one_order
@@ -112,7 +111,7 @@ def explain_steps(f, wrt, order: int = 1, style: str | None = None, shapes=None)
         steps, result = several(f, xs, order, disp)
         return _assemble(title, "rules", steps, result, f)
     x = xs[0]
-    if style in (None, "rules") and x.ndim and _small(x.shape) and order <= 2 and not f.ndim:
+    if style in (None, "rules") and x.ndim and small_shape(x.shape) and order <= 2 and not f.ndim:
         return _components(f, x, order, title)
     style = style or default_style(f, x, order)
     steps, current, used = [], f, set(ROOTS)
