@@ -307,6 +307,7 @@ def entry(e: Expr, k: int, p: int = 0) -> Expr:
 
 
 def small_shape(shape) -> bool:
+    """A concrete shape of at most 16 entries: small enough to be written entry by entry."""
     return all(isinstance(d, int) for d in shape) and math.prod(shape) <= 16
 
 
