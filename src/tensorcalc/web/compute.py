@@ -60,9 +60,11 @@ def _first_use(text: str, name: str) -> int:
     return i if i >= 0 else len(text)
 
 
-def _wrt(f, req, used) -> str:
+def _wrt(f, req, used) -> str | list:
+    """The variable to differentiate by; ``"x1,x2"`` names several (stacked in order)."""
     if req["wrt"]:
-        return req["wrt"]
+        names = [w.strip() for w in req["wrt"].split(",")]
+        return names if len(names) > 1 else names[0]
     if not used:
         raise tc.DifferentiationError("the expression has no variables to differentiate by")
     return "x" if "x" in used else next(iter(used))
@@ -87,6 +89,11 @@ def derivative(req) -> dict:
     f, used, assumed = parse(req)
     wrt = _wrt(f, req, used)
     d = tc.derivative(f, wrt, order=req["order"], layout=req["layout"])
+    if isinstance(d, tuple):
+        raise tc.DifferentiationError(
+            "several variables that are not scalars: ask for one at a time (or use the API)"
+        )
+    names = wrt if isinstance(wrt, list) else [wrt]
     return {
         **_print(d, req["where"]),
         "shape": list(d.shape),
@@ -95,7 +102,7 @@ def derivative(req) -> dict:
         "assumed": assumed,
         "variables": list(used),
         "wrt": wrt,
-        "wrt_latex": tc.latex(variables(f)[wrt]),
+        "wrt_latex": ", ".join(tc.latex(variables(f)[w]) for w in names),
         "order": req["order"],
         "layout": req["layout"],
         "expression": _print(f, False),
@@ -119,6 +126,8 @@ def check(req) -> dict:
     """``tc.check`` at random values: the verdict and the error figures."""
     f, used, _ = parse(req)
     wrt = _wrt(f, req, used)
+    if isinstance(wrt, list):
+        raise tc.DifferentiationError("check one variable at a time")
     r = tc.check(f, wrt, order=req["order"], seed=req["seed"])
     return {
         "passed": bool(r.passed),
@@ -145,6 +154,10 @@ def code(req) -> dict:
     order = req["order"]
     chain = [f, *(tc.derivative(f, wrt, order=k) for k in range(1, order + 1))]
     d = tc.derivative(f, wrt, order=order, layout=req["layout"])
+    if isinstance(d, tuple):
+        raise tc.DifferentiationError(
+            "several variables that are not scalars: export one at a time (or use the API)"
+        )
     outputs = chain if d is chain[-1] else [*chain, d]
     source = tc.codegen(outputs, backend=req["backend"], name="fun", script=True)
     return {"backend": req["backend"], "code": source, "filename": FILENAMES[req["backend"]],
