@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import pathlib
 import re
+import shutil
+import subprocess
 
 import pytest
 
@@ -59,3 +61,22 @@ def test_course_explanation_reads_well(ex, style):
 def test_every_example_has_a_style():
     for ex in EXAMPLES:
         assert any(explained(ex, s) is not None for s in STYLES), ex["id"]
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="needs pdflatex")
+def test_every_course_explanation_compiles_with_pdflatex(tmp_path):
+    parts = []
+    for ex, style in CASES:
+        e = explained(ex, style)
+        if e is not None:
+            parts.append(rf"\noindent {ex['id']} {style}" + "\n" + e.latex() + "\n")
+    doc = (
+        "\\documentclass{article}\n\\usepackage[paperwidth=60cm,paperheight=200cm]{geometry}\n"
+        "\\usepackage{amsmath}\n\\allowdisplaybreaks\n\\begin{document}\n"
+        + "\n".join(parts) + "\\end{document}\n"
+    )  # fmt: skip
+    (tmp_path / "course.tex").write_text(doc, encoding="ascii")
+    run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "course.tex"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert run.returncode == 0, [line for line in run.stdout.splitlines() if line.startswith("!")]
+    assert (tmp_path / "course.pdf").stat().st_size > 0
