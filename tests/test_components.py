@@ -385,3 +385,14 @@ def test_explain_cli_layout_and_then(capsys):
     assert "x = 0.5 * (a + b)" in capsys.readouterr().out
     assert main(["explain", "x1^2*x2 + x1*x2^3", "--wrt", "x1,x2", "--layout", "numerator"]) == 0
     assert "in numerator layout" in capsys.readouterr().out
+
+
+def test_numerator_layout_lines_are_dimensionally_right():
+    e = tc.explain("norm(y - Phi @ theta)^2", "theta", shapes={"y": "n", "Phi": "n,d"},
+                   layout="numerator", verify=True)  # fmt: skip
+    texts = [s.text for s in e.steps]
+    # the column G is the gradient ∇f; ∂f/∂theta (numerator layout) is only the row
+    assert any(t.startswith("∇_theta f = -2 * Phi' @ e") for t in texts)
+    assert [t for t in texts if t.startswith("∂f/∂theta")] == [
+        "∂f/∂theta = -2 * (y - Phi @ theta)' @ Phi"
+    ]

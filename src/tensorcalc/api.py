@@ -11,6 +11,7 @@ A + A'
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from dataclasses import replace as dc_replace
 
 import numpy as np
 
@@ -258,9 +259,29 @@ def _in_layout(e: Explanation, wrt, order: int, layout: str) -> None:
         return
     viewed = simplify(viewed)
     name = f"({', '.join(wrt)})" if isinstance(wrt, (list, tuple)) else str(wrt)
+    if layout == "numerator" and not isinstance(wrt, (list, tuple)):
+        # the lines before hold the gradient (a column): ∇f there, ∂f/∂x is the row below
+        head, head_lx = (
+            f"∂f/∂{name} = ",
+            rf"\frac{{\partial f}}{{\partial {to_latex(variables(e.expr)[name])}}}",
+        )
+        nabla, nabla_lx = f"∇_{name} f = ", rf"\nabla_{{{to_latex(variables(e.expr)[name])}}} f"
+        e.steps = [
+            dc_replace(
+                s, text=nabla + s.text[len(head) :], latex=s.latex.replace(head_lx, nabla_lx)
+            )
+            if s.text.startswith(head)
+            else s
+            for s in e.steps
+        ]
     shape = "×".join(str(d) for d in viewed.shape) or "1"
     text = f"∂f/∂{name} = {to_text(viewed)}"
-    latex = rf"\frac{{\partial f}}{{\partial {name}}} = {to_latex(viewed)}"
+    name_lx = (
+        ", ".join(to_latex(variables(e.expr)[w]) for w in wrt)
+        if isinstance(wrt, (list, tuple))
+        else to_latex(variables(e.expr)[name])
+    )
+    latex = rf"\frac{{\partial f}}{{\partial {name_lx}}} = {to_latex(viewed)}"
     lhs = derivative(e.expr, wrt, order, layout)
     e.steps.append(ExplainStep(len(e.steps) + 1, LAYOUT_TEXT[layout], (lhs, viewed),
                                text, latex, f"{shape}, in {layout} layout"))  # fmt: skip
