@@ -216,9 +216,17 @@ def explain(
     for vectors and matrices), ``"index"`` (Einstein notation with Kronecker deltas; the
     default for results of rank 3 and more), ``"backprop"`` (the computational graph; ``wrt``
     may be a list, and ``at`` gives values for the forward and backward tables) or
-    ``"limit"`` (the difference quotient, for x^n).  ``verify=True`` evaluates both sides of
-    every step at random points (``at`` where given) and marks each ✓; a step that fails
-    raises ``TensorCalcError``.
+    ``"limit"`` (the difference quotient, for x^n, n a number or symbolic).  ``verify=True``
+    evaluates both sides of every step at random points (``at`` where given) and marks each ✓;
+    a step that fails raises ``TensorCalcError``.
+
+    ``wrt`` may list several scalar variables (or ``wrt`` may be a small vector used through
+    its entries ``x[0]``, ``x[1]``): the rules style takes one partial derivative after the
+    other and assembles ∇f, and for ``order=2`` every mixed partial into the Hessian H.  An
+    input ``f where x1 = ..., x2 = ...`` keeps x1, x2 as named intermediate functions (the
+    multivariable chain rule).  ``layout`` ends with the result in that layout;
+    ``then="solve"`` goes on to the point where the gradient is zero (when the gradient is
+    affine: the normal equations, their solution, the second-derivative test).
 
     >>> import tensorcalc as tc
     >>> e = tc.explain("norm(X - U @ V)^2", "V", shapes={"X": "n,m", "U": "n,r"}, verify=True)
