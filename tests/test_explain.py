@@ -154,15 +154,18 @@ def test_seed_002_three_tables_in_the_seed_order():
     local = [[r["quantity"], r["value"]] for r in e.tables["backward"] if "·" not in r["formula"]]
     assert local == case["seed_partials"]
     assert rows["chain"] == case["seed_chain"]
-    assert rows["backward"][-1] == ["∂f/∂w", case["seed_chain"][-1][1]]  # both end at -4096
-    chain_steps = [s for s in e.steps if s.rule.startswith("the chain rule")]
+    assert rows["backward"][-1] == ["df/dw", case["seed_chain"][-1][1]]  # both end at -4096
+    chain_steps = [s for s in e.steps if s.rule.startswith("forward mode")]
     assert [s.text for s in chain_steps] == [
         "du/dw = ∂u/∂a · da/dw + ∂u/∂b · db/dw",
         "dv/dw = ∂v/∂a · da/dw + ∂v/∂b · db/dw",
         "df/dw = ∂f/∂u · du/dw + ∂f/∂v · dv/dw",
     ]
-    assert r"\frac{d u}{d w} = \frac{\partial u}{\partial a} \, \frac{d a}{d w}" in e.latex()
-    assert "*the chain rule for w (" in e.markdown() and "| du/dw |" in e.markdown()
+    assert (
+        r"\frac{\mathrm{d} u}{\mathrm{d} w} = \frac{\partial u}{\partial a} \, "
+        r"\frac{\mathrm{d} a}{\mathrm{d} w}" in e.latex()
+    )
+    assert "*forward mode for w (" in e.markdown() and "| du/dw |" in e.markdown()
     d = json.loads(e.to_json())
     assert d["tables"]["chain"][0] == {
         "quantity": "du/dw",
@@ -182,7 +185,7 @@ def test_backprop_of_a_traced_function():
     at = {"w": -1.0, "x": 0.0, "y": -2.0, "z": 1.0}
     e = tc.explain(expr, ["w", "x", "y", "z"], style="backprop", at=at, verify=True)
     backward = {r["quantity"]: r["value"] for r in e.tables["backward"]}
-    assert backward["∂f/∂w"] == backward["∂f/∂z"] == -4096
+    assert backward["df/dw"] == backward["df/dz"] == -4096  # totals (∂ marks a local partial)
     assert {r["quantity"]: r["value"] for r in e.tables["forward"]}["f"] == 1024
 
 

@@ -45,6 +45,8 @@ def test_printer_and_parser(op):
     assert op in NAMES
     if KIND[op] == UNARY:
         assert ELEMENTWISE[NAMES[op]] is op  # the printed name parses back to the op
+    elif op is Op.STACK:  # printed as a list literal [a, b], which parses back to the op
+        assert build.stack([build.var("a"), build.var("b")]).op is Op.STACK
     elif op not in (Op.EINSUM, Op.ADD, Op.POW, Op.DIV):
         assert NAMES[op] in ONE_ARG
 

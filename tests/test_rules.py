@@ -78,6 +78,7 @@ CASES = {
     Op.EIGVECSH: ("sum(eigvecsh(X + X')^2 * X)", MAT, "X", _sym_mat),
     Op.SVDVALS: ("svdvals(X)", MAT, "X", _mat),
     Op.PINV: ("pinv(X)", MAT, "X", _mat),
+    Op.STACK: ("[x[0] * x[1], sin(x[2]), x[0]^2] * exp(x)", VEC, "x", _vec),
 }
 
 # linear and structural maps whose derivatives are pure index bookkeeping
@@ -106,6 +107,8 @@ STRUCTURAL = [
     ("mean(X) * mean(X, 0) + mean(X, 1)", MAT, "X", _mat),
     ("softmax(X @ X' / 2, 1) @ X", MAT, "X", _mat),  # attention with Q = K = V = X
     ("unit(X) @ X", MAT, "X", _mat),  # X / ‖X‖_F
+    ("[[x[0], x[1], 1], [x[2], x[0] * x[1], 0], [2, x[1], x[2]]] @ x", VEC, "x", _vec),  # [[..]]
+    ("[[X[0, 0], X[1, 2]], [sin(X[2, 1]), 1]]' @ X[0:2, 0]", MAT, "X", _mat),
 ]
 
 

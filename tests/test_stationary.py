@@ -13,7 +13,7 @@ CASES = [
     ("norm(y - P @ t)^2 + lam * t' @ t", "t", {"y": "m", "P": "m,d", "lam": ()}, None),
     ("norm(X - U @ V)^2", "V", {"X": "m,n", "U": "m,r", "V": "r,n"}, "solve(U' @ U, U' @ X)"),
     ("norm(X - U @ V)^2", "U", {"X": "m,n", "U": "m,r", "V": "r,n"}, None),
-    ("(x - a)^2 + (x - b)^2", "x", None, "0.5 * (b + a)"),
+    ("(x - a)^2 + (x - b)^2", "x", None, "0.5 * (a + b)"),
     ("0.5 * x' @ A @ x - b' @ x", "x", {"A": "n,n", "b": "n"}, "2 * solve(A + A', b)"),
 ]
 SIZES = {"m": 6, "d": 3, "n": 5, "r": 2}

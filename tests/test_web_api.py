@@ -461,3 +461,17 @@ def test_attention_default_variable_is_not_s_from_softmax(client):
     assert data["variables"][0] == "Q" and data["wrt"] == "Q"
     assert "ones" not in data["text"] and "1_{" not in data["latex"]
     assert r"\frac{Q}{s}" in data["expression"]["latex"]
+
+
+def test_several_scalar_variables(client):
+    r = post(client, "derivative", {"expression": "x1^2*x2 + x1*x2^3", "wrt": "x1,x2"})
+    assert r.status_code == 200
+    assert r.json()["text"] == "[2 * x1 * x2 + x2^3, x1^2 + 3 * x1 * x2^2]"
+    assert r.json()["shape"] == [2]
+    r = post(client, "explain", {"expression": "x1^2 + 2*x2 where x1 = sin(t), x2 = cos(t)",
+                                 "wrt": "t"})  # fmt: skip
+    texts = [s["text"] for s in r.json()["steps"]]
+    assert "df/dt = ∂f/∂x1 · dx1/dt + ∂f/∂x2 · dx2/dt" in texts
+    assert not any("seed" in t or "engine" in t or "select(" in t for t in texts)
+    assert post(client, "check", {"expression": "x1*x2", "wrt": "x1,x2"}).status_code == 400
+    assert post(client, "derivative", {"expression": "x1*x2", "wrt": "x1;x2"}).status_code == 400

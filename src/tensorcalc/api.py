@@ -11,23 +11,29 @@ A + A'
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from dataclasses import replace as dc_replace
 
 import numpy as np
 
 from . import build as b
+from .analysis.stationary import stationary_steps
 from .diff import products
-from .diff.order import nth_order
+from .diff.layout import apply_layout
+from .diff.order import nth_order, one_order
 from .diff.reverse import Step, check_order, wrt_variable
 from .errors import DifferentiationError, TensorCalcError
 from .explain import Explanation, explain_steps
 from .explain.backprop import tables as _backprop_tables
+from .explain.steps import Step as ExplainStep
 from .expr import METHODS, NOTES, Expr, postorder, variables
 from .numeric.check import check, random_values
 from .numeric.evaluate import evaluate
+from .ops import Op
 from .parse import as_expr, declared, parse, where
 from .printing.latex import to_latex
 from .printing.text import to_text
 from .shapes import normal_keys
+from .simplify import simplify
 
 
 @dataclass
@@ -94,6 +100,48 @@ def derivation(
     return Derivation(f, x, d, steps, notes)
 
 
+def _variables(f: Expr, wrt) -> list | None:
+    """The variables a list or tuple ``wrt`` names (each once), else ``None``."""
+    if not isinstance(wrt, (list, tuple)):
+        return None
+    if not wrt:
+        raise DifferentiationError("wrt is an empty list; name at least one variable")
+    xs = [wrt_variable(f, w) for w in wrt]
+    twice = [x.name for k, x in enumerate(xs) if x in xs[:k]]
+    if twice:
+        raise DifferentiationError(f"wrt names {twice[0]!r} more than once")
+    return xs
+
+
+def _per_entry(g: Expr, x: Expr, symmetric: str) -> Expr:
+    """∂g/∂x, a stack differentiated entry by entry (d[a, b] = [da, db])."""
+    if g.op is Op.STACK:
+        return b.stack([_per_entry(a, x, symmetric) for a in g.args])
+    return one_order(g, x, symmetric).result
+
+
+def _stack_last(items: list) -> Expr:
+    """The items (one shape) stacked along a new last axis, entry by entry where they are
+    stacks: the partials ∂f/∂xᵢ of a vector f side by side make its Jacobian's columns."""
+    if not items[0].ndim:
+        return b.stack(items)
+    if all(t.op is Op.STACK for t in items):
+        return b.stack([_stack_last([t.args[k] for t in items]) for k in range(len(items[0].args))])
+    s = b.stack(items)
+    idx = tuple(range(s.ndim))
+    return b.einsum([(s, idx)], idx[1:] + idx[:1])
+
+
+def _stacked(f: Expr, xs: list, order: int, layout, symmetric: str) -> Expr:
+    """The derivative with respect to scalar variables stacked in the given order: a new last
+    axis per order (gradient (k,), Hessian (k, k), Jacobian of a vector f (m, k))."""
+    d = f
+    for _ in range(order):
+        d = _stack_last([_per_entry(d, x, symmetric) for x in xs])
+    viewed = apply_layout(d, f.ndim, 1, order, layout)
+    return simplify(viewed)
+
+
 def derivative(
     f, wrt, order: int = 1, layout: str | None = None, shapes=None, *, symmetric: str = "sym"
 ) -> Expr:
@@ -108,8 +156,25 @@ def derivative(
     >>> import tensorcalc as tc
     >>> print(tc.derivative("norm(X - U @ V)^2", "U", shapes={"X": "m,n", "U": "m,r", "V": "r,n"}))
     -2 * (X - U @ V) @ V'
+
+    ``wrt`` may be a list or tuple of variables: scalar variables are stacked in the order
+    given (the gradient of f(x1, x2) has shape (2,), its Hessian (2, 2)); otherwise the result
+    is a tuple with one derivative per variable (as JAX's ``argnums``).
+
+    >>> print(tc.derivative("x1^2*x2 + x1*x2^3", ["x1", "x2"]))
+    [2 * x1 * x2 + x2^3, x1^2 + 3 * x1 * x2^2]
     """
-    return derivation(f, wrt, order, layout, shapes, symmetric=symmetric).result
+    g = as_expr(f, shapes)
+    xs = _variables(g, wrt)
+    if xs is None:
+        return derivation(g, wrt, order, layout, symmetric=symmetric).result
+    check_order(order)
+    if all(x.ndim == 0 for x in xs):
+        d = _stacked(g, xs, order, layout, symmetric)
+        note = NOTES.setdefault(d, {})
+        note["inputs"] = {**NOTES.get(g, {}).get("inputs", {}), **variables(g)}
+        return d
+    return tuple(derivation(g, x, order, layout, symmetric=symmetric).result for x in xs)
 
 
 def gradient(f, wrt, shapes=None, *, symmetric: str = "sym") -> Expr:
@@ -204,7 +269,16 @@ def vjp_expr(f, wrt, cotangent: str | None = None, shapes=None) -> Expr:
 
 
 def explain(
-    f, wrt, order: int = 1, *, style=None, at=None, shapes=None, verify=False
+    f,
+    wrt,
+    order: int = 1,
+    *,
+    style=None,
+    at=None,
+    shapes=None,
+    verify=False,
+    layout=None,
+    then=None,
 ) -> Explanation:
     """A step-by-step derivation of the derivative of ``f`` with respect to ``wrt``.
 
@@ -213,9 +287,17 @@ def explain(
     for vectors and matrices), ``"index"`` (Einstein notation with Kronecker deltas; the
     default for results of rank 3 and more), ``"backprop"`` (the computational graph; ``wrt``
     may be a list, and ``at`` gives values for the forward and backward tables) or
-    ``"limit"`` (the difference quotient, for x^n).  ``verify=True`` evaluates both sides of
-    every step at random points (``at`` where given) and marks each ✓; a step that fails
-    raises ``TensorCalcError``.
+    ``"limit"`` (the difference quotient, for x^n, n a number or symbolic).  ``verify=True``
+    evaluates both sides of every step at random points (``at`` where given) and marks each ✓;
+    a step that fails raises ``TensorCalcError``.
+
+    ``wrt`` may list several scalar variables (or ``wrt`` may be a small vector used through
+    its entries ``x[0]``, ``x[1]``): the rules style takes one partial derivative after the
+    other and assembles ∇f, and for ``order=2`` every mixed partial into the Hessian H.  An
+    input ``f where x1 = ..., x2 = ...`` keeps x1, x2 as named intermediate functions (the
+    multivariable chain rule).  ``layout`` ends with the result in that layout;
+    ``then="solve"`` goes on to the point where the gradient is zero (when the gradient is
+    affine: the normal equations, their solution, the second-derivative test).
 
     >>> import tensorcalc as tc
     >>> e = tc.explain("norm(X - U @ V)^2", "V", shapes={"X": "n,m", "U": "n,r"}, verify=True)
@@ -225,14 +307,67 @@ def explain(
     -2 * U' @ (X - U @ V)
     """
     e = explain_steps(f, wrt, order, style, shapes)
+    if then is not None:
+        if then != "solve" or order != 1 or isinstance(wrt, (list, tuple)):
+            raise TensorCalcError(
+                f"then={then!r}: use then='solve' with one variable and order 1 (the point "
+                "where the gradient is zero, when it has a closed form)"
+            )
+        for rule, lhs, rhs, text, latex, sh in stationary_steps(e.expr, wrt):
+            e.steps.append(ExplainStep(len(e.steps) + 1, rule, (lhs, rhs), text, latex, sh))
+    if layout not in (None, "jacobian", "default"):
+        _in_layout(e, wrt, order, layout)
     if at is not None and e.style == "backprop":
         e.tables = _backprop_tables(e, at, evaluate)
     if verify:
-        _verify(e, at, wrt, order)
+        _verify(e, at, wrt, order, layout)
     return e
 
 
-def _verify(e: Explanation, at, wrt=None, order: int = 1, attempts: int = 3):
+LAYOUT_TEXT = {
+    "numerator": "numerator layout: the derivative of a scalar by a vector is a row, ∂f/∂x = 1×n",
+    "denominator": "denominator layout: the derivative has the variable's shape first",
+}
+
+
+def _in_layout(e: Explanation, wrt, order: int, layout: str) -> None:
+    """A last step giving the result in ``layout`` (with its shape), which becomes the result."""
+    x_rank = 1 if isinstance(wrt, (list, tuple)) else wrt_variable(e.expr, wrt).ndim
+    viewed = apply_layout(e.result, e.expr.ndim, x_rank, order, layout)
+    if viewed is e.result:
+        return
+    viewed = simplify(viewed)
+    name = f"({', '.join(wrt)})" if isinstance(wrt, (list, tuple)) else str(wrt)
+    if layout == "numerator" and not isinstance(wrt, (list, tuple)):
+        # the lines before hold the gradient (a column): ∇f there, ∂f/∂x is the row below
+        head, head_lx = (
+            f"∂f/∂{name} = ",
+            rf"\frac{{\partial f}}{{\partial {to_latex(variables(e.expr)[name])}}}",
+        )
+        nabla, nabla_lx = f"∇_{name} f = ", rf"\nabla_{{{to_latex(variables(e.expr)[name])}}} f"
+        e.steps = [
+            dc_replace(
+                s, text=nabla + s.text[len(head) :], latex=s.latex.replace(head_lx, nabla_lx)
+            )
+            if s.text.startswith(head)
+            else s
+            for s in e.steps
+        ]
+    shape = "×".join(str(d) for d in viewed.shape) or "1"
+    text = f"∂f/∂{name} = {to_text(viewed)}"
+    name_lx = (
+        ", ".join(to_latex(variables(e.expr)[w]) for w in wrt)
+        if isinstance(wrt, (list, tuple))
+        else to_latex(variables(e.expr)[name])
+    )
+    latex = rf"\frac{{\partial f}}{{\partial {name_lx}}} = {to_latex(viewed)}"
+    lhs = derivative(e.expr, wrt, order, layout)
+    e.steps.append(ExplainStep(len(e.steps) + 1, LAYOUT_TEXT[layout], (lhs, viewed),
+                               text, latex, f"{shape}, in {layout} layout"))  # fmt: skip
+    e.result = viewed
+
+
+def _verify(e: Explanation, at, wrt=None, order: int = 1, layout=None, attempts: int = 3):
     """Check every step at random points (``at`` where given), and the result, the derivative
     that ``tc.derivative`` returns, against finite differences of f (``e.check`` is that
     report).  Sizes of named dimensions are drawn again on a failure, so that a structurally
@@ -261,14 +396,14 @@ def _verify(e: Explanation, at, wrt=None, order: int = 1, attempts: int = 3):
             with np.errstate(all="ignore"):
                 e.verify(lambda x, v: evaluate(x, v, dims), values)
                 if single:
-                    e.check = _check_orders(e, wrt, order, values)
+                    e.check = _check_orders(e, wrt, order, values, layout)
             return e
         except TensorCalcError:
             if k == attempts - 1:
                 raise
 
 
-def _check_orders(e: Explanation, wrt, order: int, values: dict):
+def _check_orders(e: Explanation, wrt, order: int, values: dict, layout=None):
     """The result against finite differences, one order at a time as the steps derive it:
     order k (as ``tc.derivative`` returns it; the last is ``e.result``) against central
     differences of order k - 1 (first differences only, so a Hessian of a matrix stays quick;
@@ -277,9 +412,10 @@ def _check_orders(e: Explanation, wrt, order: int, values: dict):
     prev = e.expr
     for k in range(1, order + 1):
         d = e.result if k == order else nth_order(e.expr, x, k)
-        report = check(prev, x, values, 1, derivative=d)
+        view = layout if k == order else None  # e.result is in the layout asked for
+        report = check(prev, x, values, 1, derivative=d, layout=view)
         if not report and k > 1:  # order k - 1 may be rounding noise (d sum(softmax) = 0):
-            report = check(e.expr, x, values, k, derivative=d)  # from f itself (slower)
+            report = check(e.expr, x, values, k, derivative=d, layout=view)  # from f (slower)
         if not report:
             raise TensorCalcError(f"the result does not verify:\n{report}")
         prev = d
@@ -293,7 +429,7 @@ def subs(e: Expr, mapping: dict, shapes=None) -> Expr:
     >>> import tensorcalc as tc
     >>> f = tc.parse("x1^2 + 2 * x2").subs({"x1": "sin(t)", "x2": "cos(t)"})
     >>> print(tc.derivative(f, "t"))
-    sin(t) * (2 * cos(t) - 2)
+    2 * sin(t) * (cos(t) - 1)
     """
     found = variables(e)
     known = {name: v.shape for name, v in found.items()}

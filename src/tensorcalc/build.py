@@ -214,12 +214,238 @@ def einsum(terms, out) -> Expr:
     ops = _cancel_quotients(ops, out)
     ops = _contract_deltas(_pair_selects(ops), out)
     ops = _contract_deltas(_compose_selects(_gathered_unary(ops, out), out), out)
+    if any(e.op in (Op.STACK, Op.ARRAY) for e, _ in ops):
+        done = _unstacked(ops, out, dims, coef)
+        if done is not None:
+            return done
+        ops, coef = _one_hots(ops, out, dims, coef)
     ops, coef = _drop_ones(ops, out, dims, coef)
     if not ops:
         return const(coef, out_shape)
     if len(ops) == 1 and ops[0][1] == out:
         return ops[0][0] if coef == 1.0 else _finish([(ops[0][0], out)], out, coef)
     return _finish(ops, out, coef)
+
+
+MAX_STACK = 4096  # entries a literal [a, b, ...] or an unrolled product over stacks may have
+
+
+def stack(items) -> Expr:
+    """``[a, b, ...]``: expressions of one shape as one tensor whose new first axis runs over
+    them; constant entries fold to an array.
+
+    >>> print(stack([var("a"), 2]))
+    [a, 2]
+    """
+    items = list(items)
+    if not items:
+        raise ShapeError("stack", [], "a list [a, b, ...] needs at least one entry")
+    items = [to_expr(t) for t in items]
+    shape = items[0].shape
+    if any(t.shape != shape for t in items):
+        raise ShapeError(
+            "[...]", [t.shape for t in items], "the entries of a list must have one shape"
+        )
+    if len(items) * math.prod(d if isinstance(d, int) else 2 for d in shape) > MAX_STACK:
+        raise ShapeError("stack", [shape], f"more than {MAX_STACK} entries")
+    values = [_constant(t) for t in items]
+    if all(v is not None for v in values):
+        return array(np.stack(values))
+    return node(Op.STACK, tuple(items))
+
+
+def _constant(e: Expr):
+    """The entries of a constant of concrete shape as an ndarray, else ``None``."""
+    if e.op is Op.CONST and all(isinstance(d, int) for d in e.shape):
+        return np.full(e.shape, e.attrs[0])
+    return array_value(e) if e.op is Op.ARRAY else None
+
+
+def _one_hot(e: Expr):
+    """``(k, v)`` when ``e`` is a vector constant with the one nonzero entry ``v`` at ``k``."""
+    if e.op is not Op.ARRAY or e.ndim != 1:
+        return None
+    nz = [k for k, v in enumerate(e.attrs[1]) if v != 0.0]
+    return (nz[0], e.attrs[1][nz[0]]) if len(nz) == 1 else None
+
+
+def along(e: Expr, p: int, k: int):
+    """The slice ``k`` of ``e`` along axis ``p`` as an expression when ``e`` is made of
+    entries there (a stack, a constant, a selection), else ``None``."""
+    rest = e.shape[:p] + e.shape[p + 1 :]
+    if e.op is Op.CONST:
+        return const(e.attrs[0], rest)
+    if e.op is Op.ARRAY:
+        v = np.take(array_value(e), k, axis=p)
+        return array(v) if v.ndim else const(float(v))
+    if e.op is Op.STACK:
+        if p == 0:
+            return e.args[k]
+        parts = [along(a, p - 1, k) for a in e.args]
+        return None if any(a is None for a in parts) else stack(parts)
+    if e.op is Op.EYE:
+        return array(np.eye(e.shape[0])[k])
+    if e.op is Op.SELECT:  # S[i, start + i·step] = 1: a row is one-hot, a column one-hot or 0
+        m, n, start, step = e.attrs
+        hot = np.zeros(rest[0])
+        i = (k - start) // step if p == 1 else start + k * step
+        if (p == 0 or (k - start) % step == 0) and 0 <= i < rest[0]:
+            hot[i] = 1.0
+        return array(hot)
+    return None
+
+
+def entry(e: Expr, k: int, p: int = 0) -> Expr:
+    """The slice ``k`` of ``e`` along axis ``p`` (``e[k]`` for ``p = 0``), taken into sums,
+    elementwise functions and the factors of products, so that a result over components reads
+    entry by entry (``x[0]``, not a selection matrix)."""
+    if (part := along(e, p, k)) is not None:
+        return part
+    if e.op is Op.ADD:
+        return add(*(entry(t, k, p) for t in e.args))
+    if KIND[e.op] == UNARY:
+        return unary(e.op, entry(e.args[0], k, p))
+    if e.op in (Op.POW, Op.DIV) and all(a.shape == e.shape for a in e.args):
+        a, b = (entry(t, k, p) for t in e.args)
+        return pow_(a, b) if e.op is Op.POW else div(a, b)
+    if e.op is Op.EINSUM:
+        ins, out = e.attrs
+        x = out[p]
+        if all(ls.count(x) <= 1 for ls in ins):
+            terms = [
+                (entry(a, k, ls.index(x)), tuple(y for y in ls if y != x)) if x in ls else (a, ls)
+                for a, ls in zip(e.args, ins)
+            ]
+            return einsum(terms, out[:p] + out[p + 1 :])
+    n = e.shape[p]
+    hot = array(np.eye(n)[k]) if n > 1 else ones((1,))
+    idx = tuple(range(e.ndim))
+    return einsum([(e, idx), (hot, idx[p : p + 1])], idx[:p] + idx[p + 1 :])
+
+
+def small_shape(shape) -> bool:
+    """A concrete shape of at most 16 entries: small enough to be written entry by entry."""
+    return all(isinstance(d, int) for d in shape) and math.prod(shape) <= 16
+
+
+def entries(e: Expr) -> Expr:
+    """``e`` as a stack of stacks of its entries (``[[a, b], [c, d]]``), each written with
+    entries of the inputs (``x[0] * x[1]``, no selection matrices), when its shape and its
+    variables' shapes are concrete and small; else ``e``.
+
+    Each such variable is replaced by the stack of its entries (scalar placeholders), so that
+    every product, sum and function is taken entry by entry, and then each placeholder by
+    the entry itself, ``x[k]`` as the parser builds it.
+    """
+    if not small_shape(e.shape):
+        return e
+    leaves = [v for v in postorder([e]) if v.op is Op.VAR and v.ndim and small_shape(v.shape)]
+    back = {}
+
+    def spread(v, idx):
+        if len(idx) == v.ndim:
+            name = f"zqentry{len(back)}qz"
+            back[var(name)] = entry_of(v, idx)
+            return var(name)
+        return stack([spread(v, idx + (k,)) for k in range(v.shape[len(idx)])])
+
+    spread_e = substitute(e, {v: spread(v, ()) for v in leaves}) if leaves else e
+    return substitute(_entrywise_all(spread_e), back) if back else _entrywise_all(spread_e)
+
+
+def entry_of(v: Expr, idx: tuple) -> Expr:
+    """The entry ``v[i, j, ...]`` as a product with one-row selections (what ``x[0]`` is)."""
+    terms = [
+        (select(1, n, i), (("row", k), ("col", k))) for k, (n, i) in enumerate(zip(v.shape, idx))
+    ]
+    return einsum(terms + [(v, tuple(("col", k) for k in range(v.ndim)))], ())
+
+
+def _entrywise_all(e: Expr) -> Expr:
+    if not e.ndim:
+        return e
+    return stack([_entrywise_all(entry(e, k)) for k in range(e.shape[0])])
+
+
+def _along_deep(e: Expr, p: int, k: int):
+    """``along`` taken into sums, elementwise functions and products whose factors are made of
+    entries on that axis (a sum of selections), else ``None``."""
+    if (part := along(e, p, k)) is not None:
+        return part
+    if e.op is Op.ADD:
+        parts = [_along_deep(t, p, k) for t in e.args]
+        return None if any(t is None for t in parts) else add(*parts)
+    if KIND[e.op] == UNARY:
+        a = _along_deep(e.args[0], p, k)
+        return None if a is None else unary(e.op, a)
+    if e.op is Op.EINSUM:
+        ins, out = e.attrs
+        x = out[p]
+        terms = []
+        for a, ls in zip(e.args, ins):
+            if x in ls:
+                if ls.count(x) != 1 or (a := _along_deep(a, ls.index(x), k)) is None:
+                    return None
+                ls = tuple(y for y in ls if y != x)
+            terms.append((a, ls))
+        return einsum(terms, out[:p] + out[p + 1 :])
+    return None
+
+
+def _unstacked(ops, out, dims, coef):
+    """A product over a stack ``[a, b, ...]`` taken entry by entry: on an index every factor
+    that carries it is made of entries along (a stack, a constant, a selection), the product
+    is the stack (output index first) or the sum (summed index) of the products of entries:
+    ``2 [a, b] = [2 a, 2 b]``, ``[1, 0]ᵀ [a, b] = a``, ``[a, b]ᵀ [c, d] = a c + b d``.  A
+    one-hot vector is a stack of numbers (``e₁ ⊗ g = [g, 0]``, ``Σₖ (e₁)ₖ S[a, k] = S[a, 1]``)."""
+    for x in out[:1] + tuple(dict.fromkeys(x for _, ls in ops for x in ls if x not in out)):
+        carriers = [(e, ls) for e, ls in ops if x in ls]
+        if not isinstance(dims[x], int) or any(ls.count(x) != 1 for _, ls in carriers):
+            continue
+        if not any(e.op is Op.STACK for e, _ in carriers) and not (
+            any(_one_hot(e) for e, _ in carriers) and any(_varies(e) for e, _ in ops)
+        ):
+            continue  # (a one-hot times numbers only stays an array: x - [0, 1])
+        parts = []
+        for k in range(dims[x]):
+            terms = [(const(coef), ())]
+            for e, ls in ops:
+                if x in ls:
+                    e = _along_deep(e, ls.index(x), k)
+                    if e is None:
+                        break
+                    ls = tuple(y for y in ls if y != x)
+                terms.append((e, ls))
+            else:
+                parts.append(einsum(terms, tuple(y for y in out if y != x)))
+                continue
+            break
+        else:
+            return stack(parts) if x in out else add(*parts)
+    return None
+
+
+def _varies(e: Expr) -> bool:
+    return e.op not in (Op.CONST, Op.ARRAY, Op.EYE, Op.SELECT)
+
+
+def _one_hots(ops, out, dims, coef):
+    """A one-hot vector eₖ summed against another factor is the selection of entry k (what
+    ``x[k]`` is), ``Σ_a S[a, L]`` with S = select(1, n, k) and a summed index a of size 1."""
+    new = []
+    for j, (e, ls) in enumerate(ops):
+        hot = _one_hot(e)
+        if hot is None or ls[0] in out:
+            new.append((e, ls))
+            continue
+        k, v = hot
+        coef *= v
+        if all(ls[0] not in other for i, (_, other) in enumerate(ops) if i != j):
+            continue  # Σ eₖ = v, the factor is its coefficient
+        fresh = max(dims) + 1
+        dims[fresh] = 1
+        new.append((select(1, e.shape[0], k), (fresh, ls[0])))
+    return new, coef
 
 
 def _symmetric_order(ops, out):
@@ -505,6 +731,10 @@ def add(*terms, max_inner_rank=None) -> Expr:
     4-tensor sum); ``None`` factors freely.
     """
     terms, shape = _summands(terms)
+    if any(t.op is Op.STACK for t in terms) and isinstance(shape[0], int):
+        parts = [[along(t, 0, k) for t in terms] for k in range(shape[0])]
+        if all(p is not None for row in parts for p in row):  # [a, b] + [c, d] = [a + c, b + d]
+            return stack([add(*row, max_inner_rank=max_inner_rank) for row in parts])
     flat = []
     for core, c in _collect(terms).items():
         flat.extend(core.args if core.op is Op.ADD and c == 1.0 else [scale(c, core)])
@@ -668,6 +898,15 @@ def _pair(a, b, op):
     a, b = to_expr(a), to_expr(b)
     shape = a.shape or b.shape
     return broadcast(a, shape, op), broadcast(b, shape, op)
+
+
+def _entrywise(a: Expr, b: Expr):
+    """The pairs of entries of two same-shape operands when one is a stack and the other is
+    made of entries too (a stack, a constant), else ``None``."""
+    if Op.STACK not in (a.op, b.op) or not isinstance(a.shape[0], int):
+        return None
+    pairs = [(along(a, 0, k), along(b, 0, k)) for k in range(a.shape[0])]
+    return None if any(x is None or y is None for x, y in pairs) else pairs
 
 
 def mul(a, b) -> Expr:
@@ -871,6 +1110,8 @@ def unary(op: Op, a) -> Expr:
     """
     a = to_expr(a)
     assert KIND[op] == UNARY
+    if a.op is Op.STACK:  # f([a, b]) = [f(a), f(b)] elementwise
+        return stack([unary(op, t) for t in a.args])
     if op is Op.LOG and a.op is Op.EXP:
         return a.args[0]
     if op is Op.LOG and a.op is Op.ADD and len(a.args) == 2:
@@ -889,6 +1130,8 @@ def unary(op: Op, a) -> Expr:
 def pow_(a, b) -> Expr:
     """Elementwise power ``a^b`` (a scalar broadcasts)."""
     a, b = _pair(a, b, "^")
+    if (pair := _entrywise(a, b)) is not None:
+        return stack([pow_(x, y) for x, y in pair])
     va, vb = const_value(a), const_value(b)
     if vb == 1.0:
         return a
@@ -918,6 +1161,8 @@ def div(a, b) -> Expr:
     if a.shape and not b.shape and b.op is not Op.CONST:  # x / s: x scaled by 1 / s (a scalar)
         return mul(a, div(1.0, b))
     a, b = _pair(a, b, "/")
+    if (pair := _entrywise(a, b)) is not None:
+        return stack([div(x, y) for x, y in pair])
     vb = const_value(b)
     if vb is not None and vb != 0.0:
         return scale(1.0 / vb, a)
@@ -999,6 +1244,7 @@ REBUILD = {
     Op.ADD: lambda n, args: add(*args),
     Op.POW: lambda n, args: pow_(*args),
     Op.DIV: lambda n, args: div(*args),
+    Op.STACK: lambda n, args: stack(args),
 }
 for _op in Op:
     if KIND[_op] == UNARY:

@@ -43,7 +43,7 @@ import numpy as np
 
 from .analysis import classify, critical_points, minimize, plot, taylor
 from .analysis.optimize import STEPS
-from .api import derivation, explain, parse
+from .api import derivation, derivative, explain, parse
 from .diff.reverse import MAX_ORDER
 from .errors import TensorCalcError, format_shape
 from .expr import NOTES
@@ -78,6 +78,17 @@ def _name(text: str) -> str:
         return check_name(text)
     except TensorCalcError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _names(text: str) -> list:
+    """One or more variable names, ``x`` or ``x1,x2`` (``--wrt`` may also be repeated)."""
+    return [_name(t.strip()) for t in text.split(",")]
+
+
+def _wrt(args) -> str | list:
+    """The ``--wrt`` names in order, every one kept: one name, or a list of several."""
+    names = [n for group in args.wrt for n in group]
+    return names[0] if len(names) == 1 else names
 
 
 def _shape_arg(text: str):
@@ -252,8 +263,10 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("diff", help="differentiate an expression")
     d.add_argument("expression", help='e.g. "x\' @ A @ x"')
     d.add_argument(
-        "--wrt", required=True, type=_name, help="variable to differentiate with respect to"
-    )
+        "--wrt", action="append", required=True, type=_names,
+        help="variable to differentiate with respect to; several (--wrt x1,x2 or repeated): "
+        "scalars stacked in order, others one result each",
+    )  # fmt: skip
     d.add_argument("--order", type=_ORDER, default=1, help="derivative order (default 1)")
     d.add_argument(
         "--shape", action="append", type=_shape_arg, default=[], metavar="NAME=DIMS",
@@ -271,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--json", action="store_true", help="print JSON")
     c = sub.add_parser("check", help="check a derivative against finite differences")
     c.add_argument("expression")
-    c.add_argument("--wrt", required=True, type=_name)
+    c.add_argument("--wrt", action="append", required=True, type=_names, help="x or x1,x2")
     c.add_argument("--order", type=_ORDER, default=1)
     c.add_argument("--shape", action="append", type=_shape_arg, default=[], metavar="NAME=DIMS")
     _syntax(c)
@@ -299,7 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Newton start such as x=1,y=2 (repeatable)")  # fmt: skip
     m = sub.add_parser("minimize", help="gradient descent, momentum or Newton, step by step")
     _common(m)
-    m.add_argument("--wrt", action="append", required=True, type=_name)
+    m.add_argument("--wrt", action="append", required=True, type=_names)
     m.add_argument("--x0", type=_point, required=True, metavar="POINT", help="e.g. x=4 or x=1,y=2")
     m.add_argument("--method", choices=list(STEPS), default="gd")
     m.add_argument("--lr", type=_float_in(0, 1e6, "--lr", open_lo=True), default=0.1)
@@ -325,10 +338,12 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--no-browser", action="store_true", help="do not open a browser")
     e = sub.add_parser("explain", help="a step-by-step derivation, every step checkable")
     _common(e)
-    e.add_argument("--wrt", action="append", required=True, type=_name,
-                   help="variable (repeat for several, in the backprop style)")  # fmt: skip
+    e.add_argument("--wrt", action="append", required=True, type=_names,
+                   help="variable; several as x1,x2 or repeated")  # fmt: skip
     e.add_argument("--order", type=_ORDER, default=1)
     e.add_argument("--style", choices=["rules", "differential", "index", "backprop", "limit"])
+    e.add_argument("--layout", choices=["jacobian", "numerator", "denominator"], default=None)
+    e.add_argument("--then", choices=["solve"], help="then set the gradient to zero and solve")
     e.add_argument("--verify", action="store_true", help="check every step at random points")
     _syntax(e)
     out = e.add_mutually_exclusive_group()
@@ -403,13 +418,13 @@ def _serve(args) -> int:
 
 
 def _explain(args) -> int:
-    wrt = args.wrt[0] if len(args.wrt) == 1 else args.wrt
+    wrt = _wrt(args)
     f = _read(args, dict(args.shape))  # its notes on stderr
     text = resolve_syntax(args.expression, "latex" if args.latex_input else args.syntax) == "text"
     source = args.expression if text else f  # the text itself keeps the user's spelling
     e = explain(
         source, wrt, args.order, style=args.style, at=dict(args.at) or None,
-        shapes=dict(args.shape), verify=args.verify,
+        shapes=dict(args.shape), verify=args.verify, layout=args.layout, then=args.then,
     )  # fmt: skip
     if args.json:
         print(e.to_json())
@@ -446,7 +461,7 @@ def _critical(args) -> int:
 
 def _minimize(args) -> int:
     r = minimize(
-        args.expression, args.wrt, args.x0, method=args.method, lr=args.lr, steps=args.steps,
+        args.expression, [n for group in args.wrt for n in group], args.x0, method=args.method, lr=args.lr, steps=args.steps,
         tol=args.tol, beta=args.beta, at=dict(args.at), shapes=dict(args.shape),
     )  # fmt: skip
     print(r)
@@ -467,30 +482,49 @@ def _plot(args) -> int:
 
 
 def _check(args) -> int:
-    report = check(
-        _read(args, dict(args.shape)), args.wrt, order=args.order, seed=args.seed,
-        derivative=args.derivative, layout=args.layout,
-    )  # fmt: skip
-    print(report)
-    return 0 if report.passed else 1
+    f = _read(args, dict(args.shape))
+    wrt = _wrt(args)
+    names = wrt if isinstance(wrt, list) else [wrt]
+    if args.derivative and len(names) > 1:
+        raise TensorCalcError("--derivative checks one variable: give one --wrt with it")
+    reports = [
+        check(f, name, order=args.order, seed=args.seed, derivative=args.derivative,
+              layout=args.layout)
+        for name in names
+    ]  # fmt: skip
+    for report in reports:
+        print(report)
+    return 0 if all(r.passed for r in reports) else 1
 
 
 def _diff(args) -> int:
     shapes = dict(args.shape)
     f = _read(args, shapes)
-    found = derivation(f, args.wrt, order=args.order, layout=args.layout, symmetric=args.symmetric)
-    d = found.result
+    wrt = _wrt(args)
+    if not isinstance(wrt, list):
+        found = derivation(f, wrt, order=args.order, layout=args.layout, symmetric=args.symmetric)
+        return _print_derivative(args, f, found.result, wrt, found.notes)
+    d = derivative(f, wrt, order=args.order, layout=args.layout, symmetric=args.symmetric)
+    if isinstance(d, tuple):  # several non-scalar variables: one derivative each
+        for name, one in zip(wrt, d):
+            print(f"d/d{name}:")
+            _print_derivative(args, f, one, name, [])
+        return 0
+    return _print_derivative(args, f, d, wrt, [])
+
+
+def _print_derivative(args, f, d, wrt, notes) -> int:
     if args.json:
         out = {
             "expression": str(f),
-            "wrt": args.wrt,
+            "wrt": wrt,
             "order": args.order,
             "layout": args.layout or "jacobian",
             "derivative": str(d),
             "latex": d.latex(),
             "shape": list(d.shape),
             "assumed": {k: list(v) for k, v in NOTES.get(f, {}).get("assumed", {}).items()},
-            "notes": [*f.notes, *found.notes],
+            "notes": [*f.notes, *notes],
         }
         print(json.dumps(out))
     elif args.latex:
@@ -500,7 +534,7 @@ def _diff(args) -> int:
         print(f"shape: {format_shape(d.shape)}")
         if where(f):
             print(f"where {where(f)}")
-    for note in found.notes:
+    for note in notes:
         print(f"note: {note}", file=sys.stderr if args.json or args.latex else sys.stdout)
     return 0
 

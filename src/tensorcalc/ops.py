@@ -51,6 +51,7 @@ class Op(Enum):
     EIGVECSH = "eigvecsh"  # their unit eigenvectors as columns, each's largest entry positive
     SVDVALS = "svdvals"  # singular values, descending (full rank)
     PINV = "pinv"  # the Moore–Penrose pseudo-inverse (full rank)
+    STACK = "stack"  # [a, b, ...]: n same-shape expressions as one tensor, the new axis first
 
 
 LEAF = "leaf"
@@ -98,6 +99,7 @@ KIND = {
     Op.EIGVECSH: STRUCT,
     Op.SVDVALS: STRUCT,
     Op.PINV: STRUCT,
+    Op.STACK: STRUCT,
 }
 
 UNARY_OPS = tuple(op for op in Op if KIND[op] == UNARY)

@@ -285,6 +285,7 @@ SHAPE = {
     Op.LOGSUMEXP: lambda args, attrs: (
         tuple(d for k, d in enumerate(args[0].shape) if k not in attrs) if attrs else ()
     ),  # over all entries, or along the axes in attrs
+    Op.STACK: lambda args, attrs: (len(args),) + _same(Op.STACK, args),  # [a, b]: (2,) + a.shape
     Op.EYE: lambda args, attrs: (attrs[0], attrs[0]),
     Op.VAR: lambda args, attrs: attrs[1],
     Op.SELECT: lambda args, attrs: attrs[:2],

@@ -20,6 +20,9 @@ from ..errors import DifferentiationError
 from ..expr import Expr, postorder, variables
 from ..numeric.evaluate import evaluate
 from ..ops import Op
+from ..printing.latex import to_latex
+from ..printing.text import to_text
+from ..simplify import simplify
 from .common import scalar_expr
 
 
@@ -81,7 +84,7 @@ def solve_stationary(f, wrt, shapes=None) -> Expr:
     >>> print(tc.solve_stationary("norm(y - P @ t)^2", "t", shapes={"y": "m", "P": "m,d"}))
     solve(P' @ P, P' @ y)
     >>> print(tc.solve_stationary("(x - a)^2 + (x - b)^2", "x"))
-    0.5 * (b + a)
+    0.5 * (a + b)
     """
     f = scalar_expr(f, shapes, "solve_stationary")
     x = wrt_variable(f, wrt)
@@ -116,3 +119,83 @@ def solve_stationary(f, wrt, shapes=None) -> Expr:
         "does not act on one side of the unknown, so it has no closed form as a matrix solve; "
         "use tc.minimize(..., method='newton')"
     )
+
+
+STATIONARY = "a stationary point: the gradient is zero there"
+LINEAR = "the gradient is affine in the unknown, so ∇f = 0 is a linear system (H θ = -g(0))"
+SOLVED = "solve the linear system; at the solution the gradient is zero (checked)"
+CLASSIFY = "second-derivative test: H = ∂²f/∂θ² does not depend on θ"
+
+
+def stationary_steps(f: Expr, wrt) -> list:
+    """The steps after a derivative that a course takes next: set the gradient to zero, see
+    the linear system (the normal equations), solve it, and classify the point by the Hessian.
+    Each is ``(rule, lhs, rhs, text, latex, shapes)`` as ``Explanation`` steps are; the
+    solution's step checks that the gradient vanishes there.
+
+    >>> import tensorcalc as tc
+    >>> for s in stationary_steps(tc.parse("(x - a)^2 + (x - b)^2"), "x"):
+    ...     print(s[3])
+    ∂f/∂x = 0
+    4 * x - 2 * a - 2 * b = 0  ⇔  4 * x = 2 * (a + b)
+    x = 0.5 * (a + b)
+    ∂²f/∂x² = 4 > 0: a minimum
+    """
+    x = wrt_variable(f, wrt)
+    theta = solve_stationary(f, x)  # raises when ∇f = 0 has no closed form
+    G = derivative(f, x)
+    H = derivative(G, x)
+    G0 = b.substitute(G, {x: b.zeros(x.shape)})
+    axes = tuple(range(x.ndim))
+    inner = tuple(range(x.ndim, 2 * x.ndim))
+    lin = simplify(b.einsum([(H, axes + inner), (x, inner)], axes))  # H θ, G = H θ + G(0)
+    rhs = simplify(b.neg(G0))
+    name, lx = x.name, to_latex(x)
+    d1 = f"∂f/∂{name}"
+    d1l = rf"\frac{{\partial f}}{{\partial {lx}}}"
+    steps = [
+        (STATIONARY, None, f, f"{d1} = 0", f"{d1l} = 0", None),
+        (LINEAR, G, b.add(lin, G0), f"{to_text(simplify(G))} = 0  ⇔  {to_text(lin)} = {to_text(rhs)}",
+         rf"{to_latex(simplify(G))} = 0 \iff {to_latex(lin)} = {to_latex(rhs)}", None),
+        (SOLVED, b.substitute(G, {x: theta}), b.zeros(x.shape), f"{name} = {to_text(theta)}",
+         rf"{lx} = {to_latex(theta)}", None),
+    ]  # fmt: skip
+    kind = _kind(simplify(H), x)
+    if kind is not None:
+        text, latex = kind
+        steps.append((CLASSIFY, None, H, f"∂²f/∂{name}² = {text}",
+                      rf"\frac{{\partial^2 f}}{{\partial {lx}^2}} = {latex}", None))  # fmt: skip
+    return steps
+
+
+def _kind(H: Expr, x: Expr):
+    """``(text, latex)`` saying what the constant Hessian makes the point, or ``None``."""
+    if H.op is Op.CONST and not H.ndim:
+        v = H.attrs[0]
+        word = "a minimum" if v > 0 else "a maximum" if v < 0 else "the test is inconclusive"
+        sign = ">" if v > 0 else "<" if v < 0 else "="
+        return f"{to_text(H)} {sign} 0: {word}", rf"{to_latex(H)} {sign} 0"
+    gram = _gram(H)
+    if gram is not None:
+        return (
+            f"{to_text(H)} (a Gram matrix, positive semidefinite): a minimum, unique if "
+            f"{gram} has full column rank",
+            to_latex(H) + r" \succeq 0",
+        )
+    return None
+
+
+def _gram(H: Expr):
+    """The name A when H = c·AᵀA (c > 0) over A's columns, or c·AᵀA ⊗ I, else ``None``."""
+    if H.op is not Op.EINSUM:
+        return None
+    c, core = b.split_coef(H)
+    if c <= 0 or core.op is not Op.EINSUM:
+        return None
+    ins, out = core.attrs
+    mats = [(a, ls) for a, ls in zip(core.args, ins) if a.op is not Op.EYE]
+    if len(mats) == 2 and mats[0][0] is mats[1][0] and mats[0][0].op is Op.VAR:
+        (a, la), (_, lb) = mats
+        if a.ndim == 2 and la[0] == lb[0] and la[0] not in out:
+            return a.name
+    return None

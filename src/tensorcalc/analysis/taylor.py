@@ -20,7 +20,7 @@ from itertools import combinations_with_replacement
 from .. import build as b
 from ..diff.reverse import check_order, derivative, wrt_variable
 from ..errors import DifferentiationError
-from ..expr import Expr, variables
+from ..expr import NOTES, Expr, variables
 from ..numeric.evaluate import evaluate
 from ..parse import as_expr, parse
 from .common import point_shapes
@@ -86,4 +86,8 @@ def taylor(f, at: dict, order: int = 2, shapes=None) -> Expr:
                 k += x.ndim
             weight = orderings / math.factorial(m)
             terms.append(b.scale(weight, b.einsum([(coef, labels), *ops], f_idx)))
-    return b.ordered_sum(*terms) if terms else b.zeros(f.shape)
+    if not terms:
+        return b.zeros(f.shape)
+    poly = b.ordered_sum(*terms)
+    NOTES.setdefault(poly, {})["ordered"] = True  # the printer keeps the order by degree
+    return poly

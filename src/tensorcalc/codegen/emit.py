@@ -142,6 +142,11 @@ class _Renderer:
     def r_array(self, p):
         return self.call_template("array", [nested(*p.value, fmt=lambda v: repr(float(v)))])
 
+    def r_stack(self, p):
+        return self.call_template(
+            "stack", ["[" + ", ".join(self.render(c) for c in p.children) + "]"]
+        )
+
     def r_call(self, p):
         name, extra = p.value
         args = [self.render(c) for c in p.children]

@@ -154,9 +154,9 @@ def product_tree(e: Expr, sub) -> P:
     >>> import tensorcalc as tc
     >>> from tensorcalc.printing.matrix import to_tree
     >>> from tensorcalc.printing.text import to_text
-    >>> d = tc.derivative(tc.parse("sum(x[::2] * y)", {"x": (5,), "y": (3,)}), "x")
+    >>> d = tc.derivative(tc.parse("sum(x[::2] * y)", {"x": (39,), "y": (20,)}), "x")
     >>> to_text(d), product_tree(d, to_tree).value[0]
-    ("select(3, 5, 0, 2)' @ y", 'scatter')
+    ("select(20, 39, 0, 2)' @ y", 'scatter')
     """
     ins, out = e.attrs
     sizes, ops = {}, []

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..build import is_symmetric_var
-from ..expr import Expr
+from ..build import entries, is_symmetric_var
+from ..expr import Expr, postorder
+from ..ops import Op
 from ..simplify import simplify
 from .layout import apply_layout
 from .reverse import derivative
@@ -64,5 +65,15 @@ def nth_order(
     d = f
     for _ in range(order):
         d = one_order(d, x, symmetric, steps).result
-    viewed = apply_layout(d, f.ndim, x.ndim, order, layout)
+    viewed = _readable(apply_layout(d, f.ndim, x.ndim, order, layout))
     return d if viewed is d else simplify(viewed)  # d is simplified already; a view may not be
+
+
+def _readable(d: Expr) -> Expr:
+    """A result with selections of entries (components ``x[0]``, ``x[1]`` of a small
+    vector) as the vector or matrix of its entries."""
+    if any(n.op is Op.SELECT for n in postorder([d])):
+        shown = entries(d)
+        if shown is not d:
+            return simplify(shown)
+    return d

@@ -14,7 +14,24 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..build import add, div, einsum, eye, func, mul, neg, ones, pow_, select, sub, unary, zeros
+import numpy as np
+
+from ..build import (
+    add,
+    array,
+    div,
+    einsum,
+    eye,
+    func,
+    mul,
+    neg,
+    ones,
+    pow_,
+    select,
+    sub,
+    unary,
+    zeros,
+)
 from ..ops import Op
 
 
@@ -222,6 +239,11 @@ def _pinv(n):
     ]
 
 
+def _unit_vector(n, i):
+    """eᵢ of length n, the i-th column of the identity."""
+    return array(np.eye(n)[i])
+
+
 PARTIAL = {
     Op.ADD: lambda n, i: [term(1.0, _o(n), _o(n))],  # d(a + b) = da + db
     Op.EINSUM: _einsum_partial,  # d(A ⊙ B) = dA ⊙ B + A ⊙ dB, in index form
@@ -238,6 +260,7 @@ PARTIAL = {
     Op.SVDVALS: lambda n, i: _svdvals(n),  # dσᵢ = uᵢᵀ dX vᵢ (full rank, distinct σ), so d‖X‖_* = ⟨U Vᵀ, dX⟩
     Op.PINV: lambda n, i: _pinv(n),  # dX⁺ = −X⁺ dX X⁺ + X⁺X⁺ᵀ dXᵀ (I − X X⁺) + (I − X⁺X) dXᵀ X⁺ᵀX⁺ (full rank)
     Op.LOGSUMEXP: lambda n, i: [term(1.0, _lse_out(n), _a(n), (func(Op.SOFTMAX, n.args[0], n.attrs or None), _a(n)))],  # d lse(x) = softmax(x)ᵀ dx; along axis k: ∂l_{I∖k}/∂x_I = softmax(x, k)_I
+    Op.STACK: lambda n, i: [term(1.0, _o(n), _o(n)[1:], (_unit_vector(len(n.args), i), _o(n)[:1]))],  # d[a, b] = [da, db]: ∂[..]ₖ/∂(entry i) = δₖᵢ
 }  # fmt: skip
 for _op in D1:
     PARTIAL[_op] = lambda n, i: [
@@ -266,6 +289,7 @@ RULE_NAME = {
     Op.PINV: "pseudo-inverse rule dX⁺ = −X⁺ dX X⁺ + X⁺X⁺ᵀ dXᵀ (I − XX⁺) + (I − X⁺X) dXᵀ X⁺ᵀX⁺",
     Op.POW: "power rule d aᵇ = b aᵇ⁻¹ da + aᵇ log a db",
     Op.DIV: "quotient rule d(a/b) = (da·b − a·db) / b²",
+    Op.STACK: "entry by entry d[a, b] = [da, db]",
 }
 for _op in D1:
     RULE_NAME[_op] = f"chain rule for {_op.value}"

@@ -25,15 +25,18 @@ from ..diff.reverse import derivative as reverse
 from ..expr import Expr, variables
 from ..printing.latex import name as latex_name
 from ..printing.matrix import P
+from ..printing.text import to_text
+from ..simplify import simplify
 from .display import Display
+from .forward import rule_text
 from .parts import choose, topo
 
 FORWARD = "forward pass: name the intermediate values"
-LOCAL = "local partial derivative (the derivative rule of this node's operation)"
+LOCAL = "local partial derivative"
 MULTIPLY = "multiply out and simplify"
-BACKWARD = "backward pass (chain rule): ∂f/∂n = Σ over the uses p of n of ∂f/∂p · ∂p/∂n"
+BACKWARD = "backward pass (chain rule): total df/dn = Σ over the uses p of n of df/dp · local ∂p/∂n"
 CHAIN = (
-    "the chain rule, forward from the input: dn/dx = Σ over the children c of n of ∂n/∂c · dc/dx"
+    "forward mode (chain rule from the input): dn/dx = Σ over the children c of n of ∂n/∂c · dc/dx"
 )
 LINE = 90
 BACKPROP_NAMES = "abuvcdpqrsgh"  # seed 002: a, b, u, v
@@ -48,13 +51,16 @@ def chain(adj: Expr, jac: Expr, f_rank: int, p_rank: int) -> Expr:
 
 
 def _dims(shape) -> str:
+    """The shape of a printed quantity as it is printed: df/dE of a scalar f is E's shape
+    (n×m, the gradient), ∂E/∂V has E's axes then V's; a scalar is 1."""
     return "×".join(str(d) for d in shape) if shape else "1"
 
 
 class Graph:
     def __init__(self, f: Expr, xs, disp: Display):
         self.f, self.xs, self.disp = f, list(xs), disp
-        self.parts = choose(f, set(xs), backprop=True, pool=BACKPROP_NAMES, key=disp.position)
+        self.parts = choose(f, set(xs), backprop=True, pool=BACKPROP_NAMES, key=disp.position,
+                            given=disp.given)  # fmt: skip
         self.root = self.parts[-1]
         self.back = {p.var: p.node for p in self.parts}
         self.name = {p.node: p.name for p in self.parts} | {x: x.name for x in xs}
@@ -115,7 +121,10 @@ class Graph:
     def total(self, a: Expr, b: Expr) -> tuple[str, str]:
         """da/db, the total derivative (text, LaTeX)."""
         na, nb = self.name[a], self.name[b]
-        return f"d{na}/d{nb}", rf"\frac{{d {latex_name(na)}}}{{d {latex_name(nb)}}}"
+        return (
+            f"d{na}/d{nb}",
+            rf"\frac{{\mathrm{{d}} {latex_name(na)}}}{{\mathrm{{d}} {latex_name(nb)}}}",
+        )
 
     def chain_steps(self) -> list:
         """Seed 002's order: dn/dx for each part n from the input x up to f (one input)."""
@@ -135,7 +144,7 @@ class Graph:
                 terms_l.append(rf"{jl} \, {cl}" if cl else jl)
             lt, ll = self.total(n, x)
             self.chain_formula[n] = " + ".join(terms_t)
-            shape = f"{_dims(n.shape)}×{_dims(x.shape)}" if n.ndim or x.ndim else None
+            shape = _dims(n.shape + x.shape) if n.ndim or x.ndim else None
             out.append((rule, partial(reverse, n, x), partial(self.forward_accumulate, n, x),
                         f"{lt} = {self.chain_formula[n]}", f"{ll} = {' + '.join(terms_l)}",
                         shape))  # fmt: skip
@@ -146,14 +155,14 @@ class Graph:
         f = self.name[self.f]
         out = {
             "forward": "forward pass (the values of the inputs and the named parts)",
-            "backward": f"backward pass (reverse mode: ∂{f}/∂n accumulated from the output {f} "
-            "back to the inputs)",
+            "backward": f"backward pass (reverse mode: the totals d{f}/dn accumulated from the "
+            f"output {f} back to the inputs; ∂ marks a local partial)",
         }
         if self.chain_formula:
             x = self.xs[0].name
             out["chain"] = (
-                f"the chain rule for {x} (forward mode: dn/d{x} accumulated from the "
-                f"input {x} up to {f}; its last row equals ∂{f}/∂{x} of the backward pass)"
+                f"forward mode for {x} (dn/d{x} accumulated from the input {x} up to {f}; "
+                f"its last row equals d{f}/d{x} of the backward pass)"
             )
         return out
 
@@ -182,25 +191,27 @@ class Graph:
                 lt, ll = self.frac(p.node, c)
                 jt, jl = self.disp.show(j, self.spell[p.node])
                 value = partial(substitute, j, self.back)
-                shapes = (
-                    f"{_dims(p.node.shape)}×{_dims(c.shape)}" if p.node.ndim or c.ndim else None
-                )
-                out.append((LOCAL, value, value, f"{lt} = {jt}", f"{ll} = {jl}", shapes))
+                shapes = _dims(p.node.shape + c.shape) if p.node.ndim or c.ndim else None
+                rule = rule_text(p.local, {self.var[c]})
+                if "; " in rule:  # several rules: their names
+                    rule = ", ".join(r.split(":")[0] for r in rule.split("; "))
+                rule = f"{LOCAL}: {rule}" if rule else f"{LOCAL} of a constant"
+                out.append((rule, value, value, f"{lt} = {jt}", f"{ll} = {jl}", shapes))
         f_rank = self.f.ndim
         for n in self.backward[1:] + self.xs:
             ps = self.parents.get(n, [])
-            lt, ll = self.frac(self.f, n)
+            lt, ll = self.total(self.f, n)
             terms_t, terms_l, shapes = [], [], []
             for p in ps:
-                at, al = self.frac(self.f, p) if p is not self.f else ("", "")
+                at, al = self.total(self.f, p) if p is not self.f else ("", "")
                 jt, jl = self.frac(p, n)
                 terms_t.append(f"{at} · {jt}" if at else jt)
                 terms_l.append(rf"{al} \, {jl}" if al else jl)
                 if p.ndim or n.ndim:
-                    shapes.append(f"1×{_dims(p.shape)} · {_dims(p.shape)}×{_dims(n.shape)}")
+                    shapes.append(f"{_dims(p.shape)} · {_dims(p.shape + n.shape)}")
             if not ps:
                 continue
-            shape = " + ".join(shapes) + f" → 1×{_dims(n.shape)}" if shapes else None
+            shape = " + ".join(shapes) + f" → {_dims(n.shape)}" if shapes else None
             self.adj_formula[n] = " + ".join(terms_t)
             if len(ps) == 1 and ps[0] is self.f:
                 continue  # the local partial of the root, listed above
@@ -208,12 +219,13 @@ class Graph:
                         f"{lt} = {' + '.join(terms_t)}", f"{ll} = {' + '.join(terms_l)}",
                         shape if f_rank == 0 else None))  # fmt: skip
         out += self.chain_steps()
-        for x in self.xs:
-            g = reverse(self.f, x)
-            t, lx = self.disp.show(g)
-            lt, ll = self.frac(self.f, x)
-            if len(t) < LINE - 20:
-                out.append((MULTIPLY, g, g, f"{lt} = {t}", f"{ll} = {lx}", None))
+        for x in self.xs:  # the answer, always
+            g = simplify(reverse(self.f, x))
+            t, lx = Display().show(g)
+            lt, ll = self.total(self.f, x)
+            if len(t) > 2 * LINE:  # repeated parts named once
+                t = to_text(simplify(g))
+            out.append((MULTIPLY, g, g, f"{lt} = {t}", f"{ll} = {lx}", None))
         return out, reverse(self.f, self.xs[0])
 
     def _let(self, chunk):
@@ -235,7 +247,7 @@ class Graph:
         bwd = []
         for n in self.backward:
             if n is not self.f and not (self.parents[n] == [self.f]):
-                q, _ = self.frac(self.f, n)
+                q, _ = self.total(self.f, n)
                 bwd.append({"quantity": q, "formula": self.adj_formula[n],
                             "value": _json(ev(self.adjoint_value(n)))})  # fmt: skip
             for c in self.children[n]:
@@ -246,7 +258,7 @@ class Graph:
         for x in self.xs:
             if self.parents.get(x) == [self.f]:
                 continue  # the root's local partial, listed above
-            q, _ = self.frac(self.f, x)
+            q, _ = self.total(self.f, x)
             bwd.append({"quantity": q, "formula": self.adj_formula[x],
                         "value": _json(ev(reverse(self.f, x)))})  # fmt: skip
         out = {"forward": fwd, "backward": bwd}

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from ..build import substitute, var
 from ..errors import TensorCalcError
-from ..expr import Expr, postorder
+from ..expr import NOTES, Expr, postorder
 from ..ops import Op
-from ..parse.ast import Array, BinOp, Call, Index, Name, Neg, Num, Str, Transpose, Tuple
+from ..parse.ast import Array, BinOp, Call, Index, Name, Neg, Num, Stack, Str, Transpose, Tuple
 from ..parse.lower import DIM_FUNCS, Lowering
 from ..printing import latex as L
 from ..printing import text as T
@@ -33,6 +33,8 @@ class Display:
         self.tokens = {}  # token name -> (text, latex)
         self.spelled = {}  # Expr -> AST node of its first occurrence in the input
         self.low = None
+        self.given = {}  # node -> the name the input gave it (... where a = ...)
+        self.text = source[0] if source is not None else None
         if source is not None:
             text, tree, shapes = source
             self.low = _Memo(text, shapes)
@@ -40,7 +42,11 @@ class Display:
 
     def _index(self, n):
         e = self.lowered(n)
-        if e is not None:
+        top = n
+        while isinstance(top, Neg):
+            top = top.arg
+        vector_t = isinstance(top, Transpose) and e is not None and e.ndim == 1
+        if e is not None and not vector_t:  # (x - y)' of a vector is x - y, spelled without '
             self.spelled.setdefault(e, n)
         for c in _children(n):
             self._index(c)
@@ -95,6 +101,8 @@ class Display:
             return P("var", (), n.id, rank)
         if isinstance(n, Array):
             return P("array", (), (n.shape, n.values), rank)
+        if isinstance(n, Stack):
+            return P("stack", tuple(sub(i) for i in n.items), None, rank)
         if isinstance(n, Neg):
             return P("neg", (sub(n.arg),), None, rank)
         if isinstance(n, Transpose):
@@ -174,6 +182,8 @@ def _children(n):
         return (n.left, n.right)
     if isinstance(n, Call) and n.func not in DIM_FUNCS:
         return tuple(n.args) + tuple(a for _, a in n.kwargs)
+    if isinstance(n, Stack):
+        return n.items
     return ()
 
 
@@ -200,7 +210,9 @@ def _ir_tree(e: Expr, names: dict) -> P:
     for node, p in names.items():
         if node.op is Op.VAR and p.kind == "var" and p.value == node.attrs[0]:
             continue
-        holders[node] = var(f"zqholder{len(holders)}", node.shape)
+        # one name per held node (its digest), so that a holder always stands for one node
+        holders[node] = var(f"zqholder{node.digest.hex()[:16]}", node.shape)
+        NOTES.setdefault(holders[node], {})["holds"] = node  # the printer orders by it
     tree = to_tree(substitute(e, holders) if holders else e)
     back = {h.attrs[0]: names[node] for node, h in holders.items()}
     return replace_vars(tree, back)

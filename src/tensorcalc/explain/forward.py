@@ -18,7 +18,17 @@ from __future__ import annotations
 
 from functools import partial
 
-from ..build import add, const, einsum, is_symmetric_var, scale, split_coef, substitute
+from ..build import (
+    REBUILD,
+    add,
+    const,
+    einsum,
+    is_symmetric_var,
+    ones,
+    scale,
+    split_coef,
+    substitute,
+)
 from ..diff.reverse import derivative as reverse
 from ..diff.rules import PARTIAL
 from ..expr import Expr, postorder, variables
@@ -28,6 +38,7 @@ from ..printing.matrix import P
 from .display import Display
 from .parts import choose, depends
 from .texts import (
+    CANCEL,
     CANONICAL,
     EINSUM_TEXT,
     NAME_PARTS,
@@ -106,9 +117,13 @@ def rule_text(local: Expr, wrt) -> str:
 class Forward:
     """The chain rule over named parts, in the "rules" or "differential" style."""
 
-    def __init__(self, f: Expr, x: Expr, disp: Display, style: str, root="f", avoid=()):
+    def __init__(
+        self, f: Expr, x: Expr, disp: Display, style: str, root="f", avoid=(), partials=False
+    ):
         self.f, self.x, self.disp, self.style = f, x, disp, style
-        self.parts = choose(f, {x}, root_name=root, key=disp.position, avoid=avoid)
+        self.parts = choose(
+            f, {x}, root_name=root, key=disp.position, avoid=avoid, given=disp.given
+        )
         self.rules = style == "rules"
         xname = x.name
         if self.rules:
@@ -119,10 +134,11 @@ class Forward:
             )
         self.tok = {}
         for p in self.parts:
-            if self.rules:
+            if self.rules:  # ∂u/∂x1 where f has other variables held constant
+                d, dl = ("∂", r"\partial ") if partials else ("d", r"\mathrm{d}")
                 t, lx = (
-                    f"d{p.name}/d{xname}",
-                    rf"\frac{{\mathrm{{d}}{latex_name(p.name)}}}{{\mathrm{{d}}{latex_name(xname)}}}",
+                    f"{d}{p.name}/{d}{xname}",
+                    rf"\frac{{{dl}{latex_name(p.name)}}}{{{dl}{latex_name(xname)}}}",
                 )
             else:
                 t, lx = f"d{p.name}", r"\mathrm{d}" + latex_name(p.name)
@@ -314,6 +330,11 @@ class Forward:
             t, lx = self.disp.show(df)
             out.append((SUBSTITUTE, partial(self.dvalue, root.node), substitute(df, back),
                         f"{lhs_t} = {t}", f"{lhs_l} = {lx}", None))  # fmt: skip
+            cancelled = _cancelled(df)
+            ct, cl = self.disp.show(cancelled)
+            if cancelled is not df and len(ct) < len(t):  # the step where terms cancel, shown
+                out.append((CANCEL, partial(self.dvalue, root.node), substitute(cancelled, back),
+                            f"{lhs_t} = {ct}", f"{lhs_l} = {cl}", None))  # fmt: skip
         g = reverse(df, self.dx)
         names = self.names()
         gt, gl = self.disp.show(g)
@@ -333,6 +354,8 @@ class Forward:
             rule = READ_OFF_JACOBIAN
         spelled = {p.var: self.disp.tree(p.node) for p in self.parts}
         full_t, full_l = self.disp.render(_subst_tree(self.disp.tree(g), spelled))
+        if not self.x.ndim and not self.f.ndim:  # a scalar: its factors in textbook order
+            full_t, full_l = Display().show(substitute(g, back))
         if full_t != gt:
             text, latex = f"{fx} = {gt} = {full_t}", f"{fxl} = {gl} = {full_l}"
             if len(text) > LINE:
@@ -342,6 +365,46 @@ class Forward:
         del names
         out.append((rule, result, substitute(g, back), text, latex, None))
         return out
+
+
+def _cancelled(df: Expr) -> Expr:
+    """``df`` with each quotient (a ⊙ u + b ⊙ u) / u written a + b: a factor over itself is 1,
+    the cancellation that the canonical form would otherwise make silently."""
+    memo = {}
+    for n in postorder([df]):
+        args = tuple(memo.get(a, a) for a in n.args)
+        m = n if args == n.args else REBUILD[n.op](n, args)
+        memo[n] = _cancel_in(m) if m.op is Op.EINSUM else m
+    return memo[df]
+
+
+def _cancel_in(e: Expr) -> Expr:
+    ins, out = e.attrs
+    ops = list(zip(e.args, ins))
+    for k, (d, lk) in enumerate(ops):
+        if d.op is not Op.DIV or d.args[0].op is not Op.CONST or d.args[0].attrs[0] != 1.0:
+            continue
+        u = d.args[1]
+        for j, (s, lj) in enumerate(ops):
+            if s.op is not Op.ADD or lj != lk:
+                continue
+            terms = [_without(t, u) for t in s.args]
+            if all(t is not None for t in terms):
+                rest = [op for i, op in enumerate(ops) if i not in (j, k)]
+                return einsum(rest + [(add(*terms), lj)], out)
+    return e
+
+
+def _without(t: Expr, u: Expr):
+    """``t`` with one elementwise factor ``u`` removed (t = u ⊙ rest), else ``None``."""
+    if t.op is not Op.EINSUM:
+        return None
+    ins, out = t.attrs
+    ops = list(zip(t.args, ins))
+    for i, (a, ls) in enumerate(ops):
+        if a is u and ls == out:
+            return einsum([op if m != i else (ones(u.shape), ls) for m, op in enumerate(ops)], out)
+    return None
 
 
 def _shape_of(p) -> str:

@@ -27,6 +27,15 @@ from .display import Display
 from .forward import rule_text
 from .parts import Part, choose, depends
 
+
+def sb(base: str, sub: str) -> str:
+    """``base`` with the subscript ``sub`` (none when empty); a base that has a subscript of
+    its own (x_{2}) is braced, so that LaTeX never sees a double subscript."""
+    if not sub:
+        return base
+    return (f"{{{base}}}" if "_" in base else base) + f"_{{{sub}}}"
+
+
 DUMMIES = "ijklmnopqrstuvwxyzabcdefgh"
 X_LETTERS = {0: [""], 1: ["k", "l", "m"], 2: ["ab", "pq", "rs", "uv"]}
 F_LETTERS = "pqrsuvwxyz"
@@ -69,9 +78,9 @@ class Fac:
         if self.kind == "p":
             n = len(self.idx) - len(self.xname[1])
             top, bot = "".join(self.idx[:n]), "".join(self.idx[n:])
-            return rf"\frac{{\partial {self.lab}_{{{top}}}}}{{\partial {self.xname[2]}_{{{bot}}}}}"
+            return rf"\frac{{\partial {sb(self.lab, top)}}}{{\partial {sb(self.xname[2], bot)}}}"
         sub = "".join(self.idx)
-        return self.lab + (f"_{{{sub}}}" if sub else "")
+        return sb(self.lab, sub)
 
 
 def _sub(s: str) -> str:
@@ -102,6 +111,7 @@ class Index:
 
     def _choose(self):
         return choose(self.f, {self.x}, index=True, key=self.disp.position, root_name=self.root,
+                      given=self.disp.given,
                       avoid=self.avoid)  # fmt: skip
 
     def part_of(self, e):
@@ -239,8 +249,7 @@ class Index:
         fsub = "".join(fl)
         r = self.parts[-1].name
         lhs_t = f"∂{r}{_sub(fsub)}/∂{x.name}{_sub(self.xl)}"
-        lhs_l = (rf"\frac{{\partial {r}_{{{fsub}}}}}{{\partial {latex_name(x.name)}_{{{self.xl}}}}}"
-                 if fsub else rf"\frac{{\partial {r}}}{{\partial {latex_name(x.name)}_{{{self.xl}}}}}")  # fmt: skip
+        lhs_l = rf"\frac{{\partial {sb(r, fsub)}}}{{\partial {sb(latex_name(x.name), self.xl)}}}"
         steps = []
         # 1. components of f and of the parts that are sums or products
         root = self.parts[-1]
@@ -257,7 +266,7 @@ class Index:
                 letters = ()
             sub = "".join(letters)
             name = p.name + (f"_{sub}" if sub else "")
-            comps.append((f"{name} = {t}", rf"{latex_name(p.name)}_{{{sub}}} = {lx}"))
+            comps.append((f"{name} = {t}", rf"{sb(latex_name(p.name), sub)} = {lx}"))
         steps.append((COMPONENTS, None, f, ", ".join(c[0] for c in comps),
                       r",\ ".join(c[1] for c in comps), None))  # fmt: skip
         # 2. the product rule on f, then on each part
@@ -279,7 +288,7 @@ class Index:
             expansions[p] = (letters, own)
             sub = "".join(letters)
             pt = f"∂{p.name}{_sub(sub)}/∂{x.name}{_sub(self.xl)}"
-            pl = rf"\frac{{\partial {latex_name(p.name)}_{{{sub}}}}}{{\partial {latex_name(x.name)}_{{{self.xl}}}}}"
+            pl = rf"\frac{{\partial {sb(latex_name(p.name), sub)}}}{{\partial {sb(latex_name(x.name), self.xl)}}}"
             steps.append(self._eq(rule_text(p.local, self._vars(p)), partial(reverse, p.node, x), own,
                                   letters + xl, pt, pl))  # fmt: skip
         # 3. substitute the expansions and the deltas of the variable

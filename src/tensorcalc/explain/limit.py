@@ -67,8 +67,58 @@ def _value(terms, xv: Expr, hv: Expr) -> Expr:
     return add(*[mul(const(c), mul(pow_(xv, xp), pow_(hv, hp))) for c, xp, hp in terms])
 
 
+SERIES = "binomial theorem: (x + h)^n = x^n + n x^(n-1) h + C(n, 2) x^(n-2) h^2 + ... (|h| < |x|)"
+DIVIDE_SERIES = "the x^n terms cancel; divide by h (h ≠ 0): every later term still holds h"
+
+
+def symbolic(f: Expr, x: Expr):
+    """``(c, n)`` with f = c·xⁿ for an exponent n that is an expression without x, else
+    ``None``."""
+    c, core = split_coef(f)
+    if core.op is Op.POW and core.args[0] is x and x not in variables(core.args[1]).values():
+        if core.args[1].op is not Op.CONST:
+            return c, core.args[1]
+    return None
+
+
+def _symbolic_steps(f: Expr, x: Expr, c: float, n: Expr, disp: Display):
+    """d/dx c·xⁿ for a symbolic n: the quotient, the binomial series, h divided out, the
+    limit.  The series steps are statements (an infinite sum); the limit is checked."""
+    taken = set(variables(f))
+    hs = next(v for v in ("h", "eps", "delta_x") if v not in taken)
+    xs = x.name
+    nt, nl = disp.show(n)
+    nw = nt if n.op is Op.VAR else f"({nt})"
+    cw = "" if c == 1 else f"{fmt_num(c)} * "
+    ft, fl = disp.show(f)
+    lx, lh = latex_name(xs), latex_name(hs)
+    lhs_t = f"({cw}({xs} + {hs})^{nw} - {ft}) / {hs}"
+    shifted = fl.replace(lx, rf"\left({lx} + {lh}\right)", 1)
+    lhs_l = rf"\frac{{{shifted} - {fl}}}{{{lh}}}"
+    series = (f"({cw}({xs}^{nw} + {nw} * {xs}^({nt} - 1) * {hs} + {nw} * ({nt} - 1) / 2 * "
+              f"{xs}^({nt} - 2) * {hs}^2 + ...) - {ft}) / {hs}")  # fmt: skip
+    series_l = (rf"\frac{{{c if c != 1 else ''}\left({lx}^{{{nl}}} + {nl} {lx}^{{{nl} - 1}} {lh} + "
+                rf"\binom{{{nl}}}{{2}} {lx}^{{{nl} - 2}} {lh}^{{2}} + \ldots\right) - {fl}}}{{{lh}}}")  # fmt: skip
+    divided = f"{cw}({nw} * {xs}^({nt} - 1) + {nw} * ({nt} - 1) / 2 * {xs}^({nt} - 2) * {hs} + ...)"
+    divided_l = (rf"{c if c != 1 else ''}\left({nl} {lx}^{{{nl} - 1}} + \binom{{{nl}}}{{2}} "
+                 rf"{lx}^{{{nl} - 2}} {lh} + \ldots\right)")  # fmt: skip
+    d = reverse(f, x)
+    dt, dl = Display().show(d)
+    out = [
+        (SERIES, None, f, f"{lhs_t} = {series}", f"{lhs_l} = {series_l}", None),
+        (DIVIDE_SERIES, None, f, f"{lhs_t} = {divided}", f"{lhs_l} = {divided_l}", None),
+    ]
+    value = mul(const(c), mul(n, pow_(x, sub(n, 1))))
+    out.append((LIMIT, d, value, f"d/d{xs} {ft} = lim_{hs}→0 {divided} = {dt}",
+                rf"\frac{{\mathrm{{d}}}}{{\mathrm{{d}}{lx}}} {fl} = \lim_{{{lh} \to 0}} "
+                rf"{divided_l} = {dl}", None))  # fmt: skip
+    return out, d
+
+
 def steps(f: Expr, x: Expr, disp: Display):
     found = monomial(f, x) if x.ndim == 0 else None
+    if found is None and x.ndim == 0 and (sym := symbolic(f, x)) is not None:
+        return _symbolic_steps(f, x, *sym, disp)
     if found is None:
         raise DifferentiationError(
             "the limit style derives the power rule for c * x^n (n a whole number) "

@@ -47,13 +47,23 @@ def depends(f: Expr, xs) -> set:
 
 
 def choose(
-    f: Expr, xs, backprop=False, root_name="f", index=False, pool=None, key=None, avoid=()
+    f: Expr,
+    xs,
+    backprop=False,
+    root_name="f",
+    index=False,
+    pool=None,
+    key=None,
+    avoid=(),
+    given=None,
 ) -> list:
     """The named parts of ``f`` (children first, the root last) for variables ``xs``.
 
     ``index=True`` names every compound factor, so that f reads as sums of products of
-    named tensors (the products inside a sum are written out).
+    named tensors (the products inside a sum are written out).  ``given`` maps nodes to the
+    names the user gave them (``... where a = ...``): those are parts, with those names.
     """
+    given = {n: name for n, name in (given or {}).items() if n is not f}
     dep = depends(f, xs)
     order = postorder([f])
     uses = Counter(a for n in order for a in n.args)
@@ -72,12 +82,13 @@ def choose(
             chosen.add(n)
         if nonlinear(n.op) and (not backprop or KIND[n.op] == STRUCT or n.op is Op.DIV):
             chosen.update(a for a in n.args if a in dep and KIND[a.op] != LEAF)
-    taken = set(variables(f))
+    chosen |= {n for n in given if n in dep and KIND[n.op] != LEAF}
+    taken = set(variables(f)) | set(given.values())
     root_name = root_name if root_name not in taken else root_name + "_"
     taken |= {root_name} | set(avoid)
     parts = {}
     for n in topo([n for n in order if n in chosen], key or (lambda n: 0)):
-        name = root_name if n is f else _fresh(n, taken, pool)
+        name = root_name if n is f else given.get(n) or _fresh(n, taken, pool)
         taken.add(name)
         parts[n] = Part(n, name, var(name, n.shape))
     for p in parts.values():

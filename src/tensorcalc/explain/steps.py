@@ -56,7 +56,52 @@ class Step:
     def line(self) -> str:
         mark = {True: " ✓", False: " ✗", None: ""}[self.verified]
         shapes = f"   [{self.shapes}]" if self.shapes else ""
-        return f"{self.number}. {self.text}{shapes}{mark}\n   ({self.rule})"
+        head = f"{self.number}. "
+        text = wrap(self.text, WIDTH - len(head), " " * (len(head) + 4))
+        rule = wrap(f"({self.rule})", WIDTH - 3, "    ")
+        return f"{head}{text}{shapes}{mark}\n   {rule}"
+
+
+WIDTH = 112  # a printed line longer than this is broken, as a long equation is on paper
+BREAKS = (" = ", " + ", " - ", " · ", "; ", ", ", " * ", " ")
+
+
+def wrap(text: str, width: int, indent: str) -> str:
+    """``text`` broken into lines of at most ``width`` characters (the first) and of
+    ``width`` less the indent (the rest), before a ``=``, ``+`` or ``-`` outside parentheses
+    where possible, each continuation line indented.  Lines of the text stay as they are."""
+    if "\n" in text:
+        first, rest = text.split("\n", 1)
+        return wrap(first, width, indent) + "\n" + rest
+    lines = []
+    while len(text) > width:
+        cut = _break(text, width)
+        if cut is None:
+            break
+        lines.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+        width = max(WIDTH - len(indent) - 4, 40)
+    lines.append(text)
+    return ("\n" + indent).join(lines)
+
+
+def _break(text: str, width: int):
+    """Where to break ``text`` at or before ``width``: the shallowest, then the latest, of the
+    places before an operator; ``None`` when there is none."""
+    depth, best = 0, {}
+    for k, ch in enumerate(text[: width + 1]):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        for rank, sep in enumerate(BREAKS):
+            if text.startswith(sep, k) and k > width // 3:
+                key = (depth, rank)
+                best[key] = k + (len(sep) if sep in ("; ", ", ") else 0)
+                break
+    if not best:
+        return None
+    return best[min(best)]
 
 
 @dataclass
@@ -195,12 +240,77 @@ def _close(a, b, rtol) -> bool:
     return bool(np.all(np.abs(a - b) <= rtol * scale + rtol * np.abs(b)))
 
 
+# symbols of the rule texts as math inside \text{...}: plain pdflatex reads ASCII only
+MATH_SYMBOLS = {
+    "⟨": r"\langle ",
+    "⟩": r"\rangle ",
+    "ᵀ": r"^\top",
+    "⊙": r"\odot ",
+    "−": "-",
+    "‖": r"\|",
+    "⁻": "^{-",
+    "¹": "1}",
+    "²": "^2",
+    "³": "^3",
+    "⁴": "^4",
+    "ⁿ": "^n",
+    "·": r"\cdot ",
+    "×": r"\times ",
+    "Π": r"\Pi ",
+    "Σ": r"\Sigma ",
+    "δ": r"\delta ",
+    "σ": r"\sigma ",
+    "ᵇ": "^b",
+    "ᵢ": "_i",
+    "ⱼ": "_j",
+    "ₖ": "_k",
+    "₁": "_1",
+    "₂": "_2",
+    "ˣ": "^x",
+    "→": r"\to ",
+    "∂": r"\partial ",
+    "∇": r"\nabla ",
+    "∖": r"\setminus ",
+    "√": r"\surd ",
+    "≠": r"\neq ",
+    "≥": r"\geq ",
+    "û": r"\hat{u}",
+    "′": "'",
+    "…": r"\ldots ",
+    "—": "--",
+    "✓": r"\surd ",
+    "✗": r"\times ",
+}
+
+
+MATH_SYMBOLS.update({  # the relations and Greek letters the texts use
+    "⇔": r"\iff ", "⪰": r"\succeq ", "≤": r"\leq ", "∈": r"\in ", "∞": r"\infty ",
+    "α": r"\alpha ", "β": r"\beta ", "γ": r"\gamma ", "ε": r"\varepsilon ", "η": r"\eta ",
+    "θ": r"\theta ", "λ": r"\lambda ", "μ": r"\mu ", "π": r"\pi ", "ρ": r"\rho ",
+    "τ": r"\tau ", "φ": r"\phi ", "ψ": r"\psi ", "ω": r"\omega ", "Φ": r"\Phi ",
+    "Θ": r"\Theta ", "Λ": r"\Lambda ", "Ω": r"\Omega ",
+})  # fmt: skip
+
+
 def _latex_text(s: str) -> str:
-    """Plain words for ``\\text{...}``: LaTeX's special characters escaped."""
+    """Plain words for ``\\text{...}``: LaTeX's special characters escaped, symbols written
+    in math mode (``$\\langle$``), so that the result is ASCII and compiles with pdflatex."""
     for ch, rep in (("\\", ""), ("{", r"\{"), ("}", r"\}"), ("_", r"\_"), ("&", r"\&"),
                     ("%", r"\%"), ("#", r"\#"), ("^", r"\^{}"), ("~", r"\~{}")):  # fmt: skip
         s = s.replace(ch, rep)
-    return s
+    out = []
+    for ch in s:
+        if ch == "⁻":  # ⁻¹: one superscript
+            out.append("$^{-")
+        elif ch == "¹" and out and out[-1] == "$^{-":
+            out[-1] = "$^{-1}$"
+        elif ch in MATH_SYMBOLS:
+            out.append("$" + MATH_SYMBOLS[ch] + "$")
+        elif ord(ch) > 127:
+            out.append("?")  # pragma: no cover - a symbol the table lacks
+        else:
+            out.append(ch)
+    return "".join(out).replace("$$", "")
 
 
 def show_value(v) -> str:

@@ -45,6 +45,7 @@ RULE_TEXT = {
     Op.SVDVALS: "singular-value rule: dσᵢ = uᵢᵀ dX vᵢ (full rank, distinct σ)",
     Op.PINV: "pseudo-inverse rule: dX⁺ = −X⁺ dX X⁺ + X⁺X⁺ᵀ dXᵀ (I − XX⁺) + (I − X⁺X) dXᵀ X⁺ᵀX⁺",
     Op.EIGVECSH: "eigenvector rule: dV = V (F ⊙ (Vᵀ dS V)), F_ij = 1 / (λ_j − λ_i), F_ii = 0",
+    Op.STACK: "entry by entry: d[a, b] = [da, db]",
 }
 
 EINSUM_TEXT = {
@@ -61,9 +62,13 @@ POW_TEXT = {  # which argument of a^b depends on the variable
 
 SUBSTITUTE = "substitute the parts' derivatives"
 SIMPLIFY = "simplify"
+CANCEL = "cancel: a factor over itself is 1 (u ⊙ du / u = du), then collect the terms"
+PARTIAL_OF = "partial derivative: differentiate in one variable, the others held constant"
+GRADIENT = "the gradient: the partial derivatives side by side, in the order of the variables"
+HESSIAN = "the Hessian: row i holds the partial derivatives of the gradient's entry i"
 NAME_PARTS = "name the parts"
 CANONICAL = "canonical form df = ⟨G, dX⟩ = tr(Gᵀ dX)"
 READ_OFF = "read off the gradient G"
 READ_OFF_JACOBIAN = "read off the Jacobian from df = J[dX]"
 HIGHER = "differentiate the derivative again"
-SYMMETRIC = "the gradient on symmetric matrices, sym(G) = (G + Gᵀ)/2 (tensorcalc.diff.symmetric)"
+SYMMETRIC = "the gradient on symmetric matrices, sym(G) = (G + Gᵀ)/2"

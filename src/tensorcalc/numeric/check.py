@@ -201,7 +201,11 @@ def check(
     False
     >>> tc.check(f, "x", derivative="2 * mean(x) * ones(n) / sum(ones(n))").passed
     True
+
+    ``wrt`` may be a list or tuple: one report per variable, in order.
     """
+    if isinstance(wrt, (list, tuple)):
+        return [check(expr, w, values, order, seed) for w in wrt]
     check_order(order)
     expr = as_expr(expr)
     found = variables(expr)

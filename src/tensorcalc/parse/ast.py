@@ -19,6 +19,12 @@ class Array:
 
 
 @dataclass(frozen=True)
+class Stack:
+    items: tuple  # expressions of one shape: [a, b] is a tensor whose first axis runs over them
+    pos: int
+
+
+@dataclass(frozen=True)
 class Name:
     id: str
     pos: int

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import heapq
 
-from .ast import Array, BinOp, Call, Index, Name, Neg, Num, Str, Transpose, Tuple
+from .ast import Array, BinOp, Call, Index, Name, Neg, Num, Stack, Str, Transpose, Tuple
 
 LIMIT = 4000
 RANKS = (0, 1, 2, 3, 4)
@@ -113,6 +113,13 @@ class _Check:
             return (), False, False
         if isinstance(n, Array):
             return n.shape, False, False
+        if isinstance(n, Stack):  # [a, b]: entries of one shape (scalars broadcast)
+            shapes = [self.sh(i)[0] for i in n.items]
+            shape = max(shapes, key=len)
+            for s in shapes:
+                if s:
+                    self.same(s, shape)
+            return (len(n.items),) + tuple(shape), False, False
         if isinstance(n, Name):
             if n.id in self.declared:
                 return self.declared[n.id], False, False

@@ -31,7 +31,7 @@ from ..expr import Expr
 from ..ops import UNARY_OPS, Op
 from ..shapes import as_shape
 from ..sugar import getitem
-from .ast import Array, BinOp, Call, Index, Name, Neg, Num, Str, Transpose, Tuple
+from .ast import Array, BinOp, Call, Index, Name, Neg, Num, Stack, Str, Transpose, Tuple
 from .infer import matlab_ranks, search
 
 ELEMENTWISE = {op.value: op for op in UNARY_OPS}
@@ -168,6 +168,9 @@ def _names(n, out):
             _names(a, out)
         for _, a in n.kwargs:
             _names(a, out)
+    elif isinstance(n, Stack):
+        for a in n.items:
+            _names(a, out)
     return out
 
 
@@ -244,6 +247,8 @@ class Lowering:
             return _Val(b.const(n.value))
         if isinstance(n, Array):
             return _Val(b.array(np.reshape(n.values, n.shape)))
+        if isinstance(n, Stack):
+            return _Val(b.stack([self.lower(i).e for i in n.items]))
         if isinstance(n, Name):
             if n.id in self.bindings:
                 return _Val(self.bindings[n.id])

@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..errors import ParseError
-from .ast import Array, BinOp, Call, Index, Name, Neg, Num, Str, Transpose, Tuple
+from .ast import Array, BinOp, Call, Index, Name, Neg, Num, Stack, Str, Transpose, Tuple
 from .lexer import tokenize
 
 MAX_DEPTH = 100  # levels of nesting in a parse tree (see the module docstring)
@@ -79,7 +79,7 @@ def _children(n):
         return (n.arg,)
     if isinstance(n, Call):
         return n.args + tuple(v for _, v in n.kwargs)
-    if isinstance(n, Tuple):
+    if isinstance(n, (Tuple, Stack)):
         return n.items
     return ()
 
@@ -274,33 +274,22 @@ class _Parser:
             self.depth -= 1
             return node
         if self.accept("["):
-            shape, values = self.array_items()
-            return Array(shape, tuple(values), t.pos)
+            self.nest(t.pos)
+            node = self.array_items(t.pos)
+            self.depth -= 1
+            return node
         if t.kind == "END":
             self.error("unexpected end of input: an operand is missing")
         self.error(f"unexpected {t.text!r}")
 
-    def array_items(self):
-        """The rest of a literal ``[1, 2]`` or ``[[1, 2], [3, 4]]`` after its ``[``."""
-        shapes, values = [], []
+    def array_items(self, pos):
+        """The rest of a literal after its ``[``: numbers (``[1, 2]``, ``[[1, 2], [3, 4]]``) make
+        an ``Array``; expressions of one shape (``[x1^2, sin(x2)]``) a ``Stack``."""
+        items = []
         while True:
-            t = self.tok
-            if self.accept("["):
-                self.nest(t.pos)
-                shape, vals = self.array_items()
-                self.depth -= 1
-            else:
-                sign = -1.0 if self.accept("-") else 1.0
-                if self.tok.kind != "NUM":
-                    self.error("an array literal holds numbers or nested [...] lists")
-                shape, vals = (), [sign * float(self.tok.text)]
-                self.i += 1
-            if shapes and shape != shapes[0]:
-                self.error("the rows of an array literal must have the same length", t.pos)
-            shapes.append(shape)
-            values.extend(vals)
+            items.append(self.additive())
             if self.accept("]"):
-                return (len(shapes),) + shapes[0], values
+                return _literal(items, pos, self)
             self.expect(",")
 
     def call(self, name):
@@ -319,6 +308,25 @@ class _Parser:
                     break
                 self.expect(",")
         return Call(name.text, tuple(args), tuple(kwargs), name.pos)
+
+
+def _number(n):
+    if isinstance(n, Num):
+        return n.value
+    return -n.arg.value if isinstance(n, Neg) and isinstance(n.arg, Num) else None
+
+
+def _literal(items, pos, parser):
+    """An ``Array`` when every item is a number or every item an ``Array`` of one shape,
+    else a ``Stack`` of the items (whose shapes lowering checks)."""
+    values = [_number(n) for n in items]
+    if all(v is not None for v in values):
+        return Array((len(items),), tuple(values), pos)
+    if all(isinstance(n, Array) for n in items):
+        if any(n.shape != items[0].shape for n in items):
+            parser.error("the rows of an array literal must have the same length", items[-1].pos)
+        return Array((len(items),) + items[0].shape, tuple(v for n in items for v in n.values), pos)
+    return Stack(tuple(items), pos)
 
 
 def _substitute(n, defs):

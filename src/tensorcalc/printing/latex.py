@@ -184,6 +184,18 @@ def _array(p):
     return r"\begin{bmatrix} " + body + r" \end{bmatrix}"
 
 
+def _stack(p):
+    r"""``[a, b]`` as a column ``\begin{bmatrix} a \\ b \end{bmatrix}`` and ``[[a, b], [c, d]]``
+    as a matrix; a stack of larger entries as a bracketed list."""
+    kids = p.children
+    if all(c.rank == 0 for c in kids):
+        return r"\begin{bmatrix} " + r" \\ ".join(render(c) for c in kids) + r" \end{bmatrix}"
+    if all(c.kind == "stack" and all(g.rank == 0 for g in c.children) for c in kids):
+        rows = [" & ".join(render(g) for g in c.children) for c in kids]
+        return r"\begin{bmatrix} " + r" \\ ".join(rows) + r" \end{bmatrix}"
+    return r"\left[" + r",\ ".join(render(c) for c in kids) + r"\right]"
+
+
 def _is_eye(c: P) -> bool:
     return c.kind == "call" and c.value[0] == "eye"
 
@@ -226,6 +238,7 @@ RENDER = {
     "index": lambda p: subscripted(p.children[0]) + "_{[" + ", ".join(p.value) + "]}",
     "call": _call,
     "einsum": _einsum,
+    "stack": _stack,
 }
 
 

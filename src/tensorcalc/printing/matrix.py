@@ -17,7 +17,7 @@ from functools import lru_cache
 from itertools import permutations
 
 from ..build import const, factors, split_coef
-from ..expr import Expr
+from ..expr import NOTES, Expr
 from ..ops import KIND, UNARY, Op
 from ..simplify import is_symmetric
 
@@ -110,7 +110,12 @@ def mul(a, b):
     if b.rank == 0 and a.rank > 0:
         a, b = b, a
     rank = max(a.rank, b.rank)
-    if a.rank == b.rank and b.kind in ("var", "call") and a.kind not in ("var", "call", "num"):
+    if (
+        a.rank == b.rank
+        and b.kind in ("var", "call")
+        and a.kind not in ("var", "call", "num")
+        and (a.rank or _scalar_order(_Part(a, ())) > _scalar_order(_Part(b, ())))
+    ):
         a, b = b, a
     if _is_recip(b):
         return P("div", (a, b.children[1]), None, rank)
@@ -132,6 +137,7 @@ def matmul(a, b, rank):
 # ---------------------------------------------------------------------------- expr -> tree
 
 NAMES = {op: op.value for op in Op}
+NAMES.update({Op.STACK: "stack"})  # printed as a list literal [a, b]; "stack" in code
 NAMES.update({Op.INV: "inv", Op.DET: "det", Op.LOGDET: "logdet", Op.NORM: "norm", Op.UNIT: "unit"})
 
 
@@ -170,6 +176,8 @@ def node_tree(e: Expr, bcast_ok: bool, sub) -> P:
         return P("array", (), e.attrs, e.ndim)
     if op is Op.SELECT:
         return call("select", *(P("dim", (), v) for v in e.attrs), rank=2)
+    if op is Op.STACK:  # [a, b, ...]: the entries, each printed whole
+        return P("stack", tuple(sub(a, False) for a in e.args), None, e.ndim)
     if op is Op.ADD:
         return _add(e, sub)
     if op is Op.EINSUM:
@@ -210,9 +218,41 @@ def _add(e, sub):
             if abs(c) != 1.0:
                 p = mul(num(abs(c)), p)
         terms.append((c < 0, p))
-    if list(e.args) == sorted(e.args, key=lambda t: t.digest):  # canonical: positives first
+    powers = [_monomial(split_coef(t)[1]) for t in e.args]
+    if all(powers) and e.ndim == 0 and not NOTES.get(e, {}).get("ordered"):  # (a Taylor
+        # polynomial is written by ascending degree on purpose, build.ordered_sum, and stays so)
+        # a polynomial in scalars: the textbook order, by powers of the variables in name order
+        # (5 * x^4 - 2 * x + 1, 2 * x1 * x2 + x2^3)
+        names = sorted({n for m in powers for n, _ in m if n})
+        key = [tuple(-dict(m).get(n, 0) for n in names) for m in powers]
+        terms = [t for _, t in sorted(zip(key, terms), key=lambda kt: kt[0])]
+        if terms[0][0] and not all(neg for neg, _ in terms):  # 1 - 2 * x^2, not -2 * x^2 + 1
+            first = next(k for k, (neg, _) in enumerate(terms) if not neg)
+            terms.insert(0, terms.pop(first))
+    elif list(e.args) == sorted(e.args, key=lambda t: t.digest):  # canonical: positives first
         terms.sort(key=lambda sp: (sp[0], _size(sp[1])))
     return P("add", tuple(p for _, p in terms), tuple(s for s, _ in terms), e.ndim)
+
+
+def _monomial(e: Expr):
+    """``((name, power), ...)`` when ``e`` is a product of powers of scalar variables (a
+    constant: ``(("", 0),)``), else ``None``."""
+    if e.op is Op.CONST:
+        return (("", 0),)
+    if e.op is Op.VAR and not e.ndim:
+        held = NOTES.get(e, {}).get("holds")  # a placeholder of a part printed as typed
+        return _monomial(held) if held is not None else ((e.attrs[0], 1),)
+    if e.op is Op.POW and e.args[0].op is Op.VAR and not e.ndim and e.args[1].op is Op.CONST:
+        k = e.args[1].attrs[0]
+        return ((e.args[0].attrs[0], k),) if k == int(k) and k > 0 else None
+    if e.op is Op.EINSUM and not e.ndim and all(not a.ndim for a in e.args):
+        parts = [_monomial(a) for a in e.args]
+        if all(parts):
+            total = Counter()
+            for m in parts:
+                total.update(dict(m))
+            return tuple(sorted(total.items()))
+    return None
 
 
 # --------------------------------------------------------------------------- einsum -> tree
@@ -317,7 +357,25 @@ def _einsum_body(ops, out, sub):
         else:
             parts.extend([_Part(sub(a, False), ls)] * k)
             symmetric.extend([flips] * k)
+    if not out and all(not p.labels for p in parts):  # scalars: 2 * x * y * sin(x) * (x + 1)
+        parts = sorted(parts, key=_scalar_order)
     return _search_flips(parts, symmetric, out) or _fallback(ops, out, sub)
+
+
+def _scalar_order(part: _Part):
+    """Factors of a scalar product as a textbook orders them: variables and their powers by
+    name, then functions, then powers of sums, then sums."""
+    p = part.p
+    while p.kind == "mul":  # a product so far reads as its first factor
+        p = p.children[0]
+    if p.kind == "num":
+        return (-1, "")
+    base = p.children[0] if p.kind == "pow" else p
+    if base.kind == "var":
+        return (0, base.value)  # (0, name) < (1, k): variables first
+    if base.kind == "call":  # sin(u)^4 * cos(u), as a course writes it
+        return (1, 0 if p.kind == "pow" else 1)
+    return (2, "") if p.kind == "pow" else (3, "")
 
 
 def _once(sub):

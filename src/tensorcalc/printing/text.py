@@ -103,6 +103,7 @@ RENDER = {
     "index": lambda p: wrap(p.children[0], 51) + "[" + ", ".join(p.value) + "]",
     "call": _call,
     "einsum": _einsum,
+    "stack": lambda p: "[" + ", ".join(render(c) for c in p.children) + "]",
 }
 
 

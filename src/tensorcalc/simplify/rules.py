@@ -9,6 +9,8 @@ their matrix cancel, powers of one base merge, and symmetric operands face one w
 
 from __future__ import annotations
 
+import math
+
 from ..build import (
     add,
     broadcast,
@@ -198,7 +200,35 @@ def distribute(e):
     return None
 
 
+def integer_factor(e):
+    # (20x + 50) · F = 10 (2x + 5) · F: a whole common factor of a sum's terms leaves the sum
+    ops, out = _ops(e)
+    for k, (t, lt) in enumerate(ops):
+        if t.op is not Op.ADD:
+            continue
+        coefs = [const_value(u) if u.op is Op.CONST else split_coef(u)[0] for u in t.args]
+        if not all(c == int(c) and abs(c) < 2**31 for c in coefs):
+            continue
+        g = math.gcd(*(int(abs(c)) for c in coefs))
+        if g > 1:
+            inner = add(*(scale(1.0 / g, u) for u in t.args), max_inner_rank=MAX_INNER_RANK)
+            return scale(g, einsum(_replace(ops, {k}, [(inner, lt)]), out))
+    return None
+
+
 # ---------------------------------------------------------------------------------- sums
+
+
+def flat_sum(e):
+    # a + c·(b + d) = a + c·b + c·d for scalars: -2 - (1 - 2x²) is 2x² - 3
+    if e.ndim:
+        return None
+    for k, t in enumerate(e.args):
+        c, core = split_coef(t)
+        if core.op is Op.ADD:
+            rest = [u for j, u in enumerate(e.args) if j != k]
+            return add(*rest, *(scale(c, u) for u in core.args), max_inner_rank=MAX_INNER_RANK)
+    return None
 
 
 def common_coefficient(e):
@@ -300,9 +330,10 @@ REWRITES = {
         inverse_of_product,
         merge_powers,
         distribute,
+        integer_factor,
         orient_symmetric,
     ],
-    Op.ADD: [common_coefficient],
+    Op.ADD: [flat_sum, common_coefficient],
     Op.DIV: [reciprocal_of_product],
     Op.POW: [power_of_scalar],
     Op.INV: [inverse_of_transpose],

@@ -71,6 +71,10 @@ SYMMETRIC = {
     Op.EIGVECSH: lambda e: False,  # orthogonal
     Op.SVDVALS: lambda e: False,  # a vector
     Op.PINV: _args,  # pinv(S)ᵀ = pinv(Sᵀ)
+    Op.STACK: lambda e: (
+        all(r.op is Op.STACK for r in e.args)
+        and all(r.args[j] is e.args[j].args[i] for i, r in enumerate(e.args) for j in range(i))
+    ),  # [[a, b], [b, c]]
 }
 SYMMETRIC.update({op: _args for op in Op if KIND[op] == UNARY})  # f(S) elementwise
 

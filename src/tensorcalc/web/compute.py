@@ -68,9 +68,11 @@ def _read(f, req) -> dict:
     return {"syntax": _syntax(req), "notes": list(f.notes)}
 
 
-def _wrt(f, req, used) -> str:
+def _wrt(f, req, used) -> str | list:
+    """The variable to differentiate by; ``"x1,x2"`` names several (stacked in order)."""
     if req["wrt"]:
-        return req["wrt"]
+        names = [w.strip() for w in req["wrt"].split(",")]
+        return names if len(names) > 1 else names[0]
     if not used:
         raise tc.DifferentiationError("the expression has no variables to differentiate by")
     return "x" if "x" in used else next(iter(used))
@@ -95,6 +97,11 @@ def derivative(req) -> dict:
     f, used, assumed = parse(req)
     wrt = _wrt(f, req, used)
     d = tc.derivative(f, wrt, order=req["order"], layout=req["layout"])
+    if isinstance(d, tuple):
+        raise tc.DifferentiationError(
+            "several variables that are not scalars: ask for one at a time (or use the API)"
+        )
+    names = wrt if isinstance(wrt, list) else [wrt]
     return {
         **_print(d, req["where"]),
         "shape": list(d.shape),
@@ -103,7 +110,7 @@ def derivative(req) -> dict:
         "assumed": assumed,
         "variables": list(used),
         "wrt": wrt,
-        "wrt_latex": tc.latex(variables(f)[wrt]),
+        "wrt_latex": ", ".join(tc.latex(variables(f)[w]) for w in names),
         "order": req["order"],
         "layout": req["layout"],
         "expression": _print(f, False),
@@ -141,6 +148,8 @@ def check(req) -> dict:
     page shows (``derivative`` for the same request, in its layout), which is ``checked``."""
     f, used, _ = parse(req)
     wrt = _wrt(f, req, used)
+    if isinstance(wrt, list):
+        raise tc.DifferentiationError("check one variable at a time")
     d = tc.derivative(f, wrt, order=req["order"], layout=req["layout"])
     r = tc.check(f, wrt, order=req["order"], seed=req["seed"], layout=req["layout"])  # that d
     return {
@@ -170,6 +179,10 @@ def code(req) -> dict:
     order = req["order"]
     chain = [f, *(tc.derivative(f, wrt, order=k) for k in range(1, order + 1))]
     d = tc.derivative(f, wrt, order=order, layout=req["layout"])
+    if isinstance(d, tuple):
+        raise tc.DifferentiationError(
+            "several variables that are not scalars: export one at a time (or use the API)"
+        )
     outputs = chain if d is chain[-1] else [*chain, d]
     source = tc.codegen(outputs, backend=req["backend"], name="fun", script=True)
     return {"backend": req["backend"], "code": source, "filename": FILENAMES[req["backend"]],

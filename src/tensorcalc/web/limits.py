@@ -107,8 +107,10 @@ def validate(task: str, body, limits: Limits) -> dict:
             413,
         )
     wrt = body.get("wrt")
-    if wrt is not None and (not isinstance(wrt, str) or not wrt.isidentifier()):
-        _bad(f'"wrt" must be a variable name, got {wrt!r}')
+    if wrt is not None and (
+        not isinstance(wrt, str) or not all(w.strip().isidentifier() for w in wrt.split(","))
+    ):
+        _bad(f'"wrt" must be a variable name or names such as "x1,x2", got {wrt!r}')
     out = {
         "expression": expression,
         "wrt": wrt or None,

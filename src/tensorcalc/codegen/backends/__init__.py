@@ -70,5 +70,6 @@ FUNCTIONS = (
     "eigvecsh",  # its eigenvectors (columns), each's largest-magnitude entry positive
     "svdvals",  # singular values, descending
     "pinv",  # the Moore–Penrose pseudo-inverse
+    "stack",  # stack([a, b]): entries of one shape as a new first axis (a literal [a, b])
     "copy",  # copy(x): a result that is an input, a view of one or another result (writable arrays)
 )  # fmt: skip

@@ -54,6 +54,9 @@ _EIGVECSH = (
     .replace("np.swapaxes(s, -1, -2)))", "np.swapaxes(np.asarray(s), -1, -2)))")
 )
 
+_STACK = """def _stack(xs):
+    return da.stack([da.asarray(x) for x in xs])"""
+
 BACKEND = Backend(
     name="dask",
     imports=("import dask.array as da", "import numpy as np"),
@@ -105,6 +108,7 @@ BACKEND = Backend(
         "select": "_select({0}, {1}, {2}, {3})",
         "scatter": "_scatter({0}, {1}, {2}, {3}, {4})",
         "place": "_place({0}, {1}, {2}, {3}, {4}, {5})",
+        "stack": "_stack({0})",
         "copy": "{0}.copy()",
         "gram": "{0}.T @ ({1}[:, None] * {0})",
     },  # fmt: skip
@@ -115,6 +119,7 @@ BACKEND = Backend(
         "_softmax_axis": _SOFTMAX_AXIS,
         "_logsumexp_axis": _LSE_AXIS,
         "_select": _SELECT,
+        "_stack": _STACK,
         "_scatter": _SCATTER,
         "_place": PLACE_WHERE.replace("np.", "da."),
         "_unit": _UNIT,

@@ -94,6 +94,7 @@ BACKEND = Backend(
         "select": "_select({0}, {1}, {2}, {3})",
         "scatter": "_scatter({0}, {1}, {2}, {3}, {4})",
         "place": "_place({0}, {1}, {2}, {3}, {4}, {5})",
+        "stack": "jnp.stack({0})",
         "copy": "{0}",  # immutable
         "gram": "{0}.T @ ({1}[:, None] * {0})",
     },  # fmt: skip

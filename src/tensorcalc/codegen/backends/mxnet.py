@@ -37,6 +37,7 @@ BACKEND = Backend(
         "zeros": f"np.zeros({{0}}, {_F64})",
         "array": f"np.array({{0}}, {_F64})",
         "gram": "{0}.T @ ({1}[:, None] * {0})",
+        "stack": f"np.stack([np.array(x, {_F64}) for x in {{0}}])",
     },
     einsum=NUMPY.einsum,
     outer="np.outer({0}, {1})",

@@ -184,6 +184,7 @@ BACKEND = Backend(
         "select": "_select({0}, {1}, {2}, {3})",
         "scatter": "_scatter({0}, {1}, {2}, {3}, {4})",
         "place": "_place({0}, {1}, {2}, {3}, {4}, {5})",
+        "stack": "np.stack({0})",
         "copy": "{0}.copy()",
         "gram": "_gram({0}, {1}{2})",  # {2}: ", limit" (numbers) or ""
     },  # fmt: skip

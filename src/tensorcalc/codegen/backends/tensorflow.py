@@ -92,6 +92,8 @@ _EIGVECSH = """def _eigvecsh(s):
     w, v = tf.linalg.eigh(0.5 * (s + tf.linalg.matrix_transpose(s)))
     k = tf.one_hot(tf.argmax(tf.abs(v), axis=-2), v.shape[-2], axis=len(v.shape) - 2, dtype=v.dtype)
     return v * tf.sign(tf.reduce_sum(v * k, axis=-2, keepdims=True))"""
+_STACK = """def _stack(xs, dtype):
+    return tf.stack([tf.cast(x, dtype) for x in xs])"""
 
 BACKEND = Backend(
     name="tensorflow",
@@ -144,6 +146,7 @@ BACKEND = Backend(
         "select": "_select({0}, {1}, {2}, {3}, _dt)",
         "scatter": "_scatter({0}, {1}, {2}, {3}, {4})",
         "place": "_place({0}, {1}, {2}, {3}, {4}, {5})",
+        "stack": "_stack({0}, _dt)",
         "copy": "{0}",  # immutable
         "gram": "tf.linalg.matmul({0}, {1}[:, None] * {0}, transpose_a=True)",
     },  # fmt: skip
@@ -152,6 +155,7 @@ BACKEND = Backend(
     asarray="tf.convert_to_tensor({0}, dtype_hint=tf.float64)",
     helpers={
         "_select": _SELECT,
+        "_stack": _STACK,
         "_scatter": _SCATTER,
         "_place": _PLACE,
         "_where": _WHERE,

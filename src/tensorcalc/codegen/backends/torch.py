@@ -66,6 +66,8 @@ _EIGVECSH = """def _eigvecsh(s):
         raise ValueError("eigenvectors need distinct eigenvalues: S has a repeated eigenvalue")
     k = torch.argmax(torch.abs(v), dim=-2, keepdim=True)
     return v * torch.sign(torch.gather(v, -2, k))"""
+_STACK = """def _stack(xs, **new):
+    return torch.stack([torch.as_tensor(x, **new) for x in xs])"""
 
 BACKEND = Backend(
     name="torch",
@@ -118,6 +120,7 @@ BACKEND = Backend(
         "select": "_select({0}, {1}, {2}, {3}, **_new)",
         "scatter": "_scatter({0}, {1}, {2}, {3}, {4})",
         "place": "_place({0}, {1}, {2}, {3}, {4}, {5})",
+        "stack": "_stack({0}, **_new)",
         "copy": "{0}.clone()",
         "gram": "_gram({0}, {1})",
         "index": "_index({0}, {1})",  # x[::-1]: only for backward steps (see emit.r_index)
@@ -128,6 +131,7 @@ BACKEND = Backend(
     helpers={
         "_index": _INDEX,
         "_select": _SELECT,
+        "_stack": _STACK,
         "_scatter": _SCATTER,
         "_place": _PLACE,
         "_unit": _UNIT,
