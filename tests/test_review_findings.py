@@ -1,0 +1,44 @@
+"""Wrong results found in review (MATLAB dialect, auto syntax, framework functions), each
+checked against NumPy or central differences, never against the rule under test."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tensorcalc as tc
+from tensorcalc.expr import variables
+
+RNG = np.random.default_rng(7)
+VALUES = {
+    "A": RNG.normal(size=(3, 3)),
+    "x": RNG.normal(size=3),
+    "y": RNG.normal(size=3),
+    "a": 0.7,
+}
+
+
+def _value(text, syntax="matlab"):
+    e = tc.parse(text, syntax=syntax)
+    return np.asarray(tc.evaluate(e, {k: VALUES[k] for k in variables(e)}), float)
+
+
+# MATLAB: ^ .^ and ' share one precedence level, read left to right (they were read as
+# x^(2') with the transpose dropped, and a^b^c right to left).
+MATLAB_POWERS = [
+    ("2^3^2", lambda v: np.float64(64.0)),
+    ("a^2^3", lambda v: (v["a"] ** 2) ** 3),
+    ("A.^2.^3", lambda v: (v["A"] ** 2) ** 3),
+    ("A.^2'", lambda v: (v["A"] ** 2).T),
+    ("A^2'*x", lambda v: (v["A"] @ v["A"]).T @ v["x"]),
+    ("x.^2'*y", lambda v: (v["x"] ** 2) @ v["y"]),
+    ("y*x.^2'", lambda v: np.outer(v["y"], v["x"] ** 2)),
+    ("-2^2", lambda v: np.float64(-4.0)),
+    ("2^-2", lambda v: np.float64(0.25)),
+    ("A'^2", lambda v: v["A"].T @ v["A"].T),
+]
+
+
+@pytest.mark.parametrize("text,want", MATLAB_POWERS, ids=[t for t, _ in MATLAB_POWERS])
+def test_matlab_power_and_transpose_precedence(text, want):
+    np.testing.assert_allclose(_value(text), want(VALUES), rtol=1e-12)
