@@ -42,3 +42,27 @@ MATLAB_POWERS = [
 @pytest.mark.parametrize("text,want", MATLAB_POWERS, ids=[t for t, _ in MATLAB_POWERS])
 def test_matlab_power_and_transpose_precedence(text, want):
     np.testing.assert_allclose(_value(text), want(VALUES), rtol=1e-12)
+
+
+# MATLAB: elementwise operations and functions keep a row vector a row; a row beside a column
+# is refused (MATLAB expands it to a matrix).  x + y' was x + y, exp(x') * x' an outer product
+# and (x'.^2)' * y an inner product, where MATLAB computes a matrix or refuses.
+MATLAB_ROWS = [
+    ("x'.*y'*A*x", lambda v: (v["x"] * v["y"]) @ v["A"] @ v["x"]),
+    ("exp(x')*y", lambda v: np.exp(v["x"]) @ v["y"]),
+    ("(x'.^2)*y", lambda v: (v["x"] ** 2) @ v["y"]),
+    ("y*(x'.^2)", lambda v: np.outer(v["y"], v["x"] ** 2)),
+    ("(x'+y')*A", lambda v: (v["x"] + v["y"]) @ v["A"]),
+    ("x'/a*y", lambda v: v["x"] @ v["y"] / v["a"]),
+]
+
+
+@pytest.mark.parametrize("text,want", MATLAB_ROWS, ids=[t for t, _ in MATLAB_ROWS])
+def test_matlab_rows_stay_rows(text, want):
+    np.testing.assert_allclose(_value(text), want(VALUES), rtol=1e-12)
+
+
+@pytest.mark.parametrize("text", ["x+y'", "x'-y", "x.*y'", "x./(a-y)'", "exp(x')*x'", "(y'.^-1)'*y"])
+def test_matlab_row_beside_column_is_refused(text):
+    with pytest.raises(tc.ShapeError):
+        tc.parse(text, syntax="matlab")

@@ -258,6 +258,8 @@ class Lowering:
     def binop(self, n):
         left, right = self.lower(n.left), self.lower(n.right)
         a, c = left.e, right.e
+        if self.matlab and n.op in ("+", "-", "*", "/", "^"):
+            return self.matlab_elementwise(n, left, right)
         if n.op == "+":
             return _Val(b.add(a, c))
         if n.op == "-":
@@ -292,6 +294,23 @@ class Lowering:
         out = b.matmul(a, c)
         return _Val(out, left.row and out.ndim == 1)
 
+    def matlab_elementwise(self, n, left, right):
+        """MATLAB's elementwise operations keep a row vector a row (``x'.^2``, ``x' + y'``);
+        a row and a column would be expanded to a matrix by MATLAB, so they are refused
+        rather than read as two vectors of the same kind."""
+        a, c = left.e, right.e
+        lr, rr = left.row and a.ndim == 1, right.row and c.ndim == 1
+        if a.ndim == 1 and c.ndim == 1 and lr != rr:
+            shown = {"*": ".*", "/": "./", "^": ".^"}.get(n.op, n.op)
+            raise ShapeError(shown, [a.shape, c.shape], "a row vector and a column vector "
+                             "(MATLAB would expand them to a matrix): transpose one, or write "
+                             "x * y' for the outer product")  # fmt: skip
+        op = {"+": b.add, "-": b.sub, "*": b.mul, "/": b.div, "^": b.pow_}[n.op]
+        if n.op == "*":
+            self.products.append((n, a.shape, c.shape))
+        out = op(a, c)
+        return _Val(out, (lr or rr) and out.ndim == 1)
+
     def call(self, n: Call):
         f = n.func
         if f in DIM_FUNCS:
@@ -307,13 +326,15 @@ class Lowering:
             (left, right) = (self.lower(a) for a in n.args)
             row = left.row and f == "m/" and left.e.ndim == 1  # x' / 2 is still a row
             return _Val(MATLAB[f](left.e, right.e), row)
-        args = [self.lower(a).e for a in n.args]
+        vals = [self.lower(a) for a in n.args]
+        args = [v.e for v in vals]
         if f in ELEMENTWISE or f in ONE_ARG:
             if len(args) != 1:
                 self.error(f"{f}() takes 1 argument, got {len(args)}", n.pos)
-            if f in ELEMENTWISE:
-                return _Val(b.unary(ELEMENTWISE[f], args[0]))
-            return _Val(ONE_ARG[f](args[0]))
+            out = b.unary(ELEMENTWISE[f], args[0]) if f in ELEMENTWISE else ONE_ARG[f](args[0])
+            # MATLAB: a function of a row vector is a row vector (exp(x') * y is an inner product)
+            row = self.matlab and vals[0].row and args[0].ndim == 1 and out.ndim == 1
+            return _Val(out, row)
         if f in TWO_ARG:
             if len(args) != 2:
                 self.error(f"{f}() takes 2 arguments, got {len(args)}", n.pos)
