@@ -62,7 +62,9 @@ def test_matlab_rows_stay_rows(text, want):
     np.testing.assert_allclose(_value(text), want(VALUES), rtol=1e-12)
 
 
-@pytest.mark.parametrize("text", ["x+y'", "x'-y", "x.*y'", "x./(a-y)'", "exp(x')*x'", "(y'.^-1)'*y"])
+@pytest.mark.parametrize(
+    "text", ["x+y'", "x'-y", "x.*y'", "x./(a-y)'", "exp(x')*x'", "(y'.^-1)'*y"]
+)
 def test_matlab_row_beside_column_is_refused(text):
     with pytest.raises(tc.ShapeError):
         tc.parse(text, syntax="matlab")
