@@ -68,3 +68,16 @@ def test_matlab_rows_stay_rows(text, want):
 def test_matlab_row_beside_column_is_refused(text):
     with pytest.raises(tc.ShapeError):
         tc.parse(text, syntax="matlab")
+
+
+def test_framework_function_of_a_latex_string():
+    """A LaTeX string (the auto syntax reads it) gets its arguments in the printed order; the
+    argument order was found by the text lexer, which failed on the backslash."""
+    torch = pytest.importorskip("torch")
+    f = tc.to_torch(r"\frac{1}{2} \mathbf{x}^\top A \mathbf{x}", shapes={"A": ("n", "n")})
+    assert f.args == ("x", "A")
+    A = torch.tensor([[1.0, 2.0], [0.0, 3.0]], dtype=torch.float64)
+    x = torch.tensor([1.0, -2.0], dtype=torch.float64, requires_grad=True)
+    f(x, A).backward()
+    want = 0.5 * (A + A.T) @ x.detach()  # d(x'Ax/2)/dx, closed form by hand
+    assert torch.allclose(x.grad, want)

@@ -49,7 +49,7 @@ from .api import derivative
 from .codegen import compile as tc_compile
 from .errors import TensorCalcError
 from .expr import Expr, variables
-from .parse import as_expr
+from .parse import as_expr, resolve_syntax
 from .parse.lexer import tokenize
 from .printing.text import to_text
 from .simplify import simplify
@@ -67,10 +67,13 @@ def _import(module: str, extra: str):
 
 def _first_appearance(f: Expr, text: str | None) -> tuple:
     """The variables of ``f`` in the order they first appear in ``text`` (the string given, or
-    the printed expression), then any the text does not show."""
+    the printed expression: for LaTeX, whose spelling the lexer does not read), then any the
+    text does not show."""
     found = variables(f)
     order = []
-    for tok in tokenize(text if text is not None else to_text(f)):
+    if text is None or resolve_syntax(text, "auto") != "text":
+        text = to_text(f)
+    for tok in tokenize(text):
         if tok.kind == "NAME" and tok.text in found and tok.text not in order:
             order.append(tok.text)
     return tuple(order) + tuple(n for n in found if n not in order)
