@@ -81,3 +81,12 @@ def test_framework_function_of_a_latex_string():
     f(x, A).backward()
     want = 0.5 * (A + A.T) @ x.detach()  # d(x'Ax/2)/dx, closed form by hand
     assert torch.allclose(x.grad, want)
+
+
+@pytest.mark.parametrize("text", ["A^2'", "x.^2'", "x^-2'", "A**2'"])
+def test_text_syntax_refuses_a_transposed_number_as_exponent(text):
+    """In the text syntax ' binds tighter than ^, so A^2' was A^(2') = A^2, the transpose
+    silently dropped; (A^2)' was surely meant (MATLAB's reading)."""
+    with pytest.raises(tc.ParseError, match="transposes the exponent"):
+        tc.parse(text)
+    assert tc.parse("(A^2)'").shape == tc.parse("A'").shape  # the spelling the error suggests

@@ -196,7 +196,13 @@ class _Parser:
         node = self.postfix()
         if (t := self.accept("^", "**", ".^")) is not None:
             self.nest(t.pos)
-            node = BinOp("^", node, self.unary(), t.pos)
+            exponent = self.unary()
+            bare = exponent.arg if isinstance(exponent, Neg) else exponent
+            if isinstance(bare, Transpose) and isinstance(bare.arg, Num):
+                # x^2' reads as x^(2'): the transpose of a number, surely meant for the power
+                self.error("this transposes the exponent, a number; write (x^2)' for the "
+                           "transpose of a power", bare.pos)  # fmt: skip
+            node = BinOp("^", node, exponent, t.pos)
             self.depth -= 1
         return node
 
