@@ -90,3 +90,14 @@ def test_text_syntax_refuses_a_transposed_number_as_exponent(text):
     with pytest.raises(tc.ParseError, match="transposes the exponent"):
         tc.parse(text)
     assert tc.parse("(A^2)'").shape == tc.parse("A'").shape  # the spelling the error suggests
+
+
+@pytest.mark.xfail(strict=True, reason="evaluate forms 1/s, which overflows for subnormal s")
+def test_evaluate_divides_by_a_subnormal_scalar():
+    """x / s is built as x * (1 / s); evaluate computes 1 / s first, inf for s = 1e-310, so
+    x / s is inf (nan at x = 0) where NumPy's x / s is finite.  tc.compile's code is right."""
+    e = tc.parse("x / s", shapes={"x": 3, "s": ()})
+    x = np.array([1e-10, 2e-10, 0.0])
+    np.testing.assert_allclose(tc.compile(e)(x=x, s=1e-310), x / 1e-310)
+    with np.errstate(all="ignore"):
+        np.testing.assert_allclose(tc.evaluate(e, x=x, s=1e-310), x / 1e-310)
