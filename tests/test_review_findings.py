@@ -101,3 +101,23 @@ def test_evaluate_divides_by_a_subnormal_scalar():
     np.testing.assert_allclose(tc.compile(e)(x=x, s=1e-310), x / 1e-310)
     with np.errstate(all="ignore"):
         np.testing.assert_allclose(tc.evaluate(e, x=x, s=1e-310), x / 1e-310)
+
+
+# Text syntax: a row vector scaled by a scalar stays a row, as -x' does since c60b067; y @ x' was
+# the outer product but y @ (2 * x') the inner product (a number where a matrix was asked for).
+SCALED_ROWS = [
+    ("y @ (2 * x')", lambda v: 2 * np.outer(v["y"], v["x"])),
+    ("y @ (x' / a)", lambda v: np.outer(v["y"], v["x"]) / v["a"]),
+    ("y @ (x' * a)", lambda v: v["a"] * np.outer(v["y"], v["x"])),
+    ("y @ -x'", lambda v: -np.outer(v["y"], v["x"])),
+    ("(2 * x') @ A", lambda v: 2 * v["x"] @ v["A"]),
+    ("x' / a @ y", lambda v: v["x"] @ v["y"] / v["a"]),
+]
+
+
+@pytest.mark.parametrize("text,want", SCALED_ROWS, ids=[t for t, _ in SCALED_ROWS])
+def test_text_syntax_scaled_row_stays_a_row(text, want):
+    shapes = {"x": ("n",), "y": ("n",), "a": (), "A": ("n", "n")}
+    e = tc.parse(text, shapes)
+    got = tc.evaluate(e, {k: VALUES[k] for k in variables(e)})
+    np.testing.assert_allclose(got, want(VALUES), rtol=1e-12)

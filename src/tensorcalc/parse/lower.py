@@ -264,16 +264,20 @@ class Lowering:
             return _Val(b.add(a, c))
         if n.op == "-":
             return _Val(b.sub(a, c))
+        # a row vector scaled by a scalar stays a row, as -x' does: y @ (2 * x') is y @ x' doubled
+        scaled_row = (left.row and a.ndim == 1 and c.ndim == 0) or (
+            n.op == "*" and right.row and c.ndim == 1 and a.ndim == 0
+        )
         if n.op == "*":
             self.products.append((n, a.shape, c.shape))
             try:
-                return _Val(b.mul(a, c))
+                return _Val(b.mul(a, c), scaled_row)
             except ShapeError as err:
                 if self.matlab or not _matmul_fits(left, right):
                     raise
                 raise ShapeError(err.op, err.shapes, f"{err.detail}; {STAR_HINT}") from None
         if n.op == "/":
-            return _Val(b.div(a, c))
+            return _Val(b.div(a, c), scaled_row)
         if n.op == "^":
             return _Val(b.pow_(a, c))
         if n.op == " ":
