@@ -16,7 +16,9 @@ undeclared names are typed by their first letter (``infer.matlab_ranks``).
 
 **Row vectors.** Vectors are 1-D.  Transposing a vector marks it as a row for the next ``@``
 only: ``u' @ v`` is the inner product, ``u @ v'`` the outer product, ``x' @ A`` is ``A' @ x``;
-other uses follow NumPy.
+a row negated or scaled by a scalar stays a row (``u @ (2 * v')`` is twice ``u @ v'``); other
+uses follow NumPy.  In MATLAB syntax elementwise operations and functions keep a row a row, and a
+row beside a column is refused (MATLAB would expand them to a matrix).
 """
 
 from __future__ import annotations
