@@ -121,3 +121,16 @@ def test_text_syntax_scaled_row_stays_a_row(text, want):
     e = tc.parse(text, shapes)
     got = tc.evaluate(e, {k: VALUES[k] for k in variables(e)})
     np.testing.assert_allclose(got, want(VALUES), rtol=1e-12)
+
+
+@pytest.mark.xfail(strict=True, reason="compiled code does not check a symmetric declaration")
+def test_compiled_code_refuses_a_non_symmetric_value_for_a_symmetric_variable():
+    """d(x' S x)/dx is 2 S x only on symmetric S; evaluate refuses a non-symmetric S, but
+    tc.compile (and so tc.to_jax/to_torch/to_tensorflow) returns 2 S x = [-2, -6] for it,
+    where the gradient of the function computed, (S + S') x, is [0, -4]."""
+    S, x = np.array([[1.0, 2.0], [0.0, 3.0]]), np.array([1.0, -1.0])
+    d = tc.derivative(tc.parse("x' @ S @ x", shapes={"S": ("n", "n", "symmetric")}), "x")
+    with pytest.raises(tc.EvaluationError, match="symmetric"):
+        tc.evaluate(d, {"x": x, "S": S})
+    with pytest.raises(tc.EvaluationError, match="symmetric"):
+        tc.compile(d)(x=x, S=S)
