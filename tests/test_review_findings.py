@@ -134,3 +134,16 @@ def test_compiled_code_refuses_a_non_symmetric_value_for_a_symmetric_variable():
         tc.evaluate(d, {"x": x, "S": S})
     with pytest.raises(tc.EvaluationError, match="symmetric"):
         tc.compile(d)(x=x, S=S)
+
+
+def test_tensorflow_function_takes_a_python_number_beside_float64_tensors():
+    """to_tensorflow converted 2.0 to a float32 tensor, and the product with a float64 x failed
+    in TensorFlow with a TypeError; to_torch accepts Python numbers."""
+    tf = pytest.importorskip("tensorflow")
+    f = tc.to_tensorflow("s * x' @ x", shapes={"x": ("n",), "s": ()})
+    assert f.args == ("s", "x")
+    x = tf.Variable(np.array([1.0, 2.0]))
+    with tf.GradientTape() as tape:
+        out = f(2.0, x)
+    assert float(out) == 10.0  # 2 * (1 + 4)
+    np.testing.assert_allclose(tape.gradient(out, x).numpy(), [4.0, 8.0])  # 2 s x

@@ -44,6 +44,8 @@ from __future__ import annotations
 import importlib
 from functools import cache
 
+import numpy as np
+
 from . import build as b
 from .api import derivative
 from .codegen import compile as tc_compile
@@ -476,6 +478,19 @@ def to_tensorflow(f, args=None, *, shapes=None, order: int = 1):
 
     def call(*xs):
         _check_count(xs, names, "this function")
-        return fn(*[tf.convert_to_tensor(x) for x in xs])  # variables are read, not captured
+        return fn(*_tf_inputs(tf, xs))
 
     return _wrap(call, expr, names, "tensorflow")
+
+
+def _tf_inputs(tf, xs) -> list:
+    """The inputs as tensors (variables are read, not captured); Python numbers and lists take
+    the dtype of the floating tensors given (TensorFlow would make 2.0 a float32 beside float64
+    tensors and refuse the product), as ``to_torch`` keeps them apart."""
+    arrays = (tf.Tensor, tf.Variable, np.ndarray, np.generic)
+    floats = [x.dtype for x in xs if isinstance(x, arrays) and tf.as_dtype(x.dtype).is_floating]
+    dtype = tf.as_dtype(floats[0]) if floats else None
+    return [
+        tf.convert_to_tensor(x) if isinstance(x, arrays) else tf.convert_to_tensor(x, dtype=dtype)
+        for x in xs
+    ]
