@@ -44,12 +44,14 @@ from __future__ import annotations
 import importlib
 from functools import cache
 
+import numpy as np
+
 from . import build as b
 from .api import derivative
 from .codegen import compile as tc_compile
 from .errors import TensorCalcError
 from .expr import Expr, variables
-from .parse import as_expr
+from .parse import as_expr, resolve_syntax
 from .parse.lexer import tokenize
 from .printing.text import to_text
 from .simplify import simplify
@@ -67,10 +69,13 @@ def _import(module: str, extra: str):
 
 def _first_appearance(f: Expr, text: str | None) -> tuple:
     """The variables of ``f`` in the order they first appear in ``text`` (the string given, or
-    the printed expression), then any the text does not show."""
+    the printed expression: for LaTeX, whose spelling the lexer does not read), then any the
+    text does not show."""
     found = variables(f)
     order = []
-    for tok in tokenize(text if text is not None else to_text(f)):
+    if text is None or resolve_syntax(text, "auto") != "text":
+        text = to_text(f)
+    for tok in tokenize(text):
         if tok.kind == "NAME" and tok.text in found and tok.text not in order:
             order.append(tok.text)
     return tuple(order) + tuple(n for n in found if n not in order)
@@ -473,6 +478,19 @@ def to_tensorflow(f, args=None, *, shapes=None, order: int = 1):
 
     def call(*xs):
         _check_count(xs, names, "this function")
-        return fn(*[tf.convert_to_tensor(x) for x in xs])  # variables are read, not captured
+        return fn(*_tf_inputs(tf, xs))
 
     return _wrap(call, expr, names, "tensorflow")
+
+
+def _tf_inputs(tf, xs) -> list:
+    """The inputs as tensors (variables are read, not captured); Python numbers and lists take
+    the dtype of the floating tensors given (TensorFlow would make 2.0 a float32 beside float64
+    tensors and refuse the product), as ``to_torch`` keeps them apart."""
+    arrays = (tf.Tensor, tf.Variable, np.ndarray, np.generic)
+    floats = [x.dtype for x in xs if isinstance(x, arrays) and tf.as_dtype(x.dtype).is_floating]
+    dtype = tf.as_dtype(floats[0]) if floats else None
+    return [
+        tf.convert_to_tensor(x) if isinstance(x, arrays) else tf.convert_to_tensor(x, dtype=dtype)
+        for x in xs
+    ]

@@ -159,7 +159,12 @@ class _Check:
     def binop(self, n):
         left, right = self.sh(n.left), self.sh(n.right)
         if n.op in ELEMENTWISE_BINOPS:
-            return self.ew(left, right)
+            shape, _, free = self.ew(left, right)
+            # a row scaled by a scalar stays a row (``lower``): y @ (2 * x') is an outer product
+            row = (left[1] and len(left[0]) == 1 and not right[0]) or (
+                n.op == "*" and right[1] and len(right[0]) == 1 and not left[0]
+            )
+            return shape, row and n.op in ("*", "/") and not self.matlab, free
         if n.op == " " and left[0] and right[0]:
             self.products += 1
         if n.op == " " and (not left[0] or not right[0]):

@@ -16,7 +16,9 @@ undeclared names are typed by their first letter (``infer.matlab_ranks``).
 
 **Row vectors.** Vectors are 1-D.  Transposing a vector marks it as a row for the next ``@``
 only: ``u' @ v`` is the inner product, ``u @ v'`` the outer product, ``x' @ A`` is ``A' @ x``;
-other uses follow NumPy.
+a row negated or scaled by a scalar stays a row (``u @ (2 * v')`` is twice ``u @ v'``); other
+uses follow NumPy.  In MATLAB syntax elementwise operations and functions keep a row a row, and a
+row beside a column is refused (MATLAB would expand them to a matrix).
 """
 
 from __future__ import annotations
@@ -283,20 +285,26 @@ class Lowering:
     def binop(self, n):
         left, right = self.lower(n.left), self.lower(n.right)
         a, c = left.e, right.e
+        if self.matlab and n.op in ("+", "-", "*", "/", "^"):
+            return self.matlab_elementwise(n, left, right)
         if n.op == "+":
             return _Val(b.add(a, c))
         if n.op == "-":
             return _Val(b.sub(a, c))
+        # a row vector scaled by a scalar stays a row, as -x' does: y @ (2 * x') is y @ x' doubled
+        scaled_row = (left.row and a.ndim == 1 and c.ndim == 0) or (
+            n.op == "*" and right.row and c.ndim == 1 and a.ndim == 0
+        )
         if n.op == "*":
             self.products.append((n, a.shape, c.shape))
             try:
-                return _Val(b.mul(a, c))
+                return _Val(b.mul(a, c), scaled_row)
             except ShapeError as err:
                 if self.matlab or not _matmul_fits(left, right):
                     raise
                 raise ShapeError(err.op, err.shapes, f"{err.detail}; {STAR_HINT}") from None
         if n.op == "/":
-            return _Val(b.div(a, c))
+            return _Val(b.div(a, c), scaled_row)
         if n.op == "^":
             return _Val(b.pow_(a, c))
         if n.op == " ":
@@ -316,6 +324,23 @@ class Lowering:
             raise ShapeError("@", [a.shape, c.shape], "matrix @ row vector; drop the transpose")
         out = b.matmul(a, c)
         return _Val(out, left.row and out.ndim == 1)
+
+    def matlab_elementwise(self, n, left, right):
+        """MATLAB's elementwise operations keep a row vector a row (``x'.^2``, ``x' + y'``);
+        a row and a column would be expanded to a matrix by MATLAB, so they are refused
+        rather than read as two vectors of the same kind."""
+        a, c = left.e, right.e
+        lr, rr = left.row and a.ndim == 1, right.row and c.ndim == 1
+        if a.ndim == 1 and c.ndim == 1 and lr != rr:
+            shown = {"*": ".*", "/": "./", "^": ".^"}.get(n.op, n.op)
+            raise ShapeError(shown, [a.shape, c.shape], "a row vector and a column vector "
+                             "(MATLAB would expand them to a matrix): transpose one, or write "
+                             "x * y' for the outer product")  # fmt: skip
+        op = {"+": b.add, "-": b.sub, "*": b.mul, "/": b.div, "^": b.pow_}[n.op]
+        if n.op == "*":
+            self.products.append((n, a.shape, c.shape))
+        out = op(a, c)
+        return _Val(out, (lr or rr) and out.ndim == 1)
 
     def call(self, n: Call):
         f = n.func
@@ -340,13 +365,15 @@ class Lowering:
                 self.error(f"{f}() takes {usage}", n.pos)
             ints = (self.axes(a, f"{f}() takes {usage}: ") for a in n.args[1:])
             return _Val(fn(self.lower(n.args[0]).e, *ints))
-        args = [self.lower(a).e for a in n.args]
+        vals = [self.lower(a) for a in n.args]
+        args = [v.e for v in vals]
         if f in ELEMENTWISE or f in ONE_ARG:
             if len(args) != 1:
                 self.error(f"{f}() takes 1 argument, got {len(args)}", n.pos)
-            if f in ELEMENTWISE:
-                return _Val(b.unary(ELEMENTWISE[f], args[0]))
-            return _Val(ONE_ARG[f](args[0]))
+            out = b.unary(ELEMENTWISE[f], args[0]) if f in ELEMENTWISE else ONE_ARG[f](args[0])
+            # MATLAB: a function of a row vector is a row vector (exp(x') * y is an inner product)
+            row = self.matlab and vals[0].row and args[0].ndim == 1 and out.ndim == 1
+            return _Val(out, row)
         if f in TWO_ARG:
             if len(args) != 2:
                 self.error(f"{f}() takes 2 arguments, got {len(args)}", n.pos)

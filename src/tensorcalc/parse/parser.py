@@ -193,18 +193,47 @@ class _Parser:
         return node if neg is None else Neg(node, neg)
 
     def power(self):
+        if self.matlab:
+            return self.matlab_power()
         node = self.postfix()
         if (t := self.accept("^", "**", ".^")) is not None:
             self.nest(t.pos)
-            if self.matlab and t.text == "^":
-                node = Call(MATLAB_CALLS["^"], (node, self.unary()), (), t.pos)
-            else:
-                node = BinOp("^", node, self.unary(), t.pos)
+            exponent = self.unary()
+            bare = exponent.arg if isinstance(exponent, Neg) else exponent
+            if isinstance(bare, Transpose) and isinstance(bare.arg, Num):
+                # x^2' reads as x^(2'): the transpose of a number, surely meant for the power
+                self.error("this transposes the exponent, a number; write (x^2)' for the "
+                           "transpose of a power", bare.pos)  # fmt: skip
+            node = BinOp("^", node, exponent, t.pos)
             self.depth -= 1
         return node
 
-    def postfix(self):
-        node = self.atom()
+    def matlab_power(self):
+        """MATLAB's precedence: ``^``, ``.^`` and ``'`` share one level, read left to right, so
+        ``A^2'`` is ``(A^2)'``, ``2^3^2`` is ``(2^3)^2`` and ``A.^2.^3`` is ``(A.^2).^3``; an
+        exponent is a signed operand without transposes (``2^-1``)."""
+        node = self.postfix()
+        while (t := self.accept("^", "**", ".^")) is not None:
+            self.nest(t.pos)
+            neg = None
+            while (s := self.accept("-", "+")) is not None:
+                if s.text == "-":
+                    neg = None if neg is not None else s.pos
+            exponent = self.atom()
+            while (i := self.accept("[")) is not None:
+                exponent = Index(exponent, self.index_items(), i.pos)
+            if neg is not None:
+                exponent = Neg(exponent, neg)
+            self.depth -= 1
+            if t.text == "^":
+                node = Call(MATLAB_CALLS["^"], (node, exponent), (), t.pos)
+            else:
+                node = BinOp("^", node, exponent, t.pos)
+            node = self.postfix(node)
+        return node
+
+    def postfix(self, node=None):
+        node = self.atom() if node is None else node
         while True:
             if (t := self.accept("'", ".T")) is not None:
                 # x'' is x: a pair of transposes cancels (for row vectors too)
