@@ -936,7 +936,7 @@ def matmul(a, b) -> Expr:
     >>> A, x = tc.matrix("A", 2, 3), tc.vector("x", 3)
     >>> print(tc.dot(A, x), tc.dot(x, x))
     A @ x x' @ x
-    >>> matmul(var("T", (2, 3, 4)), var("U", (2, 4, 5))).shape
+    >>> tc.dot(tc.tensor("T", (2, 3, 4)), tc.tensor("U", (2, 4, 5))).shape
     (2, 3, 5)
     """
     a, b = to_expr(a), to_expr(b)
