@@ -475,3 +475,12 @@ def test_several_scalar_variables(client):
     assert not any("seed" in t or "engine" in t or "select(" in t for t in texts)
     assert post(client, "check", {"expression": "x1*x2", "wrt": "x1,x2"}).status_code == 400
     assert post(client, "derivative", {"expression": "x1*x2", "wrt": "x1;x2"}).status_code == 400
+
+
+def test_a_declared_variable_that_does_not_occur_is_a_zero_with_a_note(client):
+    body = {"expression": "x' @ x", "wrt": "y", "shapes": {"x": "n", "y": "m"}}
+    r = post(client, "derivative", body)
+    assert r.status_code == 200, r.json()
+    data = r.json()
+    assert data["text"] == "zeros(m)" and data["shape"] == ["m"]
+    assert any("y does not occur" in n for n in data["notes"])

@@ -535,7 +535,7 @@ def _print_derivative(args, f, d, wrt, notes) -> int:
         if where(f):
             print(f"where {where(f)}")
     for note in notes:
-        print(f"note: {note}", file=sys.stderr if args.json or args.latex else sys.stdout)
+        print(f"note: {note}", file=sys.stderr)  # as every note: stdout keeps the result
     return 0
 
 

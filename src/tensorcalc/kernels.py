@@ -147,7 +147,7 @@ def _full_rank(x, what: str):
     if np.any(np.min(s, axis=-1, initial=np.inf) <= tol):
         raise EvaluationError(
             f"{what} needs a full-rank matrix (tensorcalc differentiates it only there): "
-            "X is rank-deficient"
+            f"its {'x'.join(map(str, x.shape[-2:]))} argument is rank-deficient"
         )
     return s
 

@@ -63,9 +63,9 @@ def _first_use(text: str, name: str) -> int:
     return m.start() if m else len(text)
 
 
-def _read(f, req) -> dict:
-    """What every answer says about how the text was read."""
-    return {"syntax": _syntax(req), "notes": list(f.notes)}
+def _read(f, req, more=()) -> dict:
+    """What every answer says about how the text was read (and ``more`` notes)."""
+    return {"syntax": _syntax(req), "notes": [*f.notes, *more]}
 
 
 def _wrt(f, req, used) -> str | list:
@@ -96,7 +96,12 @@ def derivative(req) -> dict:
     """The derivative, its printed forms, its shape and the shapes used."""
     f, used, assumed = parse(req)
     wrt = _wrt(f, req, used)
-    d = tc.derivative(f, wrt, order=req["order"], layout=req["layout"])
+    zero = []  # a declared variable that does not occur: a zero, and the note that says so
+    if isinstance(wrt, list):
+        d = tc.derivative(f, wrt, order=req["order"], layout=req["layout"])
+    else:
+        found = tc.derivation(f, wrt, order=req["order"], layout=req["layout"])
+        d, zero = found.result, found.notes
     if isinstance(d, tuple):
         raise tc.DifferentiationError(
             "several variables that are not scalars: ask for one at a time (or use the API)"
@@ -110,13 +115,13 @@ def derivative(req) -> dict:
         "assumed": assumed,
         "variables": list(used),
         "wrt": wrt,
-        "wrt_latex": ", ".join(tc.latex(variables(f)[w]) for w in names),
+        "wrt_latex": ", ".join(tc.latex(variables(f)[w]) if w in variables(f) else w for w in names),
         "order": req["order"],
         "layout": req["layout"],
         "expression": _print(f, False),
         "expression_shape": list(f.shape),
         "analysis": _scalar_vars(f) is not None,
-        **_read(f, req),
+        **_read(f, req, zero),
     }
 
 
