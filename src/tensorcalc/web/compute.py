@@ -115,7 +115,9 @@ def derivative(req) -> dict:
         "assumed": assumed,
         "variables": list(used),
         "wrt": wrt,
-        "wrt_latex": ", ".join(tc.latex(variables(f)[w]) if w in variables(f) else w for w in names),
+        "wrt_latex": ", ".join(
+            tc.latex(variables(f)[w]) if w in variables(f) else w for w in names
+        ),
         "order": req["order"],
         "layout": req["layout"],
         "expression": _print(f, False),
