@@ -69,8 +69,8 @@ def test_declarations_are_per_parse():
 def test_cli_prints_the_zero_and_the_note(capsys):
     argv = ["diff", "x' @ A @ x", "--wrt", "B", "--shape", "x=n", "--shape", "A=n,n"]
     assert main(argv + ["--shape", "B=m,n"]) == 0
-    out = capsys.readouterr().out
-    assert "zeros(m, n)" in out and "note: B does not occur" in out
+    done = capsys.readouterr()  # the result on stdout, the note on stderr (as every note)
+    assert "zeros(m, n)" in done.out and "note: B does not occur" in done.err
     assert main(["diff", "x^2", "--wrt", "xx"]) == 2
     assert "did you mean 'x'" in capsys.readouterr().err
 

@@ -117,7 +117,7 @@ class Explanation:
     >>> import tensorcalc as tc
     >>> e = tc.explain("(sin(x^4))^5", "x")
     >>> print(e.result)
-    20 * cos(x^4) * x^3 * sin(x^4)^4
+    20 * x^3 * sin(x^4)^4 * cos(x^4)
     >>> e.steps[0].rule
     'name the parts'
     """

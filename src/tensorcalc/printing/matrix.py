@@ -372,8 +372,8 @@ def _scalar_order(part: _Part):
         return (-1, "")
     base = p.children[0] if p.kind == "pow" else p
     if base.kind == "var":  # (0, name) < (1, k): variables first; a symbolic power after
-        symbolic = p.kind == "pow" and p.children[1].kind != "num"  # them: b * a^(b - 1)
-        return (0.5 if symbolic else 0, base.value)
+        symbolic = p.kind == "pow" and p.children[1].kind != "num"  # functions: log(a) * a^b
+        return (1.5 if symbolic else 0, base.value)
     if base.kind == "call":  # sin(u)^4 * cos(u), as a course writes it
         return (1, 0 if p.kind == "pow" else 1)
     return (2, "") if p.kind == "pow" else (3, "")
