@@ -75,8 +75,8 @@ def attention(Q, K, V):
 
 
 # text pieces: the tensorcalc spellings of the layers above
-LN = "((X - mean(X, 1) @ ones(D)') / (mean((X - mean(X, 1) @ ones(D)')^2, 1) + 0.001)^0.5 @ ones(D)')"
-BN = "((X - ones(N) @ mean(X, 0)') / (ones(N) @ (mean((X - ones(N) @ mean(X, 0)')^2, 0) + 0.001)^0.5'))"
+LN = "((X - mean(X, 1) @ ones(D)') / ((mean((X - mean(X, 1) @ ones(D)')^2, 1) + 0.001)^0.5 @ ones(D)'))"
+BN = "((X - ones(N) @ mean(X, 0)') / outer(ones(N), (mean((X - ones(N) @ mean(X, 0)')^2, 0) + 0.001)^0.5))"
 STD = "((x - mean(x)) / (mean((x - mean(x))^2) + 0.001)^0.5)"
 ATT = "(softmax(Q @ P' / sum(ones(D))^0.5, 1) @ V2)"
 
