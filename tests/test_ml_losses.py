@@ -292,6 +292,13 @@ def test_loss_value_gradient_hessian(index, backend, jax_x64):
     _check(c, _run(c, backend), backend)
 
 
+@pytest.mark.parametrize("backend", ["evaluate", "numpy"])
+@pytest.mark.parametrize("index", range(len(LOSSES)), ids=[n for n, *_ in LOSSES])
+def test_loss_at_concrete_sizes(index, backend):
+    c = case("loss", index, False)
+    _check(c, _run(c, backend), backend)
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("symbolic", [True, False], ids=["symbolic", "concrete"])
 @pytest.mark.parametrize("index", range(len(REPRODUCERS)), ids=[t for t, *_ in REPRODUCERS])
