@@ -15,20 +15,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import build as b
-from .diff.layout import apply_layout
-from .diff.order import one_order
+from .diff.order import nth_order
 from .diff.reverse import Step, check_order, wrt_variable
 from .errors import DifferentiationError, TensorCalcError
 from .explain import Explanation, explain_steps
 from .explain.backprop import tables as _backprop_tables
 from .expr import METHODS, NOTES, Expr, variables
-from .numeric.check import random_values
+from .numeric.check import check, random_values
 from .numeric.evaluate import evaluate
 from .parse import as_expr, parse, where
 from .printing.latex import to_latex
 from .printing.text import to_text
 from .shapes import normal_keys
-from .simplify import simplify
 
 
 @dataclass
@@ -55,11 +53,7 @@ def derivation(
     check_order(order)
     x = wrt_variable(f, wrt)
     steps: list[Step] = []
-    d = f
-    for _ in range(order):  # each order simplified: order k is the derivative of order k - 1
-        d = one_order(d, x, symmetric, steps).result
-    viewed = apply_layout(d, f.ndim, x.ndim, order, layout)
-    d = d if viewed is d else simplify(viewed)  # d is simplified already; a layout may not be
+    d = nth_order(f, x, order, layout, symmetric, steps)  # what tc.check verifies, too
     note = NOTES.setdefault(d, {})  # what evaluate needs to bind sizes, and what repr shows
     note["inputs"] = {**NOTES.get(f, {}).get("inputs", {}), **variables(f)}
     if NOTES.get(f, {}).get("assumed"):
@@ -148,19 +142,24 @@ def explain(
     if at is not None and e.style == "backprop":
         e.tables = _backprop_tables(e, at, evaluate)
     if verify:
-        _verify(e, at)
+        _verify(e, at, wrt, order)
     return e
 
 
-def _verify(e: Explanation, at, attempts: int = 3):
-    """Check every step at random points (``at`` where given).  Sizes of named dimensions
-    are drawn again on a failure, so that a structurally singular draw (X' @ X with fewer
-    rows than columns) is not taken for a wrong step; a step failing every draw raises."""
+def _verify(e: Explanation, at, wrt=None, order: int = 1, attempts: int = 3):
+    """Check every step at random points (``at`` where given), and the result, the derivative
+    that ``tc.derivative`` returns, against finite differences of f (``e.check`` is that
+    report).  Sizes of named dimensions are drawn again on a failure, so that a structurally
+    singular draw (X' @ X with fewer rows than columns) is not taken for a wrong step; a step
+    or a result failing every draw raises."""
     given = {name: np.asarray(v, dtype=float) for name, v in (at or {}).items()}
     bound = {}  # sizes the given values fix
     for name, v in variables(e.expr).items():
         if name in given and given[name].ndim == v.ndim:
             bound.update({d: n for d, n in zip(v.shape, given[name].shape) if isinstance(d, str)})
+    if isinstance(wrt, (list, tuple)) and len(wrt) == 1:
+        wrt = wrt[0]
+    single = isinstance(wrt, (str, Expr))  # the backprop style may take several variables
     for k in range(attempts):
         values, dims = random_values(e.expr, seed=k, dims=bound)
         if k:
@@ -174,7 +173,13 @@ def _verify(e: Explanation, at, attempts: int = 3):
                     values.update({n: v for n, v in more.items() if n not in values})
         try:
             with np.errstate(all="ignore"):
-                return e.verify(lambda x, v: evaluate(x, v, dims), values)
+                e.verify(lambda x, v: evaluate(x, v, dims), values)
+                if single:
+                    report = check(e.expr, wrt, values, order, derivative=e.result)
+                    if not report:
+                        raise TensorCalcError(f"the result does not verify:\n{report}")
+                    e.check = report
+            return e
         except TensorCalcError:
             if k == attempts - 1:
                 raise

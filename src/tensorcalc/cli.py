@@ -3,6 +3,7 @@
     tensorcalc diff "x' @ A @ x" --wrt x [--order 2] [--shape A=n,n] [--layout numerator]
                     [--latex | --json]
     tensorcalc check "logdet(X)" --wrt X [--order 2] [--shape X=n,n] [--seed 0]
+                     [--layout numerator] [--derivative "inv(X)'"]
     tensorcalc taylor "x * exp(-x^2 - y^2)" --at x=-1 --at y=0 [--order 2] [--latex]
     tensorcalc critical "3*x^4 - 4*x^3 - 12*x^2" --over x=-3:3
     tensorcalc critical "x^3 - 3*x*y + y^3" --start x=1,y=1 --start x=0.1,y=-0.1
@@ -15,8 +16,8 @@
                        [--latex | --markdown | --json]
 
 Values (``--at``, ``--x0``, ``--start``, ``--taylor``) are numbers or JSON lists such as
-``x=[1,2]``; intervals are ``x=a:b``.  ``diff`` prints the derivative and its shape; ``check`` compares it with finite differences on
-random inputs that respect the functions' domains, prints the report and exits with 0 on a
+``x=[1,2]``; intervals are ``x=a:b``.  ``diff`` prints the derivative and its shape; ``check`` compares that
+very expression (or the one given by ``--derivative``) with finite differences on random inputs that respect the functions' domains, prints the report and exits with 0 on a
 pass and 1 on a failure.  Bad input prints the error (with a caret for parse errors) to stderr
 and exits with status 2.
 """
@@ -246,6 +247,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument(
         "--seed", type=_int_in(0, 2**32 - 1, "--seed"), default=0, help="seed of the random inputs"
     )
+    c.add_argument("--layout", choices=["jacobian", "numerator", "denominator"], default=None)
+    c.add_argument(
+        "--derivative", metavar="EXPR", default=None,
+        help="check this derivative instead of the one `diff` prints",
+    )  # fmt: skip
     t = sub.add_parser("taylor", help="Taylor polynomial about the point given by --at")
     _common(t)
     t.add_argument("--order", type=_ORDER, default=2)
@@ -374,8 +380,9 @@ def _plot(args) -> int:
 
 def _check(args) -> int:
     report = check(
-        parse(args.expression, dict(args.shape)), args.wrt, order=args.order, seed=args.seed
-    )
+        parse(args.expression, dict(args.shape)), args.wrt, order=args.order, seed=args.seed,
+        derivative=args.derivative, layout=args.layout,
+    )  # fmt: skip
     print(report)
     return 0 if report.passed else 1
 

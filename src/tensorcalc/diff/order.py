@@ -22,6 +22,7 @@ from typing import NamedTuple
 from ..build import is_symmetric_var
 from ..expr import Expr
 from ..simplify import simplify
+from .layout import apply_layout
 from .reverse import derivative
 from .symmetric import project
 
@@ -44,3 +45,24 @@ def one_order(f: Expr, x: Expr, symmetric: str = "sym", steps: list | None = Non
     raw = derivative(f, x, steps)
     projected = project(raw, symmetric) if is_symmetric_var(x) else raw
     return Order(raw, projected, simplify(projected))
+
+
+def nth_order(
+    f: Expr, x: Expr, order: int = 1, layout=None, symmetric: str = "sym", steps=None
+) -> Expr:
+    """The order-``order`` derivative exactly as ``tc.derivative`` returns and prints it: each
+    order the simplified derivative of the one before, viewed in ``layout`` (and simplified
+    again where the view changes it).  ``tc.check``, ``tc.explain(verify=True)``, the page's
+    Check and the CLI's ``check`` verify this expression, so that no rewrite goes unchecked.
+
+    >>> import tensorcalc as tc
+    >>> from tensorcalc.expr import variables
+    >>> f = tc.parse("mean(x)^2", {"x": ("n",)})
+    >>> print(nth_order(f, variables(f)["x"]))
+    2 * sum(x) * ones(n) / sum(ones(n))^2
+    """
+    d = f
+    for _ in range(order):
+        d = one_order(d, x, symmetric, steps).result
+    viewed = apply_layout(d, f.ndim, x.ndim, order, layout)
+    return d if viewed is d else simplify(viewed)  # d is simplified already; a view may not be

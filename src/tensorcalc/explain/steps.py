@@ -78,6 +78,7 @@ class Explanation:
     tables: dict | None = None
     graph: object = None  # the backprop style's graph, which makes the tables
     captions: dict | None = None  # table name -> what it is, in words
+    check: object = None  # with verify=True: the result against finite differences (CheckReport)
 
     def caption(self, name: str) -> str:
         return (self.captions or {}).get(name, f"{name} pass")
@@ -136,6 +137,13 @@ class Explanation:
             ],
             "result": {"text": str(self.result), "latex": self.result.latex()},
         }
+        if self.check is not None:
+            c = self.check
+            d["check"] = {
+                "passed": c.passed,
+                "checked": c.checked,
+                "max_rel_error": c.max_rel_error,
+            }
         if self.tables:
             d["tables"] = self.tables
             d["captions"] = {name: self.caption(name) for name in self.tables}

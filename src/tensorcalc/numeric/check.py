@@ -16,12 +16,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..build import is_symmetric_var
-from ..diff.order import one_order
+from ..build import is_symmetric_var, var
+from ..diff.layout import apply_layout
+from ..diff.order import nth_order
 from ..diff.reverse import check_order
 from ..errors import DifferentiationError, TensorCalcError
 from ..expr import Expr, postorder, variables
 from ..ops import Op
+from ..parse import as_expr, parse
 from .evaluate import evaluate
 from .fd import derivative as numerical
 
@@ -41,6 +43,7 @@ class CheckReport:
     error_estimate: float
     what: str = "derivative"
     notes: list = field(default_factory=list)
+    checked: str = ""  # the derivative whose values were compared, as printed
 
     def __bool__(self):
         return self.passed
@@ -49,6 +52,7 @@ class CheckReport:
         verdict = "PASS" if self.passed else "FAIL"
         lines = [
             f"{verdict}: {self.what}",
+            *([f"  checked         {self.checked}"] if self.checked else []),
             f"  max abs error   {self.max_abs_error:.3e}",
             f"  max rel error   {self.max_rel_error:.3e}",
             f"  worst entry     {self.worst_index}: got {self.worst_actual:.12g}, "
@@ -125,7 +129,8 @@ def random_values(e: Expr, seed=0, dims=None) -> tuple[dict, dict]:
     """Random float64 values for the variables of ``e`` that respect the ops' domains.
 
     Symbolic dimensions get distinct sizes (2, 3, 4, ...) so transposition bugs show, and a
-    variable declared symmetric gets a symmetric value.
+    variable declared symmetric gets a symmetric value.  A dimension that no variable has
+    (``sum(ones(m))``) gets a size too.
     """
     rng = np.random.default_rng(seed)
     dims = dict(dims or {})
@@ -149,41 +154,90 @@ def random_values(e: Expr, seed=0, dims=None) -> tuple[dict, dict]:
             values[name] = rng.normal(size=shape)
         if is_symmetric_var(v):  # declared S' = S: a symmetric value (evaluate checks it)
             values[name] = (values[name] + values[name].T) / 2
-    return values, dims
+    return values, _more_dims([e], dims)
 
 
-def check(expr: Expr, wrt, values=None, order: int = 1, seed: int = 0) -> CheckReport:
-    """Check tensorcalc's derivative of ``expr`` against finite differences of ``expr`` itself.
+def _more_dims(exprs, dims) -> dict:
+    """``dims`` with a size for every named dimension of ``exprs`` that it lacks."""
+    dims = dict(dims)
+    for n in postorder(exprs):
+        for d in n.shape:
+            if isinstance(d, str) and d not in dims:
+                dims[d] = 2 + len(dims)
+    return dims
+
+
+def _bound(expr: Expr, values: dict) -> dict:
+    """The sizes of named dimensions that the given values fix."""
+    dims = {}
+    for name, v in variables(expr).items():
+        shape = np.shape(values.get(name, ()))
+        if name in values and len(shape) == v.ndim:
+            dims.update({d: n for d, n in zip(v.shape, shape) if isinstance(d, str)})
+    return dims
+
+
+def check(
+    expr, wrt, values=None, order: int = 1, seed: int = 0, *, derivative=None, layout=None
+) -> CheckReport:
+    """Check the derivative of ``expr`` that ``tc.derivative`` returns and prints (simplified,
+    in ``layout``) against finite differences of ``expr`` itself; or, given ``derivative`` (an
+    ``Expr`` or a string), that one.  Symbolic dimensions are bound when it is evaluated
+    (random sizes, or those of ``values``); ``report.checked`` is the expression checked.
 
     >>> import tensorcalc as tc
     >>> report = tc.check(tc.parse("logdet(X)", {"X": ("n", "n")}), "X")
-    >>> report.passed
+    >>> report.passed, report.checked
+    (True, "inv(X)'")
+    >>> f = tc.parse("mean(x)^2", {"x": ("n",)})
+    >>> tc.check(f, "x", derivative="2 * mean(x) * ones(n)").passed
+    False
+    >>> tc.check(f, "x", derivative="2 * mean(x) * ones(n) / sum(ones(n))").passed
     True
     """
     check_order(order)
+    expr = as_expr(expr)
     found = variables(expr)
     name = wrt.attrs[0] if isinstance(wrt, Expr) else wrt
     if name not in found:
         raise DifferentiationError(f"the expression has no variable {name!r}")
+    x = found[name]
+    if derivative is None:
+        d, source = nth_order(expr, x, order, layout), "as tc.derivative returns it"
+    else:
+        known = {n: v.shape for n, v in found.items()}
+        d = derivative if isinstance(derivative, Expr) else parse(derivative, known=known)
+        source = "as given"
+        extra = sorted(set(variables(d)) - set(found))
+        if extra:
+            raise DifferentiationError(
+                f"the derivative has a variable {extra[0]!r} that the expression has not"
+            )
     if values is None:
         values, dims = random_values(expr, seed)
     else:
-        values, dims = dict(values), None
-    d = expr
-    for _ in range(order):
-        d = one_order(d, found[name]).projected  # sym(G) on a symmetric S, else the raw sweep
+        values = dict(values)
+        dims = _bound(expr, values)
+    dims = _more_dims([expr, d], dims)
     actual = evaluate(d, values, dims)
-    on = _symmetrised if is_symmetric_var(found[name]) else (lambda v: v)
+    on = _symmetrised if is_symmetric_var(x) else (lambda v: v)
     fun = lambda v: evaluate(expr, {**values, name: on(v)}, dims)  # noqa: E731
     expected, err = numerical(
         fun, np.asarray(values[name], dtype=float), order, "richardson", full_output=True
     )
-    return compare(
+
+    def view(a):  # the finite differences in the derivative's layout
+        v = var("fd", np.shape(a))
+        return evaluate(apply_layout(v, expr.ndim, x.ndim, order, layout), {"fd": a})
+
+    report = compare(
         actual,
-        expected,
-        err,
+        view(expected),
+        view(np.broadcast_to(err, np.shape(expected))),
         f"d^{order}/d{name}^{order} of {expr}" if order > 1 else f"d/d{name} of {expr}",
     )
+    report.checked = f"{d}   ({source})"
+    return report
 
 
 def _symmetrised(v):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import permutations
 
-from ..build import factors, split_coef
+from ..build import const, factors, split_coef
 from ..expr import Expr
 from ..ops import KIND, UNARY, Op
 from ..simplify import is_symmetric
@@ -227,10 +227,16 @@ class _Part:
 def _einsum(e, bcast_ok, sub):
     c, core = split_coef(e)
     ops, out = factors(core)
-    if bcast_ok:
+    if bcast_ok:  # a scalar broadcast, written as the scalar where a broadcast is implied
         carried = [(a, ls) for a, ls in ops if not (a.op is Op.CONST and a.attrs[0] == 1.0)]
         if carried and all(a.ndim == 0 for a, _ in carried):
-            ops = carried
+            # only the output indices of a ones factor broadcast; one it sums is a count
+            # (Σᵢ 1 = n), kept: x + sum(ones(m)) * norm(x) is not x + norm(x)
+            ops = carried + [
+                (const(1.0, tuple(d for d, x in zip(a.shape, ls) if x not in out)), summed)
+                for a, ls in ops
+                if a.ndim and (summed := tuple(x for x in ls if x not in out))
+            ]
             out = ()
     if core is not e:  # a scaled product: its core as a whole (a shared temporary in code)
         body = sub(core, bcast_ok)

@@ -155,7 +155,9 @@ def _take(ops, out, x, m, at, scale):
     """Move ‖x‖ from factors x into the norm power m: two factors x summed against each other
     alone are ‖x‖², and while m < 0 every other factor x becomes ‖x‖ unit(x).  A product x =
     c · Π Aₖ (``A @ y``, ``2 * y``) is found among the factors as its own factors."""
-    ops = [(ones(e.shape), ls) if k in at else (e, ls) for k, (e, ls) in enumerate(ops)]
+    ops = _strip_ones(
+        [(ones(e.shape), ls) if k in at else (e, ls) for k, (e, ls) in enumerate(ops)]
+    )
     c, found = _occurrences(ops, out, x)
     drop = {k for k in at if not ops[k][1]}  # broadcast powers stay as ones with their labels
     singles = list(found)
@@ -172,6 +174,22 @@ def _take(ops, out, x, m, at, scale):
     kept = [o for k, o in enumerate(ops) if k not in drop]
     kept += [(u, labels) for _, labels in units] + ([(r, ())] if r is not None else [])
     return kept + ([(const(scale), ())] if scale != 1.0 else []), m
+
+
+def _strip_ones(ops):
+    """The same product with each ones factor carrying only the indices no other factor
+    carries (1_{I,J} = 1_I 1_J, and 1_I is redundant where another factor carries I): what is
+    left on a ones factor is a broadcast (an output index) or a count (Σᵢ 1 = n, summed), never
+    an index that a factor x taken into ‖x‖ or unit(x) below also carried, which would be
+    summed once more (Σᵢ 1ᵢ xᵢ xᵢ / ‖x‖ is ‖x‖, not n‖x‖).  Positions are kept."""
+    carried = {lab for e, ls in ops if not _ones(e) for lab in ls}
+    new = []
+    for e, ls in ops:
+        if _ones(e) and set(ls) & carried:
+            keep = {lab: d for lab, d in zip(ls, e.shape) if lab not in carried}
+            e, ls = ones(tuple(keep.values())), tuple(keep)
+        new.append((e, ls))
+    return new
 
 
 def _occurrences(ops, out, x):

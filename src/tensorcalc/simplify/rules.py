@@ -214,17 +214,27 @@ def common_coefficient(e):
 
 
 def _broadcast_scalar(a: Expr):
-    """``s`` when ``a`` is a scalar ``s`` broadcast to a tensor, else ``None``."""
-    if a.op is not Op.EINSUM:
+    """``s`` when ``a`` is a scalar ``s`` broadcast to a tensor, else ``None``.
+
+    Only the *output* indices of a ones factor broadcast: an index it sums over is a count,
+    Σᵢ 1 = n, and stays in ``s`` (``sum(ones(n)) * norm(x) * ones(m)`` is n‖x‖ broadcast)."""
+    if a.op is not Op.EINSUM or not a.ndim:
         return None
     ops, out = _ops(a)
-    c, _ = split_coef(a)
-    scalars = [x for x, ls in ops if not ls]
     if any(ls and (x.op is not Op.CONST or const_value(x) != 1.0) for x, ls in ops):
         return None
+    # 1_{I,J} = 1_I 1_J: dropping a ones factor's output indices keeps its summed ones
     return einsum(
-        [(x, ()) for x in scalars if x.op is not Op.CONST] + [(scale(c, ones(())), ())], ()
+        [(x, ()) if not ls else (ones(_dims(x, ls, out)), _summed(ls, out)) for x, ls in ops], ()
     )
+
+
+def _summed(ls, out):
+    return tuple(x for x in ls if x not in out)
+
+
+def _dims(x, ls, out):
+    return tuple(d for d, lab in zip(x.shape, ls) if lab not in out)
 
 
 def reciprocal_of_product(e):

@@ -116,11 +116,14 @@ def explain(req) -> dict:
 
 
 def check(req) -> dict:
-    """``tc.check`` at random values: the verdict and the error figures."""
+    """``tc.check`` at random values: the verdict and the error figures for the derivative the
+    page shows (``derivative`` for the same request, in its layout), which is ``checked``."""
     f, used, _ = parse(req)
     wrt = _wrt(f, req, used)
-    r = tc.check(f, wrt, order=req["order"], seed=req["seed"])
+    d = tc.derivative(f, wrt, order=req["order"], layout=req["layout"])
+    r = tc.check(f, wrt, order=req["order"], seed=req["seed"], layout=req["layout"])  # that d
     return {
+        "checked": _print(d, req["where"]),
         "passed": bool(r.passed),
         "max_abs_error": r.max_abs_error,
         "max_rel_error": r.max_rel_error,

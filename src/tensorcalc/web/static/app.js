@@ -351,6 +351,7 @@ async function runCheck() {
   const mark = Object.assign(document.createElement("span"), { className: "mark", textContent: c.passed ? "✓" : "✗" });
   const text = document.createElement("span");
   text.textContent =
+    (c.checked ? `${c.checked.text}: ` : "") +
     (c.passed ? "agrees with finite differences at random values" : "does NOT agree with finite differences") +
     ` — max abs error ${c.max_abs_error.toExponential(2)}, max rel error ${c.max_rel_error.toExponential(2)},` +
     ` error estimate ${c.error_estimate.toExponential(2)}` +
