@@ -247,6 +247,7 @@ def language(draw, kind: str = "S", depth: int = 3) -> str:
     choice = draw(st.integers(0, len(_LANG_RULES[kind]) - 1))
     template, kinds = _LANG_RULES[kind][choice]
     args = [draw(language(k, depth - 1)) for k in kinds]
+    args = [f"({a})" if re.search(r"[ ^'-]", a) else a for a in args]  # as a user would
     if "{f}" in template:
         return template.format(*args, f=draw(st.sampled_from(LANGUAGE_FUNCS)))
     return template.format(*args)
