@@ -165,17 +165,18 @@ def check_case(text, fn, point, rng, compiled: bool = False) -> tuple[str, str]:
         dims = {"n": len(point["x"]), "N": len(point["t"])}
         try:
             f = tc.parse(text, SHAPES)
-            got = float(tc.evaluate(f, point, dims=dims))
+            own = {k: point[k] for k in tc.expr.variables(f)}  # (interned nodes carry notes)
+            got = float(tc.evaluate(f, own, dims=dims))
             names = sorted(tc.expr.variables(f))
             if not names:
                 return "ok", ""
             wrt = names[int(rng.integers(len(names)))]
             d = tc.derivative(f, wrt)
-            exact = np.asarray(tc.evaluate(d, point, dims=dims), dtype=float)
+            exact = np.asarray(tc.evaluate(d, own, dims=dims), dtype=float)
             printed = tc.parse(str(d), SHAPES)
-            again = np.asarray(tc.evaluate(printed, point, dims=dims), dtype=float)
+            again = np.asarray(tc.evaluate(printed, own, dims=dims), dtype=float)
             if compiled:
-                cf, cd = tc.compile([f, d])(dims, **point)
+                cf, cd = tc.compile([f, d])(dims, **own)
         except tc.TensorCalcError as err:
             return f"error:{type(err).__name__}", f"{text!r}: {str(err).splitlines()[0]}"
         if not np.isclose(got, want, rtol=1e-8, atol=1e-10):
