@@ -1,6 +1,7 @@
 """Common ML losses and layers, written with ``mean`` and symbolic sizes, against independent
 NumPy: the value of f, the gradient and the Hessian (central differences of the NumPy f, never
-tensorcalc's evaluate), in ``evaluate`` and in every installed backend.
+tensorcalc's evaluate), in ``evaluate``, as printed and parsed back, and in every installed
+backend.
 
 Each row of ``LOSSES`` is a name, the tensorcalc text, the variables' shapes (dimension names:
 N a batch, D features, K classes, r a rank, n a vector's length), the variables to
@@ -265,12 +266,20 @@ def _check(c: Case, got: list, where: str):
     assert not problems, f"{where}: {c.text!r}: " + "; ".join(problems)
 
 
-BACKENDS = ["evaluate", "numpy", "jax", "torch", "tensorflow", "dask"]
+BACKENDS = ["evaluate", "printed", "numpy", "jax", "torch", "tensorflow", "dask"]
 
 
 def _run(c: Case, backend: str):
     if backend == "evaluate":
         return [tc.evaluate(o, c.values) for o in c.outputs()]
+    if backend == "printed":  # each output as printed, parsed back and evaluated
+        declared = {k: v.shape for k, v in variables(c.f).items()}
+        dims = {k: v for k, v in SIZES.items() if any(k in s for s in declared.values())}
+        return [
+            tc.evaluate(tc.parse(str(o), declared), {k: c.values[k] for k in variables(o)},
+                        dims=dims)
+            for o in c.outputs()
+        ]  # fmt: skip
     module = {"numpy": "numpy", "jax": "jax", "torch": "torch", "tensorflow": "tensorflow",
               "dask": "dask.array"}[backend]  # fmt: skip
     pytest.importorskip(module)
@@ -292,7 +301,7 @@ def test_loss_value_gradient_hessian(index, backend, jax_x64):
     _check(c, _run(c, backend), backend)
 
 
-@pytest.mark.parametrize("backend", ["evaluate", "numpy"])
+@pytest.mark.parametrize("backend", ["evaluate", "printed", "numpy"])
 @pytest.mark.parametrize("index", range(len(LOSSES)), ids=[n for n, *_ in LOSSES])
 def test_loss_at_concrete_sizes(index, backend):
     c = case("loss", index, False)
