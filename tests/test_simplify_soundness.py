@@ -2,7 +2,8 @@
 
 Random expressions of the whole language (``fuzz.strategies.sized``: every function and
 constructor, symbolic dimension names as often as concrete sizes) are parsed, and so are their
-raw derivatives (the reverse sweep before any simplification, where most rewrites apply).  Each
+raw derivatives (the reverse sweep before any simplification, where most rewrites apply; a
+quarter of them also at order 2).  Each
 is evaluated at random sizes and values by ``fuzz.plain.plain``, which reads the IR node by node
 and applies no rewrite at all (not even ``finite_form``, which ``tc.evaluate`` applies), and
 compared with the same evaluation of ``simplify(e)``, ``finite_form(e)`` and both, and with
@@ -81,7 +82,10 @@ def failures(text: str, shapes: dict, seed: int) -> list[str]:
     subjects = [("f", f)]
     if names:
         wrt = variables(f)[names[int(rng.integers(len(names)))]]
-        subjects.append((f"raw d/d{wrt.name}", raw_derivative(f, wrt)))
+        first = raw_derivative(f, wrt)
+        subjects.append((f"raw d/d{wrt.name}", first))
+        if rng.integers(4) == 0 and first.ndim <= 2:  # a quarter also at order 2
+            subjects.append((f"raw d2/d{wrt.name}2", raw_derivative(first, wrt)))
     for what, e in subjects:
         want = _plain_or_none(e, values, dims)
         if want is None:

@@ -53,7 +53,7 @@ UNARY = {
     Op.EXP: np.exp, Op.LOG: np.log, Op.SIN: np.sin, Op.COS: np.cos, Op.TAN: np.tan,
     Op.ARCSIN: np.arcsin, Op.ARCCOS: np.arccos, Op.ARCTAN: np.arctan, Op.TANH: np.tanh,
     Op.SQRT: np.sqrt, Op.ABS: np.abs, Op.SIGN: np.sign, Op.STEP: lambda v: (v > 0) * 1.0,
-    Op.RELU: lambda v: np.where(v > 0, v, 0.0), Op.SIGMOID: _sigmoid,
+    Op.RELU: lambda v: np.maximum(v, 0.0), Op.SIGMOID: _sigmoid,
     Op.SOFTPLUS: lambda v: np.logaddexp(0.0, v), Op.LOG1P: np.log1p,
 }  # fmt: skip
 STRUCT = {
@@ -91,7 +91,7 @@ def _einsum(n: Expr, vals) -> np.ndarray:
             letters.setdefault(x, _LETTERS[len(letters)])
     spec = ",".join("".join(letters[x] for x in ls) for _, ls in operands)
     spec += "->" + "".join(letters[x] for x in labels)
-    return np.einsum(spec, *(v for v, _ in operands))
+    return np.einsum(spec, *(v for v, _ in operands), optimize=len(operands) > 2)
 
 
 def _size(operands, label) -> int:
