@@ -179,6 +179,7 @@ REPRODUCERS = [
 
 def concrete(text: str, shapes: dict):
     """``text`` and ``shapes`` with every dimension name replaced by its size in ``SIZES``."""
+
     def sub(m):
         return f"{m[1]}({', '.join(str(SIZES.get(d.strip(), d.strip())) for d in m[2].split(','))})"
 
@@ -226,6 +227,7 @@ class Case:
         """(value, {(name, order): central differences of the NumPy f})."""
         ref = {}
         for w in self.wrt:
+
             def fun(x, w=w):
                 return np.asarray(self.fn({**self.values, w: x}), dtype=float)
 
@@ -237,7 +239,7 @@ class Case:
         return [self.f, *self.derivatives.values()]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def case(kind: str, index: int, symbolic: bool) -> Case:
     if kind == "loss":
         _, text, wrt, fn = LOSSES[index]
@@ -260,8 +262,13 @@ def _check(c: Case, got: list, where: str):
         rtol, atol = tol[k]
         scale = max(1.0, float(np.max(np.abs(want))))
         if g.shape != want.shape or not np.allclose(g, want, rtol=rtol, atol=atol * scale):
-            worst = "shapes differ" if g.shape != want.shape else (
-                f"max |got - want| = {np.max(np.abs(g - want)):.3g} (|want| up to {scale:.3g})")
+            worst = (
+                "shapes differ"
+                if g.shape != want.shape
+                else (
+                    f"max |got - want| = {np.max(np.abs(g - want)):.3g} (|want| up to {scale:.3g})"
+                )
+            )
             problems.append(f"{label}: {worst}")
     assert not problems, f"{where}: {c.text!r}: " + "; ".join(problems)
 
@@ -289,8 +296,8 @@ def _run(c: Case, backend: str):
 def test_the_table_has_forty_losses_with_symbolic_sizes():
     assert len(LOSSES) >= 40
     assert len({name for name, *_ in LOSSES}) == len(LOSSES)
-    for name, text, *_ in LOSSES:
-        f = case("loss", [n for n, *_ in LOSSES].index(name), True).f
+    for index, (name, *_) in enumerate(LOSSES):
+        f = case("loss", index, True).f
         assert any(isinstance(d, str) for v in variables(f).values() for d in v.shape), name
 
 

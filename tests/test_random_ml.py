@@ -13,6 +13,7 @@ import os
 import re
 
 import numpy as np
+
 import tensorcalc as tc
 from fuzz import ml
 from fuzz.plain import plain

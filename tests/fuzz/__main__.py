@@ -166,7 +166,9 @@ def main(argv=None) -> int:
     out = open(args.findings, "w", encoding="utf-8") if args.findings else None  # noqa: SIM115
     try:
         if args.ml:
-            counts, found, seconds = ml_campaign(args.examples, args.seed, args.minutes, findings=out)
+            counts, found, seconds = ml_campaign(
+                args.examples, args.seed, args.minutes, findings=out
+            )
         else:
             counts, found, seconds = campaign(
                 args.examples, args.seed, args.timeout, args.minutes, clock=clock, findings=out

@@ -193,7 +193,11 @@ def check_case(text, fn, point, rng, compiled: bool = False) -> tuple[str, str]:
         ):
             if g.shape != c1.shape or np.any(~(np.abs(g - c1) <= tol)):
                 k = int(np.argmax(np.abs(g - c1))) if g.shape == c1.shape else None
-                where = f"entry {k}: {g.ravel()[k]!r} vs {c1.ravel()[k]!r}" if k is not None else "shape"
+                where = (
+                    f"entry {k}: {g.ravel()[k]!r} vs {c1.ravel()[k]!r}"
+                    if k is not None
+                    else "shape"
+                )
                 return label, f"{text!r} d/d{wrt} = {str(d)[:300]!r} ({sizes}): {where}"
     return "ok", ""
 

@@ -261,7 +261,9 @@ _DIM_CALL = re.compile(r"\b(ones|zeros|eye)\(([^()]*)\)")
 def concrete_text(text: str) -> str:
     """``text`` with the dimension names inside ones/zeros/eye as ``CONCRETE_DIMS``' ints."""
     return _DIM_CALL.sub(
-        lambda m: f"{m[1]}({', '.join(str(CONCRETE_DIMS.get(d.strip(), d.strip())) for d in m[2].split(','))})",
+        lambda m: (
+            f"{m[1]}({', '.join(str(CONCRETE_DIMS.get(d.strip(), d.strip())) for d in m[2].split(','))})"
+        ),
         text,
     )
 
