@@ -91,76 +91,349 @@ S = {
 # name, text, wrt, numpy f(values)
 LOSSES = [
     ("mse", "mean((X @ w - t)^2)", "w X t", lambda v: np.mean((v["X"] @ v["w"] - v["t"]) ** 2)),
-    ("mse_half", "0.5 * mean((X @ w - t)^2)", "w", lambda v: 0.5 * np.mean((v["X"] @ v["w"] - v["t"]) ** 2)),
+    (
+        "mse_half",
+        "0.5 * mean((X @ w - t)^2)",
+        "w",
+        lambda v: 0.5 * np.mean((v["X"] @ v["w"] - v["t"]) ** 2),
+    ),
     ("mean_squared", "mean(x^2)", "x", lambda v: np.mean(v["x"] ** 2)),
     ("mean_squared_matrix", "mean(X^2)", "X", lambda v: np.mean(v["X"] ** 2)),
-    ("mean_of_residual_squared", "mean(X @ w - t)^2", "w", lambda v: np.mean(v["X"] @ v["w"] - v["t"]) ** 2),
+    (
+        "mean_of_residual_squared",
+        "mean(X @ w - t)^2",
+        "w",
+        lambda v: np.mean(v["X"] @ v["w"] - v["t"]) ** 2,
+    ),
     ("variance", "mean((x - mean(x))^2)", "x", lambda v: np.var(v["x"])),
-    ("variance_moments", "mean(x^2) - mean(x)^2", "x", lambda v: np.mean(v["x"] ** 2) - np.mean(v["x"]) ** 2),
-    ("unbiased_variance", "sum((x - mean(x))^2) / (sum(ones(n)) - 1)", "x", lambda v: np.var(v["x"], ddof=1)),
+    (
+        "variance_moments",
+        "mean(x^2) - mean(x)^2",
+        "x",
+        lambda v: np.mean(v["x"] ** 2) - np.mean(v["x"]) ** 2,
+    ),
+    (
+        "unbiased_variance",
+        "sum((x - mean(x))^2) / (sum(ones(n)) - 1)",
+        "x",
+        lambda v: np.var(v["x"], ddof=1),
+    ),
     ("std", "mean((x - mean(x))^2)^0.5", "x", lambda v: np.std(v["x"])),
     ("standardisation", STD, "x", lambda v: standardize(v["x"])),
     ("standardised_dot", f"a' @ {STD}", "x a", lambda v: v["a"] @ standardize(v["x"])),
     ("layer_norm", f"sum(G * {LN})", "X", lambda v: np.sum(v["G"] * layer_norm(v["X"]))),
-    ("layer_norm_affine", f"mean(({LN} * (ones(N) @ g') + ones(N) @ b')^2)", "g b X",
-     lambda v: np.mean((layer_norm(v["X"]) * v["g"] + v["b"]) ** 2)),
+    (
+        "layer_norm_affine",
+        f"mean(({LN} * (ones(N) @ g') + ones(N) @ b')^2)",
+        "g b X",
+        lambda v: np.mean((layer_norm(v["X"]) * v["g"] + v["b"]) ** 2),
+    ),
     ("batch_norm", f"sum(G * {BN})", "X", lambda v: np.sum(v["G"] * batch_norm(v["X"]))),
-    ("batch_norm_mse", f"mean(({BN} - G)^2)", "X", lambda v: np.mean((batch_norm(v["X"]) - v["G"]) ** 2)),
-    ("rms_norm", "x / (mean(x^2) + 0.001)^0.5", "x", lambda v: v["x"] / np.sqrt(np.mean(v["x"] ** 2) + EPS)),
-    ("rms_norm_gain", "sum(a * x / (mean(x^2) + 0.001)^0.5)", "x a",
-     lambda v: np.sum(v["a"] * v["x"] / np.sqrt(np.mean(v["x"] ** 2) + EPS))),
-    ("rms_norm_rows", "sum(G * X / ((mean(X^2, 1) + 0.001)^0.5 @ ones(D)'))", "X",
-     lambda v: np.sum(v["G"] * v["X"] / np.sqrt(np.mean(v["X"] ** 2, axis=1, keepdims=True) + EPS))),
-    ("softmax_cross_entropy", "-mean(sum(Y * log(softmax(X @ W, 1)), 1))", "W X",
-     lambda v: -np.mean(np.sum(v["Y"] * np.log(softmax_rows(v["X"] @ v["W"])), axis=1))),
-    ("softmax_cross_entropy_lse", "mean(logsumexp(X @ W, 1) - sum(Y * (X @ W), 1))", "W",
-     lambda v: np.mean(logsumexp_rows(v["X"] @ v["W"]) - np.sum(v["Y"] * (v["X"] @ v["W"]), axis=1))),
-    ("label_smoothing_ce", "-mean(sum((0.9 * Y + 0.1 / sum(ones(K))) * log(softmax(X @ W, 1)), 1))", "W",
-     lambda v: -np.mean(np.sum((0.9 * v["Y"] + 0.1 / v["Y"].shape[1]) * np.log(softmax_rows(v["X"] @ v["W"])), axis=1))),
-    ("ce_mean_all_entries", "-mean(Y * log(softmax(X @ W, 1)))", "W",
-     lambda v: -np.mean(v["Y"] * np.log(softmax_rows(v["X"] @ v["W"])))),
-    ("log_partition", "mean(logsumexp(X @ W, 1))", "W", lambda v: np.mean(logsumexp_rows(v["X"] @ v["W"]))),
-    ("temperature", "mean(logsumexp(X @ W / s, 1))", "s", lambda v: np.mean(logsumexp_rows(v["X"] @ v["W"] / v["s"]))),
-    ("attention", f"sum(G * {ATT})", "Q P V2", lambda v: np.sum(v["G"] * attention(v["Q"], v["P"], v["V2"]))),
-    ("attention_mean_square", f"mean({ATT}^2)", "Q", lambda v: np.mean(attention(v["Q"], v["P"], v["V2"]) ** 2)),
-    ("logistic", "mean(log(1 + exp(-c * (X @ w))))", "w X", lambda v: np.mean(np.log1p(np.exp(-v["c"] * (v["X"] @ v["w"]))))),
-    ("logistic_softplus", "mean(softplus(-c * (X @ w)))", "w", lambda v: np.mean(softplus(-v["c"] * (v["X"] @ v["w"])))),
-    ("binary_cross_entropy", "-mean(z * log(sigmoid(X @ w)) + (1 - z) * log(1 - sigmoid(X @ w)))", "w",
-     lambda v: -np.mean(v["z"] * np.log(sigmoid(v["X"] @ v["w"])) + (1 - v["z"]) * np.log(1 - sigmoid(v["X"] @ v["w"])))),
-    ("smooth_hinge", "mean(softplus(1 - c * (X @ w)))", "w", lambda v: np.mean(softplus(1 - v["c"] * (v["X"] @ v["w"])))),
-    ("exponential_loss", "mean(exp(-c * (X @ w)))", "w", lambda v: np.mean(np.exp(-v["c"] * (v["X"] @ v["w"])))),
-    ("l2_least_squares", "mean((X @ w - t)^2) + s * norm(w)^2", "w s", lambda v: np.mean((v["X"] @ v["w"] - v["t"]) ** 2) + v["s"] * v["w"] @ v["w"]),
-    ("ridge_mean_penalty", "mean((X @ w - t)^2) + 0.1 * mean(w^2)", "w", lambda v: np.mean((v["X"] @ v["w"] - v["t"]) ** 2) + 0.1 * np.mean(v["w"] ** 2)),
-    ("l2_logistic", "mean(softplus(-c * (X @ w))) + 0.5 * s * w' @ w", "w", lambda v: np.mean(softplus(-v["c"] * (v["X"] @ v["w"]))) + 0.5 * v["s"] * v["w"] @ v["w"]),
-    ("pseudo_huber", "mean((1 + (X @ w - t)^2)^0.5 - 1)", "w", lambda v: np.mean(np.sqrt(1 + (v["X"] @ v["w"] - v["t"]) ** 2) - 1)),
-    ("log_cosh", "mean(log((exp(X @ w - t) + exp(t - X @ w)) / 2))", "w", lambda v: np.mean(np.log(np.cosh(v["X"] @ v["w"] - v["t"])))),
-    ("smooth_l1", "mean(((X @ w - t)^2 + 0.01)^0.5)", "w", lambda v: np.mean(np.sqrt((v["X"] @ v["w"] - v["t"]) ** 2 + 0.01))),
-    ("poisson_nll", "mean(exp(X @ w) - z * (X @ w))", "w", lambda v: np.mean(np.exp(v["X"] @ v["w"]) - v["z"] * (v["X"] @ v["w"]))),
-    ("gaussian_nll", "0.5 * mean((X @ w - t)^2) / s^2 + log(s^2) / 2", "w s", lambda v: 0.5 * np.mean((v["X"] @ v["w"] - v["t"]) ** 2) / v["s"] ** 2 + np.log(v["s"] ** 2) / 2),
-    ("normalised_mse", "mean((X @ w - t)^2) / mean(t^2)", "w t", lambda v: np.mean((v["X"] @ v["w"] - v["t"]) ** 2) / np.mean(v["t"] ** 2)),
-    ("r_squared", "1 - sum((X @ w - t)^2) / sum((t - mean(t))^2)", "w t", lambda v: 1 - np.sum((v["X"] @ v["w"] - v["t"]) ** 2) / np.sum((v["t"] - v["t"].mean()) ** 2)),
-    ("weighted_mse", "mean(c^2 * (X @ w - t)^2)", "w", lambda v: np.mean(v["c"] ** 2 * (v["X"] @ v["w"] - v["t"]) ** 2)),
-    ("cosine_similarity", "x' @ y / (norm(x) * norm(y))", "x", lambda v: v["x"] @ v["y"] / (np.linalg.norm(v["x"]) * np.linalg.norm(v["y"]))),
-    ("cosine_distance_mean", "1 - mean(x * y) / (mean(x^2) * mean(y^2))^0.5", "x", lambda v: 1 - np.mean(v["x"] * v["y"]) / np.sqrt(np.mean(v["x"] ** 2) * np.mean(v["y"] ** 2))),
-    ("kl_softmax", "sum(softmax(x) * (log(softmax(x)) - log(softmax(y))))", "x", lambda v: np.sum(softmax(v["x"]) * (np.log(softmax(v["x"])) - np.log(softmax(v["y"]))))),
-    ("entropy_softmax", "-sum(softmax(x) * log(softmax(x)))", "x", lambda v: -np.sum(softmax(v["x"]) * np.log(softmax(v["x"])))),
-    ("mlp_tanh_mse", "mean((tanh(X @ W1) @ v - t)^2)", "W1 v", lambda v: np.mean((np.tanh(v["X"] @ v["W1"]) @ v["v"] - v["t"]) ** 2)),
-    ("mlp_softplus_mse", "mean((softplus(X @ W1) @ v - t)^2) + 0.01 * mean(W1^2)", "W1", lambda v: np.mean((softplus(v["X"] @ v["W1"]) @ v["v"] - v["t"]) ** 2) + 0.01 * np.mean(v["W1"] ** 2)),
-    ("matrix_factorisation", "mean((X - U @ V)^2)", "U V", lambda v: np.mean((v["X"] - v["U"] @ v["V"]) ** 2)),
-    ("pca_reconstruction", "mean((X - X @ M @ M')^2)", "M", lambda v: np.mean((v["X"] - v["X"] @ v["M"] @ v["M"].T) ** 2)),
+    (
+        "batch_norm_mse",
+        f"mean(({BN} - G)^2)",
+        "X",
+        lambda v: np.mean((batch_norm(v["X"]) - v["G"]) ** 2),
+    ),
+    (
+        "rms_norm",
+        "x / (mean(x^2) + 0.001)^0.5",
+        "x",
+        lambda v: v["x"] / np.sqrt(np.mean(v["x"] ** 2) + EPS),
+    ),
+    (
+        "rms_norm_gain",
+        "sum(a * x / (mean(x^2) + 0.001)^0.5)",
+        "x a",
+        lambda v: np.sum(v["a"] * v["x"] / np.sqrt(np.mean(v["x"] ** 2) + EPS)),
+    ),
+    (
+        "rms_norm_rows",
+        "sum(G * X / ((mean(X^2, 1) + 0.001)^0.5 @ ones(D)'))",
+        "X",
+        lambda v: np.sum(
+            v["G"] * v["X"] / np.sqrt(np.mean(v["X"] ** 2, axis=1, keepdims=True) + EPS)
+        ),
+    ),
+    (
+        "softmax_cross_entropy",
+        "-mean(sum(Y * log(softmax(X @ W, 1)), 1))",
+        "W X",
+        lambda v: -np.mean(np.sum(v["Y"] * np.log(softmax_rows(v["X"] @ v["W"])), axis=1)),
+    ),
+    (
+        "softmax_cross_entropy_lse",
+        "mean(logsumexp(X @ W, 1) - sum(Y * (X @ W), 1))",
+        "W",
+        lambda v: np.mean(
+            logsumexp_rows(v["X"] @ v["W"]) - np.sum(v["Y"] * (v["X"] @ v["W"]), axis=1)
+        ),
+    ),
+    (
+        "label_smoothing_ce",
+        "-mean(sum((0.9 * Y + 0.1 / sum(ones(K))) * log(softmax(X @ W, 1)), 1))",
+        "W",
+        lambda v: (
+            -np.mean(
+                np.sum(
+                    (0.9 * v["Y"] + 0.1 / v["Y"].shape[1]) * np.log(softmax_rows(v["X"] @ v["W"])),
+                    axis=1,
+                )
+            )
+        ),
+    ),
+    (
+        "ce_mean_all_entries",
+        "-mean(Y * log(softmax(X @ W, 1)))",
+        "W",
+        lambda v: -np.mean(v["Y"] * np.log(softmax_rows(v["X"] @ v["W"]))),
+    ),
+    (
+        "log_partition",
+        "mean(logsumexp(X @ W, 1))",
+        "W",
+        lambda v: np.mean(logsumexp_rows(v["X"] @ v["W"])),
+    ),
+    (
+        "temperature",
+        "mean(logsumexp(X @ W / s, 1))",
+        "s",
+        lambda v: np.mean(logsumexp_rows(v["X"] @ v["W"] / v["s"])),
+    ),
+    (
+        "attention",
+        f"sum(G * {ATT})",
+        "Q P V2",
+        lambda v: np.sum(v["G"] * attention(v["Q"], v["P"], v["V2"])),
+    ),
+    (
+        "attention_mean_square",
+        f"mean({ATT}^2)",
+        "Q",
+        lambda v: np.mean(attention(v["Q"], v["P"], v["V2"]) ** 2),
+    ),
+    (
+        "logistic",
+        "mean(log(1 + exp(-c * (X @ w))))",
+        "w X",
+        lambda v: np.mean(np.log1p(np.exp(-v["c"] * (v["X"] @ v["w"])))),
+    ),
+    (
+        "logistic_softplus",
+        "mean(softplus(-c * (X @ w)))",
+        "w",
+        lambda v: np.mean(softplus(-v["c"] * (v["X"] @ v["w"]))),
+    ),
+    (
+        "binary_cross_entropy",
+        "-mean(z * log(sigmoid(X @ w)) + (1 - z) * log(1 - sigmoid(X @ w)))",
+        "w",
+        lambda v: (
+            -np.mean(
+                v["z"] * np.log(sigmoid(v["X"] @ v["w"]))
+                + (1 - v["z"]) * np.log(1 - sigmoid(v["X"] @ v["w"]))
+            )
+        ),
+    ),
+    (
+        "smooth_hinge",
+        "mean(softplus(1 - c * (X @ w)))",
+        "w",
+        lambda v: np.mean(softplus(1 - v["c"] * (v["X"] @ v["w"]))),
+    ),
+    (
+        "exponential_loss",
+        "mean(exp(-c * (X @ w)))",
+        "w",
+        lambda v: np.mean(np.exp(-v["c"] * (v["X"] @ v["w"]))),
+    ),
+    (
+        "l2_least_squares",
+        "mean((X @ w - t)^2) + s * norm(w)^2",
+        "w s",
+        lambda v: np.mean((v["X"] @ v["w"] - v["t"]) ** 2) + v["s"] * v["w"] @ v["w"],
+    ),
+    (
+        "ridge_mean_penalty",
+        "mean((X @ w - t)^2) + 0.1 * mean(w^2)",
+        "w",
+        lambda v: np.mean((v["X"] @ v["w"] - v["t"]) ** 2) + 0.1 * np.mean(v["w"] ** 2),
+    ),
+    (
+        "l2_logistic",
+        "mean(softplus(-c * (X @ w))) + 0.5 * s * w' @ w",
+        "w",
+        lambda v: np.mean(softplus(-v["c"] * (v["X"] @ v["w"]))) + 0.5 * v["s"] * v["w"] @ v["w"],
+    ),
+    (
+        "pseudo_huber",
+        "mean((1 + (X @ w - t)^2)^0.5 - 1)",
+        "w",
+        lambda v: np.mean(np.sqrt(1 + (v["X"] @ v["w"] - v["t"]) ** 2) - 1),
+    ),
+    (
+        "log_cosh",
+        "mean(log((exp(X @ w - t) + exp(t - X @ w)) / 2))",
+        "w",
+        lambda v: np.mean(np.log(np.cosh(v["X"] @ v["w"] - v["t"]))),
+    ),
+    (
+        "smooth_l1",
+        "mean(((X @ w - t)^2 + 0.01)^0.5)",
+        "w",
+        lambda v: np.mean(np.sqrt((v["X"] @ v["w"] - v["t"]) ** 2 + 0.01)),
+    ),
+    (
+        "poisson_nll",
+        "mean(exp(X @ w) - z * (X @ w))",
+        "w",
+        lambda v: np.mean(np.exp(v["X"] @ v["w"]) - v["z"] * (v["X"] @ v["w"])),
+    ),
+    (
+        "gaussian_nll",
+        "0.5 * mean((X @ w - t)^2) / s^2 + log(s^2) / 2",
+        "w s",
+        lambda v: (
+            0.5 * np.mean((v["X"] @ v["w"] - v["t"]) ** 2) / v["s"] ** 2 + np.log(v["s"] ** 2) / 2
+        ),
+    ),
+    (
+        "normalised_mse",
+        "mean((X @ w - t)^2) / mean(t^2)",
+        "w t",
+        lambda v: np.mean((v["X"] @ v["w"] - v["t"]) ** 2) / np.mean(v["t"] ** 2),
+    ),
+    (
+        "r_squared",
+        "1 - sum((X @ w - t)^2) / sum((t - mean(t))^2)",
+        "w t",
+        lambda v: (
+            1 - np.sum((v["X"] @ v["w"] - v["t"]) ** 2) / np.sum((v["t"] - v["t"].mean()) ** 2)
+        ),
+    ),
+    (
+        "weighted_mse",
+        "mean(c^2 * (X @ w - t)^2)",
+        "w",
+        lambda v: np.mean(v["c"] ** 2 * (v["X"] @ v["w"] - v["t"]) ** 2),
+    ),
+    (
+        "cosine_similarity",
+        "x' @ y / (norm(x) * norm(y))",
+        "x",
+        lambda v: v["x"] @ v["y"] / (np.linalg.norm(v["x"]) * np.linalg.norm(v["y"])),
+    ),
+    (
+        "cosine_distance_mean",
+        "1 - mean(x * y) / (mean(x^2) * mean(y^2))^0.5",
+        "x",
+        lambda v: (
+            1 - np.mean(v["x"] * v["y"]) / np.sqrt(np.mean(v["x"] ** 2) * np.mean(v["y"] ** 2))
+        ),
+    ),
+    (
+        "kl_softmax",
+        "sum(softmax(x) * (log(softmax(x)) - log(softmax(y))))",
+        "x",
+        lambda v: np.sum(softmax(v["x"]) * (np.log(softmax(v["x"])) - np.log(softmax(v["y"])))),
+    ),
+    (
+        "entropy_softmax",
+        "-sum(softmax(x) * log(softmax(x)))",
+        "x",
+        lambda v: -np.sum(softmax(v["x"]) * np.log(softmax(v["x"]))),
+    ),
+    (
+        "mlp_tanh_mse",
+        "mean((tanh(X @ W1) @ v - t)^2)",
+        "W1 v",
+        lambda v: np.mean((np.tanh(v["X"] @ v["W1"]) @ v["v"] - v["t"]) ** 2),
+    ),
+    (
+        "mlp_softplus_mse",
+        "mean((softplus(X @ W1) @ v - t)^2) + 0.01 * mean(W1^2)",
+        "W1",
+        lambda v: (
+            np.mean((softplus(v["X"] @ v["W1"]) @ v["v"] - v["t"]) ** 2)
+            + 0.01 * np.mean(v["W1"] ** 2)
+        ),
+    ),
+    (
+        "matrix_factorisation",
+        "mean((X - U @ V)^2)",
+        "U V",
+        lambda v: np.mean((v["X"] - v["U"] @ v["V"]) ** 2),
+    ),
+    (
+        "pca_reconstruction",
+        "mean((X - X @ M @ M')^2)",
+        "M",
+        lambda v: np.mean((v["X"] - v["X"] @ v["M"] @ v["M"].T) ** 2),
+    ),
     ("weight_decay", "mean(W^2)", "W", lambda v: np.mean(v["W"] ** 2)),
-    ("total_variance", "tr((X - ones(N) @ mean(X, 0)')' @ (X - ones(N) @ mean(X, 0)')) / sum(ones(N))", "X",
-     lambda v: np.trace((v["X"] - v["X"].mean(0)).T @ (v["X"] - v["X"].mean(0))) / v["X"].shape[0]),
-    ("mahalanobis_mean", "mean(sum(((X - ones(N) @ mu') @ inv(eye(D) + L @ L')) * (X - ones(N) @ mu'), 1))", "mu L",
-     lambda v: np.mean(np.sum(((v["X"] - v["mu"]) @ np.linalg.inv(np.eye(3) + v["L"] @ v["L"].T)) * (v["X"] - v["mu"]), axis=1))),
-    ("gaussian_loglik", "0.5 * logdet(eye(D) + L @ L') + 0.5 * mean(sum(((X - ones(N) @ mu') @ inv(eye(D) + L @ L')) * (X - ones(N) @ mu'), 1))", "L",
-     lambda v: 0.5 * np.linalg.slogdet(np.eye(3) + v["L"] @ v["L"].T)[1] + 0.5 * np.mean(np.sum(((v["X"] - v["mu"]) @ np.linalg.inv(np.eye(3) + v["L"] @ v["L"].T)) * (v["X"] - v["mu"]), axis=1))),
-    ("info_nce", "-mean(diag(log(softmax(Q @ P' / s, 1))))", "Q s", lambda v: -np.mean(np.diag(np.log(softmax_rows(v["Q"] @ v["P"].T / v["s"]))))),
-    ("triplet_soft", "mean(softplus(sum((Q - P)^2, 1) - sum((Q - X)^2, 1)))", "Q", lambda v: np.mean(softplus(np.sum((v["Q"] - v["P"]) ** 2, 1) - np.sum((v["Q"] - v["X"]) ** 2, 1)))),
-    ("mean_feature_norm", "mean(X, 0)' @ mean(X, 0)", "X", lambda v: v["X"].mean(0) @ v["X"].mean(0)),
-    ("centered_gram", "mean((X - ones(N) @ mean(X, 0)') @ (X - ones(N) @ mean(X, 0)')')", "X",
-     lambda v: np.mean((v["X"] - v["X"].mean(0)) @ (v["X"] - v["X"].mean(0)).T)),
-]  # fmt: skip
+    (
+        "total_variance",
+        "tr((X - ones(N) @ mean(X, 0)')' @ (X - ones(N) @ mean(X, 0)')) / sum(ones(N))",
+        "X",
+        lambda v: (
+            np.trace((v["X"] - v["X"].mean(0)).T @ (v["X"] - v["X"].mean(0))) / v["X"].shape[0]
+        ),
+    ),
+    (
+        "mahalanobis_mean",
+        "mean(sum(((X - ones(N) @ mu') @ inv(eye(D) + L @ L')) * (X - ones(N) @ mu'), 1))",
+        "mu L",
+        lambda v: np.mean(
+            np.sum(
+                ((v["X"] - v["mu"]) @ np.linalg.inv(np.eye(3) + v["L"] @ v["L"].T))
+                * (v["X"] - v["mu"]),
+                axis=1,
+            )
+        ),
+    ),
+    (
+        "gaussian_loglik",
+        "0.5 * logdet(eye(D) + L @ L') + 0.5 * mean(sum(((X - ones(N) @ mu') @ inv(eye(D) + L @ L')) * (X - ones(N) @ mu'), 1))",
+        "L",
+        lambda v: (
+            0.5 * np.linalg.slogdet(np.eye(3) + v["L"] @ v["L"].T)[1]
+            + 0.5
+            * np.mean(
+                np.sum(
+                    ((v["X"] - v["mu"]) @ np.linalg.inv(np.eye(3) + v["L"] @ v["L"].T))
+                    * (v["X"] - v["mu"]),
+                    axis=1,
+                )
+            )
+        ),
+    ),
+    (
+        "info_nce",
+        "-mean(diag(log(softmax(Q @ P' / s, 1))))",
+        "Q s",
+        lambda v: -np.mean(np.diag(np.log(softmax_rows(v["Q"] @ v["P"].T / v["s"])))),
+    ),
+    (
+        "triplet_soft",
+        "mean(softplus(sum((Q - P)^2, 1) - sum((Q - X)^2, 1)))",
+        "Q",
+        lambda v: np.mean(
+            softplus(np.sum((v["Q"] - v["P"]) ** 2, 1) - np.sum((v["Q"] - v["X"]) ** 2, 1))
+        ),
+    ),
+    (
+        "mean_feature_norm",
+        "mean(X, 0)' @ mean(X, 0)",
+        "X",
+        lambda v: v["X"].mean(0) @ v["X"].mean(0),
+    ),
+    (
+        "centered_gram",
+        "mean((X - ones(N) @ mean(X, 0)') @ (X - ones(N) @ mean(X, 0)')')",
+        "X",
+        lambda v: np.mean((v["X"] - v["X"].mean(0)) @ (v["X"] - v["X"].mean(0)).T),
+    ),
+]
 
 # the issue's reproducers (x: n, X: N×D, w: D, t: N), at symbolic and concrete sizes
 REPRODUCERS = [

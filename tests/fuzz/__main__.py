@@ -5,13 +5,15 @@ Runs ``--examples`` inputs through ``oracle.run_one_detailed`` (each under a
 ``--timeout``-second watchdog): half from ``strategies.texts`` (the small grammar and its
 mutations, concrete sizes), half from ``strategies.sized`` (the whole language, its shapes
 symbolic or concrete, half and half); ``--ml`` runs the ML generator of ``fuzz.ml`` instead
-(values and gradients against independent NumPy at symbolic sizes).  It prints the count of each outcome and up to ten
-reproducers per finding, and exits with status 1 if any input escaped as a non-TensorCalcError,
-hung, or gave a derivative that disagrees with central differences or compiled code that
-disagrees with ``evaluate`` (else 0).  ``--findings FILE`` writes every finding as one JSON line
-(``text``, ``outcome``, ``message``, the ``shapes`` declared (null: ``strategies.SHAPES``),
-and the ``seed`` and ``compiled`` flag that reproduce its point and checks); ``--rerun FILE`` runs the inputs of such a file again and prints what each
-gives now (exit status 1 if any is still a finding).  Run it from the repository root with
+(values and gradients against independent NumPy at symbolic sizes).  It prints the count of
+each outcome and up to ten reproducers per finding, and exits with status 1 if any input
+escaped as a non-TensorCalcError, hung, gave a value or derivative that disagrees with the
+plain evaluation or central differences of f, or compiled code that disagrees with
+``evaluate`` (else 0).  ``--findings FILE`` writes every finding as one JSON line (``text``,
+``outcome``, ``message``, the ``shapes`` declared (null: ``strategies.SHAPES``), and the
+``seed`` and ``compiled`` flag that reproduce its point and checks; ``ml_seed`` for ``--ml``);
+``--rerun FILE`` runs the inputs of such a file again and prints what each gives now (exit
+status 1 if any is still a finding).  Run it from the repository root with
 ``PYTHONPATH=src`` (or an installed tensorcalc).
 """
 
