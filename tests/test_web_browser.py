@@ -161,6 +161,7 @@ def test_check_button_shows_a_tick(page):
     page.wait_for_selector("#check-result.ok")
     text = page.text_content("#check-result")
     assert text.startswith("✓") and "error estimate" in text
+    assert "inv(X)': agrees" in text  # the check names the derivative it checked: the one shown
 
 
 def test_numpy_tab_code_reproduces_the_result(page, tmp_path):

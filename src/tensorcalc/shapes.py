@@ -159,9 +159,19 @@ def normal_keys(mapping, what: str = "values") -> dict:
     return out
 
 
-def bind_shape(name: str, shape, got, dims: dict) -> None:
+def bind_shape(name: str, shape, got, dims: dict, strict: bool = True) -> None:
     """Bind the symbolic dims of variable ``name``'s ``shape`` from an array shape ``got`` into
-    ``dims``; ``EvaluationError`` on a rank or size mismatch."""
+    ``dims``; ``EvaluationError`` on a rank or size mismatch.  ``strict=False`` binds nothing
+    on a mismatch instead: for a variable the expression does not have (the inputs of the
+    function a derivative came from, which an equal interned node may have from elsewhere)."""
+    if not strict:
+        trial = dict(dims)
+        try:
+            bind_shape(name, shape, got, trial)
+        except EvaluationError:
+            return
+        dims.update(trial)
+        return
     if len(got) != len(shape):
         raise EvaluationError(f"{name!r} should have {len(shape)} axes {shape}, got shape {got}")
     for d, k in zip(shape, got):

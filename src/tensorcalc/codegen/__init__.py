@@ -177,7 +177,7 @@ class Compiled:
             return dims
         bound = {}
         for name, a in extra.items():
-            bind_shape(name, self._inputs[name].shape, np.shape(a), bound)
+            bind_shape(name, self._inputs[name].shape, np.shape(a), bound, strict=False)
         return {**bound, **(dims or {})}
 
     @staticmethod

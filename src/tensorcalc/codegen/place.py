@@ -30,7 +30,7 @@ from collections import Counter
 from dataclasses import dataclass
 from itertools import count
 
-from ..expr import Expr, node
+from ..expr import Expr, node, postorder
 from ..ops import Op
 from ..printing.matrix import P, call, node_tree
 
@@ -245,7 +245,15 @@ class _Placer:
                 trees[x] = ops[k][0]
             args.append(x)
         e = node(Op.EINSUM, tuple(args), (tuple(ls for _, ls in ops), out))
-        return node_tree(e, False, lambda a, ok: trees[a] if a in trees else self.sub(a, ok))
+
+        def sub(a, ok):
+            if a in trees:
+                return trees[a]
+            if any(n in trees for n in postorder([a])):  # a scaled product's core, say
+                return node_tree(a, ok, sub)
+            return self.sub(a, ok)
+
+        return node_tree(e, False, sub)
 
 
 def _rename(labels: tuple, old, new) -> tuple:

@@ -44,6 +44,7 @@ class CheckReport:
     what: str = "derivative"
     notes: list = field(default_factory=list)
     checked: str = ""  # the derivative whose values were compared, as printed
+    source: str = ""  # where it came from: "as tc.derivative returns it" or "as given"
 
     def __bool__(self):
         return self.passed
@@ -52,7 +53,7 @@ class CheckReport:
         verdict = "PASS" if self.passed else "FAIL"
         lines = [
             f"{verdict}: {self.what}",
-            *([f"  checked         {self.checked}"] if self.checked else []),
+            *([f"  checked         {self.checked}   ({self.source})"] if self.checked else []),
             f"  max abs error   {self.max_abs_error:.3e}",
             f"  max rel error   {self.max_rel_error:.3e}",
             f"  worst entry     {self.worst_index}: got {self.worst_actual:.12g}, "
@@ -236,7 +237,7 @@ def check(
         view(np.broadcast_to(err, np.shape(expected))),
         f"d^{order}/d{name}^{order} of {expr}" if order > 1 else f"d/d{name} of {expr}",
     )
-    report.checked = f"{d}   ({source})"
+    report.checked, report.source = str(d), source
     return report
 
 

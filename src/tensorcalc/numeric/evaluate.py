@@ -187,8 +187,8 @@ def bind_dims(e: Expr, values: dict, dims=None) -> dict:
         if n.attrs[2:] == ("symmetric",) and not _symmetric_value(values[name]):
             raise EvaluationError(f"{name!r} is declared symmetric but its value is not")
     for name, n in NOTES.get(e, {}).get("inputs", {}).items():
-        if name in values and name not in own:
-            bind_shape(name, n.shape, np.shape(values[name]), dims)
+        if name in values and name not in own:  # a hint: the node may be another's too
+            bind_shape(name, n.shape, np.shape(values[name]), dims, strict=False)
     return dims
 
 

@@ -135,7 +135,7 @@ def _product(ops, out, bases=()):
     powers = {}  # x -> (net power, its coefficient, whether some factor is a negative power)
     for e, _ in ops:
         found = norm_power(e, bases)
-        if found:
+        if found and _varies(found[0]):  # ‖1‖ = √n is never 0, and its ones are not an x
             m, c, neg = powers.get(found[0], (0.0, 1.0, False))
             powers[found[0]] = (m + found[1], c * found[2], neg or found[1] < 0)
     negative = [(x, m, c) for x, (m, c, neg) in powers.items() if neg]
@@ -232,6 +232,11 @@ def _match(ops, out, mine, own_out, inner, used, i=0, at=(), labels=None):
             if found is not None:
                 return found
     return None
+
+
+def _varies(x: Expr) -> bool:
+    """Whether ``x`` has a variable (a constant's norm has no singularity to remove)."""
+    return any(n.op is Op.VAR for n in postorder([x]))
 
 
 def _ones(e: Expr) -> bool:

@@ -38,6 +38,8 @@ _SCATTER = """def _scatter(x, axis, n, start, step):
 _SOFTMAX_AXIS = NUMPY.helpers["_softmax_axis"].replace("np.", "da.")
 _LSE_AXIS = NUMPY.helpers["_logsumexp_axis"].replace("np.", "da.")
 _UNIT = NUMPY.helpers["_unit"].replace("np.", "da.")
+_NORM = """def _norm(x):
+    return da.sqrt(da.sum(x * x))"""  # one argument, rendered once (x may be a + b)
 
 BACKEND = Backend(
     name="dask",
@@ -63,7 +65,7 @@ BACKEND = Backend(
         "inv": "_small(np.linalg.inv, {0})",
         "det": "_small(np.linalg.det, {0})",
         "logdet": "_small(lambda a: np.linalg.slogdet(a)[1], {0})",
-        "norm": "da.sqrt(da.sum({0} * {0}))",
+        "norm": "_norm({0})",
         "unit": "_unit({0})",
         "softmax": "_softmax({0})",
         "logsumexp": "_logsumexp({0})",
@@ -97,6 +99,7 @@ BACKEND = Backend(
         "_scatter": _SCATTER,
         "_place": PLACE_WHERE.replace("np.", "da."),
         "_unit": _UNIT,
+        "_norm": _NORM,
         "_small": _SMALL,
         "_sigmoid": _SIGMOID,
         "_softmax": _SOFTMAX,

@@ -69,7 +69,7 @@ BACKEND = Backend(
         "norm": "torch.linalg.norm({0})",
         "unit": "_unit({0})",
         "softmax": "_softmax({0})",
-        "logsumexp": "torch.logsumexp({0}.reshape(-1), 0)",
+        "logsumexp": "torch.logsumexp(({0}).reshape(-1), 0)",
         "sum": "torch.sum({0})",
         "sum_axis": "torch.sum({0}, dim={1})",
         "softmax_axis": "torch.softmax({0}, {1})",
