@@ -193,3 +193,13 @@ def test_a_wrong_rewrite_is_caught(monkeypatch):
     monkeypatch.setitem(globals(), "simplify", broken)
     bad = failures("sum(ones(n))^2 * norm(x)", {"x": ("n",)}, 0)
     assert any(": simplify of f = " in m for m in bad), bad
+
+
+def test_the_oracle_modules_examples():
+    import doctest
+
+    import fuzz.ml
+    import fuzz.plain
+
+    for module in (fuzz.plain, fuzz.ml):
+        assert doctest.testmod(module).failed == 0
