@@ -3,7 +3,8 @@
 ``fuzz.ml`` builds each expression twice, as tensorcalc text and as a NumPy function, and
 compares at symbolic sizes (n and N bound to random distinct ints) the value (``evaluate``,
 and compiled code for every fifth) and the gradient, as returned and as printed and parsed
-back, with central differences of the NumPy function.  ``TC_RANDOM_ML_EXAMPLES`` sets how
+back, with central differences of the NumPy function (and for every fifth the Hessian, with
+second differences).  ``TC_RANDOM_ML_EXAMPLES`` sets how
 many seeds run (500 by default); the long campaign is ``python -m tests.fuzz --ml``.
 """
 
@@ -24,7 +25,7 @@ EXAMPLES = int(os.environ.get("TC_RANDOM_ML_EXAMPLES", "500"))
 def test_random_ml_expressions_match_numpy():
     found, outcomes = [], []
     for seed in range(EXAMPLES):
-        outcome, message, _ = ml.run_one(seed, compiled=seed % 5 == 0)
+        outcome, message, _ = ml.run_one(seed, compiled=seed % 5 == 0, hessian=seed % 5 == 1)
         outcomes.append(outcome)
         if outcome.startswith(ml.FINDINGS):
             found.append(f"seed {seed}: {outcome}: {message}")
@@ -64,3 +65,18 @@ def test_a_wrong_derivative_is_a_finding(monkeypatch):
     point = ml.values(rng)
     outcome, message = ml.check_case("mean(x)^2", lambda e: np.mean(e["x"]) ** 2, point, rng)
     assert outcome == "gradient", message
+
+
+def test_a_wrong_hessian_is_a_finding(monkeypatch):
+    real = tc.derivative
+    monkeypatch.setattr(
+        ml.tc,
+        "derivative",
+        lambda f, w, order=1: real(f, w, order=order) * (1.5 if order == 2 else 1),
+    )
+    rng = np.random.default_rng(0)
+    point = ml.values(rng)
+    text, fn = "mean(x)^2 * norm(y)", lambda e: np.mean(e["x"]) ** 2 * np.linalg.norm(e["y"])
+    assert ml.check_case(text, fn, point, rng)[0] == "ok"
+    outcome, message = ml.check_case(text, fn, point, np.random.default_rng(0), hessian=True)
+    assert outcome == "hessian", message

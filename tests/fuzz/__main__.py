@@ -95,7 +95,9 @@ def ml_campaign(examples: int, seed: int, minutes=None, compiled_every: int = 5,
     start = time.time()
     for s in range(seed, seed + examples):
         try:
-            outcome, message, text = ml.run_one(s, compiled=s % compiled_every == 0)
+            outcome, message, text = ml.run_one(
+                s, compiled=s % compiled_every == 0, hessian=s % compiled_every == 1
+            )
         except Exception as err:  # noqa: BLE001 - naming it is the point
             outcome, message, text = f"other:{type(err).__name__}", str(err)[:300], f"ml seed {s}"
         outcome = outcome if not outcome.startswith(ml.FINDINGS) else f"ml-{outcome}"

@@ -7,7 +7,8 @@ logsumexp, sigmoid and softplus over ``x, y`` (length n), ``X`` (N×n), ``t`` (N
 the sizes only from the arrays).  ``check_case`` compares, at symbolic sizes bound to random
 distinct ints: the value (``evaluate`` and, when asked, compiled code) with the NumPy value,
 and the gradient by a random variable, as returned and as printed and parsed back, with
-central differences of the NumPy function.  ``run_one(seed)`` is one input of the long campaign
+central differences of the NumPy function (and, when asked, the Hessian with second
+differences).  ``run_one(seed)`` is one input of the long campaign
 (``python -m tests.fuzz --ml``); ``tests/test_random_ml.py`` runs 500 in CI.
 
 >>> text, fn = random_case(np.random.default_rng(0))
@@ -153,10 +154,40 @@ def _central(fn, point, wrt, h):
     return out
 
 
-def check_case(text, fn, point, rng, compiled: bool = False) -> tuple[str, str]:
+def _second(fn, point, wrt, h):
+    """Second central differences of ``fn`` in ``wrt``: shape ``wrt.shape * 2``."""
+    x0 = np.asarray(point[wrt], dtype=float)
+    idx = list(np.ndindex(*x0.shape))
+    out = np.zeros(x0.shape * 2)
+    for i in idx:
+        for j in idx:
+            v = []
+            for si, sj in ((1, 1), (1, -1), (-1, 1), (-1, -1)):
+                x = x0.copy()
+                x[i] += si * h
+                x[j] += sj * h
+                v.append(fn({**point, wrt: x}))
+            out[i + j] = (v[0] - v[1] - v[2] + v[3]) / (4 * h * h)
+    return out
+
+
+def _hessian_gap(f, fn, point, own, wrt, dims) -> str | None:
+    """Where the Hessian by ``wrt`` disagrees with stable second differences of ``fn``."""
+    exact = np.asarray(tc.evaluate(tc.derivative(f, wrt, order=2), own, dims=dims), dtype=float)
+    c1, c2 = _second(fn, point, wrt, 1e-4), _second(fn, point, wrt, 2e-4)
+    if not np.all(np.isfinite(c1)) or np.any(np.abs(c1 - c2) > 1e-3 * (1 + np.abs(c1))):
+        return None
+    scale = max(1.0, float(np.max(np.abs(c1))))
+    if exact.shape == c1.shape and np.all(np.abs(exact - c1) <= 1e-3 * np.abs(c1) + 1e-4 * scale):
+        return None
+    return f"max |H - second differences| {np.max(np.abs(exact - c1)):.3g} (|H| up to {scale:.3g})"
+
+
+def check_case(text, fn, point, rng, compiled=False, hessian=False) -> tuple[str, str]:
     """``(outcome, message)``: ``ok``, ``skip`` (f not finite or not smooth here), or a finding:
     ``value`` (evaluate or compiled f disagrees with NumPy), ``gradient`` (the derivative),
-    ``printed-gradient`` (the derivative as printed and parsed back) or ``error:<type>``."""
+    ``printed-gradient`` (the derivative as printed and parsed back), ``hessian`` (with
+    ``hessian=True``, against second differences) or ``error:<type>``."""
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         want = float(fn(point))
@@ -199,16 +230,18 @@ def check_case(text, fn, point, rng, compiled: bool = False) -> tuple[str, str]:
                     else "shape"
                 )
                 return label, f"{text!r} d/d{wrt} = {str(d)[:300]!r} ({sizes}): {where}"
+        if hessian and (gap := _hessian_gap(f, fn, point, own, wrt, dims)):
+            return "hessian", f"{text!r} d²/d{wrt}² ({sizes}): {gap}"
     return "ok", ""
 
 
-FINDINGS = ("value", "gradient", "printed-gradient", "compiled-gradient", "error:")
+FINDINGS = ("value", "gradient", "printed-gradient", "compiled-gradient", "hessian", "error:")
 
 
-def run_one(seed: int, compiled: bool = False) -> tuple[str, str, str]:
+def run_one(seed: int, compiled: bool = False, hessian: bool = False) -> tuple[str, str, str]:
     """One input of the campaign: ``(outcome, message, text)`` for the case of ``seed``."""
     rng = np.random.default_rng(seed)
     text, fn = random_case(rng)
     point = values(rng)
-    outcome, message = check_case(text, fn, point, rng, compiled=compiled)
+    outcome, message = check_case(text, fn, point, rng, compiled=compiled, hessian=hessian)
     return outcome, message, text
