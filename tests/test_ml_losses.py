@@ -385,7 +385,7 @@ LOSSES = [
         "mu L",
         lambda v: np.mean(
             np.sum(
-                ((v["X"] - v["mu"]) @ np.linalg.inv(np.eye(3) + v["L"] @ v["L"].T))
+                ((v["X"] - v["mu"]) @ np.linalg.inv(np.eye(len(v["L"])) + v["L"] @ v["L"].T))
                 * (v["X"] - v["mu"]),
                 axis=1,
             )
@@ -396,11 +396,11 @@ LOSSES = [
         "0.5 * logdet(eye(D) + L @ L') + 0.5 * mean(sum(((X - ones(N) @ mu') @ inv(eye(D) + L @ L')) * (X - ones(N) @ mu'), 1))",
         "L",
         lambda v: (
-            0.5 * np.linalg.slogdet(np.eye(3) + v["L"] @ v["L"].T)[1]
+            0.5 * np.linalg.slogdet(np.eye(len(v["L"])) + v["L"] @ v["L"].T)[1]
             + 0.5
             * np.mean(
                 np.sum(
-                    ((v["X"] - v["mu"]) @ np.linalg.inv(np.eye(3) + v["L"] @ v["L"].T))
+                    ((v["X"] - v["mu"]) @ np.linalg.inv(np.eye(len(v["L"])) + v["L"] @ v["L"].T))
                     * (v["X"] - v["mu"]),
                     axis=1,
                 )
