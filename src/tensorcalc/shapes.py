@@ -159,19 +159,20 @@ def normal_keys(mapping, what: str = "values") -> dict:
     return out
 
 
-def bind_shape(name: str, shape, got, dims: dict, strict: bool = True) -> None:
+def bind_shape(name: str, shape, got, dims: dict, strict: bool = True):
     """Bind the symbolic dims of variable ``name``'s ``shape`` from an array shape ``got`` into
     ``dims``; ``EvaluationError`` on a rank or size mismatch.  ``strict=False`` binds nothing
-    on a mismatch instead: for a variable the expression does not have (the inputs of the
-    function a derivative came from, which an equal interned node may have from elsewhere)."""
+    on a mismatch and returns the error instead (raised by the caller only where a size is then
+    missing): for a variable the expression does not have (the inputs of the function a
+    derivative came from, which an equal interned node may have from elsewhere)."""
     if not strict:
         trial = dict(dims)
         try:
             bind_shape(name, shape, got, trial)
-        except EvaluationError:
-            return
+        except EvaluationError as err:
+            return err
         dims.update(trial)
-        return
+        return None
     if len(got) != len(shape):
         raise EvaluationError(f"{name!r} should have {len(shape)} axes {shape}, got shape {got}")
     for d, k in zip(shape, got):

@@ -136,7 +136,7 @@ class Compiled:
         free = self._free[self._key(args)]
         if remember and not free and dims is None and len(arrays) == len(self.names):
             self._remember(arrays, args, fn)
-        dims = self._input_dims(arrays, dims) or {}
+        dims = self._input_dims(arrays, dims, free) or {}
         missing = [d for d in free if d not in dims]
         if missing:
             raise EvaluationError(
@@ -169,16 +169,20 @@ class Compiled:
             return out
         return [out] if len(self.outputs) == 1 else list(out)
 
-    def _input_dims(self, arrays, dims):
+    def _input_dims(self, arrays, dims, free=()):
         """Sizes from values of the variables a derivative no longer contains (its function's
-        inputs, ``NOTES[e]["inputs"]``), added to the ``dims`` given."""
+        inputs, ``NOTES[e]["inputs"]``), added to the ``dims`` given; a value of the wrong shape
+        is an error where it would have bound one of the sizes ``free`` that the call needs."""
         extra = {k: arrays[k] for k in self._inputs if k in arrays and k not in self._vars}
         if not extra:
             return dims
-        bound = {}
+        bound, given = {}, dims or {}
         for name, a in extra.items():
-            bind_shape(name, self._inputs[name].shape, np.shape(a), bound, strict=False)
-        return {**bound, **(dims or {})}
+            shape = self._inputs[name].shape
+            err = bind_shape(name, shape, np.shape(a), bound, strict=False)
+            if err and any(d in free and d not in given for d in shape):
+                raise err  # a size this call needs, from a value of the wrong shape
+        return {**bound, **given}
 
     @staticmethod
     def _key(args):

@@ -186,9 +186,16 @@ def bind_dims(e: Expr, values: dict, dims=None) -> dict:
         bind_shape(name, n.shape, np.shape(values[name]), dims)
         if n.attrs[2:] == ("symmetric",) and not _symmetric_value(values[name]):
             raise EvaluationError(f"{name!r} is declared symmetric but its value is not")
+    failed = []
     for name, n in NOTES.get(e, {}).get("inputs", {}).items():
         if name in values and name not in own:  # a hint: the node may be another's too
-            bind_shape(name, n.shape, np.shape(values[name]), dims, strict=False)
+            err = bind_shape(name, n.shape, np.shape(values[name]), dims, strict=False)
+            failed += [(n.shape, err)] if err else []
+    if failed:  # an error only where the size it would have bound is missing
+        missing = {d for n in postorder([e]) for d in n.shape if isinstance(d, str)} - set(dims)
+        for shape, err in failed:
+            if missing & set(shape):
+                raise err
     return dims
 
 
