@@ -178,7 +178,9 @@ def _hessian_gap(f, fn, point, own, wrt, dims) -> str | None:
     if not np.all(np.isfinite(c1)) or np.any(np.abs(c1 - c2) > 1e-3 * (1 + np.abs(c1))):
         return None
     scale = max(1.0, float(np.max(np.abs(c1))))
-    if exact.shape == c1.shape and np.all(np.abs(exact - c1) <= 1e-3 * np.abs(c1) + 1e-4 * scale):
+    rounding = 16 * np.finfo(float).eps * abs(fn(point)) / 1e-8  # of |f| in a difference at h²
+    tol = 1e-3 * np.abs(c1) + 1e-4 * scale + rounding
+    if exact.shape == c1.shape and np.all(np.abs(exact - c1) <= tol):
         return None
     return f"max |H - second differences| {np.max(np.abs(exact - c1)):.3g} (|H| up to {scale:.3g})"
 
