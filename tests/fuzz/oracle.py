@@ -1,8 +1,12 @@
 """One fuzz input through cheap checks, and the name of its outcome.
 
-``run_one(text)`` parses ``text`` (with ``strategies.SHAPES`` declared), prints it and parses
-the print back (the two must agree at a random point), takes a first derivative, evaluates
-both, and compares the derivative with central differences of the function itself.  Outcomes:
+``run_one(text)`` parses ``text`` (with ``strategies.SHAPES`` declared, or the ``shapes``
+given: symbolic dimension names are bound to random distinct sizes), prints it and parses the
+print back (the two must agree at a random point), takes a first derivative, evaluates both,
+and compares the derivative, as returned and as printed and parsed back, with central
+differences of the function itself.  The central differences, and the reference value of f,
+come from ``plain.plain``, which evaluates the IR with no rewrite (``tc.evaluate`` applies the
+evaluation form ``finite_form``, itself under test).  Outcomes:
 
 * ``ok``; ``TensorCalcError:<class>`` (bad input, rejected properly);
 * findings: ``other:<exception>`` (anything else escaping), ``hang`` (over the watchdog's
@@ -10,7 +14,11 @@ both, and compares the derivative with central differences of the function itsel
   ``eval-mismatch`` (``evaluate`` and compiled code disagree on the derivative while the
   compiled value matches finite differences: the evaluator is wrong, not the derivative),
   ``compiled-mismatch`` (compiled code and ``evaluate`` disagree on the derivative where ``f``
-  itself is finite) and ``roundtrip`` (``parse(str(f))`` is not ``f``).
+  itself is finite, or compiled f and the plain value of f disagree), ``roundtrip``
+  (``parse(str(f))`` is not ``f``), ``value-mismatch`` (``evaluate`` gives another value of
+  f than the plain evaluation) and
+  ``printed-mismatch`` (the derivative as printed and parsed back disagrees with central
+  differences while the returned one agrees).
 
 ``run_one_detailed`` also gives a one-line message (the exception, or where values differ).
 """
@@ -26,9 +34,13 @@ import numpy as np
 
 import tensorcalc as tc
 
+from .plain import plain
 from .strategies import SHAPES
 
-FINDINGS = ("other:", "hang", "fd-mismatch", "eval-mismatch", "compiled-mismatch", "roundtrip")
+FINDINGS = (
+    "other:", "hang", "fd-mismatch", "eval-mismatch", "compiled-mismatch", "roundtrip",
+    "value-mismatch", "printed-mismatch",
+)  # fmt: skip
 
 
 class Hang(Exception):
@@ -74,12 +86,22 @@ def is_finding(outcome: str) -> bool:
     return outcome.startswith(FINDINGS)
 
 
-def _point(f, rng) -> dict:
-    """Values in [0.5, 1.5] (inside every function's domain) for ``f``'s variables."""
+def _dims(shapes: dict, rng) -> dict:
+    """Distinct random sizes (2 to 6) for the dimension names of ``shapes``."""
+    names = sorted({d for shape in shapes.values() for d in shape if isinstance(d, str)})
+    sizes = rng.choice(np.arange(2, 7), size=min(len(names), 5), replace=False)
+    return {d: int(sizes[k % len(sizes)]) for k, d in enumerate(names)}
+
+
+def _point(f, rng, dims=None) -> dict:
+    """Values in [0.5, 1.5] (inside every function's domain) for ``f``'s variables, with the
+    symbolic sizes ``dims`` (3 for a name not there)."""
+    dims = dims or {}
     return {
-        name: rng.uniform(0.5, 1.5, size=tuple(3 if isinstance(d, str) else d for d in v.shape))
+        name: rng.uniform(0.5, 1.5, size=tuple(dims.get(d, 3) if isinstance(d, str) else d
+                                               for d in v.shape))
         for name, v in tc.expr.variables(f).items()
-    }
+    }  # fmt: skip
 
 
 def _agree(a, b, rtol=1e-7, where=None) -> bool:
@@ -107,7 +129,7 @@ def _worst(a, b) -> str:
     return f"at {k}: {float(a[k])!r} vs {float(b[k])!r}"
 
 
-def _centrals(f, wrt, point):
+def _centrals(f, wrt, point, dims=None):
     """Central differences of ``f`` in ``wrt`` at steps 1e-5 and 1e-6, and ``f`` there, or
     ``None`` where they are not finite or not *stable* (disagree: f is not smooth here, or too
     ill-conditioned for any value of its derivative to mean much, e.g. 1 / det of a singular
@@ -115,7 +137,10 @@ def _centrals(f, wrt, point):
     x0 = np.asarray(point[wrt], dtype=float)
 
     def fun(x):
-        return np.asarray(tc.evaluate(f, {**point, wrt: x}), dtype=float)
+        try:
+            return np.asarray(plain(f, {**point, wrt: x}, dims), dtype=float)
+        except np.linalg.LinAlgError:
+            return np.full(np.shape(plain_shape(f, dims)), np.nan)
 
     def central(h):
         out = np.zeros(fun(x0).shape + x0.shape)
@@ -134,11 +159,16 @@ def _centrals(f, wrt, point):
     return c1, fun(x0)
 
 
-def _fd_gap(f, d, wrt, point, exact=None) -> str | None:
+def plain_shape(f, dims):
+    """An array of ``f``'s shape at the sizes ``dims``."""
+    return np.zeros(tuple((dims or {}).get(d, d) for d in f.shape))
+
+
+def _fd_gap(f, d, wrt, point, exact=None, dims=None) -> str | None:
     """Where ``d`` (∂f/∂wrt at ``point``; its value ``exact`` if given) disagrees with a
     *stable* central difference (``None`` if it does not)."""
-    exact = np.asarray(tc.evaluate(d, point) if exact is None else exact, dtype=float)
-    found = _centrals(f, wrt, point)
+    exact = np.asarray(tc.evaluate(d, point, dims=dims) if exact is None else exact, dtype=float)
+    found = _centrals(f, wrt, point, dims)
     if found is None or not np.all(np.isfinite(exact)):
         return None
     c1, value = found
@@ -152,9 +182,9 @@ def _fd_gap(f, d, wrt, point, exact=None) -> str | None:
     return None
 
 
-def _fd_mismatch(f, d, wrt, point, exact=None) -> bool:
+def _fd_mismatch(f, d, wrt, point, exact=None, dims=None) -> bool:
     """Whether ``d`` disagrees with a stable central difference (see ``_fd_gap``)."""
-    return _fd_gap(f, d, wrt, point, exact) is not None
+    return _fd_gap(f, d, wrt, point, exact, dims) is not None
 
 
 def _where_finite(value, d) -> np.ndarray:
@@ -164,46 +194,79 @@ def _where_finite(value, d) -> np.ndarray:
 
 
 def checked(
-    text: str, rng, *, fd: bool = True, compiled: bool = False, derive: bool = True
+    text: str, rng, *, fd: bool = True, compiled: bool = False, derive: bool = True, shapes=None
 ) -> tuple[str, str]:
     """``(outcome, message)`` of the checks on ``text``; raises whatever escapes
-    (``run_one_detailed`` names it).  ``derive`` (default) takes and evaluates a derivative,
-    ``fd`` also compares it with central differences, ``compiled`` also compares compiled code
-    with ``evaluate`` (where ``f`` itself is finite: at an inf or NaN of ``f`` the derivative
-    is undefined and either may be any inf or NaN; and where central differences of ``f`` are
-    stable: at a numerically singular det or inv the values are rounding noise)."""
-    f = tc.parse(text, SHAPES)
+    (``run_one_detailed`` names it).  ``shapes`` are the declared shapes (``SHAPES`` by
+    default).  ``derive`` (default) takes and evaluates a derivative, ``fd`` also compares it,
+    as returned and as printed and parsed back, with central differences, ``compiled`` also
+    compares compiled code with ``evaluate`` (where ``f`` itself is finite: at an inf or NaN of
+    ``f`` the derivative is undefined and either may be any inf or NaN; and where central
+    differences of ``f`` are stable: at a numerically singular det or inv the values are
+    rounding noise)."""
+    shapes = SHAPES if shapes is None else shapes
+    f = tc.parse(text, shapes)
     printed = str(f)
     f.latex()
     names = sorted(tc.expr.variables(f))
-    back = tc.parse(printed, {n: tc.expr.variables(f)[n].shape for n in names})
-    point = _point(f, rng)
+    declared = {n: tc.expr.variables(f)[n].shape for n in names}
+    back = tc.parse(printed, declared)
+    dims = _dims(shapes, rng)
+    point = _point(f, rng, dims)
+    run = (lambda e: tc.compile(e)(**point, dims=dims)) if dims else (
+        lambda e: tc.compile(e)(**point))  # fmt: skip
     with np.errstate(all="ignore"):
+        value = tc.evaluate(f, point, dims=dims)
         if back is not f:
-            again, value = tc.evaluate(back, point), tc.evaluate(f, point)
+            again = tc.evaluate(back, point, dims=dims)
             if not _agree(again, value):
                 return "roundtrip", f"{printed!r} parses back to {_worst(again, value)}"
+        try:
+            reference = plain(f, point, dims)
+        except np.linalg.LinAlgError:
+            reference = None
+        if reference is not None:
+            finite = np.isfinite(reference)
+            for how, got in [("evaluate", value)] + ([("compiled", run(f))] if compiled else []):
+                if not _agree(got, reference, 1e-6, finite) and _stable(f, names, point, dims):
+                    outcome = "value-mismatch" if how == "evaluate" else "compiled-mismatch"
+                    return outcome, f"f {how} vs plain {_worst(got, reference)}"
         if not names or not derive:
-            tc.evaluate(f, point)
             return "ok", ""
         wrt = names[int(rng.integers(len(names)))]
         d = tc.derivative(f, wrt)
-        str(d)
-        want = tc.evaluate(d, point)
+        shown_d = str(d)
+        want = tc.evaluate(d, point, dims=dims)
         if compiled:
-            got = tc.compile(d)(**point)
-            where = _where_finite(tc.evaluate(f, point), want)
-            if not _agree(got, want, 1e-6, where) and _centrals(f, wrt, point) is not None:
+            got = run(d)
+            where = _where_finite(value, want)
+            if not _agree(got, want, 1e-6, where) and _centrals(f, wrt, point, dims) is not None:
                 got, want = np.asarray(got), np.asarray(want)
                 gap = _worst(np.where(where, got, 0), np.where(where, want, 0))
                 return "compiled-mismatch", f"d/d{wrt} compiled vs evaluate {gap}"
-        if fd and (gap := _fd_gap(f, d, wrt, point, exact=want)):
+        if fd and (gap := _fd_gap(f, d, wrt, point, exact=want, dims=dims)):
             # tell a wrong derivative from a wrong evaluation of a right one
-            got = tc.compile(d)(**point)
-            if (again := _fd_gap(f, d, wrt, point, exact=got)) is not None:
-                return "fd-mismatch", again
+            got = run(d)
+            if (again := _fd_gap(f, d, wrt, point, exact=got, dims=dims)) is not None:
+                return "fd-mismatch", f"{again}; d/d{wrt} = {shown_d[:300]!r}"
             return "eval-mismatch", f"{gap} (compiled code agrees with the central difference)"
+        if fd:
+            try:
+                read = tc.parse(shown_d, declared)
+            except tc.ParseError as err:
+                if "nested too deeply" in str(err):  # the parser's documented depth limit
+                    return "ok", ""
+                return "roundtrip", f"d/d{wrt} printed {shown_d[:300]!r} does not parse: {err}"
+            again = tc.evaluate(read, point, dims=dims)
+            if (gap := _fd_gap(f, read, wrt, point, exact=again, dims=dims)) is not None:
+                return "printed-mismatch", f"{gap}; d/d{wrt} printed {shown_d[:300]!r}"
     return "ok", ""
+
+
+def _stable(f, names, point, dims) -> bool:
+    """Whether f is smooth and well-conditioned at ``point`` (central differences in its first
+    variable are stable), so that evaluate and plain may be compared; True without variables."""
+    return not names or _centrals(f, names[0], point, dims) is not None
 
 
 def check(text: str, rng, **kw) -> str:

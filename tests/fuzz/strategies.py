@@ -8,6 +8,8 @@ doubled, Unicode look-alikes, overflowing numbers and deep nesting.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from hypothesis import strategies as st
 
@@ -139,3 +141,138 @@ values = st.one_of(
                      np.float32([1, 2, 3]), np.array(["a", "b", "c"]), np.array([1 + 1j, 2, 3]),
                      np.array([np.nan, np.inf, -np.inf]), np.zeros((3, 3)), np.array([[1, 2], [3]], dtype=object)]),
 )  # fmt: skip
+
+
+# ------------------------------------------------------------------ the whole language, sized
+#
+# ``language(kind)`` covers every function and constructor of the grammar (``parse.lower``):
+# the elementwise functions, tr/trace, det, logdet, inv, solve, norm/norm1/norm2, unit, diag,
+# transpose, outer, dot, einsum, sum/mean/softmax/logsumexp over all entries and along an axis,
+# ones/zeros/eye/select, vector(c)/matrix(c), literals, selections (on the concrete axes of
+# ``C`` and ``c``), and powers of every kind: integer, negative, fractional, a variable exponent,
+# a constant base, and powers of dimension-valued constants (Σ 1 = n).  Dimensions appear as
+# the names ``n`` and ``m``; ``sized`` binds them to names (``LANGUAGE_SYMBOLIC``) or to ints
+# (``LANGUAGE_CONCRETE``, with the names inside ones/zeros/eye rewritten to the same ints).
+
+LANGUAGE_SYMBOLIC = {
+    "s": (), "t": (), "x": ("n",), "y": ("n",), "z": ("m",), "A": ("n", "n"), "B": ("n", "n"),
+    "X": ("m", "n"), "C": (4, "n"), "c": (4,),
+}  # fmt: skip
+CONCRETE_DIMS = {"n": 3, "m": 2}
+LANGUAGE_CONCRETE = {
+    k: tuple(CONCRETE_DIMS.get(d, d) for d in v) for k, v in LANGUAGE_SYMBOLIC.items()
+}
+LANGUAGE_FUNCS = SCALAR_FUNCS + ["tanh", "arctan", "sigmoid", "abs", "relu", "cos"]
+DIM_COUNTS = [
+    "sum(ones(n))", "sum(ones(m))", "tr(eye(n))", "trace(eye(m))", "sum(ones(n, n))",
+    "sum(ones(m, n))", "mean(ones(n))", "norm(ones(n))", "sum(eye(n))", "ones(n)' @ ones(n)",
+]  # fmt: skip
+
+_LANG_LEAVES = {
+    "S": ["s", "t", "2", "0.5", "c[0]", "sum(c[1:3])", "x' @ y", "sum(x)", "mean(z)", *DIM_COUNTS],
+    "V": ["x", "y", "ones(n)", "C[0]", "x + zeros(n)", "vector(2) + y", "C[::-1]' @ c",
+          "sum(C[1:3], 0)", "softmax(x)", "eye(n) @ x"],
+    "W": ["z", "X @ x", "ones(m)", "mean(X, 1)"],
+    "M": ["A", "B", "A'", "eye(n)", "outer(x, y)", "diag(x)", "ones(n, n)", "matrix(0.5) * B"],
+    "R": ["X", "outer(z, x)", "ones(m, n)", "z @ y'"],
+    "P": ["c", "c[::-1]", "[1, 2, 0.5, -1]", "C @ x", "select(4, 4, 0, 1) @ c"],
+}  # fmt: skip
+_LANG_RULES = {
+    "S": [
+        ("{0} + {1}", "SS"), ("{0} - {1}", "SS"), ("{0} * {1}", "SS"), ("{0} / (1 + {1}^2)", "SS"),
+        ("-{0}", "S"), ("{f}({0})", "S"), ("{0}^2", "S"), ("{0}^3", "S"), ("(1 + {0}^2)^-1", "S"),
+        ("(1 + {0}^2)^0.5", "S"), ("(1 + {0}^2)^-1.5", "S"), ("(1 + {0}^2)^{1}", "SS"),
+        ("2^{0}", "S"), ("{0} ** 2", "S"), ("{0} / {1}", "SS"),
+        ("sum({0})", "V"), ("mean({0})", "V"), ("mean({0})", "W"), ("mean({0})", "M"),
+        ("mean({0})", "R"), ("sum({0})", "R"), ("norm({0})", "V"), ("norm({0})^2", "V"),
+        ("norm({0})^-1", "V"), ("norm({0})^3", "V"), ("norm2({0})", "M"), ("norm1({0})", "V"),
+        ("{0}' @ {1}", "VV"), ("dot({0}, {1})", "WW"), ("{0}' @ {1} @ {2}", "VMV"),
+        ("{0}' @ {1} @ {2}", "WRV"), ("tr({0})", "M"), ("trace({0} @ {1})", "MM"),
+        ("det({0})", "M"), ("logdet(eye(n) + {0}' @ {0})", "M"), ("logdet(eye(m) + {0} @ {0}')", "R"),
+        ("logsumexp({0})", "V"), ("logsumexp({0})", "R"), ("sum({0} * {1})", "VV"),
+        ("{0}' @ ({0} / norm({0}))", "V"), ("sum({0} * {0} / norm({0}))", "V"),
+        ("{0} * {1}", "SS"), ("{1}^2 * {0}", "SS"), ("({1} * {0})^-1", "SS"), ("{0} / {1}", "SS"),
+        ("mean(({0} - mean({0}))^2)", "V"), ("mean({0}, 0)' @ mean({0}, 0)", "R"),
+        ("{0}' @ unit({1})", "VV"), ("{0}[0]", "P"), ("sum({0}[1:3])", "P"),
+        ("einsum(\"ij,j->\", {0}, {1})", "MV"), ("norm({0} - {1})", "PP"),
+        ("tan(tanh({0}) / 2)", "S"), ("arccos(tanh({0}) / 2)", "S"), ("sign(2 + tanh({0})) * {0}", "S"),
+    ],
+    "V": [
+        ("{0} + {1}", "VV"), ("{0} - {1}", "VV"), ("{0} * {1}", "VV"), ("{0} * {1}", "SV"),
+        ("{0} @ {1}", "MV"), ("{0}' @ {1}", "RW"), ("{f}({0})", "V"), ("-{0}", "V"),
+        ("softmax({0})", "V"), ("{0} / (2 + {1}^2)", "VV"), ("sum({0}, 0)", "M"),
+        ("sum({0}, 1)", "M"), ("mean({0}, 0)", "M"), ("mean({0}, 1)", "M"), ("mean({0}, 0)", "R"),
+        ("diag({0})", "M"), ("unit({0})", "V"), ("{0} / norm({0})", "V"), ("{0} - mean({0})", "V"),
+        ("({0} - mean({0})) / (mean(({0} - mean({0}))^2) + 1)^0.5", "V"),
+        ("{0} + vector({1})", "VS"), ("(1 + {0}^2)^-1", "V"), ("(1 + {0}^2)^0.5", "V"),
+        ("(1 + {0}^2)^{1}", "VS"), ("2^{0}", "V"), ("{0}^2", "V"), ("{0}^3", "V"),
+        ("solve(eye(n) + {0}' @ {0}, {1})", "MV"), ("logsumexp({0}, 0)", "R"),
+        ("logsumexp({0}, 1)", "M"), ("{0}' @ C", "P"), ("C[1] * {0}", "V"),
+        ("einsum(\"ij,i->j\", {0}, {1})", "RW"), ("{0} * sum(ones(n))", "V"),
+        ("{0} / sum(ones(n))", "V"), ("ones(n) * {0}", "S"), ("zeros(n) + {0}", "V"),
+        ("transpose({0}) @ {1}", "MV"),
+        ("arcsin(tanh({0}) / 2)", "V"), ("step(2 + tanh({0})) * {0}", "V"),
+    ],
+    "W": [
+        ("{0} + {1}", "WW"), ("{0} * {1}", "SW"), ("{0} @ {1}", "RV"), ("{f}({0})", "W"),
+        ("sum({0}, 1)", "R"), ("mean({0}, 1)", "R"), ("logsumexp({0}, 1)", "R"),
+        ("{0} - mean({0})", "W"), ("softmax({0})", "W"), ("{0} * {1}", "WW"),
+    ],
+    "M": [
+        ("{0} + {1}", "MM"), ("{0} @ {1}", "MM"), ("{0}'", "M"), ("{0} * {1}", "SM"),
+        ("outer({0}, {1})", "VV"), ("{f}({0})", "M"), ("inv(eye(n) + {0}' @ {0})", "M"),
+        ("diag({0})", "V"), ("{0} * eye(n)", "S"), ("softmax({0}, 1)", "M"), ("softmax({0}, 0)", "M"),
+        ("softmax({0})", "M"), ("{0}' @ {0}", "R"), ("{0} * {1}", "MM"), ("{0} - mean({0})", "M"),
+        ("{0} / (2 + {1}^2)", "MM"), ("einsum(\"ij,jk->ik\", {0}, {1})", "MM"),
+        ("transpose({0})", "M"), ("{0} * ones(n, n)", "S"), ("{0} @ {0}'", "M"),
+        ("{0} - outer(ones(n), mean({0}, 0))", "M"),
+    ],
+    "R": [
+        ("{0} + {1}", "RR"), ("{0} * {1}", "SR"), ("outer({0}, {1})", "WV"), ("{f}({0})", "R"),
+        ("{0} @ {1}", "RM"), ("softmax({0}, 1)", "R"), ("{0} - mean({0})", "R"),
+        ("{0} - outer(ones(m), mean({0}, 0))", "R"), ("{0} - outer(mean({0}, 1), ones(n))", "R"),
+        ("{0} * {1}", "RR"),
+    ],
+    "P": [
+        ("{0} + {1}", "PP"), ("{0} * {1}", "SP"), ("{f}({0})", "P"), ("{0}[::-1]", "P"),
+        ("C @ {0}", "V"), ("softmax({0})", "P"), ("{0} - mean({0})", "P"),
+    ],
+}  # fmt: skip
+
+
+@st.composite
+def language(draw, kind: str = "S", depth: int = 3) -> str:
+    """A well-typed expression of ``kind`` over ``LANGUAGE_SYMBOLIC``'s variables: S (scalar),
+    V (n), W (m), M (n×n), R (m×n), P (4): see the table above."""
+    if depth <= 0 or draw(st.integers(0, 3)) == 0:
+        return draw(st.sampled_from(_LANG_LEAVES[kind]))
+    choice = draw(st.integers(0, len(_LANG_RULES[kind]) - 1))
+    template, kinds = _LANG_RULES[kind][choice]
+    args = [draw(language(k, depth - 1)) for k in kinds]
+    args = [f"({a})" if re.search(r"[ ^'-]", a) else a for a in args]  # as a user would
+    if "{f}" in template:
+        return template.format(*args, f=draw(st.sampled_from(LANGUAGE_FUNCS)))
+    return template.format(*args)
+
+
+_DIM_CALL = re.compile(r"\b(ones|zeros|eye)\(([^()]*)\)")
+
+
+def concrete_text(text: str) -> str:
+    """``text`` with the dimension names inside ones/zeros/eye as ``CONCRETE_DIMS``' ints."""
+    return _DIM_CALL.sub(
+        lambda m: (
+            f"{m[1]}({', '.join(str(CONCRETE_DIMS.get(d.strip(), d.strip())) for d in m[2].split(','))})"
+        ),
+        text,
+    )
+
+
+@st.composite
+def sized(draw, kind: str | None = None, depth: int = 3):
+    """``(text, shapes)``: an expression of the whole language with symbolic dimensions or,
+    as often, with concrete ones."""
+    text = draw(language(kind or draw(st.sampled_from("SSSVWMRP")), depth))
+    if draw(st.booleans()):
+        return text, LANGUAGE_SYMBOLIC
+    return concrete_text(text), LANGUAGE_CONCRETE

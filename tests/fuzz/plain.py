@@ -1,0 +1,149 @@
+"""A plain evaluator of the IR: every node as NumPy computes it, with no rewrite at all.
+
+``tc.evaluate`` first rewrites an expression into its evaluation form (``finite_form``), so it
+cannot be the oracle for that rewrite, nor for the simplifier that feeds it.  ``plain`` reads
+each node literally: a ``CONST`` is a filled array, an ``EYE`` or ``SELECT`` a dense 0/1
+matrix, an ``EINSUM`` one ``np.einsum`` call (a repeated output index, a diagonal placement,
+is a product with a dense identity), ``DIV`` a quotient, ``NORM`` the square root of the sum of
+squares.  It shares no code with tensorcalc's evaluator or kernels; dimensions that no variable
+carries come from ``dims``.
+
+>>> import numpy as np, tensorcalc as tc
+>>> f = tc.parse("sum(ones(n))^2 * norm(x)", {"x": ("n",)})
+>>> float(plain(f, {"x": np.array([3.0, 4.0])}))
+20.0
+"""
+
+from __future__ import annotations
+
+import itertools
+import string
+
+import numpy as np
+
+from tensorcalc.expr import Expr, postorder
+from tensorcalc.ops import Op
+
+_LETTERS = string.ascii_letters
+
+
+def _sigmoid(v):
+    return 1.0 / (1.0 + np.exp(-v))
+
+
+def _unit(v):
+    r = np.sqrt(np.sum(v * v))
+    return v / r if r != 0 else np.zeros_like(v)
+
+
+def _softmax(v, axis=None):
+    m = np.max(v) if axis is None else np.max(v, axis=axis, keepdims=True)
+    e = np.exp(v - m)
+    return e / (np.sum(e) if axis is None else np.sum(e, axis=axis, keepdims=True))
+
+
+def _logsumexp(v, axis=None):
+    m = np.max(v) if axis is None else np.max(v, axis=axis, keepdims=True)
+    s = np.sum(np.exp(v - m)) if axis is None else np.sum(np.exp(v - m), axis=axis, keepdims=True)
+    out = np.log(s) + m
+    return out if axis is None else np.squeeze(out, axis)
+
+
+UNARY = {
+    Op.EXP: np.exp, Op.LOG: np.log, Op.SIN: np.sin, Op.COS: np.cos, Op.TAN: np.tan,
+    Op.ARCSIN: np.arcsin, Op.ARCCOS: np.arccos, Op.ARCTAN: np.arctan, Op.TANH: np.tanh,
+    Op.SQRT: np.sqrt, Op.ABS: np.abs, Op.SIGN: np.sign, Op.STEP: lambda v: (v > 0) * 1.0,
+    Op.RELU: lambda v: np.maximum(v, 0.0), Op.SIGMOID: _sigmoid,
+    Op.SOFTPLUS: lambda v: np.logaddexp(0.0, v), Op.LOG1P: np.log1p,
+}  # fmt: skip
+STRUCT = {
+    Op.POW: lambda n, a, b: np.power(a, b),
+    Op.DIV: lambda n, a, b: a / b,
+    Op.INV: lambda n, a: np.linalg.inv(a),
+    Op.DET: lambda n, a: np.linalg.det(a),
+    Op.LOGDET: lambda n, a: np.log(np.abs(np.linalg.det(a))),
+    Op.NORM: lambda n, a: np.sqrt(np.sum(a * a)),
+    Op.UNIT: lambda n, a: _unit(a),
+    Op.SOFTMAX: lambda n, a: _softmax(a, *n.attrs),
+    Op.LOGSUMEXP: lambda n, a: _logsumexp(a, *n.attrs),
+    Op.ADD: lambda n, *a: sum(a[1:], a[0]),
+}
+
+
+def _einsum(n: Expr, vals) -> np.ndarray:
+    ins, out = n.attrs
+    operands = list(zip(vals, ins))
+    # a label repeated in the output places the product on a diagonal: name each further
+    # occurrence anew and tie it to the first with an identity matrix
+    fresh = itertools.count()
+    seen, labels = {}, []
+    for pos, lab in enumerate(out):
+        if lab in seen:
+            new = ("diagonal", next(fresh))
+            operands.append((np.eye(_size(operands, lab)), (lab, new)))
+            labels.append(new)
+        else:
+            seen[lab] = pos
+            labels.append(lab)
+    letters = {}
+    for _, ls in operands:
+        for x in ls:
+            letters.setdefault(x, _LETTERS[len(letters)])
+    spec = ",".join("".join(letters[x] for x in ls) for _, ls in operands)
+    spec += "->" + "".join(letters[x] for x in labels)
+    return np.einsum(spec, *(v for v, _ in operands), optimize=len(operands) > 2)
+
+
+def _size(operands, label) -> int:
+    """The size of ``label``'s axis in the operands."""
+    for v, ls in operands:
+        for axis, x in enumerate(ls):
+            if x == label:
+                return np.shape(v)[axis]
+    raise AssertionError(f"label {label!r} is on no operand")
+
+
+def sizes(e: Expr, values: dict, dims=None) -> dict:
+    """Dimension names bound from the values' shapes (and ``dims``)."""
+    out = dict(dims or {})
+    for n in postorder([e]):
+        if n.op is Op.VAR:
+            for d, k in zip(n.shape, np.shape(values[n.attrs[0]])):
+                if isinstance(d, str):
+                    out[d] = k
+    return out
+
+
+def plain(e: Expr, values: dict, dims=None) -> np.ndarray:
+    """The value of ``e`` read literally, node by node (see the module)."""
+    dims = sizes(e, values, dims)
+
+    def concrete(shape):
+        return tuple(d if isinstance(d, int) else dims[d] for d in shape)
+
+    memo = {}
+    with np.errstate(all="ignore"):
+        for n in postorder([e]):
+            if n.op is Op.VAR:
+                v = np.asarray(values[n.attrs[0]], dtype=float)
+            elif n.op is Op.CONST:
+                v = np.full(concrete(n.shape), n.attrs[0])
+            elif n.op is Op.EYE:
+                v = np.eye(concrete(n.shape)[0])
+            elif n.op is Op.SELECT:
+                m, size, start, step = n.attrs
+                v = np.zeros((m, size))
+                for i in range(m):
+                    v[i, start + i * step] = 1.0
+            elif n.op is Op.ARRAY:
+                v = np.array(n.attrs[1], dtype=float).reshape(n.attrs[0])
+            elif n.op is Op.EINSUM:
+                v = _einsum(n, [memo[a] for a in n.args])
+            elif n.op in UNARY:
+                v = UNARY[n.op](memo[n.args[0]])
+            else:
+                v = STRUCT[n.op](n, *(memo[a] for a in n.args))
+            memo[n] = np.asarray(v, dtype=float)
+            if memo[n].shape != concrete(n.shape):
+                raise AssertionError(f"{n.op} gave shape {memo[n].shape}, not {n.shape}")
+    return memo[e]
