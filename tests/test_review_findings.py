@@ -168,7 +168,9 @@ def test_compiled_jax_arrays_refuse_a_non_symmetric_value_and_jit_reads_the_symm
     with pytest.raises(tc.EvaluationError, match="'S' is declared symmetric"):
         c(x=jnp.asarray(X_SYM), S=jnp.asarray(S_ASYM))  # the library's own arrays
     got = jax.jit(lambda x, S: c(x=x, S=S))(X_SYM, S_ASYM)  # traced: read as (S + S')/2
-    np.testing.assert_allclose(np.asarray(got), _central(lambda x: x @ S_ASYM @ x, X_SYM), rtol=1e-8)
+    np.testing.assert_allclose(
+        np.asarray(got), _central(lambda x: x @ S_ASYM @ x, X_SYM), rtol=1e-8
+    )
 
 
 def test_compiled_tensorflow_graph_reads_the_symmetric_part():

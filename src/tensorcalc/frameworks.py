@@ -49,7 +49,6 @@ from functools import cache
 import numpy as np
 
 from . import build as b
-from .build import is_symmetric_var
 from .api import derivative
 from .codegen import compile as tc_compile
 from .errors import TensorCalcError
@@ -264,7 +263,7 @@ def _order(order, most, where):
 def _symmetric(expr, names) -> tuple:
     """Positions of the arguments declared symmetric, which the functions read as (S + Sᵀ)/2."""
     found = variables(expr)
-    return tuple(i for i, n in enumerate(names) if is_symmetric_var(found[n]))
+    return tuple(i for i, n in enumerate(names) if b.is_symmetric_var(found[n]))
 
 
 def _symmetrize(xs, where, transpose) -> tuple:

@@ -150,8 +150,10 @@ class Compiled:
             self._vars.update(variables(o))
         self.names = sorted(self._vars)
         self._named = frozenset(self.names)
-        # positions of the variables declared symmetric: checked on every call (_symmetric)
-        self._symmetric = tuple(i for i, n in enumerate(self.names) if is_symmetric_var(self._vars[n]))
+        # positions of the variables declared symmetric: checked on every call (_symmetric_args)
+        self._symmetric = tuple(
+            i for i, n in enumerate(self.names) if is_symmetric_var(self._vars[n])
+        )
         self._cache = {}
         self._free = {}  # signature -> {dimension: keyword} of the dimensions the caller passes
         self._inputs = {k: v for o in outs for k, v in NOTES.get(o, {}).get("inputs", {}).items()}
