@@ -123,17 +123,125 @@ def test_text_syntax_scaled_row_stays_a_row(text, want):
     np.testing.assert_allclose(got, want(VALUES), rtol=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason="compiled code does not check a symmetric declaration")
-def test_compiled_code_refuses_a_non_symmetric_value_for_a_symmetric_variable():
-    """d(x' S x)/dx is 2 S x only on symmetric S; evaluate refuses a non-symmetric S, but
-    tc.compile (and so tc.to_jax/to_torch/to_tensorflow) returns 2 S x = [-2, -6] for it,
-    where the gradient of the function computed, (S + S') x, is [0, -4]."""
-    S, x = np.array([[1.0, 2.0], [0.0, 3.0]]), np.array([1.0, -1.0])
-    d = tc.derivative(tc.parse("x' @ S @ x", shapes={"S": ("n", "n", "symmetric")}), "x")
-    with pytest.raises(tc.EvaluationError, match="symmetric"):
-        tc.evaluate(d, {"x": x, "S": S})
-    with pytest.raises(tc.EvaluationError, match="symmetric"):
-        tc.compile(d)(x=x, S=S)
+# A variable declared symmetric: d(x' S x)/dx is 2 S x only on symmetric S.  evaluate refused a
+# non-symmetric S, but tc.compile (and so to_jax/to_torch/to_tensorflow) returned 2 S x = [-2, -6]
+# for S below, where the gradient of the function computed, (S + S') x, is [0, -4].
+S_ASYM, X_SYM = np.array([[1.0, 2.0], [0.0, 3.0]]), np.array([1.0, -1.0])
+SYM_SHAPES = {"x": ("n",), "y": ("n",), "S": ("n", "n", "symmetric")}
+
+
+def _central(f, v, h=1e-6):
+    """Central differences of the scalar function f at the array v, entry by entry."""
+    v = np.asarray(v, dtype=float)
+    out = np.zeros_like(v)
+    for i in np.ndindex(v.shape):
+        e = np.zeros_like(v)
+        e[i] = h
+        out[i] = (f(v + e) - f(v - e)) / (2 * h)
+    return out
+
+
+def _sym_gradient():
+    return tc.derivative(tc.parse("x' @ S @ x", shapes=SYM_SHAPES), "x")
+
+
+@pytest.mark.parametrize("backend", ["numpy", "dask", "torch", "tensorflow", "jax"])
+def test_compiled_code_refuses_a_non_symmetric_value_for_a_symmetric_variable(backend):
+    if backend != "numpy":
+        pytest.importorskip(backend)
+    d = _sym_gradient()
+    with pytest.raises(tc.EvaluationError, match="'S' is declared symmetric"):
+        tc.evaluate(d, {"x": X_SYM, "S": S_ASYM})
+    c = tc.compile(d, backend)
+    for _ in range(2):  # the second call would take the cached signature's fast path
+        with pytest.raises(tc.EvaluationError, match="'S' is declared symmetric"):
+            c(x=X_SYM, S=S_ASYM)
+    S = (S_ASYM + S_ASYM.T) / 2  # a symmetric value: the gradient of x' S x
+    want = _central(lambda x: x @ S @ x, X_SYM)
+    np.testing.assert_allclose(np.asarray(c(x=X_SYM, S=S)), want, rtol=1e-8)
+
+
+def test_compiled_jax_arrays_refuse_a_non_symmetric_value_and_jit_reads_the_symmetric_part():
+    jax = pytest.importorskip("jax")
+    jnp = jax.numpy
+    c = tc.compile(_sym_gradient(), "jax")
+    with pytest.raises(tc.EvaluationError, match="'S' is declared symmetric"):
+        c(x=jnp.asarray(X_SYM), S=jnp.asarray(S_ASYM))  # the library's own arrays
+    got = jax.jit(lambda x, S: c(x=x, S=S))(X_SYM, S_ASYM)  # traced: read as (S + S')/2
+    np.testing.assert_allclose(
+        np.asarray(got), _central(lambda x: x @ S_ASYM @ x, X_SYM), rtol=1e-8
+    )
+
+
+def test_compiled_tensorflow_graph_reads_the_symmetric_part():
+    tf = pytest.importorskip("tensorflow")
+    c = tc.compile(_sym_gradient(), "tensorflow")
+    got = tf.function(lambda x, S: c(x=x, S=S))(tf.constant(X_SYM), tf.constant(S_ASYM))
+    np.testing.assert_allclose(got.numpy(), _central(lambda x: x @ S_ASYM @ x, X_SYM), rtol=1e-8)
+
+
+# The framework functions read S as (S + S')/2: value and gradient are those of f((S + S')/2).
+# x' S S y: its value changes too, and its gradient in S, sym(x (S y)' + (S x) y'), is not symmetric
+# before sym, so autodiff of the unconstrained function would differ.
+FW_TEXT = "x' @ S @ S @ y"
+FW_X, FW_Y = np.array([1.0, -1.0]), np.array([0.5, 2.0])
+
+
+def _fw_value(x, S, y):
+    M = (S + S.T) / 2
+    return x @ M @ M @ y
+
+
+def _fw_want():
+    return (
+        _fw_value(FW_X, S_ASYM, FW_Y),
+        _central(lambda x: _fw_value(x, S_ASYM, FW_Y), FW_X),
+        _central(lambda S: _fw_value(FW_X, S, FW_Y), S_ASYM),
+    )
+
+
+def test_jax_function_reads_a_symmetric_variable_as_its_symmetric_part():
+    jax = pytest.importorskip("jax")
+    f = tc.to_jax(FW_TEXT, args=("x", "S", "y"), shapes=SYM_SHAPES)
+    value, gx, gS = _fw_want()
+    args = tuple(jax.numpy.asarray(a) for a in (FW_X, S_ASYM, FW_Y))
+    for fn in (f, jax.jit(f)):
+        assert float(fn(*args)) == pytest.approx(value, rel=1e-12)
+        got = jax.grad(fn, argnums=(0, 1))(*args)
+        np.testing.assert_allclose(np.asarray(got[0]), gx, rtol=1e-8)
+        np.testing.assert_allclose(np.asarray(got[1]), gS, rtol=1e-8)
+
+    def own(x, S, y):  # JAX's own autodiff of f((S + S')/2)
+        M = (S + S.T) / 2
+        return x @ M @ M @ y
+
+    np.testing.assert_allclose(np.asarray(got[1]), jax.grad(own, 1)(*args), rtol=1e-12)
+
+
+def test_torch_function_reads_a_symmetric_variable_as_its_symmetric_part():
+    torch = pytest.importorskip("torch")
+    f = tc.to_torch(FW_TEXT, args=("x", "S", "y"), shapes=SYM_SHAPES)
+    value, gx, gS = _fw_want()
+    x, S = (torch.tensor(a, requires_grad=True) for a in (FW_X, S_ASYM))
+    out = f(x, S, torch.tensor(FW_Y))
+    out.backward()
+    assert float(out.detach()) == pytest.approx(value, rel=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), gx, rtol=1e-8)
+    np.testing.assert_allclose(S.grad.numpy(), gS, rtol=1e-8)
+
+
+def test_tensorflow_function_reads_a_symmetric_variable_as_its_symmetric_part():
+    tf = pytest.importorskip("tensorflow")
+    f = tc.to_tensorflow(FW_TEXT, args=("x", "S", "y"), shapes=SYM_SHAPES)
+    value, gx, gS = _fw_want()
+    x, S = tf.Variable(FW_X), tf.Variable(S_ASYM)
+    for fn in (f, tf.function(f)):
+        with tf.GradientTape() as tape:
+            out = fn(x, S, tf.constant(FW_Y))
+        got = tape.gradient(out, [x, S])
+        assert float(out) == pytest.approx(value, rel=1e-12)
+        np.testing.assert_allclose(got[0].numpy(), gx, rtol=1e-8)
+        np.testing.assert_allclose(got[1].numpy(), gS, rtol=1e-8)
 
 
 def test_tensorflow_function_takes_a_python_number_beside_float64_tensors():

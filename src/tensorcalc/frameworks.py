@@ -29,9 +29,11 @@ own autodiff of the compiled closed-form gradient code: correct, but not a close
 Derivatives beyond ``order`` are likewise the framework's autodiff of the compiled code.
 TensorFlow supports ``order=1`` only.
 
-Variables declared symmetric (shape ``("n", "n", "symmetric")``) get the gradient on symmetric
-matrices, (G + Gᵀ)/2, which differs from autodiff of the unconstrained function where G is not
-symmetric.
+Variables declared symmetric (shape ``("n", "n", "symmetric")``) are read as (S + Sᵀ)/2: the
+closed forms hold on symmetric matrices only (d(x' S x)/dx = 2 S x), so a function of a
+non-symmetric S is f((S + Sᵀ)/2), value and gradient alike, and the gradient in S is the one on
+symmetric matrices, (G + Gᵀ)/2, which differs from autodiff of the unconstrained function where
+G is not symmetric.
 
 >>> import numpy as np, tensorcalc as tc
 >>> f = tc.to_torch("norm(y - Phi @ theta)^2", shapes={"Phi": ("N", "D")})
@@ -258,6 +260,18 @@ def _order(order, most, where):
     return order
 
 
+def _symmetric(expr, names) -> tuple:
+    """Positions of the arguments declared symmetric, which the functions read as (S + Sᵀ)/2."""
+    found = variables(expr)
+    return tuple(i for i, n in enumerate(names) if b.is_symmetric_var(found[n]))
+
+
+def _symmetrize(xs, where, transpose) -> tuple:
+    """``xs`` with the arguments at ``where`` replaced by (S + Sᵀ)/2, recorded by the
+    framework's autodiff (exactly symmetric: floating-point addition commutes)."""
+    return tuple((x + transpose(x)) / 2 if i in where else x for i, x in enumerate(xs))
+
+
 def _wrap(call, expr, names, kind):
     call.expr, call.args = expr, names
     call.__name__ = f"tensorcalc_{kind}"
@@ -272,7 +286,8 @@ def to_jax(f, args=None, *, shapes=None, order: int = 1):
     """``f`` as a ``jax.custom_vjp`` function of ``args`` whose gradient is the closed form.
 
     It composes with ``jax.jit``, ``jax.grad``, ``jax.vmap`` and optax loops; ``order=2`` also
-    compiles the second derivative (``jax.hessian``, ``jax.grad(jax.grad(·))``).
+    compiles the second derivative (``jax.hessian``, ``jax.grad(jax.grad(·))``).  A variable
+    declared symmetric is read as (S + Sᵀ)/2, so value and gradient are those of f((S + Sᵀ)/2).
 
     >>> import jax, jax.numpy as jnp, tensorcalc as tc
     >>> f = tc.to_jax("x' @ A @ x", args=("x", "A"), shapes={"A": ("n", "n")})
@@ -284,10 +299,11 @@ def to_jax(f, args=None, *, shapes=None, order: int = 1):
     expr, names = _arguments(f, args, shapes)
     level = Level([expr], names, "jax", _order(order, MAX_FRAMEWORK_ORDER, "to_jax"))
     fn = _jax_function(jax, level)
+    sym = _symmetric(expr, names)
 
     def call(*xs):
         _check_count(xs, names, "this function")
-        return fn(*xs)
+        return fn(*_symmetrize(xs, sym, lambda x: jax.numpy.swapaxes(x, -1, -2)))
 
     return _wrap(call, expr, names, "jax")
 
@@ -375,7 +391,8 @@ def _present(c, exprs, given):
 def to_torch(f, args=None, *, shapes=None, order: int = 1):
     """``f`` as a function of torch tensors whose backward is the closed form (a
     ``torch.autograd.Function``); it works in an ``nn.Module``, under ``torch.optim``, with
-    ``gradcheck`` and on CUDA tensors.  ``order=2`` compiles double backward too.
+    ``gradcheck`` and on CUDA tensors.  ``order=2`` compiles double backward too.  A variable
+    declared symmetric is read as (S + Sᵀ)/2, so value and gradient are those of f((S + Sᵀ)/2).
 
     >>> import torch, tensorcalc as tc
     >>> f = tc.to_torch("x' @ A @ x", args=("x", "A"), shapes={"A": ("n", "n")})
@@ -388,9 +405,11 @@ def to_torch(f, args=None, *, shapes=None, order: int = 1):
     expr, names = _arguments(f, args, shapes)
     level = Level([expr], names, "torch", _order(order, MAX_FRAMEWORK_ORDER, "to_torch"))
     Fn = _torch_function(torch)
+    sym = _symmetric(expr, names)
 
     def call(*xs):
         _check_count(xs, names, "this function")
+        xs = _symmetrize(xs, sym, lambda x: torch.as_tensor(x).transpose(-1, -2))
         return Fn.apply(level, torch.is_grad_enabled(), *xs)
 
     return _wrap(call, expr, names, "torch")
@@ -446,6 +465,8 @@ def to_tensorflow(f, args=None, *, shapes=None, order: int = 1):
     """``f`` as a ``tf.custom_gradient`` function of ``args`` whose gradient is the closed
     form, usable in ``tf.function``, under ``tf.GradientTape`` and in Keras.  Only the first
     order is compiled (``order=1``); a second derivative is TensorFlow's autodiff of that code.
+    A variable declared symmetric is read as (S + Sᵀ)/2, so value and gradient are those of
+    f((S + Sᵀ)/2).
 
     >>> import tensorflow as tf, tensorcalc as tc
     >>> f = tc.to_tensorflow("x' @ A @ x", args=("x", "A"), shapes={"A": ("n", "n")})
@@ -476,9 +497,11 @@ def to_tensorflow(f, args=None, *, shapes=None, order: int = 1):
 
         return out, grad
 
+    sym = _symmetric(expr, names)
+
     def call(*xs):
         _check_count(xs, names, "this function")
-        return fn(*_tf_inputs(tf, xs))
+        return fn(*_symmetrize(_tf_inputs(tf, xs), sym, tf.linalg.matrix_transpose))
 
     return _wrap(call, expr, names, "tensorflow")
 

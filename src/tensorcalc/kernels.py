@@ -98,6 +98,22 @@ def logdet(x):
     return np.linalg.slogdet(x)[1]
 
 
+def check_symmetric(name: str, value) -> None:
+    """An ``EvaluationError`` naming ``name`` unless ``value`` (a matrix or a stack of them) is
+    symmetric to rounding: a variable declared symmetric has derivatives in closed forms that
+    hold on symmetric matrices only (d(x' S x)/dx = 2 S x), so every evaluating path refuses
+    another value rather than return the formula's number for it.
+
+    >>> check_symmetric("S", np.array([[1.0, 2.0], [0.0, 3.0]]))
+    Traceback (most recent call last):
+    tensorcalc.errors.EvaluationError: 'S' is declared symmetric but its value is not
+    """
+    v = np.asarray(value)
+    tol = 1e-12 * np.max(np.abs(v), initial=0.0)
+    if not np.allclose(v, np.swapaxes(v, -1, -2), rtol=1e-10, atol=tol):
+        raise EvaluationError(f"{name!r} is declared symmetric but its value is not")
+
+
 def _symmetric_part(s):
     """(S + Sᵀ)/2: cholesky, eigvalsh and eigvecsh are functions of the symmetric part, so they
     and their derivatives are defined (and agree) off symmetric matrices too, where NumPy's

@@ -20,10 +20,10 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..build import substitute, var
+from ..build import is_symmetric_var, substitute, var
 from ..errors import EvaluationError, TensorCalcError
 from ..expr import NOTES, Expr, postorder, variables
-from ..kernels import as_input
+from ..kernels import as_input, check_symmetric
 from ..ops import Op
 from ..shapes import bind_shape, normal_keys
 from .backends import Backend
@@ -150,6 +150,10 @@ class Compiled:
             self._vars.update(variables(o))
         self.names = sorted(self._vars)
         self._named = frozenset(self.names)
+        # positions of the variables declared symmetric: checked on every call (_symmetric_args)
+        self._symmetric = tuple(
+            i for i, n in enumerate(self.names) if is_symmetric_var(self._vars[n])
+        )
         self._cache = {}
         self._free = {}  # signature -> {dimension: keyword} of the dimensions the caller passes
         self._inputs = {k: v for o in outs for k, v in NOTES.get(o, {}).get("inputs", {}).items()}
@@ -173,8 +177,11 @@ class Compiled:
         if dims is None and arrays.keys() == self._named:  # exactly the variables
             args = [arrays[n] for n in self.names]
             if self._native is not None and all([type(a) is self._native for a in args]):
+                self._symmetric_args(args)  # concrete here; the traced entry symmetrizes
                 return self._entry(*args)  # the library's dispatch checks the signature
             try:  # a signature seen before whose arrays need no conversion
+                if self._symmetric:
+                    raise KeyError  # their values are checked on the checked call
                 fn = self._fast[_arrays_key(args)]
             except (KeyError, AttributeError, TypeError):
                 pass
@@ -192,6 +199,7 @@ class Compiled:
         except KeyError:
             missing = [n for n in self.names if n not in arrays]
             raise EvaluationError(f"missing values for {', '.join(missing)}") from None
+        args = self._symmetric_args(args)
         fn = self._lookup(args)
         free = self._free[self._key(args)]
         if remember and not free and dims is None and len(arrays) == len(self.names):
@@ -204,6 +212,22 @@ class Compiled:
                 f"pass dims={{{missing[0]!r}: ...}}"
             )
         return self._finish(fn, args, {free[d]: dims[d] for d in free})
+
+    def _symmetric_args(self, args):
+        """``args`` with each value of a variable declared symmetric checked as ``evaluate``
+        checks it (an ``EvaluationError`` naming the variable), or, where it is traced
+        (``jax.jit``, a ``tf.function`` graph) and cannot be read, replaced by (S + Sᵀ)/2, so
+        that the outputs, closed forms for symmetric S, are those of f((S + Sᵀ)/2)."""
+        if not self._symmetric:
+            return args
+        args = list(args)
+        for i in self._symmetric:
+            value = _concrete(args[i])
+            if value is None:
+                args[i] = _symmetrized(args[i])
+            else:
+                check_symmetric(self.names[i], value)
+        return args
 
     def _remember(self, arrays, args, fn):
         """Let later calls with arrays of these types, shapes and dtypes skip the conversions,
@@ -361,6 +385,24 @@ class Compiled:
         return generate(self.outputs, self.backend, dims, memory_limit=self.memory_limit)[0]
 
 
+def _concrete(a):
+    """``a`` as a NumPy array, or None where it is traced and has no value yet."""
+    try:
+        if hasattr(a, "detach"):  # torch: one needing grad, or on a GPU, is read as it is
+            a = a.detach().cpu()
+        return np.asarray(a)
+    except Exception:  # a jax tracer, a symbolic TensorFlow tensor: each library its own error
+        return None
+
+
+def _symmetrized(a):
+    """(a + aᵀ)/2 over the last two axes, in ``a``'s own library."""
+    if hasattr(a, "swapaxes"):  # NumPy, JAX, PyTorch, Dask
+        return (a + a.swapaxes(-1, -2)) / 2
+    tf = importlib.import_module("tensorflow")  # already imported: ``a`` is its tensor
+    return (a + tf.linalg.matrix_transpose(a)) / 2
+
+
 def _itemsize(key) -> int:
     """Bytes a number of the result takes: the widest float or complex input (the generated
     code reads bool and integer inputs as float64)."""
@@ -391,6 +433,10 @@ def compile(exprs, backend: str = "numpy", *, memory_limit=None) -> Compiled:  #
     tensors stay on the GPU), ``"dask"`` (chunked arrays larger than memory), ``"tensorflow"``
     (compiled with ``tf.function``) or ``"mxnet"`` (source only: ``codegen``; MXNet needs its
     own Python 3.11 venv).
+
+    A value of a variable declared symmetric is checked as ``evaluate`` checks it (an
+    ``EvaluationError`` if it is not symmetric); where it is traced (``jax.jit``, a
+    ``tf.function`` graph) and cannot be checked, it is read as (S + Sᵀ)/2.
 
     Memory: a result may hold at once, itself included, as much as the result plus the larger
     of the result and the largest input (a temporary the size of an input is allowed: one
