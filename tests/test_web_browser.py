@@ -354,7 +354,9 @@ def test_matlab_syntax_end_to_end(page):
 
 
 def test_a_too_large_result_shows_a_message_and_a_download(page):
-    expr = urllib.parse.quote("sin(x)*cos(x)*exp(x)*tanh(x)*sqrt(x)")
+    expr = urllib.parse.quote(
+        "sin(x)*cos(x)*exp(x)*tanh(x)*sqrt(x)*log(x)"
+    )  # 28,655 chars of LaTeX
     load(page, f"?e={expr}&wrt=x&order=4")
     page.wait_for_selector("#too-large:not([hidden])")
     assert "too large to typeset" in page.text_content("#too-large-text")

@@ -113,7 +113,13 @@ def explain_steps(f, wrt, order: int = 1, style: str | None = None, shapes=None)
         steps, result = several(f, xs, order, disp)
         return _assemble(title, "rules", steps, result, f)
     x = xs[0]
-    if style in (None, "rules") and x.ndim and small_shape(x.shape) and order <= 2 and not f.ndim:
+    if (
+        style in (None, "rules")
+        and x.ndim == 1
+        and small_shape(x.shape)
+        and order <= 2
+        and not f.ndim
+    ):
         return _components(f, x, order, title)
     style = style or default_style(f, x, order)
     steps, current, used = [], f, set(ROOTS)
