@@ -49,6 +49,17 @@ def _logsumexp(v, axis=None):
     return out if axis is None else np.squeeze(out, axis)
 
 
+def _sym(a):
+    return 0.5 * (a + np.swapaxes(a, -1, -2))
+
+
+def _eigvecsh(a):
+    """Eigenvectors of the symmetric part, each column's largest-magnitude entry positive."""
+    v = np.linalg.eigh(_sym(a))[1]
+    k = np.argmax(np.abs(v), axis=-2)[..., None, :]
+    return v * np.sign(np.take_along_axis(v, k, axis=-2))
+
+
 UNARY = {
     Op.EXP: np.exp, Op.LOG: np.log, Op.SIN: np.sin, Op.COS: np.cos, Op.TAN: np.tan,
     Op.ARCSIN: np.arcsin, Op.ARCCOS: np.arccos, Op.ARCTAN: np.arctan, Op.TANH: np.tanh,
@@ -64,8 +75,15 @@ STRUCT = {
     Op.LOGDET: lambda n, a: np.log(np.abs(np.linalg.det(a))),
     Op.NORM: lambda n, a: np.sqrt(np.sum(a * a)),
     Op.UNIT: lambda n, a: _unit(a),
-    Op.SOFTMAX: lambda n, a: _softmax(a, *n.attrs),
-    Op.LOGSUMEXP: lambda n, a: _logsumexp(a, *n.attrs),
+    Op.SOFTMAX: lambda n, a: _softmax(a, tuple(n.attrs) or None),
+    Op.LOGSUMEXP: lambda n, a: _logsumexp(a, tuple(n.attrs) or None),
+    Op.CHOLESKY: lambda n, a: np.linalg.cholesky(_sym(a)),
+    Op.PHI: lambda n, a: np.tril(a) - 0.5 * a * np.eye(a.shape[-1]),
+    Op.EIGVALSH: lambda n, a: np.linalg.eigvalsh(_sym(a)),
+    Op.EIGVECSH: lambda n, a: _eigvecsh(a),
+    Op.SVDVALS: lambda n, a: np.linalg.svd(a, compute_uv=False),
+    Op.PINV: lambda n, a: np.linalg.pinv(a),
+    Op.STACK: lambda n, *a: np.stack(a),
     Op.ADD: lambda n, *a: sum(a[1:], a[0]),
 }
 

@@ -147,7 +147,8 @@ values = st.one_of(
 #
 # ``language(kind)`` covers every function and constructor of the grammar (``parse.lower``):
 # the elementwise functions, tr/trace, det, logdet, inv, solve, norm/norm1/norm2, unit, diag,
-# transpose, outer, dot, einsum, sum/mean/softmax/logsumexp over all entries and along an axis,
+# transpose, swapaxes, outer, dot, einsum, sum/mean/softmax/logsumexp over all entries and along an
+# axis, cholesky, phi, eigvalsh, eigvecsh, svdvals, norm_nuc, pinv, matrix_power,
 # ones/zeros/eye/select, vector(c)/matrix(c), literals, selections (on the concrete axes of
 # ``C`` and ``c``), and powers of every kind: integer, negative, fractional, a variable exponent,
 # a constant base, and powers of dimension-valued constants (Σ 1 = n).  Dimensions appear as
@@ -196,6 +197,8 @@ _LANG_RULES = {
         ("{0}' @ unit({1})", "VV"), ("{0}[0]", "P"), ("sum({0}[1:3])", "P"),
         ("einsum(\"ij,j->\", {0}, {1})", "MV"), ("norm({0} - {1})", "PP"),
         ("tan(tanh({0}) / 2)", "S"), ("arccos(tanh({0}) / 2)", "S"), ("sign(2 + tanh({0})) * {0}", "S"),
+        ("sum(log(diag(cholesky(eye(n) + {0}' @ {0}))))", "M"), ("sum(svdvals(X + {0}))", "R"),
+        ("norm_nuc(X + {0})", "R"), ("sum(pinv(X + {0}) * {1}')", "RR"),
     ],
     "V": [
         ("{0} + {1}", "VV"), ("{0} - {1}", "VV"), ("{0} * {1}", "VV"), ("{0} * {1}", "SV"),
@@ -212,6 +215,7 @@ _LANG_RULES = {
         ("{0} / sum(ones(n))", "V"), ("ones(n) * {0}", "S"), ("zeros(n) + {0}", "V"),
         ("transpose({0}) @ {1}", "MV"),
         ("arcsin(tanh({0}) / 2)", "V"), ("step(2 + tanh({0})) * {0}", "V"),
+        ("eigvalsh(A + A' + diag({0}))", "V"), ("eigvecsh(A + A') @ {0}", "V"),
     ],
     "W": [
         ("{0} + {1}", "WW"), ("{0} * {1}", "SW"), ("{0} @ {1}", "RV"), ("{f}({0})", "W"),
@@ -226,6 +230,8 @@ _LANG_RULES = {
         ("{0} / (2 + {1}^2)", "MM"), ("einsum(\"ij,jk->ik\", {0}, {1})", "MM"),
         ("transpose({0})", "M"), ("{0} * ones(n, n)", "S"), ("{0} @ {0}'", "M"),
         ("{0} - outer(ones(n), mean({0}, 0))", "M"),
+        ("matrix_power({0}, 2)", "M"), ("matrix_power(eye(n) + {0}' @ {0}, -1)", "M"),
+        ("phi({0})", "M"), ("swapaxes({0}, 0, 1)", "M"),
     ],
     "R": [
         ("{0} + {1}", "RR"), ("{0} * {1}", "SR"), ("outer({0}, {1})", "WV"), ("{f}({0})", "R"),
