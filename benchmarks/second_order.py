@@ -28,14 +28,13 @@ import os
 import statistics
 import sys
 import time
-import tracemalloc
 
 import numpy as np
 
 import tensorcalc as tc
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import _block, interleaved_medians, problems  # noqa: E402 - benchmarks/ is no package
+from run import _block, interleaved_medians, peak_memory, problems  # noqa: E402 - benchmarks/ is no package
 
 try:
     import jax
@@ -74,13 +73,9 @@ def _positional(compiled, vals):
 
 
 def _peak(fn):
+    """``run.peak_memory`` of a second call (the first compiles and caches)."""
     fn()
-    tracemalloc.start()
-    try:
-        fn()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    return peak_memory(fn)
 
 
 def _timed(fns, want, repeat, budget=2.0):
