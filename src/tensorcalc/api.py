@@ -59,6 +59,20 @@ class Derivation:
         return "\n".join(lines)
 
 
+def _note_inputs(d: Expr, f: Expr, *also: Expr) -> dict:
+    """Note on ``d`` the variables whose values bind its named sizes (f's, and ``also``):
+    what evaluate needs and what repr shows.  Only where sizes are named: a constant of fixed
+    shape (6 from d(6x)/dx) is one interned node with "3 + 3", and another derivative's x
+    must not bind it.  Returns d's notes."""
+    note = NOTES.setdefault(d, {})
+    if any(isinstance(k, str) for n in postorder([d]) for k in n.shape):
+        found = {**NOTES.get(f, {}).get("inputs", {}), **variables(f)}
+        note["inputs"] = {**found, **{x.name: x for x in also}}
+    else:
+        note.pop("inputs", None)
+    return note
+
+
 def derivation(
     f, wrt, order: int = 1, layout: str | None = None, shapes=None, *, symmetric: str = "sym"
 ) -> Derivation:
@@ -81,13 +95,7 @@ def derivation(
     x = wrt_variable(f, wrt, known)
     steps: list[Step] = []
     d = nth_order(f, x, order, layout, symmetric, steps)  # what tc.check verifies, too
-    note = NOTES.setdefault(d, {})  # what evaluate needs to bind sizes, and what repr shows
-    if any(isinstance(k, str) for n in postorder([d]) for k in n.shape):
-        # only where sizes are named: a constant of fixed shape (6 from d(6x)/dx) is one
-        # interned node with "3 + 3", and another derivative's x must not bind it
-        note["inputs"] = {**NOTES.get(f, {}).get("inputs", {}), **variables(f), x.name: x}
-    else:
-        note.pop("inputs", None)
+    note = _note_inputs(d, f, x)
     for key in ("assumed", "notes"):  # how f was read, also on its derivative
         if NOTES.get(f, {}).get(key):
             note[key] = NOTES[f][key]
@@ -171,8 +179,7 @@ def derivative(
     check_order(order)
     if all(x.ndim == 0 for x in xs):
         d = _stacked(g, xs, order, layout, symmetric)
-        note = NOTES.setdefault(d, {})
-        note["inputs"] = {**NOTES.get(g, {}).get("inputs", {}), **variables(g)}
+        _note_inputs(d, g)
         return d
     return tuple(derivation(g, x, order, layout, symmetric=symmetric).result for x in xs)
 
@@ -219,8 +226,7 @@ def _product(f, wrt, shapes, make, name):
     """``make(f, x, name)`` with the inputs noted (as ``derivation`` notes them)."""
     f = as_expr(f, shapes)
     out = make(f, wrt_variable(f, wrt), name)
-    note = NOTES.setdefault(out, {})
-    note["inputs"] = {**NOTES.get(f, {}).get("inputs", {}), **variables(f)}
+    _note_inputs(out, f)
     return out
 
 
