@@ -408,8 +408,13 @@ def generate(
         docstring = f'    """Compute {what}:\n\n{formulas}\n    """'
     else:
         docstring = f'    """Compute {what}."""'
-    renderer.used_helpers.update(h for h in backend.helpers if h + "(" in backend.asarray)
-    helpers = [backend.helpers[h] for h in backend.helpers if h in renderer.used_helpers]
+    used = renderer.used_helpers
+    used.update(h for h in backend.helpers if h + "(" in backend.asarray)
+    while more := {  # helpers that the used helpers call (one level per pass)
+        h for h in backend.helpers for u in used if h not in used and h + "(" in backend.helpers[u]
+    }:
+        used |= more
+    helpers = [backend.helpers[h] for h in backend.helpers if h in used]
     text = "\n".join(checks + lines) + ret
     statements = "".join(x for x in backend.imports if not x.startswith(("import ", "from ")))
     imports = [x for x in backend.imports if _needed(x, text + "".join(helpers) + statements)]
