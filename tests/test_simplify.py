@@ -154,6 +154,7 @@ x, z, p, q = tc.vector("x", "n"), tc.vector("z", "n"), tc.scalar("p"), tc.scalar
 X, Y, Z = tc.matrix("X", "n", "n"), tc.matrix("Y", "n", "n"), tc.matrix("Z", "n", "n")
 B4 = b.outer(X, Y) + b.transpose(b.outer(X, Y), (1, 0, 3, 2))
 
+_N = {"x": ("n",), "X": ("n", "n"), "p": ()}
 REWRITE_CASES = [
     # (rule name, expression that triggers it, its simplified text)
     ("eye_diagonal", b.diag(b.eye("n")) * x, "x"),
@@ -182,6 +183,13 @@ REWRITE_CASES = [
         "softmax(X, 1)",
     ),
     ("delta_joins_vectors", tc.diag(x) @ tc.diag(z), "diag(z * x)"),
+    ("cancel_counts", tc.parse("mean(ones(n) @ mean(X, 0)', 0)", _N), "sum(X, 0) / sum(ones(n))"),
+    ("cancel_counts", tc.parse("sum(ones(n))^3 / sum(ones(n))^2 * x", _N), "sum(ones(n)) * x"),
+    ("sum_of_constant_term", tc.parse("sum(x - mean(x))", _N), "0"),
+    ("sum_of_constant_term", tc.parse("mean(X - ones(n) @ mean(X, 0)', 0)", _N), "zeros(n)"),
+    ("sum_of_constant_term", tc.parse("sum(x + p * ones(n))", _N), "sum(x) + p * sum(ones(n))"),
+    ("norm_of_zero", tc.parse("norm(x - mean(x) - (x - mean(x)))", _N), "0"),
+    ("norm_of_zero", tc.parse("p * norm(mean(X - ones(n) @ mean(X, 0)', 0))", _N), "0"),
 ]
 
 

@@ -67,7 +67,9 @@ def _note_inputs(d: Expr, f: Expr, *also: Expr) -> dict:
     note = NOTES.setdefault(d, {})
     if any(isinstance(k, str) for n in postorder([d]) for k in n.shape):
         found = {**NOTES.get(f, {}).get("inputs", {}), **variables(f)}
-        note["inputs"] = {**found, **{x.name: x for x in also}}
+        # an interned d (zeros(N, D, N, D)) may be several functions' derivative: each one's
+        # inputs stay hints (evaluate binds from those it is given values of), the newest first
+        note["inputs"] = {**note.get("inputs", {}), **found, **{x.name: x for x in also}}
     else:
         note.pop("inputs", None)
     return note

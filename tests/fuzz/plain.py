@@ -134,12 +134,25 @@ def sizes(e: Expr, values: dict, dims=None) -> dict:
 
 def plain(e: Expr, values: dict, dims=None) -> np.ndarray:
     """The value of ``e`` read literally, node by node (see the module)."""
+    return plain_noise(e, values, dims)[0]
+
+
+NOISE = 1e-11  # a sum this small beside the sum of its terms' magnitudes is rounding noise
+_KEEPS_ZERO = {Op.NORM, Op.ABS, Op.SQRT}  # f(0) = 0, and f(noise) is noise
+_POLE = {Op.DIV: 1, Op.UNIT: 0, Op.LOG: 0, Op.INV: 0}  # the argument at a pole
+
+
+def plain_noise(e: Expr, values: dict, dims=None) -> tuple[np.ndarray, bool]:
+    """``plain``'s value, and whether it is the quotient of rounding noise: a sum that cancels
+    to noise (every entry under ``NOISE`` times its terms' magnitudes: Σ (x − mean(x)), exactly
+    0) reaching a denominator, a log, an inverse or a negative power.  Such a plain value is
+    no evidence about a rewrite that made the exact zero exact."""
     dims = sizes(e, values, dims)
 
     def concrete(shape):
         return tuple(d if isinstance(d, int) else dims[d] for d in shape)
 
-    memo = {}
+    memo, noise, unsure = {}, set(), set()
     with np.errstate(all="ignore"):
         for n in postorder([e]):
             if n.op is Op.VAR:
@@ -164,4 +177,35 @@ def plain(e: Expr, values: dict, dims=None) -> np.ndarray:
             memo[n] = np.asarray(v, dtype=float)
             if memo[n].shape != concrete(n.shape):
                 raise AssertionError(f"{n.op} gave shape {memo[n].shape}, not {n.shape}")
-    return memo[e]
+            if any(a in unsure for a in n.args) or _at_pole(n, noise):
+                unsure.add(n)
+            elif _cancelled(n, memo, noise):
+                noise.add(n)
+    return memo[e], e in unsure
+
+
+def _at_pole(n: Expr, noise: set) -> bool:
+    k = _POLE.get(n.op)
+    if n.op is Op.POW:
+        return (
+            n.args[0] in noise and bool(np.any(np.asarray(n.args[1].attrs[0]) < 0))
+            if n.args[1].op is Op.CONST
+            else n.args[0] in noise
+        )
+    return k is not None and n.args[k] in noise
+
+
+def _cancelled(n: Expr, memo: dict, noise: set) -> bool:
+    """Whether every entry of ``n`` is rounding noise of an exact 0 (see ``plain_noise``)."""
+    v = memo[n]
+    if n.op in _KEEPS_ZERO or (n.op is Op.POW and n.args[1].op is Op.CONST):
+        return n.args[0] in noise
+    if n.op is Op.EINSUM and any(a in noise for a in n.args):
+        return True
+    if n.op is Op.ADD:
+        size = sum(np.abs(memo[a]) for a in n.args)
+    elif n.op is Op.EINSUM:
+        size = _einsum(n, [np.abs(memo[a]) for a in n.args])
+    else:
+        return False
+    return bool(np.all(np.abs(v) <= NOISE * size) and np.any(size > 0))

@@ -151,7 +151,7 @@ def test_compiled_code_is_not_compared_where_f_is_rounding_noise():
 def test_the_campaign_writes_its_findings_as_json_lines_that_rerun(monkeypatch, tmp_path, capsys):
     _compiled_as(monkeypatch, lambda v: np.asarray(v) + 1.0)  # every compiled check disagrees
     path = tmp_path / "findings.jsonl"
-    assert main(["--examples", "60", "--seed", "3", "--findings", str(path)]) == 1
+    assert main(["--examples", "60", "--seed", "3", "--cpu-time", "--findings", str(path)]) == 1
     records = [json.loads(line) for line in path.read_text().splitlines()]
     assert records and {r["outcome"] for r in records} == {"compiled-mismatch"}
     assert all(r["compiled"] and isinstance(r["seed"], int) and r["message"] for r in records)

@@ -8,6 +8,8 @@ form at random values (tests/test_simplify.py).
   and its Hessian diag(s) − s sᵀ;
 * ``exp(x) / sum(exp(x))`` is ``softmax(x)`` (along axes too): the gradient of
   ``log(sum(exp(x)))``, whose Hessian is then diag(s) − s sᵀ;
+* the norm of zeros is 0 (a centred mean, mean(x − mean(x)), is proved zero by the count
+  rewrites of ``rules``, and its norm then has the exact derivative 0, not 0/0);
 * a delta between two output indices makes the factors on either index one vector:
   ``a_i δ_ij b_j = (a ⊙ b)_i δ_ij``, so ``diag(a) @ diag(b)`` is ``diag(a * b)``.
 """
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ..build import const_value, einsum, func, ones
+from ..build import const, const_value, einsum, func, ones
 from ..expr import Expr
 from ..ops import Op
 
@@ -124,7 +126,14 @@ def exp_over_sum_is_softmax(e):
     return None
 
 
+def norm_of_zero(e):
+    # ‖0‖ = 0 (an argument the rewrites proved zero, as mean(x − mean(x)) is)
+    (a,) = e.args
+    return const(0.0) if a.op is Op.CONST and const_value(a) == 0.0 and not e.attrs else None
+
+
 IDENTITIES = {
     Op.EINSUM: [softmax_sums_to_one, exp_over_sum_is_softmax, delta_joins_vectors],
     Op.LOG: [log_of_sum_of_exp],
+    Op.NORM: [norm_of_zero],
 }

@@ -10,6 +10,7 @@ their matrix cancel, powers of one base merge, and symmetric operands face one w
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 from ..build import (
     add,
@@ -216,6 +217,88 @@ def integer_factor(e):
     return None
 
 
+# ---------------------------------------------------------------------- dimension counts
+
+
+def _is_ones(a: Expr) -> bool:
+    return a.op is Op.CONST and a.ndim > 0 and const_value(a) == 1.0
+
+
+def _count_dims(a: Expr):
+    """The dimensions whose product ``a`` is, when ``a`` is a count Σ 1 (``sum(ones(N))`` is N):
+    a scalar product of ones factors whose every index is summed and appears once; else ``None``."""
+    if a.op is not Op.EINSUM or a.ndim:
+        return None
+    ops, _ = _ops(a)
+    labels = [x for _, ls in ops for x in ls]
+    if not all(_is_ones(x) for x, _ in ops) or len(set(labels)) != len(labels):
+        return None
+    return Counter(d for x, _ in ops for d in x.shape)
+
+
+def _dimension(d) -> Expr:
+    return einsum([(ones((d,)), ("count",))], ())
+
+
+def cancel_counts(e):
+    # (Σᵢ 1)ᵃ / (Σᵢ 1)ᵇ = nᵃ / nᵇ = nᵃ⁻ᵇ: a ones factor summed on its own is its dimension, and
+    # cancels the dimension's powers in the other factors (mean(ones(N) @ m', 0) = m)
+    ops, out = _ops(e)
+    seen = Counter(x for _, ls in ops for x in ls)
+    up, down, used = Counter(), Counter(), set()
+    for k, (a, ls) in enumerate(ops):
+        if _is_ones(a) and len(set(ls)) == len(ls) and all(x not in out for x in ls):
+            if all(seen[x] == 1 for x in ls):
+                up.update(a.shape)
+                used.add(k)
+            continue
+        base, p = _power_parts(a)
+        if not ls and p == int(p) and (dims := _count_dims(base)) is not None:
+            for d, m in dims.items():
+                (up if p > 0 else down)[d] += m * abs(int(p))
+            used.add(k)
+    if not set(up) & set(down):
+        return None
+    kept = [o for k, o in enumerate(ops) if k not in used]
+    extra = []
+    for d, m in (up - down).items():
+        extra.append((pow_(_dimension(d), m) if m > 1 else _dimension(d), ()))
+    for d, m in (down - up).items():
+        extra.append((div(1.0, pow_(_dimension(d), m) if m > 1 else _dimension(d)), ()))
+    return einsum(kept + extra, out)
+
+
+def sum_of_constant_term(e):
+    # Σᵢ (xᵢ + c·1ᵢ) = Σᵢ xᵢ + c·n: a sum over an axis along which a term is constant
+    # distributes over that term, whose sum is a count (Σᵢ (xᵢ − mean(x)) = 0)
+    ops, out = _ops(e)
+    seen = Counter(x for _, ls in ops for x in ls)
+    for k, (t, lt) in enumerate(ops):
+        if t.op is not Op.ADD:
+            continue
+        axes = [a for a, x in enumerate(lt) if x not in out and seen[x] == 1]
+        const = [u for u in t.args if any(_constant_along(u, a) for a in axes)]
+        if not const:
+            continue
+        rest = [u for u in t.args if u not in const]
+        parts = const + ([add(*rest, max_inner_rank=MAX_INNER_RANK)] if rest else [])
+        terms = [einsum(_replace(ops, {k}, [(u, lt)]), out) for u in parts]
+        return add(*terms, max_inner_rank=MAX_INNER_RANK)
+    return None
+
+
+def _constant_along(u: Expr, axis: int) -> bool:
+    """Whether ``u`` is constant along ``axis``: a ones, or a product whose index on that axis
+    is carried by ones factors alone."""
+    if _is_ones(u):
+        return True
+    if u.op is not Op.EINSUM:
+        return False
+    ops, out = _ops(u)
+    lab = out[axis]
+    return all(_is_ones(a) for a, ls in ops if lab in ls)
+
+
 # ---------------------------------------------------------------------------------- sums
 
 
@@ -329,6 +412,8 @@ REWRITES = {
         cancel_inverse,
         inverse_of_product,
         merge_powers,
+        cancel_counts,
+        sum_of_constant_term,
         distribute,
         integer_factor,
         orient_symmetric,
