@@ -66,6 +66,7 @@ from .sugar import (
     exp,
     eye,
     inv,
+    kron,
     log,
     log1p,
     logdet,
@@ -76,6 +77,7 @@ from .sugar import (
     ones,
     outer,
     relu,
+    reshape,
     scalar,
     sigmoid,
     sign,
@@ -90,6 +92,7 @@ from .sugar import (
     tr,
     trace,
     transpose,
+    vec,
     vector,
     zeros,
 )  # fmt: skip
@@ -148,4 +151,5 @@ __all__ = [
     "subs", "sum", "tan", "tanh", "tensor", "text", "tr", "trace", "transpose", "vector", "zeros",
     "MAX_ORDER", "MAX_NODES", "to_jax", "to_tensorflow", "to_torch",
     "hvp", "jvp_expr", "vjp_expr",
+    "reshape", "vec", "kron",
 ]  # fmt: skip

@@ -26,7 +26,7 @@ import numpy as np
 from .errors import NumericError, ShapeError
 from .expr import Expr, node, postorder
 from .ops import KIND, UNARY, Op
-from .shapes import MAX_OPERANDS, MAX_RANK, as_shape, check_name
+from .shapes import MAX_OPERANDS, MAX_RANK, as_shape, check_name, reshape_parts
 
 
 def var(name: str, shape=(), symmetric: bool = False) -> Expr:
@@ -157,6 +157,8 @@ def einsum(terms, out) -> Expr:
 
     ``terms`` is a list of ``(Expr, labels)``.  Equal products give the same node.
     """
+    if any(_delta_split(e) is not None for e, _ in terms):
+        terms = _reshape_deltas(terms, tuple(out))
     ids = {}
 
     def lab(x):
@@ -1095,6 +1097,185 @@ def diag(a) -> Expr:
     raise ShapeError("diag", [a.shape], "diag needs a vector or a square matrix")
 
 
+# ----------------------------------------------------------------- reshape, vec, kron
+
+
+def _target(a: Expr, shape) -> tuple:
+    """The entries of a user's target shape with NumPy's one ``-1`` resolved: the dims left of
+    it are matched with a's from the front, those right of it from the back, and the rest of
+    a's size must be an int multiple of the rest of the target's."""
+    shape = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
+    holes = [k for k, d in enumerate(shape) if isinstance(d, int) and d == -1]
+    if not holes:
+        return shape
+    if len(holes) > 1:
+        raise ShapeError("reshape", [a.shape, shape], "at most one dimension may be -1")
+    k, old = holes[0], a.shape
+    p = 0
+    while p < min(k, len(old)) and old[p] == shape[p]:
+        p += 1
+    right = len(shape) - k - 1
+    q = 0
+    while q < min(right, len(old) - p) and old[-1 - q] == shape[-1 - q]:
+        q += 1
+    mid_old, mid_new = old[p : len(old) - q], shape[p : k] + shape[k + 1 : len(shape) - q]
+    if not all(isinstance(d, int) and d > 0 for d in mid_old + mid_new):
+        raise ShapeError("reshape", [a.shape, shape], "cannot tell the size of -1: give sizes")
+    size, rest = math.prod(mid_old), math.prod(mid_new)
+    if size % rest:
+        raise ShapeError(
+            "reshape", [a.shape, shape], f"cannot reshape {a.shape} to {shape}: the sizes differ"
+        )
+    return shape[:k] + (size // rest,) + shape[k + 1 :]
+
+
+def reshape(a, shape) -> Expr:
+    """NumPy's row-major ``reshape(a, shape)`` (one ``-1`` may stand for the size left over).
+
+    Dimension names may stay where they are (an n×2×3 tensor reshapes to (n, 6)); a product of
+    names such as m·n is not a size, so reshaping an m×n matrix to a vector needs int sizes.
+
+    >>> import tensorcalc as tc
+    >>> X = tc.matrix("X", 2, 3)
+    >>> print(tc.reshape(X, -1), tc.reshape(X, (3, 2)).shape)
+    reshape(X, 6) (3, 2)
+    """
+    a = to_expr(a)
+    shape = as_shape(_target(a, shape))
+    if shape == a.shape:
+        return a
+    if reshape_parts(a.shape, shape) is None:
+        node(Op.RESHAPE, (a,), shape)  # raises the ShapeError naming both shapes
+    if a.op is Op.CONST:
+        return const(a.attrs[0], shape)
+    if a.op is Op.ARRAY:
+        return array(array_value(a).reshape(shape))
+    if a.op is Op.RESHAPE and reshape_parts(a.args[0].shape, shape) is not None:
+        return reshape(a.args[0], shape)  # a reshape of a reshape is one reshape
+    c, core = split_coef(a)
+    if c != 1.0:  # reshape(c X) = c reshape(X)
+        idx = tuple(range(len(shape)))
+        return einsum([(const(c), ()), (reshape(core, shape), idx)], idx)
+    return node(Op.RESHAPE, (a,), shape)
+
+
+def vec(a) -> Expr:
+    """The column-stacking vec of Magnus and Neudecker: the columns of an m×n matrix X one
+    under another, an mn-vector; in NumPy terms ``reshape(X', m*n)`` (``X.T.reshape(-1)``,
+    or ``X.reshape(-1, order="F")``).  A vector is its own vec.
+
+    >>> import tensorcalc as tc
+    >>> X = tc.matrix("X", 2, 3)
+    >>> print(tc.vec(X), tc.vec(X).shape)
+    vec(X) (6,)
+    >>> print(tc.vec(X).evaluate(X=[[1, 2, 3], [4, 5, 6]]))
+    [1. 4. 2. 5. 3. 6.]
+    """
+    a = to_expr(a)
+    if a.ndim == 1:
+        return a
+    if a.ndim != 2:
+        raise ShapeError("vec", [a.shape], "vec takes a matrix (or a vector)")
+    m, n = a.shape
+    if not (isinstance(m, int) and isinstance(n, int)) and 1 not in (m, n):
+        raise ShapeError("vec", [a.shape], f"the length {m}·{n} of vec is not an int: give int "
+                         "sizes")  # fmt: skip
+    size = m * n if isinstance(m, int) and isinstance(n, int) else (n if m == 1 else m)
+    return reshape(transpose(a), (size,))
+
+
+def kron(a, b) -> Expr:
+    """NumPy's Kronecker product ``kron(A, B)`` of two matrices (the block matrix of blocks
+    A[i, j] B) or two vectors.
+
+    >>> import tensorcalc as tc
+    >>> A, B = tc.matrix("A", 2, 3), tc.matrix("B", 4, 5)
+    >>> print(tc.kron(A, B), tc.kron(A, B).shape)
+    kron(A, B) (8, 15)
+    """
+    a, b = to_expr(a), to_expr(b)
+    shape = node(Op.KRON, (a, b)).shape  # checks the shapes
+    if a.op is Op.CONST and b.op is Op.CONST:
+        return const(a.attrs[0] * b.attrs[0], shape)
+    ca, a = split_coef(a)
+    cb, b = split_coef(b)
+    if ca * cb == 0.0:
+        return zeros(shape)
+    out = node(Op.KRON, (a, b))
+    if ca * cb == 1.0:
+        return out
+    idx = tuple(range(out.ndim))
+    return einsum([(const(ca * cb), ()), (out, idx)], idx)
+
+
+def delta(out_shape, in_shape) -> Expr:
+    """The 0/1 tensor D[J, K] = 1 where the row-major flat positions of J (in ``out_shape``)
+    and K (in ``in_shape``) agree: a reshaped identity, the Jacobian of a reshape.  The
+    canonical product contracts it with a factor that carries J (or K) in order as a reshape
+    of that factor, so no dense N×N tensor is built for a derivative.
+
+    >>> delta((6,), (2, 3)).shape
+    (6, 2, 3)
+    """
+    out_shape, in_shape = tuple(out_shape), tuple(in_shape)
+    n = out_shape[0] if len(out_shape) == 1 else math.prod(out_shape)
+    return reshape(eye(n), out_shape + in_shape)
+
+
+def _delta_split(e: Expr):
+    """For a reshaped identity (``delta``) the number of its leading axes whose flat position
+    is the row of the identity, else ``None``."""
+    if e.op is not Op.RESHAPE or e.args[0].op is not Op.EYE:
+        return None
+    n = e.args[0].shape[0]
+    if isinstance(n, str):
+        return e.shape.index(n) + 1
+    size = 1
+    for k, d in enumerate(e.shape):
+        if size == n:
+            return k
+        size *= d
+    return None
+
+
+def _reshape_deltas(terms, out):
+    """Σ_J X[.., J, ..] D[J, K] = reshape(X)[.., K, ..]: a reshaped identity D (``delta``)
+    whose block J of indices one other factor carries, in order and nowhere else, is that
+    factor reshaped.  So the derivatives of reshape, vec and kron are reshapes of the incoming
+    adjoint, as fast as the function itself, at every order."""
+    terms = list(terms)
+    changed = True
+    while changed:
+        changed = False
+        for k, (e, labels) in enumerate(terms):
+            s = _delta_split(e)
+            labels = tuple(labels)
+            if s is None or len(set(labels)) != len(labels):
+                continue
+            for block, other, shape in (
+                (labels[:s], labels[s:], e.shape[s:]),
+                (labels[s:], labels[:s], e.shape[:s]),
+            ):
+                if not block or not other or any(x in out for x in block):
+                    continue
+                users = [j for j, (_, ls) in enumerate(terms) if j != k and set(block) & set(ls)]
+                if len(users) != 1:
+                    continue
+                a, ls = terms[users[0]]
+                ls = tuple(ls)
+                pos = next((i for i in range(len(ls)) if ls[i : i + len(block)] == block), None)
+                if pos is None or sum(x in block for x in ls) != len(block):
+                    continue
+                new = reshape(a, a.shape[:pos] + tuple(shape) + a.shape[pos + len(block) :])
+                keep = [t for i, t in enumerate(terms) if i not in (k, users[0])]
+                terms = keep + [(new, ls[:pos] + tuple(other) + ls[pos + len(block) :])]
+                changed = True
+                break
+            if changed:
+                break
+    return terms
+
+
 _FOLD = {
     Op.EXP: np.exp, Op.LOG: np.log, Op.SIN: np.sin, Op.COS: np.cos, Op.TAN: np.tan,
     Op.ARCSIN: np.arcsin, Op.ARCCOS: np.arccos, Op.ARCTAN: np.arctan, Op.TANH: np.tanh,
@@ -1245,6 +1426,8 @@ REBUILD = {
     Op.POW: lambda n, args: pow_(*args),
     Op.DIV: lambda n, args: div(*args),
     Op.STACK: lambda n, args: stack(args),
+    Op.RESHAPE: lambda n, args: reshape(args[0], n.attrs),
+    Op.KRON: lambda n, args: kron(*args),
 }
 for _op in Op:
     if KIND[_op] == UNARY:

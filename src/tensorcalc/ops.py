@@ -52,6 +52,8 @@ class Op(Enum):
     SVDVALS = "svdvals"  # singular values, descending (full rank)
     PINV = "pinv"  # the Moore–Penrose pseudo-inverse (full rank)
     STACK = "stack"  # [a, b, ...]: n same-shape expressions as one tensor, the new axis first
+    RESHAPE = "reshape"  # NumPy's row-major reshape to the shape in attrs (vec(X) = reshape(X', mn))
+    KRON = "kron"  # NumPy's Kronecker product of two matrices (or two vectors)
 
 
 LEAF = "leaf"
@@ -100,6 +102,8 @@ KIND = {
     Op.SVDVALS: STRUCT,
     Op.PINV: STRUCT,
     Op.STACK: STRUCT,
+    Op.RESHAPE: STRUCT,
+    Op.KRON: STRUCT,
 }
 
 UNARY_OPS = tuple(op for op in Op if KIND[op] == UNARY)

@@ -163,6 +163,9 @@ eye = b.eye  # one name a line: documentation tools follow these aliases
 ones = b.ones
 zeros = b.zeros
 transpose = b.transpose
+reshape = b.reshape
+vec = b.vec
+kron = b.kron
 
 METHODS.update(
     add=lambda a, o: b.add(a, o),

@@ -75,6 +75,8 @@ SYMMETRIC = {
         all(r.op is Op.STACK for r in e.args)
         and all(r.args[j] is e.args[j].args[i] for i, r in enumerate(e.args) for j in range(i))
     ),  # [[a, b], [b, c]]
+    Op.RESHAPE: lambda e: False,  # not in general
+    Op.KRON: _args,  # (S ⊗ T)ᵀ = Sᵀ ⊗ Tᵀ = S ⊗ T
 }
 SYMMETRIC.update({op: _args for op in Op if KIND[op] == UNARY})  # f(S) elementwise
 

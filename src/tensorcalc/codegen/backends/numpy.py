@@ -133,6 +133,13 @@ _LSE_AXIS = """def _logsumexp_axis(x, axis):
     m = np.max(x, axis=axis, keepdims=True)
     return np.squeeze(m, axis) + np.log(np.sum(np.exp(x - m), axis=axis))"""
 
+KRON = """def _kron(a, b):
+    # the Kronecker product of two matrices (or two vectors) as an outer product, reshaped
+    if len(a.shape) == 1:
+        return {lib}.reshape({lib}.einsum("i,k->ik", a, b), (-1,))
+    rows, cols = a.shape[0] * b.shape[0], a.shape[1] * b.shape[1]
+    return {lib}.reshape({lib}.einsum("ij,kl->ikjl", a, b), (rows, cols))"""
+
 BACKEND = Backend(
     name="numpy",
     imports=("import numpy as np",),
@@ -165,6 +172,9 @@ BACKEND = Backend(
         "eigvecsh": "_eigvecsh({0})",
         "svdvals": "_full_rank({0})",
         "pinv": "_pinv({0})",
+        "reshape": "np.reshape({0}, {1})",
+        "vec": "np.reshape(np.transpose({0}), (-1,))",
+        "kron": "np.kron({0}, {1})",
         "softmax": "_softmax({0})",
         "logsumexp": "_logsumexp({0})",
         "sum": "np.sum({0})",

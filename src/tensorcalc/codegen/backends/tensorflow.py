@@ -12,6 +12,7 @@ tensor first (float64 for Python numbers, the array's own dtype otherwise).
 import importlib
 
 from . import Backend
+from .numpy import KRON
 
 _SOFTMAX = """def _softmax(x):
     return tf.reshape(tf.nn.softmax(tf.reshape(x, [-1])), tf.shape(x))"""
@@ -127,6 +128,9 @@ BACKEND = Backend(
         "eigvecsh": "_eigvecsh({0})",
         "svdvals": "tf.linalg.svd({0}, compute_uv=False)",
         "pinv": "tf.linalg.pinv({0})",
+        "reshape": "tf.reshape({0}, {1})",
+        "vec": "tf.reshape(tf.transpose({0}), (-1,))",
+        "kron": "_kron({0}, {1})",
         "softmax": "_softmax({0})",
         "logsumexp": "tf.reduce_logsumexp({0})",
         "sum": "tf.reduce_sum({0})",
@@ -154,6 +158,7 @@ BACKEND = Backend(
     outer="tf.tensordot({0}, {1}, 0)",
     asarray="tf.convert_to_tensor({0}, dtype_hint=tf.float64)",
     helpers={
+        "_kron": KRON.replace("{lib}", "tf"),
         "_select": _SELECT,
         "_stack": _STACK,
         "_scatter": _SCATTER,
