@@ -71,7 +71,7 @@ def base(p: P) -> str:
     one symbol or a function call, so a superscript never lands on a product, sum, fraction,
     solve or another superscript."""
     plain = p.kind in ("var", "array") or (
-        p.kind == "call" and p.value[0] not in ("inv", "solve", "sqrt")
+        p.kind == "call" and p.value[0] not in ("inv", "solve", "sqrt", "kron")
     )
     if p.kind == "num" and p.value >= 0:
         plain = True

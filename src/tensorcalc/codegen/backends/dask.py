@@ -89,7 +89,7 @@ BACKEND = Backend(
         "eigvecsh": "_eigvecsh({0})",
         "svdvals": "_small(lambda a: np.linalg.svd(a, compute_uv=False), {0})",
         "pinv": "_small(np.linalg.pinv, {0})",
-        "reshape": "da.reshape({0}, {1})",
+        "reshape": "da.reshape(da.reshape({0}, (-1,)), {1})",  # dask splits and merges only
         "vec": "da.reshape(da.transpose({0}), (-1,))",
         "kron": "_kron({0}, {1})",
         "softmax": "_softmax({0})",
