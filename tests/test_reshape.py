@@ -109,7 +109,7 @@ def test_printed_derivatives_read_back_to_their_values(text, shapes, wrt, oracle
         ("kron(2 * X, -B)", "-2 * kron(X, B)", r"-2 \left(X \otimes B\right)"),
         ("kron(X, B) @ w", "kron(X, B) @ w", r"\left(X \otimes B\right) w"),
     ],
-)
+)  # fmt: skip
 def test_printed_forms(text, printed, latex):
     f = tc.parse(text, SH)
     assert str(f) == printed

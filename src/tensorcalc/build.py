@@ -1118,7 +1118,7 @@ def _target(a: Expr, shape) -> tuple:
     q = 0
     while q < min(right, len(old) - p) and old[-1 - q] == shape[-1 - q]:
         q += 1
-    mid_old, mid_new = old[p : len(old) - q], shape[p : k] + shape[k + 1 : len(shape) - q]
+    mid_old, mid_new = old[p : len(old) - q], shape[p:k] + shape[k + 1 : len(shape) - q]
     if not all(isinstance(d, int) and d > 0 for d in mid_old + mid_new):
         raise ShapeError("reshape", [a.shape, shape], "cannot tell the size of -1: give sizes")
     size, rest = math.prod(mid_old), math.prod(mid_new)

@@ -52,7 +52,7 @@ class Op(Enum):
     SVDVALS = "svdvals"  # singular values, descending (full rank)
     PINV = "pinv"  # the Moore–Penrose pseudo-inverse (full rank)
     STACK = "stack"  # [a, b, ...]: n same-shape expressions as one tensor, the new axis first
-    RESHAPE = "reshape"  # NumPy's row-major reshape to the shape in attrs (vec(X) = reshape(X', mn))
+    RESHAPE = "reshape"  # row-major, to the shape in attrs (vec(X) = reshape(X', mn))
     KRON = "kron"  # NumPy's Kronecker product of two matrices (or two vectors)
 
 
