@@ -59,6 +59,7 @@ from .sugar import (
     arccos,
     arcsin,
     arctan,
+    commutation,
     cos,
     det,
     diag,
@@ -151,5 +152,5 @@ __all__ = [
     "subs", "sum", "tan", "tanh", "tensor", "text", "tr", "trace", "transpose", "vector", "zeros",
     "MAX_ORDER", "MAX_NODES", "to_jax", "to_tensorflow", "to_torch",
     "hvp", "jvp_expr", "vjp_expr",
-    "reshape", "vec", "kron",
+    "reshape", "vec", "kron", "commutation",
 ]  # fmt: skip

@@ -101,6 +101,25 @@ def select(m: int, n: int, start: int, step: int = 1) -> Expr:
     return node(Op.SELECT, (), (m, n, start, step))
 
 
+def commutation(m, n) -> Expr:
+    """The commutation matrix K_{m,n} of Magnus and Neudecker: the mn×mn permutation with
+    K vec(A) = vec(Aᵀ) for every m×n matrix A (``K[i·n + j, j·m + i] = 1``); sizes are ints.
+
+    >>> import tensorcalc as tc
+    >>> A = tc.matrix("A", 2, 3)
+    >>> print(tc.commutation(2, 3) @ tc.vec(A))
+    commutation(2, 3) @ vec(A)
+    >>> print(tc.commutation(2, 3).evaluate() @ [1.0, 4.0, 2.0, 5.0, 3.0, 6.0])
+    [1. 2. 3. 4. 5. 6.]
+    """
+    if not all(isinstance(d, int) and not isinstance(d, bool) for d in (m, n)):
+        raise ShapeError("commutation", [], f"commutation(m, n) needs int sizes, got ({m}, {n})")
+    m, n = as_shape((m, n))
+    if m == 1 or n == 1:
+        return eye(m * n)  # vec(A) = vec(A') for a vector
+    return node(Op.COMMUTATION, (), (m, n))
+
+
 def array(values) -> Expr:
     """A constant tensor of the given numbers (a nested list or array); a constant fill if all
     entries are equal.
@@ -212,6 +231,11 @@ def einsum(terms, out) -> Expr:
             dims.setdefault(x, d)
     if coef == 0.0:
         return zeros(out_shape)
+    if any(_delta_split(e) is not None for e, _ in ops):
+        ops = _kron_deltas(ops, out, fresh=len(ids))
+        for e, labels in ops:
+            for x, d in zip(labels, e.shape):
+                dims.setdefault(x, d)
     ops = _symmetric_order(ops, out)
     ops = _cancel_quotients(ops, out)
     ops = _contract_deltas(_pair_selects(ops), out)
@@ -1197,6 +1221,8 @@ def kron(a, b) -> Expr:
     shape = node(Op.KRON, (a, b)).shape  # checks the shapes
     if a.op is Op.CONST and b.op is Op.CONST:
         return const(a.attrs[0] * b.attrs[0], shape)
+    if a.op is Op.EYE and b.op is Op.EYE:
+        return eye(shape[0])  # I ⊗ I = I
     ca, a = split_coef(a)
     cb, b = split_coef(b)
     if ca * cb == 0.0:
@@ -1273,7 +1299,69 @@ def _reshape_deltas(terms, out):
                 break
             if changed:
                 break
+    return _kron_deltas(terms, out)
+
+
+def _kron_deltas(terms, out, fresh=("kron", "fresh")):
+    """Σ D[o₁, a₁, b₁] D[o₂, a₂, b₂] P[a₁, a₂] Q[b₁, b₂] = kron(P, Q)[o₁, o₂] (one delta per axis
+    of two vectors): the Kronecker product a derivative of kron leaves (d kron(X, B) reads
+    kron(dX, B)) and the vec layout makes (d vec(A X B) = kron(B', A) d vec X), where P and Q
+    (or their transposes) carry their indices alone.  With P[b₁, a₂] Q[a₁, b₂] instead, the rows
+    are those of kron(P, Q) permuted: K_{m₁,p₁} @ kron(P, Q), K the commutation matrix
+    (d vec(X'X) = (I + K)(I ⊗ X') d vec X); its inner index is the label ``fresh``."""
+    ties = [(k, tuple(ls)) for k, (e, ls) in enumerate(terms)
+            if _delta_split(e) == 1 and e.ndim == 3 and len(set(ls)) == 3]  # fmt: skip
+    if not ties:
+        return terms
+    for (k1, t1), (k2, t2) in itertools.product(ties, repeat=2):
+        pair = (t1,) if k1 == k2 else (t1, t2)
+        if (k1 == k2) != (len(ties) == 1) or any(x in out for t in pair for x in t[1:]):
+            continue
+        if t2[0] in out and t1[0] in out and out.index(t1[0]) > out.index(t2[0]):
+            continue
+        la, lb = tuple(t[1] for t in pair), tuple(t[2] for t in pair)
+        for swap in (False, True):
+            want = (lb[:1] + la[1:], la[:1] + lb[1:]) if swap else (la, lb)
+            p, q = (_carrier(terms, ls, {k1, k2}, out) for ls in want)
+            if p is None or q is None or p[0] & q[0]:
+                continue
+            a, b = p[1], q[1]
+            shapes = [terms[k][0].shape for k in dict.fromkeys((k1, k2))]
+            rows = (shapes[0][1], shapes[0][2])  # (m₁, p₁)
+            if swap:  # kron(P, Q) has rows (b₁, a₁): p₁ m₁ of them
+                want_shape = ((rows[1], rows[0]),) + tuple(s[1:] for s in shapes[1:])
+            else:
+                want_shape = tuple(s[1:] for s in shapes)
+            if tuple(zip(a.shape, b.shape)) != want_shape:
+                continue
+            rest = [t for i, t in enumerate(terms) if i not in {k1, k2} | p[0] | q[0]]
+            outs = tuple(t[0] for t in pair)
+            if not swap:
+                return rest + [(kron(a, b), outs)]
+            k = commutation(*rows)
+            return rest + [(k, (outs[0], fresh)), (kron(a, b), (fresh,) + outs[1:])]
     return terms
+
+
+def _carrier(terms, labels, skip, out):
+    """``(factors, e)``: the product of the factors (not in ``skip``) connected to ``labels``
+    through indices summed among themselves, when its free indices are exactly ``labels``
+    (``e`` is that product with ``labels`` as its axes), else ``None``."""
+    comp = {k for k, (_, ls) in enumerate(terms) if k not in skip and set(ls) & set(labels)}
+    grow = True
+    while grow:
+        inner = {x for k in comp for x in terms[k][1] if x not in labels and x not in out}
+        more = {k for k, (_, ls) in enumerate(terms) if k not in skip and set(ls) & inner}
+        grow = not more <= comp
+        comp |= more
+    if not comp:
+        return None
+    seen = {x for k in comp for x in terms[k][1]}
+    outside = {x for k, (_, ls) in enumerate(terms) if k not in comp for x in ls}
+    free = {x for x in seen if x in out or x in outside}
+    if free != set(labels) or len(set(labels)) != len(labels):
+        return None
+    return frozenset(comp), einsum([terms[k] for k in sorted(comp)], labels)
 
 
 _FOLD = {

@@ -17,6 +17,7 @@ class Op(Enum):
     EYE = "eye"  # the n×n identity / Kronecker delta
     SELECT = "select"  # the m×n 0/1 matrix with S[i, start + i·step] = 1 (constant slicing)
     ARRAY = "array"  # a constant tensor of given numbers (a literal like [1, 2]; Taylor points)
+    COMMUTATION = "commutation"  # K_{m,n}, the mn×mn permutation with K vec(A) = vec(A'), A m×n
     EINSUM = "einsum"
     ADD = "add"
     EXP = "exp"
@@ -67,6 +68,7 @@ KIND = {
     Op.EYE: LEAF,
     Op.SELECT: LEAF,
     Op.ARRAY: LEAF,
+    Op.COMMUTATION: LEAF,
     Op.EINSUM: STRUCT,
     Op.ADD: STRUCT,
     Op.EXP: UNARY,

@@ -343,6 +343,7 @@ SHAPE = {
     Op.EYE: lambda args, attrs: (attrs[0], attrs[0]),
     Op.VAR: lambda args, attrs: attrs[1],
     Op.SELECT: lambda args, attrs: attrs[:2],
+    Op.COMMUTATION: lambda args, attrs: (attrs[0] * attrs[1],) * 2,
     Op.CONST: lambda args, attrs: attrs[1],
     Op.ARRAY: lambda args, attrs: attrs[0],
 }

@@ -166,6 +166,7 @@ transpose = b.transpose
 reshape = b.reshape
 vec = b.vec
 kron = b.kron
+commutation = b.commutation
 
 METHODS.update(
     add=lambda a, o: b.add(a, o),

@@ -150,7 +150,7 @@ class _Renderer:
     def r_call(self, p):
         name, extra = p.value
         args = [self.render(c) for c in p.children]
-        if self.b.scalar and name not in ("ones", "zeros", "eye", "select"):
+        if self.b.scalar and name not in ("ones", "zeros", "eye", "select", "commutation"):
             args = [
                 self.b.scalar.format(a) if c.kind == "num" else a for a, c in zip(args, p.children)
             ]

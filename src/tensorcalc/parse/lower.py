@@ -93,6 +93,7 @@ DIM_FUNCS = {
     "ones": b.ones,
     "zeros": b.zeros,
     "select": lambda dims: b.select(*dims),
+    "commutation": lambda dims: b.commutation(*dims),  # K_{m,n}: K vec(A) = vec(A')
 }
 FUNCTIONS = sorted(
     set(ELEMENTWISE)

@@ -176,6 +176,8 @@ def node_tree(e: Expr, bcast_ok: bool, sub) -> P:
         return P("array", (), e.attrs, e.ndim)
     if op is Op.SELECT:
         return call("select", *(P("dim", (), v) for v in e.attrs), rank=2)
+    if op is Op.COMMUTATION:
+        return call("commutation", *(P("dim", (), v) for v in e.attrs), rank=2)
     if op is Op.STACK:  # [a, b, ...]: the entries, each printed whole
         return P("stack", tuple(sub(a, False) for a in e.args), None, e.ndim)
     if op is Op.ADD:

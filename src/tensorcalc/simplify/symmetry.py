@@ -54,6 +54,7 @@ SYMMETRIC = {
     Op.EYE: lambda e: True,  # I
     Op.SELECT: lambda e: e.attrs[0] == e.attrs[1],  # a square selection is the reversal J = Jᵀ
     Op.ARRAY: _array,
+    Op.COMMUTATION: lambda e: e.attrs[0] == e.attrs[1],  # K_{n,n} = K_{n,n}ᵀ (K_{m,n}ᵀ = K_{n,m})
     Op.EINSUM: _product,
     Op.ADD: _sum,
     Op.POW: _args,  # S^k elementwise

@@ -92,6 +92,7 @@ BACKEND = Backend(
         "reshape": "da.reshape(da.reshape({0}, (-1,)), {1})",  # dask splits and merges only
         "vec": "da.reshape(da.transpose({0}), (-1,))",
         "kron": "_kron({0}, {1})",
+        "commutation": "da.from_array(_commutation({0}, {1}))",
         "softmax": "_softmax({0})",
         "logsumexp": "_logsumexp({0})",
         "sum": "da.sum({0})",
@@ -120,6 +121,7 @@ BACKEND = Backend(
     asarray="da.asarray({0})",
     helpers={
         "_kron": KRON.replace("{lib}", "da"),
+        "_commutation": NUMPY.helpers["_commutation"],
         "_softmax_axis": _SOFTMAX_AXIS,
         "_logsumexp_axis": _LSE_AXIS,
         "_select": _SELECT,

@@ -133,6 +133,11 @@ _LSE_AXIS = """def _logsumexp_axis(x, axis):
     m = np.max(x, axis=axis, keepdims=True)
     return np.squeeze(m, axis) + np.log(np.sum(np.exp(x - m), axis=axis))"""
 
+_COMMUTATION = """def _commutation(m, n):
+    # K[i*n + j, j*m + i] = 1: K @ vec(A) = vec(A') for an m-by-n A (a permuted identity)
+    r = np.arange(m * n)
+    return np.eye(m * n)[(r % n) * m + r // n]"""
+
 KRON = """def _kron(a, b):
     # the Kronecker product of two matrices (or two vectors) as an outer product, reshaped
     if len(a.shape) == 1:
@@ -175,6 +180,7 @@ BACKEND = Backend(
         "reshape": "np.reshape({0}, {1})",
         "vec": "np.reshape(np.transpose({0}), (-1,))",
         "kron": "np.kron({0}, {1})",
+        "commutation": "_commutation({0}, {1})",
         "softmax": "_softmax({0})",
         "logsumexp": "_logsumexp({0})",
         "sum": "np.sum({0})",
@@ -205,6 +211,7 @@ BACKEND = Backend(
         "_float": _FLOAT,
         "_softmax_axis": _SOFTMAX_AXIS,
         "_logsumexp_axis": _LSE_AXIS,
+        "_commutation": _COMMUTATION,
         "_select": _SELECT,
         "_scatter": _SCATTER,
         "_place": _PLACE,

@@ -42,6 +42,10 @@ _SOFTMAX_AXIS = """def _softmax_axis(x, axis):
     return tf.exp(x - tf.reduce_logsumexp(x, axis=list(axis), keepdims=True))"""
 _WHERE = """def _where(mask, x):
     return tf.where(mask, x, tf.zeros((), dtype=x.dtype))"""
+_COMMUTATION = """def _commutation(m, n, dtype):
+    # K[i*n + j, j*m + i] = 1: K @ vec(A) = vec(A') for an m-by-n A (a permuted identity)
+    r = tf.range(m * n)
+    return tf.gather(tf.eye(m * n, dtype=dtype), (r % n) * m + r // n)"""
 _SELECT = """def _select(m, n, start, step, dtype):
     return tf.one_hot(start + step * tf.range(m), n, dtype=dtype)"""
 
@@ -131,6 +135,7 @@ BACKEND = Backend(
         "reshape": "tf.reshape({0}, {1})",
         "vec": "tf.reshape(tf.transpose({0}), (-1,))",
         "kron": "_kron({0}, {1})",
+        "commutation": "_commutation({0}, {1}, _dt)",
         "softmax": "_softmax({0})",
         "logsumexp": "tf.reduce_logsumexp({0})",
         "sum": "tf.reduce_sum({0})",
@@ -159,6 +164,7 @@ BACKEND = Backend(
     asarray="tf.convert_to_tensor({0}, dtype_hint=tf.float64)",
     helpers={
         "_kron": KRON.replace("{lib}", "tf"),
+        "_commutation": _COMMUTATION,
         "_select": _SELECT,
         "_stack": _STACK,
         "_scatter": _SCATTER,
