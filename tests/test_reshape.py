@@ -162,3 +162,25 @@ def test_bad_input_is_a_clear_error(text, message):
     with pytest.raises(tc.TensorCalcError, match=message) as err:
         tc.parse(text, {**SH, "M": ("m", "n")})
     assert "reshape" in str(err.value) or "vec" in str(err.value) or "kron" in str(err.value)
+
+
+def test_traced_python_functions():
+    # NumPy's reshape and kron, and tensorcalc.numpy's, on traced values
+    tnp = pytest.importorskip("tensorcalc.numpy")
+    b = np.array([[1.0, 2.0], [3.0, -1.0]])
+    x = np.random.default_rng(6).normal(size=(2, 3))
+
+    def f(v):
+        return tnp.sum(tnp.kron(v, b) ** 2) + np.sum(np.reshape(v, -1) * np.arange(6.0))
+
+    def oracle(v):
+        return np.sum(np.kron(v, b) ** 2) + np.arange(6.0) @ v.ravel()
+
+    h, fd = 1e-6, np.zeros_like(x)
+    for i in range(2):
+        for j in range(3):
+            e = np.zeros_like(x)
+            e[i, j] = h
+            fd[i, j] = (oracle(x + e) - oracle(x - e)) / (2 * h)
+    assert_close(tc.grad(f)(x), fd, rtol=1e-6, atol=1e-8)
+    assert_close(f(x), oracle(x), rtol=1e-12, atol=1e-12)
