@@ -150,6 +150,7 @@ def test_gradient_reads_as_a_reshape():
         ("reshape(M, 6)", "names"),  # m·n is not a size the shape system has
         ("reshape(X, (-1, -1))", "at most one"),
         ("reshape(X, (4, -1))", "sizes differ"),
+        ("reshape(M, (3, -1))", "not one int or name"),
         ("reshape(X, 2.5)", "takes X and sizes"),
         ("reshape(X)", "takes X and sizes"),
         ("vec(M)", "int sizes"),

@@ -1125,32 +1125,29 @@ def diag(a) -> Expr:
 
 
 def _target(a: Expr, shape) -> tuple:
-    """The entries of a user's target shape with NumPy's one ``-1`` resolved: the dims left of
-    it are matched with a's from the front, those right of it from the back, and the rest of
-    a's size must be an int multiple of the rest of the target's."""
+    """The entries of a user's target shape with NumPy's one ``-1`` resolved: the size of ``a``
+    over the other sizes, an int, or a dimension name of ``a`` that the others lack
+    (``reshape(X, (2, 2, -1))`` of a 4×n X is 2×2×n)."""
     shape = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
     holes = [k for k, d in enumerate(shape) if isinstance(d, int) and d == -1]
     if not holes:
         return shape
     if len(holes) > 1:
         raise ShapeError("reshape", [a.shape, shape], "at most one dimension may be -1")
-    k, old = holes[0], a.shape
-    p = 0
-    while p < min(k, len(old)) and old[p] == shape[p]:
-        p += 1
-    right = len(shape) - k - 1
-    q = 0
-    while q < min(right, len(old) - p) and old[-1 - q] == shape[-1 - q]:
-        q += 1
-    mid_old, mid_new = old[p : len(old) - q], shape[p:k] + shape[k + 1 : len(shape) - q]
-    if not all(isinstance(d, int) and d > 0 for d in mid_old + mid_new):
-        raise ShapeError("reshape", [a.shape, shape], "cannot tell the size of -1: give sizes")
-    size, rest = math.prod(mid_old), math.prod(mid_new)
-    if size % rest:
-        raise ShapeError(
-            "reshape", [a.shape, shape], f"cannot reshape {a.shape} to {shape}: the sizes differ"
-        )
-    return shape[:k] + (size // rest,) + shape[k + 1 :]
+    known = [d for d in shape if not (isinstance(d, int) and d == -1)]
+    names = Counter(d for d in a.shape if isinstance(d, str))
+    names.subtract(Counter(d for d in known if isinstance(d, str)))
+    left = list(names.elements())
+    size = math.prod(d for d in a.shape if isinstance(d, int))
+    rest = math.prod(d for d in known if isinstance(d, int) and d > 0)
+    if any(v < 0 for v in names.values()) or size % rest or len(left) > 1:
+        raise ShapeError("reshape", [a.shape, shape], f"cannot reshape {a.shape} to {shape}: "
+                         "the sizes differ, or the size of -1 is not one int or name")  # fmt: skip
+    if left and size // rest != 1:
+        raise ShapeError("reshape", [a.shape, shape], f"the size of -1 would be {size // rest}·"
+                         f"{left[0]}, which is not a size: give sizes")  # fmt: skip
+    k = holes[0]
+    return shape[:k] + (left[0] if left else size // rest,) + shape[k + 1 :]
 
 
 def reshape(a, shape) -> Expr:
