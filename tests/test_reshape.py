@@ -185,3 +185,8 @@ def test_traced_python_functions():
             fd[i, j] = (oracle(x + e) - oracle(x - e)) / (2 * h)
     assert_close(tc.grad(f)(x), fd, rtol=1e-6, atol=1e-8)
     assert_close(f(x), oracle(x), rtol=1e-12, atol=1e-12)
+
+
+def test_the_explanation_reads_the_kronecker_rule():
+    text = str(tc.explain(tc.parse("sum(kron(X, B) * kron(X, B))", SH), "X"))
+    assert "= kron(dX, B)" in text and "d(A ⊗ B) = dA ⊗ B + A ⊗ dB" in text

@@ -41,7 +41,9 @@ def vec_jacobian(fun, x, h=1e-6):
 CASES = [
     ("A @ X @ B", "X", lambda v: v["A"] @ v["X"] @ v["B"], "kron(B', A)"),
     ("X' @ X", "X", lambda v: v["X"].T @ v["X"],
-     "kron(eye(3), X') + commutation(3, 3) @ kron(eye(3), X')"),
+     "(eye(9) + commutation(3, 3)) @ kron(eye(3), X')"),
+    ("X' @ X - 3 * X' @ D @ X", "X", lambda v: v["X"].T @ v["X"] - 3 * v["X"].T @ v["D"] @ v["X"],
+     None),
     ("X'", "X", lambda v: v["X"].T, "commutation(2, 3)"),
     ("A @ X", "X", lambda v: v["A"] @ v["X"], "kron(eye(3), A)"),
     ("X @ B", "X", lambda v: v["X"] @ v["B"], "kron(B', eye(2))"),

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 
-from ..build import add, delta, einsum, ones, reshape, transpose
+from ..build import add, const, delta, einsum, eye, matmul, ones, reshape, split_coef, transpose
 from ..errors import DifferentiationError
 from ..expr import Expr, postorder
 from ..ops import Op
@@ -74,11 +74,47 @@ def _vec_matrix(d: Expr, f_rank: int, x_rank: int, order: int) -> Expr:
             )
         sizes.append(dims[0] if len(dims) == 1 else math.prod(dims))
     terms = d.args if d.op is Op.ADD else (d,)
-    tied = add(*(_tied(t, rows, cols, sizes) for t in terms))
+    tied = _common_right(add(*(_tied(t, rows, cols, sizes) for t in terms)))
     if not any(n.op is Op.RESHAPE and n.args[0].op is Op.EYE for n in postorder([tied])):
         return tied  # Kronecker products, or reshapes of the derivative
     flat = transpose(d, rows[::-1] + cols[::-1])  # vec reads an array's axes last first
     return reshape(flat, tuple(sizes))
+
+
+def _common_right(m: Expr) -> Expr:
+    """c P + K @ P = (c I + K) @ P for a Kronecker product P and a commutation matrix K:
+    d vec(X'X) = (I + K)(I ⊗ X') d vec X, as Magnus and Neudecker write it."""
+    if m.op is not Op.ADD:
+        return m
+    groups: dict = {}
+    for t in m.args:
+        c, core = split_coef(t)
+        if core.op is Op.KRON:
+            left = const(c) if c != 1.0 else None
+        elif core.op is Op.EINSUM and sorted(a.op.value for a in core.args) == [
+            "commutation", "kron"
+        ] and dict(zip((a.op for a in core.args), core.attrs[0])) == {
+            Op.COMMUTATION: (0, 2), Op.KRON: (2, 1)
+        } and core.attrs[1] == (0, 1):  # fmt: skip
+            k, p = sorted(core.args, key=lambda a: a.op is Op.KRON)
+            left, core = einsum([(const(c), ()), (k, (0, 1))], (0, 1)), p
+        else:
+            left, core = t, None
+        groups.setdefault(core, []).append(left)
+    if all(len(ls) == 1 for p, ls in groups.items() if p is not None):
+        return m
+    out = []
+    for p, lefts in groups.items():
+        if p is None:
+            out += lefts
+        elif len(lefts) == 1:
+            out.append(matmul(lefts[0], p) if lefts[0] is not None else p)
+        else:
+            size = p.shape[0]
+            ident = [eye(size) if x is None else x for x in lefts]
+            out.append(matmul(add(*(einsum([(x, ()), (eye(size), (0, 1))], (0, 1))
+                                    if x.ndim == 0 else x for x in ident)), p))  # fmt: skip
+    return add(*out)
 
 
 def _tied(d: Expr, rows: tuple, cols: tuple, sizes: list) -> Expr:
