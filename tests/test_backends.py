@@ -17,6 +17,7 @@ import tensorcalc as tc
 import test_axes
 import test_batched
 import test_linalg
+import test_reshape
 from conftest import assert_close
 from tensorcalc.codegen import BACKENDS
 from test_rules import ALL
@@ -110,6 +111,7 @@ _NEW_OPERATIONS = (
     [(t, test_axes.SH, w, test_axes._values) for t, w, _ in test_axes.CASES]
     + [(t, test_batched.SH, w, test_batched._values) for t, w, _ in test_batched.CASES]
     + [(t, sh, w, gen) for t, sh, w, _, gen in test_linalg.CASES]
+    + [(t, sh, w, gen) for t, sh, w, _, gen in test_reshape.CASES]
 )
 
 

@@ -12,7 +12,7 @@ from tensorcalc.diff.rules import D1, D2, PARTIAL, RULE_NAME
 from tensorcalc.explain.texts import RULE_TEXT
 from tensorcalc.numeric.evaluate import EVAL
 from tensorcalc.ops import BINARY, KIND, LEAF, UNARY, Op
-from tensorcalc.parse.lower import ELEMENTWISE, ONE_ARG
+from tensorcalc.parse.lower import ELEMENTWISE, FUNCTIONS, ONE_ARG, TWO_ARG
 from tensorcalc.printing.matrix import NAMES
 from tensorcalc.shapes import SHAPE
 
@@ -47,6 +47,10 @@ def test_printer_and_parser(op):
         assert ELEMENTWISE[NAMES[op]] is op  # the printed name parses back to the op
     elif op is Op.STACK:  # printed as a list literal [a, b], which parses back to the op
         assert build.stack([build.var("a"), build.var("b")]).op is Op.STACK
+    elif op is Op.KRON:
+        assert NAMES[op] in TWO_ARG
+    elif op is Op.RESHAPE:  # reshape(X, (2, 3)): its sizes are read by the parser itself
+        assert NAMES[op] in FUNCTIONS and build.vec(build.var("X", (2, 3))).op is Op.RESHAPE
     elif op not in (Op.EINSUM, Op.ADD, Op.POW, Op.DIV):
         assert NAMES[op] in ONE_ARG
 

@@ -79,6 +79,9 @@ CASES = {
     Op.SVDVALS: ("svdvals(X)", MAT, "X", _mat),
     Op.PINV: ("pinv(X)", MAT, "X", _mat),
     Op.STACK: ("[x[0] * x[1], sin(x[2]), x[0]^2] * exp(x)", VEC, "x", _vec),
+    Op.RESHAPE: ("reshape(X, 9) * exp(reshape(X', (9,)))", MAT, "X", _mat),
+    Op.KRON: ("kron(x, sin(x))", VEC, "x", _vec),
+    Op.COMMUTATION: ("commutation(3, 3) @ vec(X * X)", MAT, "X", _mat),
 }
 
 # linear and structural maps whose derivatives are pure index bookkeeping

@@ -59,6 +59,7 @@ from .sugar import (
     arccos,
     arcsin,
     arctan,
+    commutation,
     cos,
     det,
     diag,
@@ -66,6 +67,7 @@ from .sugar import (
     exp,
     eye,
     inv,
+    kron,
     log,
     log1p,
     logdet,
@@ -76,6 +78,7 @@ from .sugar import (
     ones,
     outer,
     relu,
+    reshape,
     scalar,
     sigmoid,
     sign,
@@ -90,6 +93,7 @@ from .sugar import (
     tr,
     trace,
     transpose,
+    vec,
     vector,
     zeros,
 )  # fmt: skip
@@ -148,4 +152,5 @@ __all__ = [
     "subs", "sum", "tan", "tanh", "tensor", "text", "tr", "trace", "transpose", "vector", "zeros",
     "MAX_ORDER", "MAX_NODES", "to_jax", "to_tensorflow", "to_torch",
     "hvp", "jvp_expr", "vjp_expr",
+    "reshape", "vec", "kron", "commutation",
 ]  # fmt: skip

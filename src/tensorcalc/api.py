@@ -158,7 +158,8 @@ def derivative(
     """The exact derivative of ``f`` (an ``Expr`` or a string) with respect to variable ``wrt``.
 
     By default the value has shape ``f.shape + wrt.shape * order``; ``layout="numerator"`` or
-    ``"denominator"`` gives the textbook forms (see ``tensorcalc.diff.layout``).  For a symmetric
+    ``"denominator"`` gives the textbook forms, ``layout="vec"`` Magnus and Neudecker's matrix
+    d vec F / d (vec X)' in Kronecker form where it has one (see ``tensorcalc.diff.layout``).  For a symmetric
     matrix variable (shape ``("n", "n", "symmetric")``) it is the gradient on symmetric
     matrices, (G + Gᵀ)/2; ``symmetric="cookbook"`` gives the Matrix Cookbook's G + Gᵀ − diag(G)
     (see ``tensorcalc.diff.symmetric``).
@@ -335,6 +336,7 @@ def explain(
 LAYOUT_TEXT = {
     "numerator": "numerator layout: the derivative of a scalar by a vector is a row, ∂f/∂x = 1×n",
     "denominator": "denominator layout: the derivative has the variable's shape first",
+    "vec": "vec layout (Magnus–Neudecker): the matrix d vec F / d (vec X)', vec stacking columns",
 }
 
 

@@ -26,7 +26,7 @@ import numpy as np
 from .errors import NumericError, ShapeError
 from .expr import Expr, node, postorder
 from .ops import KIND, UNARY, Op
-from .shapes import MAX_OPERANDS, MAX_RANK, as_shape, check_name
+from .shapes import MAX_OPERANDS, MAX_RANK, as_shape, check_name, reshape_parts
 
 
 def var(name: str, shape=(), symmetric: bool = False) -> Expr:
@@ -101,6 +101,25 @@ def select(m: int, n: int, start: int, step: int = 1) -> Expr:
     return node(Op.SELECT, (), (m, n, start, step))
 
 
+def commutation(m, n) -> Expr:
+    """The commutation matrix K_{m,n} of Magnus and Neudecker: the mn×mn permutation with
+    K vec(A) = vec(Aᵀ) for every m×n matrix A (``K[i·n + j, j·m + i] = 1``); sizes are ints.
+
+    >>> import tensorcalc as tc
+    >>> A = tc.matrix("A", 2, 3)
+    >>> print(tc.commutation(2, 3) @ tc.vec(A))
+    commutation(2, 3) @ vec(A)
+    >>> print(tc.commutation(2, 3).evaluate() @ [1.0, 4.0, 2.0, 5.0, 3.0, 6.0])
+    [1. 2. 3. 4. 5. 6.]
+    """
+    if not all(isinstance(d, int) and not isinstance(d, bool) for d in (m, n)):
+        raise ShapeError("commutation", [], f"commutation(m, n) needs int sizes, got ({m}, {n})")
+    m, n = as_shape((m, n))
+    if m == 1 or n == 1:
+        return eye(m * n)  # vec(A) = vec(A') for a vector
+    return node(Op.COMMUTATION, (), (m, n))
+
+
 def array(values) -> Expr:
     """A constant tensor of the given numbers (a nested list or array); a constant fill if all
     entries are equal.
@@ -157,6 +176,8 @@ def einsum(terms, out) -> Expr:
 
     ``terms`` is a list of ``(Expr, labels)``.  Equal products give the same node.
     """
+    if any(_delta_split(e) is not None for e, _ in terms):
+        terms = _reshape_deltas(terms, tuple(out))
     ids = {}
 
     def lab(x):
@@ -210,6 +231,11 @@ def einsum(terms, out) -> Expr:
             dims.setdefault(x, d)
     if coef == 0.0:
         return zeros(out_shape)
+    if any(_delta_split(e) is not None for e, _ in ops):
+        ops = _kron_deltas(ops, out, fresh=len(ids))
+        for e, labels in ops:
+            for x, d in zip(labels, e.shape):
+                dims.setdefault(x, d)
     ops = _symmetric_order(ops, out)
     ops = _cancel_quotients(ops, out)
     ops = _contract_deltas(_pair_selects(ops), out)
@@ -1095,6 +1121,246 @@ def diag(a) -> Expr:
     raise ShapeError("diag", [a.shape], "diag needs a vector or a square matrix")
 
 
+# ----------------------------------------------------------------- reshape, vec, kron
+
+
+def _target(a: Expr, shape) -> tuple:
+    """The entries of a user's target shape with NumPy's one ``-1`` resolved: the size of ``a``
+    over the other sizes, an int, or a dimension name of ``a`` that the others lack
+    (``reshape(X, (2, 2, -1))`` of a 4×n X is 2×2×n)."""
+    shape = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
+    holes = [k for k, d in enumerate(shape) if isinstance(d, int) and d == -1]
+    if not holes:
+        return shape
+    if len(holes) > 1:
+        raise ShapeError("reshape", [a.shape, shape], "at most one dimension may be -1")
+    known = [d for d in shape if not (isinstance(d, int) and d == -1)]
+    names = Counter(d for d in a.shape if isinstance(d, str))
+    names.subtract(Counter(d for d in known if isinstance(d, str)))
+    left = list(names.elements())
+    size = math.prod(d for d in a.shape if isinstance(d, int))
+    rest = math.prod(d for d in known if isinstance(d, int) and d > 0)
+    if any(v < 0 for v in names.values()) or size % rest or len(left) > 1:
+        raise ShapeError("reshape", [a.shape, shape], f"cannot reshape {a.shape} to {shape}: "
+                         "the sizes differ, or the size of -1 is not one int or name")  # fmt: skip
+    if left and size // rest != 1:
+        raise ShapeError("reshape", [a.shape, shape], f"the size of -1 would be {size // rest}·"
+                         f"{left[0]}, which is not a size: give sizes")  # fmt: skip
+    k = holes[0]
+    return shape[:k] + (left[0] if left else size // rest,) + shape[k + 1 :]
+
+
+def reshape(a, shape) -> Expr:
+    """NumPy's row-major ``reshape(a, shape)`` (one ``-1`` may stand for the size left over).
+
+    Dimension names may stay where they are (an n×2×3 tensor reshapes to (n, 6)); a product of
+    names such as m·n is not a size, so reshaping an m×n matrix to a vector needs int sizes.
+
+    >>> import tensorcalc as tc
+    >>> X = tc.matrix("X", 2, 3)
+    >>> print(tc.reshape(X, -1), tc.reshape(X, (3, 2)).shape)
+    reshape(X, 6) (3, 2)
+    """
+    a = to_expr(a)
+    shape = as_shape(_target(a, shape))
+    if shape == a.shape:
+        return a
+    if reshape_parts(a.shape, shape) is None:
+        node(Op.RESHAPE, (a,), shape)  # raises the ShapeError naming both shapes
+    if a.op is Op.CONST:
+        return const(a.attrs[0], shape)
+    if a.op is Op.ARRAY:
+        return array(array_value(a).reshape(shape))
+    if a.op is Op.RESHAPE and reshape_parts(a.args[0].shape, shape) is not None:
+        return reshape(a.args[0], shape)  # a reshape of a reshape is one reshape
+    c, core = split_coef(a)
+    if c != 1.0:  # reshape(c X) = c reshape(X)
+        idx = tuple(range(len(shape)))
+        return einsum([(const(c), ()), (reshape(core, shape), idx)], idx)
+    return node(Op.RESHAPE, (a,), shape)
+
+
+def vec(a) -> Expr:
+    """The column-stacking vec of Magnus and Neudecker: the columns of an m×n matrix X one
+    under another, an mn-vector; in NumPy terms ``reshape(X', m*n)`` (``X.T.reshape(-1)``,
+    or ``X.reshape(-1, order="F")``).  A vector is its own vec.
+
+    >>> import tensorcalc as tc
+    >>> X = tc.matrix("X", 2, 3)
+    >>> print(tc.vec(X), tc.vec(X).shape)
+    vec(X) (6,)
+    >>> print(tc.vec(X).evaluate(X=[[1, 2, 3], [4, 5, 6]]))
+    [1. 4. 2. 5. 3. 6.]
+    """
+    a = to_expr(a)
+    if a.ndim == 1:
+        return a
+    if a.ndim != 2:
+        raise ShapeError("vec", [a.shape], "vec takes a matrix (or a vector)")
+    m, n = a.shape
+    if not (isinstance(m, int) and isinstance(n, int)) and 1 not in (m, n):
+        raise ShapeError("vec", [a.shape], f"the length {m}·{n} of vec is not an int: give int "
+                         "sizes")  # fmt: skip
+    size = m * n if isinstance(m, int) and isinstance(n, int) else (n if m == 1 else m)
+    return reshape(transpose(a), (size,))
+
+
+def kron(a, b) -> Expr:
+    """NumPy's Kronecker product ``kron(A, B)`` of two matrices (the block matrix of blocks
+    A[i, j] B) or two vectors.
+
+    >>> import tensorcalc as tc
+    >>> A, B = tc.matrix("A", 2, 3), tc.matrix("B", 4, 5)
+    >>> print(tc.kron(A, B), tc.kron(A, B).shape)
+    kron(A, B) (8, 15)
+    """
+    a, b = to_expr(a), to_expr(b)
+    shape = node(Op.KRON, (a, b)).shape  # checks the shapes
+    if a.op is Op.CONST and b.op is Op.CONST:
+        return const(a.attrs[0] * b.attrs[0], shape)
+    if a.op is Op.EYE and b.op is Op.EYE:
+        return eye(shape[0])  # I ⊗ I = I
+    ca, a = split_coef(a)
+    cb, b = split_coef(b)
+    if ca * cb == 0.0:
+        return zeros(shape)
+    out = node(Op.KRON, (a, b))
+    if ca * cb == 1.0:
+        return out
+    idx = tuple(range(out.ndim))
+    return einsum([(const(ca * cb), ()), (out, idx)], idx)
+
+
+def delta(out_shape, in_shape) -> Expr:
+    """The 0/1 tensor D[J, K] = 1 where the row-major flat positions of J (in ``out_shape``)
+    and K (in ``in_shape``) agree: a reshaped identity, the Jacobian of a reshape.  The
+    canonical product contracts it with a factor that carries J (or K) in order as a reshape
+    of that factor, so no dense N×N tensor is built for a derivative.
+
+    >>> delta((6,), (2, 3)).shape
+    (6, 2, 3)
+    """
+    out_shape, in_shape = tuple(out_shape), tuple(in_shape)
+    n = out_shape[0] if len(out_shape) == 1 else math.prod(out_shape)
+    return reshape(eye(n), out_shape + in_shape)
+
+
+def _delta_split(e: Expr):
+    """For a reshaped identity (``delta``) the number of its leading axes whose flat position
+    is the row of the identity, else ``None``."""
+    if e.op is not Op.RESHAPE or e.args[0].op is not Op.EYE:
+        return None
+    n = e.args[0].shape[0]
+    if isinstance(n, str):
+        return e.shape.index(n) + 1
+    size = 1
+    for k, d in enumerate(e.shape):
+        if size == n:
+            return k
+        size *= d
+    return None
+
+
+def _reshape_deltas(terms, out):
+    """Σ_J X[.., J, ..] D[J, K] = reshape(X)[.., K, ..]: a reshaped identity D (``delta``)
+    whose block J of indices one other factor carries, in order and nowhere else, is that
+    factor reshaped.  So the derivatives of reshape, vec and kron are reshapes of the incoming
+    adjoint, as fast as the function itself, at every order."""
+    terms = list(terms)
+    changed = True
+    while changed:
+        changed = False
+        for k, (e, labels) in enumerate(terms):
+            s = _delta_split(e)
+            labels = tuple(labels)
+            if s is None or len(set(labels)) != len(labels):
+                continue
+            for block, other, shape in (
+                (labels[:s], labels[s:], e.shape[s:]),
+                (labels[s:], labels[:s], e.shape[:s]),
+            ):
+                if not block or not other or any(x in out for x in block):
+                    continue
+                users = [j for j, (_, ls) in enumerate(terms) if j != k and set(block) & set(ls)]
+                if len(users) != 1:
+                    continue
+                a, ls = terms[users[0]]
+                ls = tuple(ls)
+                pos = next((i for i in range(len(ls)) if ls[i : i + len(block)] == block), None)
+                if pos is None or sum(x in block for x in ls) != len(block):
+                    continue
+                new = reshape(a, a.shape[:pos] + tuple(shape) + a.shape[pos + len(block) :])
+                keep = [t for i, t in enumerate(terms) if i not in (k, users[0])]
+                terms = keep + [(new, ls[:pos] + tuple(other) + ls[pos + len(block) :])]
+                changed = True
+                break
+            if changed:
+                break
+    return _kron_deltas(terms, out)
+
+
+def _kron_deltas(terms, out, fresh=("kron", "fresh")):
+    """Σ D[o₁, a₁, b₁] D[o₂, a₂, b₂] P[a₁, a₂] Q[b₁, b₂] = kron(P, Q)[o₁, o₂] (one delta per axis
+    of two vectors): the Kronecker product a derivative of kron leaves (d kron(X, B) reads
+    kron(dX, B)) and the vec layout makes (d vec(A X B) = kron(B', A) d vec X), where P and Q
+    (or their transposes) carry their indices alone.  With P[b₁, a₂] Q[a₁, b₂] instead, the rows
+    are those of kron(P, Q) permuted: K_{m₁,p₁} @ kron(P, Q), K the commutation matrix
+    (d vec(X'X) = (I + K)(I ⊗ X') d vec X); its inner index is the label ``fresh``."""
+    ties = [(k, tuple(ls)) for k, (e, ls) in enumerate(terms)
+            if _delta_split(e) == 1 and e.ndim == 3 and len(set(ls)) == 3]  # fmt: skip
+    if not ties:
+        return terms
+    for (k1, t1), (k2, t2) in itertools.product(ties, repeat=2):
+        pair = (t1,) if k1 == k2 else (t1, t2)
+        if (k1 == k2) != (len(ties) == 1) or any(x in out for t in pair for x in t[1:]):
+            continue
+        if t2[0] in out and t1[0] in out and out.index(t1[0]) > out.index(t2[0]):
+            continue
+        la, lb = tuple(t[1] for t in pair), tuple(t[2] for t in pair)
+        for swap in (False, True):
+            want = (lb[:1] + la[1:], la[:1] + lb[1:]) if swap else (la, lb)
+            p, q = (_carrier(terms, ls, {k1, k2}, out) for ls in want)
+            if p is None or q is None or p[0] & q[0]:
+                continue
+            a, b = p[1], q[1]
+            shapes = [terms[k][0].shape for k in dict.fromkeys((k1, k2))]
+            rows = (shapes[0][1], shapes[0][2])  # (m₁, p₁)
+            if swap:  # kron(P, Q) has rows (b₁, a₁): p₁ m₁ of them
+                want_shape = ((rows[1], rows[0]),) + tuple(s[1:] for s in shapes[1:])
+            else:
+                want_shape = tuple(s[1:] for s in shapes)
+            if tuple(zip(a.shape, b.shape)) != want_shape:
+                continue
+            rest = [t for i, t in enumerate(terms) if i not in {k1, k2} | p[0] | q[0]]
+            outs = tuple(t[0] for t in pair)
+            if not swap:
+                return rest + [(kron(a, b), outs)]
+            k = commutation(*rows)
+            return rest + [(k, (outs[0], fresh)), (kron(a, b), (fresh,) + outs[1:])]
+    return terms
+
+
+def _carrier(terms, labels, skip, out):
+    """``(factors, e)``: the product of the factors (not in ``skip``) connected to ``labels``
+    through indices summed among themselves, when its free indices are exactly ``labels``
+    (``e`` is that product with ``labels`` as its axes), else ``None``."""
+    comp = {k for k, (_, ls) in enumerate(terms) if k not in skip and set(ls) & set(labels)}
+    grow = True
+    while grow:
+        inner = {x for k in comp for x in terms[k][1] if x not in labels and x not in out}
+        more = {k for k, (_, ls) in enumerate(terms) if k not in skip and set(ls) & inner}
+        grow = not more <= comp
+        comp |= more
+    if not comp:
+        return None
+    seen = {x for k in comp for x in terms[k][1]}
+    outside = {x for k, (_, ls) in enumerate(terms) if k not in comp for x in ls}
+    free = {x for x in seen if x in out or x in outside}
+    if free != set(labels) or len(set(labels)) != len(labels):
+        return None
+    return frozenset(comp), einsum([terms[k] for k in sorted(comp)], labels)
+
+
 _FOLD = {
     Op.EXP: np.exp, Op.LOG: np.log, Op.SIN: np.sin, Op.COS: np.cos, Op.TAN: np.tan,
     Op.ARCSIN: np.arcsin, Op.ARCCOS: np.arccos, Op.ARCTAN: np.arctan, Op.TANH: np.tanh,
@@ -1245,6 +1511,8 @@ REBUILD = {
     Op.POW: lambda n, args: pow_(*args),
     Op.DIV: lambda n, args: div(*args),
     Op.STACK: lambda n, args: stack(args),
+    Op.RESHAPE: lambda n, args: reshape(args[0], n.attrs),
+    Op.KRON: lambda n, args: kron(*args),
 }
 for _op in Op:
     if KIND[_op] == UNARY:

@@ -44,6 +44,7 @@ import numpy as np
 from .analysis import classify, critical_points, minimize, plot, taylor
 from .analysis.optimize import STEPS
 from .api import derivation, derivative, explain, parse
+from .diff.layout import LAYOUTS
 from .diff.reverse import MAX_ORDER
 from .errors import TensorCalcError, format_shape
 from .expr import NOTES
@@ -272,7 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--shape", action="append", type=_shape_arg, default=[], metavar="NAME=DIMS",
         help="declare a shape, e.g. --shape A=n,n --shape x=n (repeatable; 's=' is a scalar)",
     )  # fmt: skip
-    d.add_argument("--layout", choices=["jacobian", "numerator", "denominator"], default=None)
+    d.add_argument("--layout", choices=LAYOUTS, default=None)
     _syntax(d)
     d.add_argument(
         "--symmetric", choices=["sym", "cookbook"], default="sym",
@@ -291,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument(
         "--seed", type=_int_in(0, 2**32 - 1, "--seed"), default=0, help="seed of the random inputs"
     )
-    c.add_argument("--layout", choices=["jacobian", "numerator", "denominator"], default=None)
+    c.add_argument("--layout", choices=LAYOUTS, default=None)
     c.add_argument(
         "--derivative", metavar="EXPR", default=None,
         help="check this derivative instead of the one `diff` prints",
@@ -342,7 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="variable; several as x1,x2 or repeated")  # fmt: skip
     e.add_argument("--order", type=_ORDER, default=1)
     e.add_argument("--style", choices=["rules", "differential", "index", "backprop", "limit"])
-    e.add_argument("--layout", choices=["jacobian", "numerator", "denominator"], default=None)
+    e.add_argument("--layout", choices=LAYOUTS, default=None)
     e.add_argument("--then", choices=["solve"], help="then set the gradient to zero and solve")
     e.add_argument("--verify", action="store_true", help="check every step at random points")
     _syntax(e)

@@ -227,3 +227,14 @@ def softplus(x):
     pos = x.real > 0
     safe_pos, safe_neg = np.where(pos, x, 0), np.where(pos, 0, x)
     return np.where(pos, x + np.log1p(np.exp(-safe_pos)), np.log1p(np.exp(safe_neg)))
+
+
+def reshape(x, old, new):
+    """``x`` (of symbolic shape ``old``) reshaped row-major to the symbolic shape ``new``,
+    whose dimension names take their sizes from ``x``.
+
+    >>> reshape(np.arange(6.0).reshape(2, 3), ("n", 3), ("n", 3, 1)).shape
+    (2, 3, 1)
+    """
+    sizes = {d: k for d, k in zip(old, np.shape(x)) if isinstance(d, str)}
+    return np.reshape(x, tuple(sizes.get(d, d) for d in new))

@@ -66,6 +66,8 @@ outer = _dual("outer", _b.outer, _np.outer, "Outer product.")
 dot = _dual("dot", _b.matmul, _np.dot, "Inner / matrix product of vectors and matrices.")
 matmul = _dual("matmul", _b.matmul, _np.matmul, "Matrix product (``@``).")
 transpose = _dual("transpose", _b.transpose, _np.transpose, "Reverse (or permute) the axes.")
+reshape = _dual("reshape", _b.reshape, _np.reshape, "Row-major reshape (one size may be -1).")
+kron = _dual("kron", _b.kron, _np.kron, "Kronecker product of two matrices or two vectors.")
 logsumexp = _dual(
     "logsumexp", _s.logsumexp, _k.logsumexp, "Stable log Σ exp (all entries or ``axis``)."
 )

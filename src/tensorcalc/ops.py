@@ -17,6 +17,7 @@ class Op(Enum):
     EYE = "eye"  # the n×n identity / Kronecker delta
     SELECT = "select"  # the m×n 0/1 matrix with S[i, start + i·step] = 1 (constant slicing)
     ARRAY = "array"  # a constant tensor of given numbers (a literal like [1, 2]; Taylor points)
+    COMMUTATION = "commutation"  # K_{m,n}, the mn×mn permutation with K vec(A) = vec(A'), A m×n
     EINSUM = "einsum"
     ADD = "add"
     EXP = "exp"
@@ -52,6 +53,8 @@ class Op(Enum):
     SVDVALS = "svdvals"  # singular values, descending (full rank)
     PINV = "pinv"  # the Moore–Penrose pseudo-inverse (full rank)
     STACK = "stack"  # [a, b, ...]: n same-shape expressions as one tensor, the new axis first
+    RESHAPE = "reshape"  # row-major, to the shape in attrs (vec(X) = reshape(X', mn))
+    KRON = "kron"  # NumPy's Kronecker product of two matrices (or two vectors)
 
 
 LEAF = "leaf"
@@ -65,6 +68,7 @@ KIND = {
     Op.EYE: LEAF,
     Op.SELECT: LEAF,
     Op.ARRAY: LEAF,
+    Op.COMMUTATION: LEAF,
     Op.EINSUM: STRUCT,
     Op.ADD: STRUCT,
     Op.EXP: UNARY,
@@ -100,6 +104,8 @@ KIND = {
     Op.SVDVALS: STRUCT,
     Op.PINV: STRUCT,
     Op.STACK: STRUCT,
+    Op.RESHAPE: STRUCT,
+    Op.KRON: STRUCT,
 }
 
 UNARY_OPS = tuple(op for op in Op if KIND[op] == UNARY)

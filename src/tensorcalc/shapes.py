@@ -7,6 +7,7 @@ identical.  ``SHAPE[op](args, attrs)`` returns the result shape of a node or rai
 
 from __future__ import annotations
 
+import math
 import operator
 import unicodedata
 
@@ -223,6 +224,57 @@ def _svdvals(args):
     return x.shape[:-2] + (n if m == n or n < m else m,)
 
 
+def reshape_parts(old: Shape, new: Shape):
+    """``(p, q)``: the lengths of the longest common prefix and suffix of dims (names included)
+    that a row-major reshape from ``old`` to ``new`` keeps, when the dims between them are ints
+    of one product, so the reshape is valid at every size of the names; else ``None``.
+
+    >>> reshape_parts(("n", 2, 3), ("n", 6)), reshape_parts(("m", "n"), (6,))
+    ((1, 0), None)
+    """
+    p = 0
+    while p < min(len(old), len(new)) and old[p] == new[p]:
+        p += 1
+    q = 0
+    while q < min(len(old), len(new)) - p and old[-1 - q] == new[-1 - q]:
+        q += 1
+    mid_old, mid_new = old[p : len(old) - q], new[p : len(new) - q]
+    if not all(isinstance(d, int) for d in mid_old + mid_new):
+        return None
+    return (p, q) if math.prod(mid_old) == math.prod(mid_new) else None
+
+
+def _reshape(args, attrs):
+    """A row-major reshape: the sizes must agree for every value of the dimension names."""
+    (x,) = args
+    if reshape_parts(x.shape, attrs) is None:
+        raise ShapeError(
+            "reshape", [x.shape, attrs], f"cannot reshape {x.shape} to {attrs}: the sizes "
+            "differ, or depend on dimension names (give int sizes; names may only stay in "
+            "place, as in reshape(X, (n, 6)) of an n×2×3 X)"
+        )  # fmt: skip
+    return attrs
+
+
+def _kron(args):
+    """``kron(A, B)``: two matrices (or two vectors); axis k has size a_k·b_k, which must be an
+    int (or one of the two a 1)."""
+    a, b = args
+    if a.ndim != b.ndim or a.ndim not in (1, 2):
+        raise ShapeError("kron", [a.shape, b.shape], "needs two matrices or two vectors")
+    out = []
+    for m, p in zip(a.shape, b.shape):
+        if isinstance(m, int) and isinstance(p, int):
+            out.append(check_dim(m * p))
+        elif m == 1 or p == 1:
+            out.append(p if m == 1 else m)
+        else:
+            raise ShapeError(
+                "kron", [a.shape, b.shape], f"the size {m}·{p} is not an int: give int sizes"
+            )
+    return tuple(out)
+
+
 def _einsum(op, args, attrs):
     ins, out = attrs
     if len(ins) != len(args):
@@ -286,9 +338,12 @@ SHAPE = {
         tuple(d for k, d in enumerate(args[0].shape) if k not in attrs) if attrs else ()
     ),  # over all entries, or along the axes in attrs
     Op.STACK: lambda args, attrs: (len(args),) + _same(Op.STACK, args),  # [a, b]: (2,) + a.shape
+    Op.RESHAPE: lambda args, attrs: _reshape(args, attrs),
+    Op.KRON: lambda args, attrs: _kron(args),
     Op.EYE: lambda args, attrs: (attrs[0], attrs[0]),
     Op.VAR: lambda args, attrs: attrs[1],
     Op.SELECT: lambda args, attrs: attrs[:2],
+    Op.COMMUTATION: lambda args, attrs: (attrs[0] * attrs[1],) * 2,
     Op.CONST: lambda args, attrs: attrs[1],
     Op.ARRAY: lambda args, attrs: attrs[0],
 }

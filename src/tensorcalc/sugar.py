@@ -163,6 +163,10 @@ eye = b.eye  # one name a line: documentation tools follow these aliases
 ones = b.ones
 zeros = b.zeros
 transpose = b.transpose
+reshape = b.reshape
+vec = b.vec
+kron = b.kron
+commutation = b.commutation
 
 METHODS.update(
     add=lambda a, o: b.add(a, o),
@@ -272,6 +276,7 @@ def _array_function(a, func, args, kwargs):
     table = {
         "sum": b.sum_, "trace": b.trace, "diag": b.diag, "outer": b.outer, "dot": b.matmul,
         "matmul": b.matmul, "transpose": b.transpose, "inv": inv, "det": det, "norm": norm,
+        "reshape": b.reshape, "kron": b.kron,
     }  # fmt: skip
     fn = table.get(func.__name__)
     if fn is None:

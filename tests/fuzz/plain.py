@@ -84,8 +84,25 @@ STRUCT = {
     Op.SVDVALS: lambda n, a: np.linalg.svd(a, compute_uv=False),
     Op.PINV: lambda n, a: np.linalg.pinv(a),
     Op.STACK: lambda n, *a: np.stack(a),
+    Op.RESHAPE: lambda n, a: np.reshape(a, _reshaped(n.args[0].shape, a.shape, n.shape)),
+    Op.KRON: lambda n, a, b: np.kron(a, b),
     Op.ADD: lambda n, *a: sum(a[1:], a[0]),
 }
+
+
+def _reshaped(old, got, new) -> tuple:
+    """The sizes of a reshape's target: its dimension names read from the argument's value."""
+    sizes = dict(zip(old, got))
+    return tuple(d if isinstance(d, int) else sizes[d] for d in new)
+
+
+def _commutation(m: int, n: int) -> np.ndarray:
+    """K with K vec(A) = vec(A') for m×n A: column j·m + i of vec(A) is row i·n + j."""
+    k = np.zeros((m * n, m * n))
+    for i in range(m):
+        for j in range(n):
+            k[i * n + j, j * m + i] = 1.0
+    return k
 
 
 def _einsum(n: Expr, vals) -> np.ndarray:
@@ -166,6 +183,8 @@ def plain_noise(e: Expr, values: dict, dims=None) -> tuple[np.ndarray, bool]:
                 v = np.zeros((m, size))
                 for i in range(m):
                     v[i, start + i * step] = 1.0
+            elif n.op is Op.COMMUTATION:
+                v = _commutation(*n.attrs)
             elif n.op is Op.ARRAY:
                 v = np.array(n.attrs[1], dtype=float).reshape(n.attrs[0])
             elif n.op is Op.EINSUM:

@@ -148,7 +148,8 @@ values = st.one_of(
 # ``language(kind)`` covers every function and constructor of the grammar (``parse.lower``):
 # the elementwise functions, tr/trace, det, logdet, inv, solve, norm/norm1/norm2, unit, diag,
 # transpose, swapaxes, outer, dot, einsum, sum/mean/softmax/logsumexp over all entries and along an
-# axis, cholesky, phi, eigvalsh, eigvecsh, svdvals, norm_nuc, pinv, matrix_power,
+# axis, cholesky, phi, eigvalsh, eigvecsh, svdvals, norm_nuc, pinv, matrix_power, reshape,
+# vec, kron, commutation,
 # ones/zeros/eye/select, vector(c)/matrix(c), literals, selections (on the concrete axes of
 # ``C`` and ``c``), and powers of every kind: integer, negative, fractional, a variable exponent,
 # a constant base, and powers of dimension-valued constants (Σ 1 = n).  Dimensions appear as
@@ -197,8 +198,10 @@ _LANG_RULES = {
         ("{0}' @ unit({1})", "VV"), ("{0}[0]", "P"), ("sum({0}[1:3])", "P"),
         ("einsum(\"ij,j->\", {0}, {1})", "MV"), ("norm({0} - {1})", "PP"),
         ("tan(tanh({0}) / 2)", "S"), ("arccos(tanh({0}) / 2)", "S"), ("sign(2 + tanh({0})) * {0}", "S"),
-        ("sum(log(diag(cholesky(eye(n) + {0}' @ {0}))))", "M"), ("sum(svdvals(X + {0}))", "R"),
-        ("norm_nuc(X + {0})", "R"), ("sum(pinv(X + {0}) * {1}')", "RR"),
+        ("sum(log(diag(cholesky(eye(n) + {0}' @ {0}))))", "M"), ("sum(svdvals(reshape({0}, (2, 2))))", "P"),
+        ("norm_nuc(reshape({0}, (2, 2)))", "P"), ("sum(pinv(X + {0}) * {1}')", "RR"),
+        ("sum(reshape({0}, (2, 2)) @ reshape({0}, (2, 2))')", "P"),
+        ("kron({0}, {1}) @ kron({1}, {0})", "PP"),
     ],
     "V": [
         ("{0} + {1}", "VV"), ("{0} - {1}", "VV"), ("{0} * {1}", "VV"), ("{0} * {1}", "SV"),
@@ -216,6 +219,7 @@ _LANG_RULES = {
         ("transpose({0}) @ {1}", "MV"),
         ("arcsin(tanh({0}) / 2)", "V"), ("step(2 + tanh({0})) * {0}", "V"),
         ("eigvalsh(A + A' + diag({0}))", "V"), ("eigvecsh(A + A') @ {0}", "V"),
+        ("sum(reshape(outer(c, {0}), (2, 2, -1)), (0, 1))", "V"), ("vec({0})", "V"),
     ],
     "W": [
         ("{0} + {1}", "WW"), ("{0} * {1}", "SW"), ("{0} @ {1}", "RV"), ("{f}({0})", "W"),
@@ -242,6 +246,8 @@ _LANG_RULES = {
     "P": [
         ("{0} + {1}", "PP"), ("{0} * {1}", "SP"), ("{f}({0})", "P"), ("{0}[::-1]", "P"),
         ("C @ {0}", "V"), ("softmax({0})", "P"), ("{0} - mean({0})", "P"),
+        ("vec(reshape({0}, (2, 2)))", "P"), ("commutation(2, 2) @ {0}", "P"),
+        ("kron(reshape({0}, (2, 2)), reshape({1}, (2, 2))) @ {2}", "PPP"),
     ],
 }  # fmt: skip
 

@@ -150,7 +150,7 @@ class _Renderer:
     def r_call(self, p):
         name, extra = p.value
         args = [self.render(c) for c in p.children]
-        if self.b.scalar and name not in ("ones", "zeros", "eye", "select"):
+        if self.b.scalar and name not in ("ones", "zeros", "eye", "select", "commutation"):
             args = [
                 self.b.scalar.format(a) if c.kind == "num" else a for a, c in zip(args, p.children)
             ]
@@ -159,6 +159,9 @@ class _Renderer:
             key, args = name, ["(" + shape + ("," if len(args) == 1 else "") + ")"]
         elif name == "diag":
             key = "diag_vec" if p.children[0].rank == 1 else "diag_mat"
+        elif name == "reshape":  # the sizes, names read from the inputs' shapes
+            dims = [self.r_dim(P("dim", (), d)) for d in extra]
+            key, args = name, args + ["(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"]
         elif name in ("sum", "softmax", "logsumexp") and extra:
             axes = str(extra[0]) if len(extra) == 1 else str(tuple(extra))
             key, args = name + "_axis", args + [axes]

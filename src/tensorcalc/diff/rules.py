@@ -19,6 +19,7 @@ import numpy as np
 from ..build import (
     add,
     array,
+    delta,
     div,
     einsum,
     eye,
@@ -33,6 +34,7 @@ from ..build import (
     zeros,
 )
 from ..ops import Op
+from ..shapes import reshape_parts
 
 
 class Term(NamedTuple):
@@ -239,6 +241,28 @@ def _pinv(n):
     ]
 
 
+def _reshape(n):
+    """∂ reshape(A)/∂A: the kept leading and trailing indices shared (a delta), the ones
+    between tied by a reshaped identity D (``build.delta``), which the product contracts with
+    the adjoint as a reshape of it."""
+    a = n.args[0]
+    p, q = reshape_parts(a.shape, n.shape)
+    o, mid = _o(n), ix(a.ndim - p - q, n.ndim)
+    tie = delta(n.shape[p : n.ndim - q], a.shape[p : a.ndim - q])
+    return [term(1.0, o, o[:p] + mid + o[n.ndim - q :], (tie, o[p : n.ndim - q] + mid))]
+
+
+def _kron(n, i):
+    """∂ kron(A, B)/∂A (i = 0) and /∂B: per axis a reshaped identity ties the index of the
+    product to the pair of indices (of A, of B) it is made of; the other factor is kept."""
+    a, b = n.args
+    r = n.ndim
+    o, la, lb = _o(n), ix(r, r), ix(r, 2 * r)
+    ties = [(delta(n.shape[t : t + 1], (a.shape[t], b.shape[t])), o[t] + la[t] + lb[t])
+            for t in range(r)]  # fmt: skip
+    return [term(1.0, o, (la, lb)[i], *ties, ((b, lb), (a, la))[i])]
+
+
 def _unit_vector(n, i):
     """eᵢ of length n, the i-th column of the identity."""
     return array(np.eye(n)[i])
@@ -261,6 +285,8 @@ PARTIAL = {
     Op.PINV: lambda n, i: _pinv(n),  # dX⁺ = −X⁺ dX X⁺ + X⁺X⁺ᵀ dXᵀ (I − X X⁺) + (I − X⁺X) dXᵀ X⁺ᵀX⁺ (full rank)
     Op.LOGSUMEXP: lambda n, i: [term(1.0, _lse_out(n), _a(n), (func(Op.SOFTMAX, n.args[0], n.attrs or None), _a(n)))],  # d lse(x) = softmax(x)ᵀ dx; along axis k: ∂l_{I∖k}/∂x_I = softmax(x, k)_I
     Op.STACK: lambda n, i: [term(1.0, _o(n), _o(n)[1:], (_unit_vector(len(n.args), i), _o(n)[:1]))],  # d[a, b] = [da, db]: ∂[..]ₖ/∂(entry i) = δₖᵢ
+    Op.RESHAPE: lambda n, i: _reshape(n),  # d reshape(A) = reshape(dA), so d vec(X) = vec(dX)
+    Op.KRON: _kron,  # d kron(A, B) = kron(dA, B) + kron(A, dB)
 }  # fmt: skip
 for _op in D1:
     PARTIAL[_op] = lambda n, i: [
@@ -290,6 +316,8 @@ RULE_NAME = {
     Op.POW: "power rule d aᵇ = b aᵇ⁻¹ da + aᵇ log a db",
     Op.DIV: "quotient rule d(a/b) = (da·b − a·db) / b²",
     Op.STACK: "entry by entry d[a, b] = [da, db]",
+    Op.RESHAPE: "linearity d reshape(A) = reshape(dA)",
+    Op.KRON: "product rule d(A ⊗ B) = dA ⊗ B + A ⊗ dB",
 }
 for _op in D1:
     RULE_NAME[_op] = f"chain rule for {_op.value}"

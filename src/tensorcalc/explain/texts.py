@@ -46,6 +46,8 @@ RULE_TEXT = {
     Op.PINV: "pseudo-inverse rule: dX⁺ = −X⁺ dX X⁺ + X⁺X⁺ᵀ dXᵀ (I − XX⁺) + (I − X⁺X) dXᵀ X⁺ᵀX⁺",
     Op.EIGVECSH: "eigenvector rule: dV = V (F ⊙ (Vᵀ dS V)), F_ij = 1 / (λ_j − λ_i), F_ii = 0",
     Op.STACK: "entry by entry: d[a, b] = [da, db]",
+    Op.RESHAPE: "reshape is linear: d reshape(A) = reshape(dA), and d vec(X) = vec(dX)",
+    Op.KRON: "Kronecker product rule: d(A ⊗ B) = dA ⊗ B + A ⊗ dB",
 }
 
 EINSUM_TEXT = {

@@ -177,6 +177,8 @@ EVAL = {
     Op.SVDVALS: lambda n, v: kernels.svdvals(v[0]),
     Op.PINV: lambda n, v: kernels.pinv(v[0]),
     Op.STACK: lambda n, v: np.stack([_dense(a) for a in v]),  # [a, b]
+    Op.RESHAPE: lambda n, v: kernels.reshape(v[0], n.args[0].shape, n.shape),
+    Op.KRON: lambda n, v: np.kron(v[0], v[1]),
 }
 
 
@@ -219,7 +221,7 @@ def _concrete(shape, dims):
 def _check_sizes(order, dims, max_elements):
     """An ``EvaluationError`` before any work if some node would have too many entries."""
     for n in order:
-        if n.op in (Op.VAR, Op.CONST, Op.SELECT, Op.EYE):
+        if n.op in (Op.VAR, Op.CONST, Op.SELECT, Op.EYE, Op.COMMUTATION):
             continue  # given, a broadcast view, or index vectors
         size = math.prod(_concrete(n.shape, dims))
         if size > max_elements:
@@ -270,6 +272,10 @@ def evaluate(e: Expr, values=None, /, dims=None, max_elements: int = MAX_ELEMENT
             elif n.op is Op.EYE:
                 size = _concrete(n.shape, dims)[0]
                 memo[n] = _Selection(size, np.arange(size), identity=True)
+            elif n.op is Op.COMMUTATION:  # K[i·n + j, j·m + i] = 1: row r reads column idx[r]
+                m, size = n.attrs
+                r = np.arange(m * size)
+                memo[n] = _Selection(m * size, (r % size) * m + r // size)
             else:
                 args = [memo[a] for a in n.args]
                 if n.op is not Op.EINSUM:

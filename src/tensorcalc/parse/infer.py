@@ -165,6 +165,8 @@ class _Check:
                 n.op == "*" and right[1] and len(right[0]) == 1 and not left[0]
             )
             return shape, row and n.op in ("*", "/") and not self.matlab, free
+        if n.op == "kron":  # A \otimes B
+            return self.kron(left[0], right[0])
         if n.op == " " and left[0] and right[0]:
             self.products += 1
         if n.op == " " and (not left[0] or not right[0]):
@@ -221,6 +223,8 @@ class _Check:
             return DIMS[f](n), False, False
         if f == "einsum":
             return self.einsum(n)
+        if f == "reshape":
+            raise Unknown  # the sizes of the result are the literal's: declare the shapes
         if f in ("transpose", "swapaxes") and len(n.args) > 1:
             return self.permute(n)
         vals = [self.sh(a) for a in n.args if not isinstance(a, Num) or f not in AXIS_FUNCS]
@@ -273,6 +277,10 @@ class _Check:
             if s:
                 raise Fail
             return s, False, False
+        if f == "vec" and len(s) in (1, 2):
+            return (s[0] if len(s) == 1 else _Var(),), False, False
+        if f == "kron" and len(vals) == 2:
+            return self.kron(s, vals[1][0])
         if f == "outer" and len(vals) == 2:
             return s + vals[1][0], False, False
         if f == "dot" and len(vals) == 2:
@@ -285,6 +293,12 @@ class _Check:
             self.unify(s[1], t[0])
             return s[:1] + t[1:], False, False
         raise Unknown
+
+    def kron(self, s, t):
+        """kron of two matrices or two vectors: sizes products of theirs, left unknown."""
+        if len(s) != len(t) or len(s) not in (1, 2):
+            raise Fail
+        return tuple(_Var() for _ in s), False, False
 
     def permute(self, n):
         """transpose(T, (axes...)) and swapaxes(T, i, j) on literal axes."""

@@ -136,6 +136,7 @@ FUNCS = {
 OPNAMES = {"Tr": "tr", "trace": "tr", "Trace": "tr", "diag": "diag", "Diag": "diag"}
 # names that \mathrm{...} and \text{...} spell as functions (single letters stay variables)
 UPRIGHT_FUNCS = set(OPNAMES) | {
+    "vec",
     "tr",
     "det",
     "logdet",
@@ -153,6 +154,7 @@ UPRIGHT_FUNCS = set(OPNAMES) | {
 TRANSPOSES = {("CMD", "\\top"), ("LETTER", "T"), ("CMD", "\\intercal"), ("CMD", "\\prime")}
 TRANSPOSES |= {("SYM", "'"), ("TEXT", "mathsf:T"), ("TEXT", "mathrm:T"), ("TEXT", "text:T")}
 EXPLICIT = {"\\odot": "*", "\\circ": "*", "/": "/", "\\div": "/"}
+EXPLICIT |= {"\\otimes": "kron"}  # the Kronecker product, as ⊙ binds
 EXPLICIT |= {"\\cdot": " ", "\\times": " ", "*": " ", "\\ast": " "}
 JUX = " "  # the BinOp op of juxtaposition: ``@``, or ``*`` beside a scalar (see lower)
 

@@ -58,6 +58,7 @@ ONE_ARG = {
     "logsumexp": lambda x: b.func(Op.LOGSUMEXP, x),
     "softmax": lambda x: b.func(Op.SOFTMAX, x),
     "transpose": b.transpose,
+    "vec": b.vec,  # the column-stacking vec of Magnus and Neudecker: reshape(X', m*n)
     "vector": lambda x: _scalar_const("vector", x),
     "matrix": lambda x: _scalar_const("matrix", x),
 }
@@ -74,6 +75,7 @@ TWO_ARG = {
     "outer": b.outer,
     "dot": b.matmul,
     "solve": lambda a, c: b.matmul(b.func(Op.INV, a), c),  # solve(A, B) = A⁻¹ B
+    "kron": b.kron,  # the Kronecker product (LaTeX: A \otimes B)
 }
 AXES_ARGS = {  # f(X, constant ints...): axes as literals, as NumPy writes them
     "transpose": (b.transpose, "transpose(T) or transpose(T, (0, 2, 1))", (0, 1)),
@@ -91,6 +93,7 @@ DIM_FUNCS = {
     "ones": b.ones,
     "zeros": b.zeros,
     "select": lambda dims: b.select(*dims),
+    "commutation": lambda dims: b.commutation(*dims),  # K_{m,n}: K vec(A) = vec(A')
 }
 FUNCTIONS = sorted(
     set(ELEMENTWISE)
@@ -99,7 +102,7 @@ FUNCTIONS = sorted(
     | set(DIM_FUNCS)
     | set(AXIS)
     | set(AXES_ARGS)
-    | {"einsum"}
+    | {"einsum", "reshape"}
 )
 
 
@@ -165,6 +168,8 @@ def _names(n, out):
     elif isinstance(n, BinOp):
         _names(n.left, out)
         _names(n.right, out)
+    elif isinstance(n, Call) and n.func == "reshape" and n.args:
+        _names(n.args[0], out)  # the rest are sizes: ints and dimension names
     elif isinstance(n, Call) and n.func not in DIM_FUNCS:
         for a in n.args:
             _names(a, out)
@@ -307,6 +312,8 @@ class Lowering:
             return _Val(b.div(a, c), scaled_row)
         if n.op == "^":
             return _Val(b.pow_(a, c))
+        if n.op == "kron":  # the LaTeX reader's A \otimes B
+            return _Val(b.kron(a, c))
         if n.op == " ":
             self.products.append((n, a.shape, c.shape))
         if n.op == " " and (a.ndim == 0 or c.ndim == 0):  # juxtaposition beside a scalar
@@ -348,6 +355,8 @@ class Lowering:
             return _Val(DIM_FUNCS[f](self.dims(n)))
         if f == "einsum":
             return _Val(self.einsum(n))
+        if f == "reshape" and not n.kwargs:
+            return _Val(b.reshape(self.lower(n.args[0]).e, self.shape_args(n)))
         kwargs = dict(n.kwargs)
         if f == "norm" and (len(n.args) > 1 or kwargs):
             return _Val(self.norm(n, kwargs))
@@ -410,6 +419,27 @@ class Lowering:
                 f"{n.func}() needs {'one dimension' if n.func == 'eye' else 'dimensions'}", n.pos
             )
         return as_shape(dims)
+
+    def shape_args(self, n):
+        """The sizes of ``reshape(X, 2, 3)``, ``reshape(X, (2, 3))`` or ``reshape(X, (n, -1))``:
+        ints (one may be -1) and dimension names."""
+        usage = "reshape(X, (2, 3)) takes X and sizes: ints (one may be -1) or dimension names"
+        items = list(n.args[1:])
+        if len(items) == 1 and isinstance(items[0], Tuple):
+            items = list(items[0].items)
+        if not items:
+            self.error(usage, n.pos)
+        dims = []
+        for a in items:
+            if isinstance(a, Name):
+                dims.append(a.id)
+            elif isinstance(a, Neg) and isinstance(a.arg, Num) and a.arg.value == 1:
+                dims.append(-1)
+            elif isinstance(a, Num) and a.value == int(a.value) and a.value > 0:
+                dims.append(int(a.value))
+            else:
+                self.error(usage, a.pos)
+        return tuple(dims)
 
     def select_args(self, n):
         vals = []

@@ -45,6 +45,8 @@ def lprec(p: P) -> int:
         return 19
     if p.kind == "call" and p.value[0] == "solve":
         return 20
+    if p.kind == "call" and p.value[0] == "kron":  # A \otimes B binds as ⊙ does
+        return 15
     return prec(p)
 
 
@@ -69,7 +71,7 @@ def base(p: P) -> str:
     one symbol or a function call, so a superscript never lands on a product, sum, fraction,
     solve or another superscript."""
     plain = p.kind in ("var", "array") or (
-        p.kind == "call" and p.value[0] not in ("inv", "solve", "sqrt")
+        p.kind == "call" and p.value[0] not in ("inv", "solve", "sqrt", "kron")
     )
     if p.kind == "num" and p.value >= 0:
         plain = True
@@ -167,6 +169,10 @@ def _call(p):
     if fn in ("eye", "ones", "zeros"):
         sym = {"eye": "I", "ones": r"\mathbf{1}", "zeros": r"\mathbf{0}"}[fn]
         return sym + "_{" + r" \times ".join(args) + "}"
+    if fn == "kron":
+        return wrap(p.children[0], 16) + r" \otimes " + wrap(p.children[1], 16)
+    if fn == "reshape":  # \operatorname{reshape}(X, 2, 3): the sizes as arguments
+        args += [str(d) if isinstance(d, int) else name(d) for d in extra]
     if fn in ("sum", "softmax", "logsumexp") and extra:  # along an axis
         axes = ", ".join(map(str, extra))
         return r"\operatorname{" + fn + "}_{" + axes + r"}\left(" + args[0] + r"\right)"

@@ -176,6 +176,8 @@ def node_tree(e: Expr, bcast_ok: bool, sub) -> P:
         return P("array", (), e.attrs, e.ndim)
     if op is Op.SELECT:
         return call("select", *(P("dim", (), v) for v in e.attrs), rank=2)
+    if op is Op.COMMUTATION:
+        return call("commutation", *(P("dim", (), v) for v in e.attrs), rank=2)
     if op is Op.STACK:  # [a, b, ...]: the entries, each printed whole
         return P("stack", tuple(sub(a, False) for a in e.args), None, e.ndim)
     if op is Op.ADD:
@@ -187,9 +189,22 @@ def node_tree(e: Expr, bcast_ok: bool, sub) -> P:
         ok = (not _is_bcast(a), not _is_bcast(b))
         ta, tb = sub(a, ok[1]), sub(b, ok[0])
         return P("pow" if op is Op.POW else "div", (ta, tb), None, e.ndim)
+    if op is Op.RESHAPE and (v := _vec_of(e)) is not None:
+        return call("vec", sub(v, False), rank=1)
     if KIND[op] == UNARY or op in NAMES:
-        return call(NAMES[op], sub(e.args[0], False), rank=e.ndim, extra=e.attrs)  # an axis
+        args = (sub(a, False) for a in e.args)  # an axis, or the shape of a reshape, in extra
+        return call(NAMES[op], *args, rank=e.ndim, extra=e.attrs)
     raise NotImplementedError(op)  # pragma: no cover - the registry test guards this
+
+
+def _vec_of(e: Expr):
+    """X when ``e`` is vec(X) = reshape(X', mn) (the reshape of a transposed matrix to a
+    vector), else ``None``."""
+    a = e.args[0]
+    if e.ndim != 1 or a.ndim != 2 or a.op is not Op.EINSUM or len(a.args) != 1:
+        return None
+    ((labels,), out) = a.attrs
+    return a.args[0] if len(set(labels)) == 2 and tuple(labels) == out[::-1] else None
 
 
 def _is_bcast(e):

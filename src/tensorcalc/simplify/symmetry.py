@@ -54,6 +54,7 @@ SYMMETRIC = {
     Op.EYE: lambda e: True,  # I
     Op.SELECT: lambda e: e.attrs[0] == e.attrs[1],  # a square selection is the reversal J = Jᵀ
     Op.ARRAY: _array,
+    Op.COMMUTATION: lambda e: e.attrs[0] == e.attrs[1],  # K_{n,n} = K_{n,n}ᵀ (K_{m,n}ᵀ = K_{n,m})
     Op.EINSUM: _product,
     Op.ADD: _sum,
     Op.POW: _args,  # S^k elementwise
@@ -75,6 +76,8 @@ SYMMETRIC = {
         all(r.op is Op.STACK for r in e.args)
         and all(r.args[j] is e.args[j].args[i] for i, r in enumerate(e.args) for j in range(i))
     ),  # [[a, b], [b, c]]
+    Op.RESHAPE: lambda e: False,  # not in general
+    Op.KRON: _args,  # (S ⊗ T)ᵀ = Sᵀ ⊗ Tᵀ = S ⊗ T
 }
 SYMMETRIC.update({op: _args for op in Op if KIND[op] == UNARY})  # f(S) elementwise
 

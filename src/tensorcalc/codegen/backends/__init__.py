@@ -70,6 +70,10 @@ FUNCTIONS = (
     "eigvecsh",  # its eigenvectors (columns), each's largest-magnitude entry positive
     "svdvals",  # singular values, descending
     "pinv",  # the Moore–Penrose pseudo-inverse
+    "reshape",  # reshape(x, (2, 3)): row-major, as NumPy's
+    "vec",  # vec(X) = reshape(X', m*n): the columns stacked
+    "kron",  # kron(A, B): the Kronecker product of two matrices or two vectors
+    "commutation",  # commutation(m, n): K[i*n + j, j*m + i] = 1, so K @ vec(A) = vec(A')
     "stack",  # stack([a, b]): entries of one shape as a new first axis (a literal [a, b])
     "copy",  # copy(x): a result that is an input, a view of one or another result (writable arrays)
 )  # fmt: skip

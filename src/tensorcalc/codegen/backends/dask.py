@@ -7,7 +7,7 @@ logistic-regression one, ``X' @ (y * sigmoid(...))``, runs chunk by chunk.  ``in
 
 from . import Backend
 from .numpy import BACKEND as NUMPY
-from .numpy import PLACE_WHERE
+from .numpy import KRON, PLACE_WHERE
 
 _SMALL = """def _small(fn, *xs):
     return da.from_array(fn(*(np.asarray(x) for x in xs)))"""
@@ -89,6 +89,10 @@ BACKEND = Backend(
         "eigvecsh": "_eigvecsh({0})",
         "svdvals": "_small(lambda a: np.linalg.svd(a, compute_uv=False), {0})",
         "pinv": "_small(np.linalg.pinv, {0})",
+        "reshape": "da.reshape(da.reshape({0}, (-1,)), {1})",  # dask splits and merges only
+        "vec": "da.reshape(da.transpose({0}), (-1,))",
+        "kron": "_kron({0}, {1})",
+        "commutation": "da.from_array(_commutation({0}, {1}))",
         "softmax": "_softmax({0})",
         "logsumexp": "_logsumexp({0})",
         "sum": "da.sum({0})",
@@ -116,6 +120,8 @@ BACKEND = Backend(
     outer="da.outer({0}, {1})",
     asarray="da.asarray({0})",
     helpers={
+        "_kron": KRON.replace("{lib}", "da"),
+        "_commutation": NUMPY.helpers["_commutation"],
         "_softmax_axis": _SOFTMAX_AXIS,
         "_logsumexp_axis": _LSE_AXIS,
         "_select": _SELECT,

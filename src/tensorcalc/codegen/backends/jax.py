@@ -35,6 +35,10 @@ _EIGVECSH = """def _eigvecsh(s):
     return v * jnp.sign(jnp.take_along_axis(v, k, axis=-2))"""
 
 _UNIT = NUMPY.helpers["_unit"].replace("np.", "jnp.")
+_COMMUTATION = """def _commutation(m, n):
+    # K[i*n + j, j*m + i] = 1: K @ vec(A) = vec(A') for an m-by-n A (a permuted identity)
+    r = jnp.arange(m * n)
+    return jnp.eye(m * n)[(r % n) * m + r // n]"""
 _SELECT = """def _select(m, n, start, step):
     return jnp.zeros((m, n)).at[jnp.arange(m), start + step * jnp.arange(m)].set(1.0)"""
 
@@ -75,6 +79,10 @@ BACKEND = Backend(
         "eigvecsh": "_eigvecsh({0})",
         "svdvals": "jnp.linalg.svd({0}, compute_uv=False)",
         "pinv": "jnp.linalg.pinv({0})",
+        "reshape": "jnp.reshape({0}, {1})",
+        "vec": "jnp.reshape(jnp.transpose({0}), (-1,))",
+        "kron": "jnp.kron({0}, {1})",
+        "commutation": "_commutation({0}, {1})",
         "softmax": "_softmax({0})",
         "logsumexp": "jax.scipy.special.logsumexp({0})",
         "sum": "jnp.sum({0})",
@@ -106,6 +114,7 @@ BACKEND = Backend(
         "_scatter": _SCATTER,
         "_place": PLACE_WHERE.replace("np.", "jnp."),
         "_softmax": _SOFTMAX,
+        "_commutation": _COMMUTATION,
         "_unit": _UNIT,
         "_cholesky": NUMPY.helpers["_cholesky"].replace("np.", "jnp."),
         "_phi": NUMPY.helpers["_phi"].replace("np.", "jnp."),

@@ -10,11 +10,15 @@ float32 arrays by default, so inputs and constants are float64 explicitly; it la
 """
 
 from . import Backend
-from .numpy import _EIGVECSH, PLACE_WHERE
+from .numpy import _EIGVECSH, KRON, PLACE_WHERE
 from .numpy import BACKEND as NUMPY
 
 _SOFTPLUS = """def _softplus(x):
     return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))"""
+_COMMUTATION = """def _commutation(m, n):
+    # K[i*n + j, j*m + i] = 1: K @ vec(A) = vec(A') for an m-by-n A (a permuted identity)
+    r = onp.arange(m * n)
+    return onp.eye(m * n)[(r % n) * m + r // n]"""
 _SELECT = """def _select(m, n, start, step):
     out = onp.zeros((m, n))
     out[onp.arange(m), start + step * onp.arange(m)] = 1.0
@@ -56,12 +60,15 @@ BACKEND = Backend(
         "gram": "{0}.T @ ({1}[:, None] * {0})",
         "stack": f"np.stack([np.array(x, {_F64}) for x in {{0}}])",
         "svdvals": "_svals({0})",
+        "kron": "_kron({0}, {1})",
+        "commutation": f"np.array(_commutation({{0}}, {{1}}), {_F64})",
     },
     einsum=NUMPY.einsum,
     outer="np.outer({0}, {1})",
     asarray=f"np.array({{0}}, {_F64})",
     helpers={k: v for k, v in NUMPY.helpers.items() if k != "_gram"}
     | {"_softplus": _SOFTPLUS, "_select": _SELECT, "_place": PLACE_WHERE, "_phi": _PHI}
+    | {"_kron": KRON.replace("{lib}", "np"), "_commutation": _COMMUTATION}
     | {"_svals": _SVALS, "_pinv": _PINV, "_eigvecsh": _EIGVECSH.replace(", initial=0.0", "")},
     module="mxnet",
     place_deltas=False,  # its broadcasting stops at rank 5 and it has no & of booleans

@@ -133,6 +133,18 @@ _LSE_AXIS = """def _logsumexp_axis(x, axis):
     m = np.max(x, axis=axis, keepdims=True)
     return np.squeeze(m, axis) + np.log(np.sum(np.exp(x - m), axis=axis))"""
 
+_COMMUTATION = """def _commutation(m, n):
+    # K[i*n + j, j*m + i] = 1: K @ vec(A) = vec(A') for an m-by-n A (a permuted identity)
+    r = np.arange(m * n)
+    return np.eye(m * n)[(r % n) * m + r // n]"""
+
+KRON = """def _kron(a, b):
+    # the Kronecker product of two matrices (or two vectors) as an outer product, reshaped
+    if len(a.shape) == 1:
+        return {lib}.reshape({lib}.einsum("i,k->ik", a, b), (-1,))
+    rows, cols = a.shape[0] * b.shape[0], a.shape[1] * b.shape[1]
+    return {lib}.reshape({lib}.einsum("ij,kl->ikjl", a, b), (rows, cols))"""
+
 BACKEND = Backend(
     name="numpy",
     imports=("import numpy as np",),
@@ -165,6 +177,10 @@ BACKEND = Backend(
         "eigvecsh": "_eigvecsh({0})",
         "svdvals": "_full_rank({0})",
         "pinv": "_pinv({0})",
+        "reshape": "np.reshape({0}, {1})",
+        "vec": "np.reshape(np.transpose({0}), (-1,))",
+        "kron": "np.kron({0}, {1})",
+        "commutation": "_commutation({0}, {1})",
         "softmax": "_softmax({0})",
         "logsumexp": "_logsumexp({0})",
         "sum": "np.sum({0})",
@@ -195,6 +211,7 @@ BACKEND = Backend(
         "_float": _FLOAT,
         "_softmax_axis": _SOFTMAX_AXIS,
         "_logsumexp_axis": _LSE_AXIS,
+        "_commutation": _COMMUTATION,
         "_select": _SELECT,
         "_scatter": _SCATTER,
         "_place": _PLACE,

@@ -12,6 +12,7 @@ tensor first (float64 for Python numbers, the array's own dtype otherwise).
 import importlib
 
 from . import Backend
+from .numpy import KRON
 
 _SOFTMAX = """def _softmax(x):
     return tf.reshape(tf.nn.softmax(tf.reshape(x, [-1])), tf.shape(x))"""
@@ -41,6 +42,10 @@ _SOFTMAX_AXIS = """def _softmax_axis(x, axis):
     return tf.exp(x - tf.reduce_logsumexp(x, axis=list(axis), keepdims=True))"""
 _WHERE = """def _where(mask, x):
     return tf.where(mask, x, tf.zeros((), dtype=x.dtype))"""
+_COMMUTATION = """def _commutation(m, n, dtype):
+    # K[i*n + j, j*m + i] = 1: K @ vec(A) = vec(A') for an m-by-n A (a permuted identity)
+    r = tf.range(m * n)
+    return tf.gather(tf.eye(m * n, dtype=dtype), (r % n) * m + r // n)"""
 _SELECT = """def _select(m, n, start, step, dtype):
     return tf.one_hot(start + step * tf.range(m), n, dtype=dtype)"""
 
@@ -127,6 +132,10 @@ BACKEND = Backend(
         "eigvecsh": "_eigvecsh({0})",
         "svdvals": "tf.linalg.svd({0}, compute_uv=False)",
         "pinv": "tf.linalg.pinv({0})",
+        "reshape": "tf.reshape({0}, {1})",
+        "vec": "tf.reshape(tf.transpose({0}), (-1,))",
+        "kron": "_kron({0}, {1})",
+        "commutation": "_commutation({0}, {1}, _dt)",
         "softmax": "_softmax({0})",
         "logsumexp": "tf.reduce_logsumexp({0})",
         "sum": "tf.reduce_sum({0})",
@@ -154,6 +163,8 @@ BACKEND = Backend(
     outer="tf.tensordot({0}, {1}, 0)",
     asarray="tf.convert_to_tensor({0}, dtype_hint=tf.float64)",
     helpers={
+        "_kron": KRON.replace("{lib}", "tf"),
+        "_commutation": _COMMUTATION,
         "_select": _SELECT,
         "_stack": _STACK,
         "_scatter": _SCATTER,

@@ -1,6 +1,7 @@
 """PyTorch backend: runs on the device and dtype of the inputs (CUDA tensors stay on CUDA)."""
 
 from . import Backend
+from .numpy import KRON
 
 _SOFTMAX = """def _softmax(x):
     return torch.softmax(x.reshape(-1), 0).reshape(x.shape)"""
@@ -30,6 +31,10 @@ _UNIT = """def _unit(x):
     r = torch.sqrt(torch.sum(x * x))
     return x / torch.where(r == 0, torch.ones_like(r), r)"""
 
+_COMMUTATION = """def _commutation(m, n, **new):
+    # K[i*n + j, j*m + i] = 1: K @ vec(A) = vec(A') for an m-by-n A (a permuted identity)
+    r = torch.arange(m * n)
+    return torch.eye(m * n, **new)[(r % n) * m + r // n]"""
 _SELECT = """def _select(m, n, start, step, **new):
     out = torch.zeros((m, n), **new)
     out[torch.arange(m), start + step * torch.arange(m)] = 1.0
@@ -101,6 +106,10 @@ BACKEND = Backend(
         "eigvecsh": "_eigvecsh({0})",
         "svdvals": "torch.linalg.svdvals({0})",
         "pinv": "torch.linalg.pinv({0})",
+        "reshape": "torch.reshape({0}, {1})",
+        "vec": "torch.reshape(torch.transpose({0}, 0, 1), (-1,))",
+        "kron": "_kron({0}, {1})",  # torch.kron views its inputs: a transposed one raises
+        "commutation": "_commutation({0}, {1}, **_new)",
         "softmax": "_softmax({0})",
         "logsumexp": "torch.logsumexp(({0}).reshape(-1), 0)",
         "sum": "torch.sum({0})",
@@ -141,6 +150,8 @@ BACKEND = Backend(
         "_eigvecsh": _EIGVECSH,
         "_gram": _GRAM,
         "_softmax": _SOFTMAX,
+        "_commutation": _COMMUTATION,
+        "_kron": KRON.replace("{lib}", "torch"),
         "_softmax_axis": _SOFTMAX_AXIS,
         "_step": _STEP,
     },
