@@ -19,6 +19,7 @@ import numpy as np
 from ..build import (
     add,
     array,
+    const,
     delta,
     div,
     einsum,
@@ -28,7 +29,6 @@ from ..build import (
     neg,
     ones,
     pow_,
-    select,
     sub,
     unary,
     zeros,
@@ -178,21 +178,19 @@ def _eigvec(n, c, d):
 
 
 def _svd_vectors(n):
-    """The singular vectors on the smaller side, descending (eigenvectors of XᵀX or XXᵀ with
-    their columns reversed), and whether they are the right ones (m ≥ n)."""
+    """The singular vectors on the smaller side, descending: the eigenvectors of −XᵀX or −XXᵀ
+    (ascending in −σ², so no reversal, which a named size could not write), and whether they are
+    the right ones (m ≥ n; the shape rule admits named sizes only for a square X)."""
     x = n.args[0]
     m, k = x.shape[-2:]
     right = m == k or k < m
     s = _stack(n)
     gram = (
-        einsum([(x, s + ("p", "a")), (x, s + ("p", "b"))], s + ("a", "b"))
+        einsum([(x, s + ("p", "a")), (x, s + ("p", "b")), (const(-1.0), ())], s + ("a", "b"))
         if right
-        else (einsum([(x, s + ("a", "p")), (x, s + ("b", "p"))], s + ("a", "b")))
+        else einsum([(x, s + ("a", "p")), (x, s + ("b", "p")), (const(-1.0), ())], s + ("a", "b"))
     )
-    size = n.shape[-1]
-    flip = select(size, size, size - 1, -1)
-    v = einsum([(func(Op.EIGVECSH, gram), s + ("a", "b")), (flip, ("c", "b"))], s + ("a", "c"))
-    return v, right
+    return func(Op.EIGVECSH, gram), right
 
 
 def _svdvals(n):
