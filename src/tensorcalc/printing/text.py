@@ -59,11 +59,19 @@ def _binop(sym):
             return render(b)
         assoc = (sym == "@" and _pure_chain(b, a)) or (sym == "*" and a.rank == 0)
         right_min = 20 if assoc and (b.kind != "div" or sym == "*") else 21
-        if sym == "*" and a.kind == "matmul" and a.rank == 0 and b.rank:  # (x' @ A @ x) * B
-            return f"({render(a)}) {sym} {wrap(b, right_min)}"
+        if sym == "*" and _inner(a):  # (x' @ A @ x) * B, (a' @ c) * (b' @ x)
+            right = f"({render(b)})" if _inner(b) else wrap(b, right_min)
+            return f"({render(a)}) {sym} {right}"
+        if sym == "*" and _inner(b) and a.kind != "num":  # s * (a' @ c), but 2 * x' @ A @ x
+            return f"{wrap(a, 20)} {sym} ({render(b)})"
         return f"{wrap(a, 20)} {sym} {wrap(b, right_min)}"
 
     return f
+
+
+def _inner(p: P) -> bool:
+    """A scalar ``@`` product (``a' @ c``), bracketed as a factor of ``*``."""
+    return p.kind == "matmul" and p.rank == 0
 
 
 def _pure_chain(p: P, left: P | None = None) -> bool:
