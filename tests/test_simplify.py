@@ -58,7 +58,7 @@ EXPERT = [
         "2 * ((x' @ A @ x) * (A + A') + (A + A') @ x @ x' @ (A + A'))",
     ),
     ("logdet(X' @ X)", "X", "X=m,n", 1, None, "2 * X @ inv(X' @ X)"),
-    ("x / norm(x)", "x", "x=n", 1, None, "(eye(n) - x / (x' @ x) @ x') / norm(x)"),  # (I - x xᵀ/xᵀx)/‖x‖
+    ("x / norm(x)", "x", "x=n", 1, None, "(eye(n) - x @ x' / (x' @ x)) / norm(x)"),  # (I - x xᵀ/xᵀx)/‖x‖
     ("logdet(diag(x))", "x", "x=n", 1, None, "1 / x"),
     ("tr(X @ B @ X')", "X", "X=m,n B=n,n", 1, None, "X @ (B + B')"),
     ("a' @ x", "x", "a=n x=n", 1, "numerator", "a'"),
@@ -182,6 +182,16 @@ REWRITE_CASES = [
         "softmax(X, 1)",
     ),
     ("delta_joins_vectors", tc.diag(x) @ tc.diag(z), "diag(z * x)"),
+    (
+        "ones_once",
+        b.einsum([(b.ones(("n",)), "i"), (b.ones(("n",)), "i")], "") * p,
+        "p * sum(ones(n))",
+    ),  # norm(ones(n))^2 is n
+    (
+        "ones_once",
+        b.einsum([(b.ones(("n", "n")), "ij"), (b.ones(("n",)), "j"), (x, "i")], "i"),
+        "sum(ones(n)) * x",
+    ),
 ]
 
 

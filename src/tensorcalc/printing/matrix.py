@@ -344,7 +344,6 @@ def _absorb_selects(ops, out, sub):
 
 def _einsum_body(ops, out, sub):
     sub = _once(sub)  # the fallback prints the operands again: twice per level is 2^depth
-    ops = _through_deltas(ops, out)
     split = _split_scalars(ops, out, sub)
     if split is not None:
         return split
@@ -364,18 +363,6 @@ def _einsum_body(ops, out, sub):
     if not out and all(not p.labels for p in parts):  # scalars: 2 * x * y * sin(x) * (x + 1)
         parts = sorted(parts, key=_scalar_order)
     return _search_flips(parts, symmetric, out) or _fallback(ops, out, sub)
-
-
-def _through_deltas(ops, out):
-    """Vectors on both indices of a kept identity δᵢⱼ moved onto one of them (δᵢⱼ bⱼ = δᵢⱼ bᵢ),
-    so ``diag(b) @ diag(a)`` reads ``diag(a * b)``; ``ops`` unchanged when nothing merges."""
-    for e, ls in ops:
-        if e.op is Op.EYE and len(set(ls)) == 2 and set(ls) <= set(out):
-            i, j = ls
-            on = [ls2 for a, ls2 in ops if a.ndim == 1]
-            if (i,) in on and (j,) in on:
-                return [(a, (i,) if a.ndim == 1 and lb == (j,) else lb) for a, lb in ops]
-    return ops
 
 
 def _groups(ops):
@@ -571,6 +558,42 @@ def row(p):
         m, v = p.children
         return matmul(row(v), P("T", (call("inv", m, rank=2),), None, 2), 1)
     return P("T", (p,), None, 1)
+
+
+def named_sizes(tree: P, taken=()) -> P:
+    """``sum(ones(n))`` as the size ``n`` (kind ``"size"``, the dimensions as children), as
+    LaTeX and explanations show it; the tree unchanged where a variable has a dimension's name
+    or is ``taken`` (``n`` would then read as that variable).  The text printer keeps ``sum(ones(n))``: a bare
+    ``n`` in the input language is a scalar variable."""
+    names, stack, seen = set(taken), [tree], set()
+    while stack:
+        p = stack.pop()
+        if p not in seen:
+            seen.add(p)
+            names |= {p.value} if p.kind == "var" else set()
+            stack.extend(p.children)
+    memo: dict = {}
+
+    def swap(p):
+        if p not in memo:
+            kids = tuple(swap(c) for c in p.children)
+            dims = _counted(p)
+            if dims and not {str(d.value) for d in dims} & names:
+                memo[p] = P("size", dims, None, 0)
+            else:
+                memo[p] = p if kids == p.children else P(p.kind, kids, p.value, p.rank)
+        return memo[p]
+
+    return swap(tree)
+
+
+def _counted(p: P):
+    """The dimensions of ``sum(ones(dims))`` (a count of entries), else ``None``."""
+    if p.kind == "call" and p.value == ("sum", ()) and p.children[0].kind == "call":
+        inner = p.children[0]
+        if inner.value == ("ones", ()):
+            return inner.children
+    return None
 
 
 def is_unit(p):

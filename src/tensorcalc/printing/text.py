@@ -31,6 +31,8 @@ def nested(shape, values, fmt=fmt_num) -> str:
 
 
 def prec(p: P) -> int:
+    if (p.kind == "num" and p.value < 0) or (p.kind == "size" and len(p.children) > 1):
+        return PREC["mul"] if p.kind == "size" else PREC["neg"]
     if p.kind == "num" and p.value < 0:
         return PREC["neg"]
     if p.kind == "neg":  # -A @ x binds like its @: X * (-A @ x), never X * -A @ x
@@ -99,6 +101,7 @@ def _einsum(p):
 RENDER = {
     "var": lambda p: p.value,
     "dim": lambda p: str(p.value),
+    "size": lambda p: " * ".join(str(d.value) for d in p.children),  # explanations only
     "num": lambda p: fmt_num(p.value),
     "array": lambda p: nested(*p.value),
     "add": _add,

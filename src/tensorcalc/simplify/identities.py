@@ -9,7 +9,9 @@ form at random values (tests/test_simplify.py).
 * ``exp(x) / sum(exp(x))`` is ``softmax(x)`` (along axes too): the gradient of
   ``log(sum(exp(x)))``, whose Hessian is then diag(s) − s sᵀ;
 * a delta between two output indices makes the factors on either index one vector:
-  ``a_i δ_ij b_j = (a ⊙ b)_i δ_ij``, so ``diag(a) @ diag(b)`` is ``diag(a * b)``.
+  ``a_i δ_ij b_j = (a ⊙ b)_i δ_ij``, so ``diag(a) @ diag(b)`` is ``diag(a * b)``;
+* a product of all-ones factors is all ones: ``ones(n)' @ ones(n)`` (``norm(ones(n))^2``) is
+  ``sum(ones(n))``, the size n.
 """
 
 from __future__ import annotations
@@ -75,6 +77,19 @@ def delta_joins_vectors(e):
     return None
 
 
+def ones_once(e):
+    # 1_I 1_J = 1_J for index sets I ⊆ J: ones(n)' @ ones(n) = Σᵢ 1 = n, not n²
+    ops, out = _ops(e)
+    for k, (a, ls) in enumerate(ops):
+        if a.op is Op.CONST and a.attrs[0] == 1.0 and len(set(ls)) == len(ls):
+            if any(
+                j != k and b.op is Op.CONST and b.attrs[0] == 1.0 and set(ls) <= set(lb)
+                for j, (b, lb) in enumerate(ops)
+            ):
+                return einsum([o for j, o in enumerate(ops) if j != k], out)
+    return None
+
+
 def _sum_of_exp(d):
     """``(x, labels, out)`` when ``d`` is Σ_K exp(x), broadcast by ones factors or not (one
     factor exp(x), the others ones), else ``None``."""
@@ -125,6 +140,6 @@ def exp_over_sum_is_softmax(e):
 
 
 IDENTITIES = {
-    Op.EINSUM: [softmax_sums_to_one, exp_over_sum_is_softmax, delta_joins_vectors],
+    Op.EINSUM: [softmax_sums_to_one, exp_over_sum_is_softmax, delta_joins_vectors, ones_once],
     Op.LOG: [log_of_sum_of_exp],
 }
