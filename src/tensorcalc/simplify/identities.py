@@ -11,7 +11,9 @@ form at random values (tests/test_simplify.py).
 * a delta between two output indices makes the factors on either index one vector:
   ``a_i δ_ij b_j = (a ⊙ b)_i δ_ij``, so ``diag(a) @ diag(b)`` is ``diag(a * b)``;
 * a product of all-ones factors is all ones: ``ones(n)' @ ones(n)`` (``norm(ones(n))^2``) is
-  ``sum(ones(n))``, the size n.
+  ``sum(ones(n))``, the size n;
+* a factor on one index of a kept delta sits on its first index (``δ_pq b_q = δ_pq b_p``), the
+  form ``diag(b)`` builds, so a printed derivative reads back as the same node.
 """
 
 from __future__ import annotations
@@ -74,6 +76,23 @@ def delta_joins_vectors(e):
             for j, (b, lb) in enumerate(ops)
         ]
         return einsum(moved, out)
+    return None
+
+
+def delta_first_index(e):
+    # δ_pq b_q = δ_pq b_p (p, q both outputs): a factor on one side of a kept delta sits on its
+    # first index, as diag(b) builds it, so d(a / x) = -a * diag(1 / x^2) reads back as itself
+    ops, out = _ops(e)
+    for k, (a, ls) in enumerate(ops):
+        if a.op is not Op.EYE or ls[0] == ls[1] or not set(ls) <= set(out):
+            continue
+        p, q = ls
+        if any(j != k and q in lb and p not in lb for j, (_, lb) in enumerate(ops)):
+            moved = [
+                (b, tuple(p if x == q else x for x in lb)) if j != k and p not in lb else (b, lb)
+                for j, (b, lb) in enumerate(ops)
+            ]
+            return einsum(moved, out)
     return None
 
 
@@ -140,6 +159,12 @@ def exp_over_sum_is_softmax(e):
 
 
 IDENTITIES = {
-    Op.EINSUM: [softmax_sums_to_one, exp_over_sum_is_softmax, delta_joins_vectors, ones_once],
+    Op.EINSUM: [
+        softmax_sums_to_one,
+        exp_over_sum_is_softmax,
+        delta_joins_vectors,
+        delta_first_index,
+        ones_once,
+    ],
     Op.LOG: [log_of_sum_of_exp],
 }
