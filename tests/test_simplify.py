@@ -182,6 +182,7 @@ REWRITE_CASES = [
         "softmax(X, 1)",
     ),
     ("delta_joins_vectors", tc.diag(x) @ tc.diag(z), "diag(z * x)"),
+    ("delta_first_index", b.einsum([(b.eye("n"), "ij"), (x, "j")], "ij") * p, "p * diag(x)"),
     (
         "ones_once",
         b.einsum([(b.ones(("n",)), "i"), (b.ones(("n",)), "i")], "") * p,

@@ -17,7 +17,9 @@ derivative back):
   ambiguous in the language's elementwise semantics and is an error.
 * **Names.**  Single letters, Greek letters (``\theta``), ``\mathbf{x}``, ``\boldsymbol{x}``,
   ``\mathrm{name}``; digit subscripts belong to the name (``W_{2}`` is ``W2``).  ``I_{n}`` is
-  the identity, ``\mathbf{1}_{n}`` and ``\mathbf{0}_{n \times m}`` are ones and zeros.
+  the identity, ``\mathbf{1}_{n}`` and ``\mathbf{0}_{n \times m}`` are ones and zeros.  A bare
+  name that the declared shapes use as a dimension, and do not declare, is that size
+  (``\frac{x}{n}`` with x: n is ``x / sum(ones(n))``, as the printer writes it), with a note.
 * **Functions.**  ``\exp \log \ln \sin \cos \tan \tanh \arcsin \arccos \arctan \det``,
   ``\log\det``, ``\sqrt{}``, ``\operatorname{f}`` for every function of the language
   (``\operatorname{tr}``, ``\operatorname{diag}``, ``\operatorname{sum}_{0}``; several axes as
