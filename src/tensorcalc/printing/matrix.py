@@ -562,9 +562,9 @@ def row(p):
 
 def named_sizes(tree: P, taken=()) -> P:
     """``sum(ones(n))`` as the size ``n`` (kind ``"size"``, the dimensions as children), as
-    LaTeX and explanations show it; the tree unchanged where a variable has a dimension's name
-    or is ``taken`` (``n`` would then read as that variable).  The text printer keeps ``sum(ones(n))``: a bare
-    ``n`` in the input language is a scalar variable."""
+    LaTeX and explanations show it; the tree unchanged where a variable of the tree, or a name
+    in ``taken``, is a dimension's name (``n`` would then read as that variable).  The text
+    printer keeps ``sum(ones(n))``: a bare ``n`` in the input language is a scalar variable."""
     names, stack, seen = set(taken), [tree], set()
     while stack:
         p = stack.pop()

@@ -31,8 +31,8 @@ def nested(shape, values, fmt=fmt_num) -> str:
 
 
 def prec(p: P) -> int:
-    if (p.kind == "num" and p.value < 0) or (p.kind == "size" and len(p.children) > 1):
-        return PREC["mul"] if p.kind == "size" else PREC["neg"]
+    if p.kind == "size" and len(p.children) > 1:  # m * n, the size of an m×n matrix
+        return PREC["mul"]
     if p.kind == "num" and p.value < 0:
         return PREC["neg"]
     if p.kind == "neg":  # -A @ x binds like its @: X * (-A @ x), never X * -A @ x
