@@ -135,8 +135,8 @@ def test_a_bare_n_is_still_a_variable_where_it_is_not_a_declared_size(shapes):
 
 def test_the_size_is_not_shown_as_n_where_a_variable_is_called_n():
     shapes = {"x": "n", "n": ""}
-    for text in ("x / sum(ones(n))", "n * x / sum(ones(n))"):
-        e = tc.parse(text, shapes)
+    d = tc.derivative("sum(x) / sum(ones(n)) + n", "x", shapes=shapes)  # n declared, gone from d
+    for e in [tc.parse(t, shapes) for t in ("x / sum(ones(n))", "n * x / sum(ones(n))")] + [d]:
         assert r"\operatorname{sum}\left(\mathbf{1}_{n}\right)" in e.latex()
         back = tc.parse(e.latex(), shapes, syntax="latex")
         vals = {"x": np.arange(1.0, 4.0), "n": 7.0}
