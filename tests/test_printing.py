@@ -31,7 +31,7 @@ TEXTS = [
     ("tanh(x)", "x", "diag(1 - tanh(x)^2)"),
     ("A @ x", "x", "A"),
     ("A @ x", "A", 'einsum("ij,k->ijk", eye(n), x)'),
-    ("exp(x' @ A @ x)", "x", "(A + A') @ (exp(x' @ A @ x) * x)"),
+    ("exp(x' @ A @ x)", "x", "exp(x' @ A @ x) * (A + A') @ x"),
 ]
 
 
@@ -171,7 +171,7 @@ LATEX_READS = [
     ("(x * c) @ x'", r"\left(c \odot x\right) x^\top"),
     ('einsum("ij,k->ijk", A / B, x)', r"\left[A_{ij} \left(\frac{1}{B}\right)_{ij} x_{k}\right]_{ijk}"),
     ('einsum("ij,k->ijk", W1, x)', r"\left[\left(W_{1}\right)_{ij} x_{k}\right]_{ijk}"),
-    ('einsum("ij,k->ijk", s * A, x)', r"\left[A_{ij} x_{k} s\right]_{ijk}"),
+    ('einsum("ij,k->ijk", s * A, x)', r"s \left[A_{ij} x_{k}\right]_{ijk}"),
 ]  # fmt: skip
 
 

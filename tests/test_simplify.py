@@ -58,7 +58,7 @@ EXPERT = [
         "2 * ((x' @ A @ x) * (A + A') + (A + A') @ x @ x' @ (A + A'))",
     ),
     ("logdet(X' @ X)", "X", "X=m,n", 1, None, "2 * X @ inv(X' @ X)"),
-    ("x / norm(x)", "x", "x=n", 1, None, "(eye(n) - x / (x' @ x) @ x') / norm(x)"),  # (I - x xᵀ/xᵀx)/‖x‖
+    ("x / norm(x)", "x", "x=n", 1, None, "(eye(n) - x @ x' / (x' @ x)) / norm(x)"),  # (I - x xᵀ/xᵀx)/‖x‖
     ("logdet(diag(x))", "x", "x=n", 1, None, "1 / x"),
     ("tr(X @ B @ X')", "X", "X=m,n B=n,n", 1, None, "X @ (B + B')"),
     ("a' @ x", "x", "a=n x=n", 1, "numerator", "a'"),
@@ -190,6 +190,17 @@ REWRITE_CASES = [
     ("sum_of_constant_term", tc.parse("sum(x + p * ones(n))", _N), "sum(x) + p * sum(ones(n))"),
     ("norm_of_zero", tc.parse("norm(x - mean(x) - (x - mean(x)))", _N), "0"),
     ("norm_of_zero", tc.parse("p * norm(mean(X - ones(n) @ mean(X, 0)', 0))", _N), "0"),
+    ("delta_first_index", b.einsum([(b.eye("n"), "ij"), (x, "j")], "ij") * p, "p * diag(x)"),
+    (
+        "ones_once",
+        b.einsum([(b.ones(("n",)), "i"), (b.ones(("n",)), "i")], "") * p,
+        "p * sum(ones(n))",
+    ),  # norm(ones(n))^2 is n
+    (
+        "ones_once",
+        b.einsum([(b.ones(("n", "n")), "ij"), (b.ones(("n",)), "j"), (x, "i")], "i"),
+        "sum(ones(n)) * x",
+    ),
 ]
 
 

@@ -460,7 +460,7 @@ def test_attention_default_variable_is_not_s_from_softmax(client):
     data = post(client, "derivative", {"expression": "softmax(Q @ K' / s) @ V"}).json()
     assert data["variables"][0] == "Q" and data["wrt"] == "Q"
     assert "ones" not in data["text"] and "1_{" not in data["latex"]
-    assert r"\frac{Q}{s}" in data["expression"]["latex"]
+    assert r"\frac{Q K^\top}{s}" in data["expression"]["latex"]
 
 
 def test_several_scalar_variables(client):

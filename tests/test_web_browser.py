@@ -407,7 +407,7 @@ def test_only_applicable_styles_and_plain_wording(page):
 
 def test_attention_prints_a_division_and_defaults_to_q(page):
     load(page, "?e=" + urllib.parse.quote("softmax(Q @ K' / s) @ V"))
-    contains(page, "#result-text", "Q / s")
+    contains(page, "#result-text", "softmax(Q @ K' / s)")
     assert page.input_value("#wrt") == "Q"
     assert "ones" not in page.text_content("#result-text")
 

@@ -21,7 +21,7 @@ from ..parse.ast import Array, BinOp, Call, Index, Name, Neg, Num, Stack, Str, T
 from ..parse.lower import DIM_FUNCS, Lowering
 from ..printing import latex as L
 from ..printing import text as T
-from ..printing.matrix import P, call, num, to_tree
+from ..printing.matrix import P, call, named_sizes, num, to_tree
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
@@ -146,7 +146,9 @@ class Display:
     # --------------------------------------------------------------- rendering
 
     def render(self, p: P) -> tuple[str, str]:
-        """``(text, latex)`` of a print tree, tokens replaced by their renderings."""
+        """``(text, latex)`` of a print tree, tokens replaced by their renderings, and a count
+        ``sum(ones(n))`` shown as the size ``n`` (unless a variable is so named)."""
+        p = named_sizes(p, self.low.shapes if self.low is not None else ())
         text, latex = T.render(p), L.render(p)
         for name, (t, lx) in self.tokens.items():
             if name in text:

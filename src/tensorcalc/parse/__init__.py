@@ -21,7 +21,7 @@ from ..errors import ParseError, ShapeError, TensorCalcError
 from ..expr import NOTES, Expr
 from ..shapes import as_shapes, check_name, is_symmetric_spec
 from .infer import matrix_products
-from .latex import parse_latex_tree
+from .latex import SIZE_NOTE, parse_latex_tree, read_sizes
 from .lower import ELEMENTWISE, FUNCTIONS, Lowering, _names, infer, sized, suggest
 from .parser import MAX_DEPTH, check_depth, parse_matlab_tree, parse_tree
 
@@ -96,6 +96,11 @@ def parse(
                          text, 0) from None  # fmt: skip
     check_depth(tree, text)  # what lowering can take, whichever syntax built the tree
     raw, shapes = shapes or {}, as_shapes(shapes)
+    sizes: set = set()
+    if kind == "latex":  # \frac{x}{n} with x: n declared is x / n, n the size (noted)
+        names = set(shapes) | set(known or {}) | set(bindings or {})
+        dims = {d for v in {**shapes, **(known or {})}.values() for d in v if isinstance(d, str)}
+        tree, sizes = read_sizes(tree, dims - names)
     symmetric = {check_name(k) for k, v in raw.items() if is_symmetric_spec(v)}
     bound = {k: v.shape for k, v in (bindings or {}).items()}
     known = {**(known or {}), **bound}
@@ -111,6 +116,7 @@ def parse(
             _hint(err, tree, shapes, ok)
         raise
     notes = _star_notes(text, lowering, shapes, known) if kind == "text" else ()
+    notes += tuple(SIZE_NOTE.format(n=n) for n in sorted(sizes))
     for key, value in (("assumed", assumed), ("notes", notes)):
         if value:
             NOTES.setdefault(e, {})[key] = value

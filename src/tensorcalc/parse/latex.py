@@ -17,12 +17,14 @@ derivative back):
   ambiguous in the language's elementwise semantics and is an error.
 * **Names.**  Single letters, Greek letters (``\theta``), ``\mathbf{x}``, ``\boldsymbol{x}``,
   ``\mathrm{name}``; digit subscripts belong to the name (``W_{2}`` is ``W2``).  ``I_{n}`` is
-  the identity, ``\mathbf{1}_{n}`` and ``\mathbf{0}_{n \times m}`` are ones and zeros.
+  the identity, ``\mathbf{1}_{n}`` and ``\mathbf{0}_{n \times m}`` are ones and zeros.  A bare
+  name that the declared shapes use as a dimension, and do not declare, is that size
+  (``\frac{x}{n}`` with x: n is ``x / sum(ones(n))``, as the printer writes it), with a note.
 * **Functions.**  ``\exp \log \ln \sin \cos \tan \tanh \arcsin \arccos \arctan \det``,
   ``\log\det``, ``\sqrt{}``, ``\operatorname{f}`` for every function of the language
-  (``\operatorname{tr}``, ``\operatorname{diag}``, ``\operatorname{sum}_{0}``), and ``\sigma(z)``
-  for the logistic sigmoid.  Without parentheses a function applies to the next factor
-  (``\log\det X``, ``\exp x^2``).
+  (``\operatorname{tr}``, ``\operatorname{diag}``, ``\operatorname{sum}_{0}``; several axes as
+  ``\operatorname{softmax}_{0, 1}``), and ``\sigma(z)`` for the logistic sigmoid.  Without
+  parentheses a function applies to the next factor (``\log\det X``, ``\exp x^2``).
 * **Index notation.**  ``\left[\sum_{k} A_{ik} B_{kj}\right]_{ij}`` is an einsum (``\delta`` is
   the Kronecker delta, sized by the index it shares), and ``\sum_{i}`` before a term whose
   factors carry the index (``\sum_i x_i^2``) sums that elementwise term.
@@ -37,7 +39,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from ..errors import ParseError
-from .ast import Array, BinOp, Call, Index, Name, Neg, Num, Str, Transpose
+from .ast import Array, BinOp, Call, Index, Name, Neg, Num, Str, Transpose, Tuple
 from .parser import _substitute, parse_tree
 
 
@@ -343,7 +345,7 @@ class _Reader:
             if s.text == "^":
                 power = self.sub_expr(toks, s.pos)
             else:
-                extra.append(self.sub_expr(toks, s.pos))
+                extra.append(self.axes(toks, s.pos))
         if self.at("("):
             self.next()
             args = [self.additive()]
@@ -500,6 +502,15 @@ class _Reader:
             self.error(f"write {{{t.text}}} in braces: a bare script is one character", t.pos)
         self.i += 1
         return [t]
+
+    def axes(self, toks, pos):
+        """A function's subscript: an axis (``\\operatorname{softmax}_{1}``) or several,
+        ``_{0, 1}``, read as the text syntax's tuple ``(0, 1)``."""
+        cuts = [k for k, t in enumerate(toks) if t.kind == "SYM" and t.text == ","]
+        if not cuts:
+            return self.sub_expr(toks, pos)
+        bounds = zip([-1] + cuts, cuts + [len(toks)])
+        return Tuple(tuple(self.sub_expr(toks[a + 1 : b], pos) for a, b in bounds), pos)
 
     def sub_expr(self, toks, pos):
         if not toks:
@@ -696,6 +707,36 @@ def _indexed(n, bound) -> bool:
     if isinstance(n, Call):
         return any(_indexed(a, bound) for a in n.args)
     return False
+
+
+SIZE_NOTE = (
+    "read {n} as the size {n}, sum(ones({n})), since the declared shapes use it as a dimension; "
+    "declare {n} in shapes to make it a scalar variable"
+)
+SIZED = ("eye", "ones", "zeros", "select")  # their arguments are dimensions already
+
+
+def read_sizes(n, dims: set):
+    """``(tree, names)``: each bare name in ``dims`` (a dimension of the declared shapes, not
+    itself declared) read as the size it stands for, ``sum(ones(n))``, as the printer writes
+    ``\\frac{x}{n}``; ``names`` are those read so (``parse`` notes them).
+
+    >>> read_sizes(Name("n", 0), {"n"})[0].func, read_sizes(Name("n", 0), set())[1]
+    ('sum', set())
+    """
+    found: set = set()
+
+    def walk(n):
+        if isinstance(n, Name) and n.id in dims:
+            found.add(n.id)
+            return Call("sum", (Call("ones", (n,), (), n.pos),), (), n.pos)
+        if isinstance(n, tuple):
+            return tuple(walk(c) for c in n)
+        if not hasattr(n, "__dataclass_fields__") or isinstance(n, Call) and n.func in SIZED:
+            return n
+        return type(n)(**{f: walk(getattr(n, f)) for f in n.__dataclass_fields__})
+
+    return walk(n) if dims else n, found
 
 
 def parse_latex_tree(text: str):

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from ..expr import Expr
-from .matrix import P, is_unit, to_tree
+from ..expr import NOTES, Expr
+from .matrix import P, is_unit, named_sizes, to_tree
 from .text import _pure_chain, fmt_num, nested, prec
 from .where import name_shared
 
@@ -73,7 +73,7 @@ def base(p: P) -> str:
     plain = p.kind in ("var", "array") or (
         p.kind == "call" and p.value[0] not in ("inv", "solve", "sqrt", "kron")
     )
-    if p.kind == "num" and p.value >= 0:
+    if (p.kind == "num" and p.value >= 0) or (p.kind == "size" and len(p.children) == 1):
         plain = True
     s = render(p)
     return s if plain else rf"\left({s}\right)"
@@ -232,6 +232,7 @@ def _einsum(p):
 RENDER = {
     "var": lambda p: name(p.value),
     "dim": lambda p: str(p.value),
+    "size": lambda p: " ".join(name(str(d.value)) for d in p.children),  # n for sum(ones(n))
     "num": lambda p: latex_num(p.value),
     "array": _array,
     "add": _add,
@@ -260,7 +261,9 @@ def to_latex(e: Expr, where: bool = True) -> str:
     >>> tc.parse("x' @ A @ x", shapes={"x": "n", "A": "n,n"}).latex()
     'x^\\top A x'
     """
-    tree = to_tree(e)
+    notes = NOTES.get(e, {})  # a variable declared or assumed is never shown as a size
+    taken = [n for key in ("declared", "assumed", "inputs") for n in notes.get(key, ())]
+    tree = named_sizes(to_tree(e), taken)
     if not where:
         return render(tree)
     body, defs = name_shared(tree)

@@ -359,6 +359,9 @@ def _absorb_selects(ops, out, sub):
 
 def _einsum_body(ops, out, sub):
     sub = _once(sub)  # the fallback prints the operands again: twice per level is 2^depth
+    split = _split_scalars(ops, out, sub)
+    if split is not None:
+        return split
     absorbed = _absorb_selects(ops, out, sub)
     if absorbed is not None:
         return _search(absorbed, out) or _fallback(ops, out, sub)
@@ -375,6 +378,41 @@ def _einsum_body(ops, out, sub):
     if not out and all(not p.labels for p in parts):  # scalars: 2 * x * y * sin(x) * (x + 1)
         parts = sorted(parts, key=_scalar_order)
     return _search_flips(parts, symmetric, out) or _fallback(ops, out, sub)
+
+
+def _groups(ops):
+    """The operands in groups joined by shared indices (connected components), in order."""
+    groups: list = []
+    for item in ops:
+        joined = [g for g in groups if set(item[1]) & {x for _, ls in g for x in ls}]
+        merged = [it for g in joined for it in g] + [item]
+        groups = [g for g in groups if all(g is not j for j in joined)] + [merged]
+    return groups
+
+
+def _split_scalars(ops, out, sub):
+    """A product with independent scalar factors, read factor by factor: each group of
+    operands joined by summed indices (``a' @ c``, ``tr(A)``) is printed on its own and
+    multiplied in front, equal ones as a power, so ``(a' @ c) * s^-0.5 * b`` never reads
+    ``c' @ (s^-0.5 * a) * b`` and ``-a * eye(k) @ diag(v)`` is ``-a * diag(v)``.  ``None``
+    for a product of plain scalars or of one group (the search reads those)."""
+    groups = _groups(ops)
+    scalar = [g for g in groups if not any(x in out for _, ls in g for x in ls)]
+    if not scalar or len(groups) == 1 or all(not ls for _, ls in ops):
+        return None
+    rest = [item for g in groups if g not in scalar for item in g]
+    pieces = Counter(_einsum_body(g, (), sub) for g in scalar)
+    factors_ = [_power(p, k) if k > 1 else p for p, k in pieces.items()]
+    factors_.sort(key=lambda p: _scalar_order(_Part(p, ())))
+    acc = factors_[0]
+    for p in factors_[1:]:
+        acc = mul(acc, p)
+    if not rest:
+        return acc
+    body = _einsum_body(rest, out, sub)
+    if acc.kind == "div" and not _is_recip(acc):  # s / n * v reads s * v / n
+        return P("div", (mul(acc.children[0], body), acc.children[1]), None, body.rank)
+    return mul(acc, body)
 
 
 def _scalar_order(part: _Part):
@@ -535,6 +573,42 @@ def row(p):
         m, v = p.children
         return matmul(row(v), P("T", (call("inv", m, rank=2),), None, 2), 1)
     return P("T", (p,), None, 1)
+
+
+def named_sizes(tree: P, taken=()) -> P:
+    """``sum(ones(n))`` as the size ``n`` (kind ``"size"``, the dimensions as children), as
+    LaTeX and explanations show it; the tree unchanged where a variable of the tree, or a name
+    in ``taken``, is a dimension's name (``n`` would then read as that variable).  The text
+    printer keeps ``sum(ones(n))``: a bare ``n`` in the input language is a scalar variable."""
+    names, stack, seen = set(taken), [tree], set()
+    while stack:
+        p = stack.pop()
+        if p not in seen:
+            seen.add(p)
+            names |= {p.value} if p.kind == "var" else set()
+            stack.extend(p.children)
+    memo: dict = {}
+
+    def swap(p):
+        if p not in memo:
+            kids = tuple(swap(c) for c in p.children)
+            dims = _counted(p)
+            if dims and not {str(d.value) for d in dims} & names:
+                memo[p] = P("size", dims, None, 0)
+            else:
+                memo[p] = p if kids == p.children else P(p.kind, kids, p.value, p.rank)
+        return memo[p]
+
+    return swap(tree)
+
+
+def _counted(p: P):
+    """The dimensions of ``sum(ones(dims))`` (a count of entries), else ``None``."""
+    if p.kind == "call" and p.value == ("sum", ()) and p.children[0].kind == "call":
+        inner = p.children[0]
+        if inner.value == ("ones", ()):
+            return inner.children
+    return None
 
 
 def is_unit(p):

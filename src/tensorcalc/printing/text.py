@@ -31,6 +31,8 @@ def nested(shape, values, fmt=fmt_num) -> str:
 
 
 def prec(p: P) -> int:
+    if p.kind == "size" and len(p.children) > 1:  # m * n, the size of an m×n matrix
+        return PREC["mul"]
     if p.kind == "num" and p.value < 0:
         return PREC["neg"]
     if p.kind == "neg":  # -A @ x binds like its @: X * (-A @ x), never X * -A @ x
@@ -59,11 +61,19 @@ def _binop(sym):
             return render(b)
         assoc = (sym == "@" and _pure_chain(b, a)) or (sym == "*" and a.rank == 0)
         right_min = 20 if assoc and (b.kind != "div" or sym == "*") else 21
-        if sym == "*" and a.kind == "matmul" and a.rank == 0 and b.rank:  # (x' @ A @ x) * B
-            return f"({render(a)}) {sym} {wrap(b, right_min)}"
+        if sym == "*" and _inner(a):  # (x' @ A @ x) * B, (a' @ c) * (b' @ x)
+            right = f"({render(b)})" if _inner(b) else wrap(b, right_min)
+            return f"({render(a)}) {sym} {right}"
+        if sym == "*" and _inner(b) and a.kind != "num":  # s * (a' @ c), but 2 * x' @ A @ x
+            return f"{wrap(a, 20)} {sym} ({render(b)})"
         return f"{wrap(a, 20)} {sym} {wrap(b, right_min)}"
 
     return f
+
+
+def _inner(p: P) -> bool:
+    """A scalar ``@`` product (``a' @ c``), bracketed as a factor of ``*``."""
+    return p.kind == "matmul" and p.rank == 0
 
 
 def _pure_chain(p: P, left: P | None = None) -> bool:
@@ -91,6 +101,7 @@ def _einsum(p):
 RENDER = {
     "var": lambda p: p.value,
     "dim": lambda p: str(p.value),
+    "size": lambda p: " * ".join(str(d.value) for d in p.children),  # explanations only
     "num": lambda p: fmt_num(p.value),
     "array": lambda p: nested(*p.value),
     "add": _add,

@@ -11,7 +11,11 @@ form at random values (tests/test_simplify.py).
 * the norm of zeros is 0 (a centred mean, mean(x − mean(x)), is proved zero by the count
   rewrites of ``rules``, and its norm then has the exact derivative 0, not 0/0);
 * a delta between two output indices makes the factors on either index one vector:
-  ``a_i δ_ij b_j = (a ⊙ b)_i δ_ij``, so ``diag(a) @ diag(b)`` is ``diag(a * b)``.
+  ``a_i δ_ij b_j = (a ⊙ b)_i δ_ij``, so ``diag(a) @ diag(b)`` is ``diag(a * b)``;
+* a product of all-ones factors is all ones: ``ones(n)' @ ones(n)`` (``norm(ones(n))^2``) is
+  ``sum(ones(n))``, the size n;
+* a factor on one index of a kept delta sits on its first index (``δ_pq b_q = δ_pq b_p``), the
+  form ``diag(b)`` builds, so a printed derivative reads back as the same node.
 """
 
 from __future__ import annotations
@@ -77,6 +81,36 @@ def delta_joins_vectors(e):
     return None
 
 
+def delta_first_index(e):
+    # δ_pq b_q = δ_pq b_p (p, q both outputs): a factor on one side of a kept delta sits on its
+    # first index, as diag(b) builds it, so d(a / x) = -a * diag(1 / x^2) reads back as itself
+    ops, out = _ops(e)
+    for k, (a, ls) in enumerate(ops):
+        if a.op is not Op.EYE or ls[0] == ls[1] or not set(ls) <= set(out):
+            continue
+        p, q = ls
+        if any(j != k and q in lb and p not in lb for j, (_, lb) in enumerate(ops)):
+            moved = [
+                (b, tuple(p if x == q else x for x in lb)) if j != k and p not in lb else (b, lb)
+                for j, (b, lb) in enumerate(ops)
+            ]
+            return einsum(moved, out)
+    return None
+
+
+def ones_once(e):
+    # 1_I 1_J = 1_J for index sets I ⊆ J: ones(n)' @ ones(n) = Σᵢ 1 = n, not n²
+    ops, out = _ops(e)
+    for k, (a, ls) in enumerate(ops):
+        if a.op is Op.CONST and a.attrs[0] == 1.0 and len(set(ls)) == len(ls):
+            if any(
+                j != k and b.op is Op.CONST and b.attrs[0] == 1.0 and set(ls) <= set(lb)
+                for j, (b, lb) in enumerate(ops)
+            ):
+                return einsum([o for j, o in enumerate(ops) if j != k], out)
+    return None
+
+
 def _sum_of_exp(d):
     """``(x, labels, out)`` when ``d`` is Σ_K exp(x), broadcast by ones factors or not (one
     factor exp(x), the others ones), else ``None``."""
@@ -133,7 +167,13 @@ def norm_of_zero(e):
 
 
 IDENTITIES = {
-    Op.EINSUM: [softmax_sums_to_one, exp_over_sum_is_softmax, delta_joins_vectors],
+    Op.EINSUM: [
+        softmax_sums_to_one,
+        exp_over_sum_is_softmax,
+        delta_joins_vectors,
+        delta_first_index,
+        ones_once,
+    ],
     Op.LOG: [log_of_sum_of_exp],
     Op.NORM: [norm_of_zero],
 }
