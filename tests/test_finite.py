@@ -195,3 +195,24 @@ def test_norm_powers_of_products_are_their_limit_at_0():
         assert np.array_equal(tc.compile(d)(x=np.zeros(3), A=A), at0)
     g = tc.gradient("norm(X @ Y)^3", "X", {"X": ("n", "k"), "Y": ("k", "m")})
     assert np.array_equal(g.evaluate(X=np.zeros((3, 2)), Y=np.eye(2)), np.zeros((3, 2)))
+
+
+# a count written as two ones factors on one index (Σᵢ 1ᵢ1ᵢ = n, from ‖1‖²) is one n: the
+# evaluation form once took each of them for the count inside a copy of x = n·1/s and gave
+# n·‖x‖ (ML campaign, seed 2029482); the value is ‖x‖ = n^1.5 / s
+COUNTS = [
+    ("sum(x * x / norm(x)) where x = sum(ones(n)) * ones(n) / (1 + mean(y)^2)", 1.5),
+    ("norm(ones(n))^2 * sum(ones(n))^2 / (1 + mean(y)^2)^2 / norm(sum(ones(n)) * ones(n) "
+     "/ (1 + mean(y)^2))", 1.5),
+    ("sum(x * x / norm(x)) where x = ones(n) / (1 + mean(y)^2)", 0.5),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text,power", COUNTS)
+@pytest.mark.parametrize("n", [2, 4])
+def test_a_count_is_counted_once_in_the_evaluation_form(text, power, n):
+    y = np.linspace(-1.0, 1.0, n)
+    want = n**power / (1 + y.mean() ** 2)
+    f = tc.parse(text, {"y": ("n",)})
+    assert np.isclose(tc.evaluate(f, {"y": y}), want, rtol=1e-12)
+    assert np.isclose(tc.compile(f, "numpy")(y=y), want, rtol=1e-12)

@@ -216,9 +216,13 @@ def _match(ops, out, mine, own_out, inner, used, i=0, at=(), labels=None):
     if i == len(mine):
         if len(set(labels.values())) != len(labels):
             return None  # a diagonal of x, not x
+        # x's summed indices are its own: no other factor carries them, a ones factor neither
+        # (after _strip_ones a ones factor keeps only indices no other kind of factor carries,
+        # so one left on x's index is a second count: Σᵢ 1ᵢ1ᵢ = n once, not a count for each
+        # of two copies of x)
         private = {labels[lab] for lab in inner}
         if private & set(out) or any(
-            private & set(ls) for k, (f, ls) in enumerate(ops) if k not in at and not _ones(f)
+            private & set(ls) for k, (f, ls) in enumerate(ops) if k not in at
         ):
             return None
         return at, tuple(labels[lab] for lab in own_out)
