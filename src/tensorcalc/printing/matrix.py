@@ -188,7 +188,8 @@ def node_tree(e: Expr, bcast_ok: bool, sub) -> P:
         ta, tb = sub(a, ok[1]), sub(b, ok[0])
         return P("pow" if op is Op.POW else "div", (ta, tb), None, e.ndim)
     if KIND[op] == UNARY or op in NAMES:
-        return call(NAMES[op], sub(e.args[0], False), rank=e.ndim, extra=e.attrs)  # an axis
+        args = (sub(a, False) for a in e.args)  # one, or expm_frechet's X, E₁, …, Eₖ
+        return call(NAMES[op], *args, rank=e.ndim, extra=e.attrs)  # extra: an axis
     raise NotImplementedError(op)  # pragma: no cover - the registry test guards this
 
 
