@@ -251,7 +251,7 @@ def expm(x):
         raise EvaluationError("expm needs finite entries: X has an inf or nan")
     norm = np.max(np.sum(np.abs(a), axis=-2), axis=-1) if a.size else np.zeros(a.shape[:-2])
     s = np.maximum(0, np.ceil(np.log2(np.maximum(norm, 1e-300) / THETA13))).astype(int)
-    a = a / (2.0 ** s)[..., None, None]
+    a = a / (2.0**s)[..., None, None]
     b, eye = PADE13, np.eye(a.shape[-1])
     a2 = a @ a
     a4 = a2 @ a2

@@ -9,14 +9,18 @@ form at random values (tests/test_simplify.py).
 * ``exp(x) / sum(exp(x))`` is ``softmax(x)`` (along axes too): the gradient of
   ``log(sum(exp(x)))``, whose Hessian is then diag(s) − s sᵀ;
 * a delta between two output indices makes the factors on either index one vector:
-  ``a_i δ_ij b_j = (a ⊙ b)_i δ_ij``, so ``diag(a) @ diag(b)`` is ``diag(a * b)``.
+  ``a_i δ_ij b_j = (a ⊙ b)_i δ_ij``, so ``diag(a) @ diag(b)`` is ``diag(a * b)``;
+* the Fréchet derivatives of expm are multilinear, so a product summing a direction's own axes
+  sums the direction instead: the gradient of ⟨W, e^X⟩ is one ``expm_frechet(X', W)``, not a
+  4-tensor contracted with W; a direction I drops (e^(X+tI) = eᵗ e^X), so d tr(e^X) is e^(Xᵀ);
+  and e^(Xᵀ) is (e^X)ᵀ.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 
-from ..build import const_value, einsum, func, ones
+from ..build import const_value, einsum, expm_frechet, func, ones, transpose
 from ..expr import Expr
 from ..ops import Op
 
@@ -124,7 +128,69 @@ def exp_over_sum_is_softmax(e):
     return None
 
 
+def _direction_axes(f: Expr, fl):
+    """(j, the labels of direction j's own axes, the other labels) of an expm_frechet node
+    read with labels ``fl``, for each direction with axes of its own."""
+    x, at = f.args[0], 0
+    for j, d in enumerate(f.args[1:]):
+        r = d.ndim - x.ndim
+        if r:
+            yield j, fl[at : at + r], fl[:at] + fl[at + r :]
+        at += r
+
+
+def frechet_sums_a_direction(e):
+    # Σ_P G[Q, P] Dᵏe^X[…, E[P], …] = Dᵏe^X[…, Σ_P G[Q, P] E[P], …] (multilinear), when Q has
+    # fewer axes than P: the gradient of ⟨W, e^X⟩ is L(Xᵀ, W), not a 4-tensor contracted with W
+    ops, out = _ops(e)
+    for k, (f, fl) in enumerate(ops):
+        if f.op is not Op.EXPM_FRECHET:
+            continue
+        x, es = f.args[0], f.args[1:]
+        tail = fl[len(fl) - x.ndim :]  # the stack and matrix labels
+        for j, p, others in _direction_axes(f, fl):
+            if set(p) & set(others) or len(set(tail)) != len(tail):
+                continue
+            near = [i for i, (_, ls) in enumerate(ops) if i != k and set(ls) & set(p)]
+            tied = set(others) - set(tail[:-2])  # other directions' axes and the matrix's
+            if any(set(ops[i][1]) & tied for i in near):
+                continue
+            kept = [x for x in p if x in out]  # axes of the result stay the direction's
+            q = tuple(
+                dict.fromkeys(kept + [x for i in near for x in ops[i][1] if x not in p + tail])
+            )
+            if len(q) >= len(set(p)):
+                continue  # only where fewer directions are left to compute
+            m = (("frechet", 0), ("frechet", 1))
+            d = einsum([ops[i] for i in near] + [(es[j], p + tail[:-2] + m)], q + tail[:-2] + m)
+            g = expm_frechet(x, *es[:j], d, *es[j + 1 :])
+            rest = [o for i, o in enumerate(ops) if i != k and i not in near]
+            at = fl.index(p[0])
+            return einsum(rest + [(g, fl[:at] + q + fl[at + len(p) :])], out)
+    return None
+
+
+def frechet_drops_identity(e):
+    # Dᵏe^X[…, I, …] = Dᵏ⁻¹e^X[…]: e^(X+tI) = eᵗ e^X, so L(X, I) = e^X
+    x, es = e.args[0], e.args[1:]
+    for j, d in enumerate(es):
+        if d.op is Op.EYE and x.ndim == 2:
+            return expm_frechet(x, *es[:j], *es[j + 1 :])
+    return None
+
+
+def expm_of_transpose(e):
+    # e^(Xᵀ) = (e^X)ᵀ
+    (a,) = e.args
+    if a.ndim == 2 and a.op is Op.EINSUM and len(a.args) == 1 and a.attrs[0][0] == a.attrs[1][::-1]:
+        return transpose(func(Op.EXPM, a.args[0]))
+    return None
+
+
 IDENTITIES = {
-    Op.EINSUM: [softmax_sums_to_one, exp_over_sum_is_softmax, delta_joins_vectors],
+    Op.EINSUM: [softmax_sums_to_one, exp_over_sum_is_softmax, delta_joins_vectors]
+    + [frechet_sums_a_direction],
     Op.LOG: [log_of_sum_of_exp],
+    Op.EXPM_FRECHET: [frechet_drops_identity],
+    Op.EXPM: [expm_of_transpose],
 }
