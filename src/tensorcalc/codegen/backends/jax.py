@@ -45,7 +45,8 @@ _SCATTER = """def _scatter(x, axis, n, start, step):
 
 BACKEND = Backend(
     name="jax",
-    imports=("import jax", "import jax.numpy as jnp", "import jax.scipy.special"),
+    imports=("import jax", "import jax.numpy as jnp", "import jax.scipy.special")
+    + ("import jax.scipy.linalg",),
     funcs={
         "exp": "jnp.exp({0})",
         "log": "jnp.log({0})",
@@ -75,6 +76,8 @@ BACKEND = Backend(
         "eigvecsh": "_eigvecsh({0})",
         "svdvals": "jnp.linalg.svd({0}, compute_uv=False)",
         "pinv": "jnp.linalg.pinv({0})",
+        "expm": "jax.scipy.linalg.expm({0})",
+        "expm_frechet": "_expm_frechet({args})",
         "softmax": "_softmax({0})",
         "logsumexp": "jax.scipy.special.logsumexp({0})",
         "sum": "jnp.sum({0})",
@@ -111,6 +114,9 @@ BACKEND = Backend(
         "_phi": NUMPY.helpers["_phi"].replace("np.", "jnp."),
         "_eigvalsh": NUMPY.helpers["_eigvalsh"].replace("np.", "jnp."),
         "_eigvecsh": _EIGVECSH,
+        "_expm_frechet": NUMPY.helpers["_expm_frechet"]
+        .replace("np.", "jnp.")
+        .replace("_expm(m)", "jax.scipy.linalg.expm(m)"),
     },
     module="jax",
     jit=jit,

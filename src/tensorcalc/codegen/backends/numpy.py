@@ -126,6 +126,49 @@ _PINV = """def _pinv(x):
         raise ValueError("svdvals and pinv need a full-rank matrix: X is rank-deficient")
     return np.linalg.pinv(x)"""
 
+_EXPM = """def _expm(a):
+    # e^A on the last two axes: scaling and squaring with the [13/13] Pade approximant (Higham
+    # 2005), each matrix scaled by 2^-s to a 1-norm of at most theta_13, then squared s times
+    b = (64764752532480000.0, 32382376266240000.0, 7771770303897600.0, 1187353796428800.0,
+         129060195264000.0, 10559470521600.0, 670442572800.0, 33522128640.0, 1323241920.0,
+         40840800.0, 960960.0, 16380.0, 182.0, 1.0)
+    norm = np.max(np.sum(np.abs(a), axis=-2), axis=-1)
+    if not np.all(np.isfinite(norm)):
+        raise ValueError("expm needs finite entries: X has an inf or nan")
+    s = np.maximum(np.ceil(np.log2(np.maximum(norm, 1e-300) / 5.371920351148152)), 0.0)
+    a = a / (2.0 ** s)[..., None, None]
+    i = np.eye(a.shape[-1], dtype=a.dtype)
+    a2 = a @ a
+    a4 = a2 @ a2
+    a6 = a4 @ a2
+    u = a @ (a6 @ (b[13] * a6 + b[11] * a4 + b[9] * a2) + b[7] * a6 + b[5] * a4 + b[3] * a2
+             + b[1] * i)
+    v = a6 @ (b[12] * a6 + b[10] * a4 + b[8] * a2) + b[6] * a6 + b[4] * a4 + b[2] * a2 + b[0] * i
+    r = np.linalg.solve(v - u, v + u)
+    for k in range(int(np.max(s))):
+        r = np.where((s > k)[..., None, None], r @ r, r)
+    return r"""
+_EXPM_FRECHET = """def _expm_frechet(x, *es):
+    # D^k e^X[E1, ..., Ek]: the top-right block of e^M, M0 = X, Mj = [[Mj-1, I (x) Ej], [0, Mj-1]]
+    # (Mathias 1996); each Ei's own leading axes come first in the result, in order
+    ranks = [len(e.shape) - len(x.shape) for e in es]
+    scale, m = 1.0, np.reshape(x, (1,) * sum(ranks) + tuple(x.shape))
+    for i, e in enumerate(es):
+        c = np.max(np.abs(e))
+        c = np.where(c > 0.0, c, np.ones_like(c))  # multilinear: each direction scaled to a largest entry 1
+        scale = scale * c
+        own = tuple(e.shape)[: ranks[i]]
+        d = np.reshape(e / c, (1,) * sum(ranks[:i]) + own + (1,) * sum(ranks[i + 1 :]) + tuple(x.shape))
+        while d.shape[-1] < m.shape[-1]:
+            z = np.zeros_like(d)
+            d = np.concatenate([np.concatenate([d, z], -1), np.concatenate([z, d], -1)], -2)
+        shape = tuple(max(p, q) for p, q in zip(m.shape, d.shape))
+        m, d = np.broadcast_to(m, shape), np.broadcast_to(d, shape)
+        z = np.zeros_like(m)
+        m = np.concatenate([np.concatenate([m, d], -1), np.concatenate([z, m], -1)], -2)
+    n = x.shape[-1]
+    return scale * _expm(m)[..., :n, m.shape[-1] - n :]"""
+
 _SOFTMAX_AXIS = """def _softmax_axis(x, axis):
     e = np.exp(x - np.max(x, axis=axis, keepdims=True))
     return e / np.sum(e, axis=axis, keepdims=True)"""
@@ -165,6 +208,8 @@ BACKEND = Backend(
         "eigvecsh": "_eigvecsh({0})",
         "svdvals": "_full_rank({0})",
         "pinv": "_pinv({0})",
+        "expm": "_expm({0})",
+        "expm_frechet": "_expm_frechet({args})",  # {args}: X, E1, ..., Ek
         "softmax": "_softmax({0})",
         "logsumexp": "_logsumexp({0})",
         "sum": "np.sum({0})",
@@ -205,6 +250,8 @@ BACKEND = Backend(
         "_eigvecsh": _EIGVECSH,
         "_full_rank": _FULL_RANK,
         "_pinv": _PINV,
+        "_expm": _EXPM,
+        "_expm_frechet": _EXPM_FRECHET,
         "_gram": _GRAM,
         "_sigmoid": _SIGMOID,
         "_softmax": _SOFTMAX,

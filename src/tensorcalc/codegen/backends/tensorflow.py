@@ -12,6 +12,7 @@ tensor first (float64 for Python numbers, the array's own dtype otherwise).
 import importlib
 
 from . import Backend
+from .numpy import BACKEND as NUMPY
 
 _SOFTMAX = """def _softmax(x):
     return tf.reshape(tf.nn.softmax(tf.reshape(x, [-1])), tf.shape(x))"""
@@ -127,6 +128,8 @@ BACKEND = Backend(
         "eigvecsh": "_eigvecsh({0})",
         "svdvals": "tf.linalg.svd({0}, compute_uv=False)",
         "pinv": "tf.linalg.pinv({0})",
+        "expm": "tf.linalg.expm({0})",
+        "expm_frechet": "_expm_frechet({args})",
         "softmax": "_softmax({0})",
         "logsumexp": "tf.reduce_logsumexp({0})",
         "sum": "tf.reduce_sum({0})",
@@ -168,6 +171,11 @@ BACKEND = Backend(
         "_phi": _PHI,
         "_eigvalsh": _EIGVALSH,
         "_eigvecsh": _EIGVECSH,
+        "_expm_frechet": NUMPY.helpers["_expm_frechet"]
+        .replace("np.max(", "tf.reduce_max(")
+        .replace("np.concatenate", "tf.concat")
+        .replace("np.", "tf.")
+        .replace("_expm(m)", "tf.linalg.expm(m)"),
         "_solve": _SOLVE,
         "_mm": _MM,
     },

@@ -1,6 +1,7 @@
 """PyTorch backend: runs on the device and dtype of the inputs (CUDA tensors stay on CUDA)."""
 
 from . import Backend
+from .numpy import BACKEND as NUMPY
 
 _SOFTMAX = """def _softmax(x):
     return torch.softmax(x.reshape(-1), 0).reshape(x.shape)"""
@@ -101,6 +102,8 @@ BACKEND = Backend(
         "eigvecsh": "_eigvecsh({0})",
         "svdvals": "torch.linalg.svdvals({0})",
         "pinv": "torch.linalg.pinv({0})",
+        "expm": "torch.linalg.matrix_exp({0})",
+        "expm_frechet": "_expm_frechet({args})",
         "softmax": "_softmax({0})",
         "logsumexp": "torch.logsumexp(({0}).reshape(-1), 0)",
         "sum": "torch.sum({0})",
@@ -139,6 +142,10 @@ BACKEND = Backend(
         "_phi": _PHI,
         "_eigvalsh": _EIGVALSH,
         "_eigvecsh": _EIGVECSH,
+        "_expm_frechet": NUMPY.helpers["_expm_frechet"]
+        .replace("np.concatenate", "torch.cat")
+        .replace("np.", "torch.")
+        .replace("_expm(m)", "torch.linalg.matrix_exp(m)"),
         "_gram": _GRAM,
         "_softmax": _SOFTMAX,
         "_softmax_axis": _SOFTMAX_AXIS,
