@@ -132,11 +132,11 @@ _EXPM = """def _expm(a):
     b = (64764752532480000.0, 32382376266240000.0, 7771770303897600.0, 1187353796428800.0,
          129060195264000.0, 10559470521600.0, 670442572800.0, 33522128640.0, 1323241920.0,
          40840800.0, 960960.0, 16380.0, 182.0, 1.0)
-    norm = np.max(np.sum(np.abs(a), axis=-2), axis=-1)
+    norm = np.max(np.sum(np.abs(a), axis=-2, keepdims=True), axis=-1, keepdims=True)
     if not np.all(np.isfinite(norm)):
         raise ValueError("expm needs finite entries: X has an inf or nan")
     s = np.maximum(np.ceil(np.log2(np.maximum(norm, 1e-300) / 5.371920351148152)), 0.0)
-    a = a / (2.0 ** s)[..., None, None]
+    a = a / 2.0**s
     i = np.eye(a.shape[-1], dtype=a.dtype)
     a2 = a @ a
     a4 = a2 @ a2
@@ -146,28 +146,33 @@ _EXPM = """def _expm(a):
     v = a6 @ (b[12] * a6 + b[10] * a4 + b[8] * a2) + b[6] * a6 + b[4] * a4 + b[2] * a2 + b[0] * i
     r = np.linalg.solve(v - u, v + u)
     for k in range(int(np.max(s))):
-        r = np.where((s > k)[..., None, None], r @ r, r)
+        r = np.where(s > k, r @ r, r)
     return r"""
 _EXPM_FRECHET = """def _expm_frechet(x, *es):
     # D^k e^X[E1, ..., Ek]: the top-right block of e^M, M0 = X, Mj = [[Mj-1, I (x) Ej], [0, Mj-1]]
-    # (Mathias 1996); each Ei's own leading axes come first in the result, in order
-    ranks = [len(e.shape) - len(x.shape) for e in es]
-    scale, m = 1.0, np.reshape(x, (1,) * sum(ranks) + tuple(x.shape))
-    for i, e in enumerate(es):
+    # (Mathias 1996), at every combination of the directions' own leading axes (one flat axis
+    # while M is built: MXNet's arrays stop at rank 5), which come first in the result
+    xs = tuple(x.shape)
+    own = [tuple(e.shape)[: len(e.shape) - len(xs)] for e in es]
+    scale, m = 1.0, np.reshape(x, (1,) + xs)
+    for e, p in zip(es, own):
         c = np.max(np.abs(e))
-        c = np.where(c > 0.0, c, np.ones_like(c))  # multilinear: each direction scaled to a largest entry 1
+        c = np.where(c > 0.0, c, np.ones_like(c))  # multilinear: each direction scaled to 1
         scale = scale * c
-        own = tuple(e.shape)[: ranks[i]]
-        d = np.reshape(e / c, (1,) * sum(ranks[:i]) + own + (1,) * sum(ranks[i + 1 :]) + tuple(x.shape))
+        count = 1
+        for q in p:
+            count = count * q
+        d = np.reshape(e / c, (1, count) + xs)
         while d.shape[-1] < m.shape[-1]:
             z = np.zeros_like(d)
             d = np.concatenate([np.concatenate([d, z], -1), np.concatenate([z, d], -1)], -2)
-        shape = tuple(max(p, q) for p, q in zip(m.shape, d.shape))
-        m, d = np.broadcast_to(m, shape), np.broadcast_to(d, shape)
+        b, rest = m.shape[0], tuple(m.shape)[1:]
+        m = np.reshape(np.broadcast_to(np.reshape(m, (b, 1) + rest), (b, count) + rest), (b * count,) + rest)
+        d = np.reshape(np.broadcast_to(d, (b, count) + rest), (b * count,) + rest)
         z = np.zeros_like(m)
         m = np.concatenate([np.concatenate([m, d], -1), np.concatenate([z, m], -1)], -2)
-    n = x.shape[-1]
-    return scale * _expm(m)[..., :n, m.shape[-1] - n :]"""
+    n = xs[-1]
+    return np.reshape(scale * _expm(m)[..., :n, m.shape[-1] - n :], sum(own, ()) + xs)"""
 
 _SOFTMAX_AXIS = """def _softmax_axis(x, axis):
     e = np.exp(x - np.max(x, axis=axis, keepdims=True))
