@@ -160,3 +160,22 @@ def test_derivatives_read_back(text, wrt):
         again = tc.parse(str(d), SH)
         vals = _values(np.random.default_rng(11))
         assert_close(again.evaluate(vals), d.evaluate(vals), rtol=1e-12, atol=1e-12)
+
+
+def test_many_directions_are_computed_a_bounded_block_at_a_time(monkeypatch):
+    rng = np.random.default_rng(12)
+    x, e, f = rng.normal(size=(2, 3, 3)), rng.normal(size=(5, 2, 3, 3)), rng.normal(size=(2, 3, 3))
+    whole = kernels.expm_frechet(x, e, f)
+    monkeypatch.setattr(kernels, "EXPM_BLOCK_ENTRIES", 100)  # one combination at a time
+    assert_close(kernels.expm_frechet(x, e, f), whole, rtol=1e-13, atol=1e-13)
+    for i in range(5):
+        for s in range(2):
+            want = central_jacobian(lambda t: _frechet(x[s] + t * f[s], e[i, s]), 0.0)
+            assert_close(whole[i, s], want, rtol=1e-7, atol=1e-7)
+
+
+def test_derivative_orders_are_bounded():
+    f = tc.parse("tr(expm(X))", {"X": (2, 2)})
+    assert tc.derivative(f, "X", order=3).shape == (2,) * 6
+    with pytest.raises(tc.TensorCalcError, match="MAX_EXPM_DIRECTIONS"):
+        tc.derivative(f, "X", order=8)
