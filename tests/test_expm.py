@@ -179,3 +179,21 @@ def test_derivative_orders_are_bounded():
     assert tc.derivative(f, "X", order=3).shape == (2,) * 6
     with pytest.raises(tc.TensorCalcError, match="MAX_EXPM_DIRECTIONS"):
         tc.derivative(f, "X", order=8)
+
+
+@pytest.mark.parametrize(
+    "latex,note",
+    [
+        (r"\exp(X)", r"the matrix exponential is \operatorname{expm}(X)"),
+        (r"e^{X}", "read e as a variable"),
+        (r"e^{A X}", "read e as a variable"),
+    ],
+)
+def test_latex_exponentials_of_a_matrix_say_how_they_were_read(latex, note):
+    # a matrix-analysis text means the matrix exponential; the reader's is elementwise: a note
+    assert any(note in n for n in tc.parse(latex, SH, syntax="latex").notes)
+
+
+@pytest.mark.parametrize("latex", [r"\exp(x)", r"e^{x}", r"\operatorname{expm}(X)"])
+def test_latex_exponentials_of_vectors_and_expm_need_no_note(latex):
+    assert tc.parse(latex, SH, syntax="latex").notes == ()
