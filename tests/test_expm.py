@@ -197,3 +197,24 @@ def test_latex_exponentials_of_a_matrix_say_how_they_were_read(latex, note):
 @pytest.mark.parametrize("latex", [r"\exp(x)", r"e^{x}", r"\operatorname{expm}(X)"])
 def test_latex_exponentials_of_vectors_and_expm_need_no_note(latex):
     assert tc.parse(latex, SH, syntax="latex").notes == ()
+
+
+def test_matrix_free_products_are_frechet_derivatives():
+    # J v = L(X, v), uᵀ J = L(Xᵀ, u), and H v of ⟨W, e^X⟩ is one second Fréchet derivative
+    from tensorcalc.diff.products import hvp, jvp_expr, vjp_expr
+    from tensorcalc.expr import variables
+
+    g = tc.parse("expm(X)", SH)
+    x = variables(g)["X"]
+    assert str(jvp_expr(g, x)) == "expm_frechet(X, v)"
+    assert str(vjp_expr(g, x)) == "expm_frechet(X', u)"
+    f = tc.parse("sum(expm(X) * W)", SH)
+    h = hvp(f, variables(f)["X"])
+    assert str(h).startswith("expm_frechet(")
+    vals = _values(np.random.default_rng(13))
+    vals["v"] = np.random.default_rng(14).normal(size=(3, 3))
+    hess = tc.derivative(f, "X", order=2).evaluate(vals)
+    assert_close(h.evaluate(vals), np.einsum("ijkl,kl->ij", hess, vals["v"]), rtol=1e-12)
+    # H v = d/dt ∇f(X + t v), ∇f = L(Xᵀ, W), by central differences of SciPy
+    grad = lambda t: _frechet((vals["X"] + t * vals["v"]).T, vals["W"])  # noqa: E731
+    assert_close(h.evaluate(vals), central_jacobian(grad, 0.0), rtol=1e-7, atol=1e-7)

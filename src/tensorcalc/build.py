@@ -1265,6 +1265,19 @@ def expm_frechet(x, *es) -> Expr:
     return out
 
 
+def frechet_units(x) -> Expr:
+    """U with U[c, d, s…, a, b] = δ_ac δ_bd: every unit direction e_c e_dᵀ of x's matrices (a
+    stack s… of them, each its own), with its own leading axes (c, d): expm_frechet(X, U) is
+    the Jacobian of e^X.
+
+    >>> frechet_units(var("X", (2, 2))).shape
+    (2, 2, 2, 2)
+    """
+    k, s = x.shape[-1], tuple(("stack", j) for j in range(x.ndim - 2))
+    ops = [(eye(k), ("c", "a")), (eye(k), ("d", "b"))] + ([(ones(x.shape[:-2]), s)] if s else [])
+    return einsum(ops, ("c", "d") + s + ("a", "b"))
+
+
 REBUILD = {
     Op.EXPM_FRECHET: lambda n, args: expm_frechet(*args),
     Op.EINSUM: lambda n, args: einsum(list(zip(args, n.attrs[0])), n.attrs[1]),

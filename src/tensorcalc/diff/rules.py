@@ -23,6 +23,7 @@ from ..build import (
     einsum,
     expm_frechet,
     eye,
+    frechet_units,
     func,
     mul,
     neg,
@@ -246,14 +247,6 @@ def _t(e):
     return einsum([(e, ls)], ls[:-2] + ls[:-3:-1])
 
 
-def _units(x):
-    """U with U[c, d, s…, a, b] = δ_ac δ_bd: every unit direction e_c e_dᵀ of x's matrices,
-    its own leading axes (c, d) first (over a stack s…, each matrix's own)."""
-    k, s = x.shape[-1], _stack_of(x)
-    ops = [(eye(k), ("c", "a")), (eye(k), ("d", "b"))] + ([(ones(x.shape[:-2]), s)] if s else [])
-    return einsum(ops, ("c", "d") + s + ("a", "b"))
-
-
 def _stack_of(x):
     return tuple(("stack", k) for k in range(x.ndim - 2))
 
@@ -266,7 +259,7 @@ def _frechet(n, i):
     s = _stack_of(x)
     own = [tuple(("p", j, q) for q in range(e.ndim - x.ndim)) for j, e in enumerate(es)]
     keep = [j for j in range(len(es)) if j != i - 1]
-    f = expm_frechet(_t(x), *(_t(es[j]) for j in keep), _units(x))
+    f = expm_frechet(_t(x), *(_t(es[j]) for j in keep), frechet_units(x))
     labels = sum((own[j] for j in keep), ()) + ("a", "b") + s + ("c", "d")
     arg = (own[i - 1] if i else ()) + s + ("c", "d")
     return [term(1.0, sum(own, ()) + s + ("a", "b"), arg, (f, labels))]
@@ -292,7 +285,7 @@ PARTIAL = {
     Op.EIGVECSH: lambda n, i: [_eigvec(n, "c", "d"), _eigvec(n, "d", "c")],  # dV = V (F ⊙ (Vᵀ sym(dS) V)), F_ij = 1 / (λ_j − λ_i), F_ii = 0
     Op.SVDVALS: lambda n, i: _svdvals(n),  # dσᵢ = uᵢᵀ dX vᵢ (full rank, distinct σ), so d‖X‖_* = ⟨U Vᵀ, dX⟩
     Op.PINV: lambda n, i: _pinv(n),  # dX⁺ = −X⁺ dX X⁺ + X⁺X⁺ᵀ dXᵀ (I − X X⁺) + (I − X⁺X) dXᵀ X⁺ᵀX⁺ (full rank)
-    Op.EXPM: lambda n, i: [term(1.0, _m(n, "ab"), _m(n, "cd"), (expm_frechet(_t(n.args[0]), _units(n.args[0])), ("a", "b") + _m(n, "cd")))],  # d e^X = L(X, dX): ∂(e^X)_ab/∂X_cd = L(X, e_c e_dᵀ)_ab = L(Xᵀ, e_a e_bᵀ)_cd, L(X, E) = ∫₀¹ e^(sX) E e^((1−s)X) ds
+    Op.EXPM: lambda n, i: [term(1.0, _m(n, "ab"), _m(n, "cd"), (expm_frechet(_t(n.args[0]), frechet_units(n.args[0])), ("a", "b") + _m(n, "cd")))],  # d e^X = L(X, dX): ∂(e^X)_ab/∂X_cd = L(X, e_c e_dᵀ)_ab = L(Xᵀ, e_a e_bᵀ)_cd, L(X, E) = ∫₀¹ e^(sX) E e^((1−s)X) ds
     Op.EXPM_FRECHET: _frechet,  # d Dᵏe^X[E₁…Eₖ] = Dᵏ⁺¹e^X[E₁…Eₖ, dX] + Σᵢ Dᵏe^X[E₁…dEᵢ…Eₖ] (multilinear in the Eᵢ)
     Op.LOGSUMEXP: lambda n, i: [term(1.0, _lse_out(n), _a(n), (func(Op.SOFTMAX, n.args[0], n.attrs or None), _a(n)))],  # d lse(x) = softmax(x)ᵀ dx; along axis k: ∂l_{I∖k}/∂x_I = softmax(x, k)_I
     Op.STACK: lambda n, i: [term(1.0, _o(n), _o(n)[1:], (_unit_vector(len(n.args), i), _o(n)[:1]))],  # d[a, b] = [da, db]: ∂[..]ₖ/∂(entry i) = δₖᵢ

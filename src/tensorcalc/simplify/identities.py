@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ..build import const_value, einsum, expm_frechet, func, ones, transpose
+from ..build import const_value, einsum, expm_frechet, frechet_units, func, ones, transpose
 from ..expr import Expr
 from ..ops import Op
 
@@ -170,6 +170,42 @@ def frechet_sums_a_direction(e):
     return None
 
 
+def _t(e: Expr) -> Expr:
+    ls = tuple(range(e.ndim))
+    return einsum([(e, ls)], ls[:-2] + ls[:-3:-1])
+
+
+def frechet_applied_to_a_direction(e):
+    # Σ_cd G[Q, c, d] Dᵏe^Y[…, U, …][a, b, c, d] = Dᵏe^(Yᵀ)[…ᵀ, G[Q]][a, b] (U: the unit
+    # directions e_a e_bᵀ; the adjoint of a slot): the Jacobian applied to dX is L(X, dX)
+    ops, out = _ops(e)
+    for k, (f, fl) in enumerate(ops):
+        if f.op is not Op.EXPM_FRECHET or len(set(fl)) != len(fl):
+            continue
+        y, es = f.args[0], f.args[1:]
+        c, d, stack = fl[-2], fl[-1], fl[len(fl) - y.ndim : -2]
+        near = [i for i, (_, ls) in enumerate(ops) if i != k and {c, d} & set(ls)]
+        if c in out or d in out or len(near) != 1:
+            continue
+        g, gl = ops[near[0]]
+        own = set(fl[: len(fl) - y.ndim])
+        if gl.count(c) != 1 or gl.count(d) != 1 or own & set(gl):
+            continue
+        q = tuple(dict.fromkeys(x for x in gl if x not in (c, d) and x not in stack))
+        units = frechet_units(y)
+        for j, p, _ in _direction_axes(f, fl):
+            if es[j] is not units or len(q) >= len(p):
+                continue
+            fill = [(ones((dim,)), (x,)) for x, dim in zip(stack, y.shape) if x not in gl]
+            direction = einsum([(g, gl)] + fill, q + stack + (c, d))
+            rest = [i for i in range(len(es)) if i != j]
+            new = expm_frechet(_t(y), *(_t(es[i]) for i in rest), direction)
+            labels = sum((p2 for i2, p2, _ in _direction_axes(f, fl) if i2 != j), ())
+            others = [o for i, o in enumerate(ops) if i not in (k, near[0])]
+            return einsum(others + [(new, labels + q + stack + p)], out)
+    return None
+
+
 def frechet_drops_identity(e):
     # Dᵏe^X[…, I, …] = Dᵏ⁻¹e^X[…]: e^(X+tI) = eᵗ e^X, so L(X, I) = e^X
     x, es = e.args[0], e.args[1:]
@@ -189,7 +225,7 @@ def expm_of_transpose(e):
 
 IDENTITIES = {
     Op.EINSUM: [softmax_sums_to_one, exp_over_sum_is_softmax, delta_joins_vectors]
-    + [frechet_sums_a_direction],
+    + [frechet_sums_a_direction, frechet_applied_to_a_direction],
     Op.LOG: [log_of_sum_of_exp],
     Op.EXPM_FRECHET: [frechet_drops_identity],
     Op.EXPM: [expm_of_transpose],
