@@ -240,15 +240,15 @@ THETA13 = 5.371920351148152
 def expm(x):
     """e^X on the last two axes, by scaling and squaring with the [13/13] Padé approximant
     (Higham 2005): each matrix is scaled by 2⁻ˢ to a 1-norm of at most θ₁₃, approximated, and
-    squared s times.  Non-finite entries, or a result that overflows, are an
-    ``EvaluationError``.
+    squared s times.  A matrix with an inf or NaN entry gives NaNs (as NumPy's functions do); a
+    finite X whose e^X overflows is an ``EvaluationError``.
 
     >>> expm([[0.0, 1.0], [0.0, 0.0]]).round(12).tolist()  # I + N for a nilpotent N
     [[1.0, 1.0], [0.0, 1.0]]
     """
     a = np.asarray(x)
-    if not np.all(np.isfinite(a)):
-        raise EvaluationError("expm needs finite entries: X has an inf or nan")
+    bad = ~np.all(np.isfinite(a), axis=(-2, -1))  # matrices with an inf or NaN: NaN out
+    a = np.where(bad[..., None, None], 0.0, a)
     norm = np.max(np.sum(np.abs(a), axis=-2), axis=-1) if a.size else np.zeros(a.shape[:-2])
     s = np.maximum(0, np.ceil(np.log2(np.maximum(norm, 1e-300) / THETA13))).astype(int)
     a = a / (2.0**s)[..., None, None]
@@ -262,9 +262,9 @@ def expm(x):
     r = np.linalg.solve(v - u, v + u)
     for k in range(int(np.max(s, initial=0))):
         r = np.where((k < s)[..., None, None], r @ r, r)
-    if not np.all(np.isfinite(r)):
+    if not np.all(np.isfinite(r) | bad[..., None, None]):
         raise EvaluationError("expm overflows: e^X has entries beyond the float range")
-    return r
+    return np.where(bad[..., None, None], np.nan, r)
 
 
 EXPM_BLOCK_ENTRIES = 1 << 22  # entries of the block matrices expm_frechet builds at a time

@@ -148,7 +148,7 @@ values = st.one_of(
 # ``language(kind)`` covers every function and constructor of the grammar (``parse.lower``):
 # the elementwise functions, tr/trace, det, logdet, inv, solve, norm/norm1/norm2, unit, diag,
 # transpose, swapaxes, outer, dot, einsum, sum/mean/softmax/logsumexp over all entries and along an
-# axis, cholesky, phi, eigvalsh, eigvecsh, svdvals, norm_nuc, pinv, matrix_power,
+# axis, cholesky, phi, eigvalsh, eigvecsh, svdvals, norm_nuc, pinv, matrix_power, expm, expm_frechet,
 # ones/zeros/eye/select, vector(c)/matrix(c), literals, selections (on the concrete axes of
 # ``C`` and ``c``), and powers of every kind: integer, negative, fractional, a variable exponent,
 # a constant base, and powers of dimension-valued constants (Σ 1 = n).  Dimensions appear as
@@ -199,6 +199,7 @@ _LANG_RULES = {
         ("tan(tanh({0}) / 2)", "S"), ("arccos(tanh({0}) / 2)", "S"), ("sign(2 + tanh({0})) * {0}", "S"),
         ("sum(log(diag(cholesky(eye(n) + {0}' @ {0}))))", "M"), ("sum(svdvals(X + {0}))", "R"),
         ("norm_nuc(X + {0})", "R"), ("sum(pinv(X + {0}) * {1}')", "RR"),
+        ("tr(expm({0} / (1 + norm({0}))))", "M"),
     ],
     "V": [
         ("{0} + {1}", "VV"), ("{0} - {1}", "VV"), ("{0} * {1}", "VV"), ("{0} * {1}", "SV"),
@@ -232,6 +233,7 @@ _LANG_RULES = {
         ("{0} - outer(ones(n), mean({0}, 0))", "M"),
         ("matrix_power({0}, 2)", "M"), ("matrix_power(eye(n) + {0}' @ {0}, -1)", "M"),
         ("phi({0})", "M"), ("swapaxes({0}, 0, 1)", "M"),
+        ("expm_frechet({0} / (1 + norm({0})), {1})", "MM"),
     ],
     "R": [
         ("{0} + {1}", "RR"), ("{0} * {1}", "SR"), ("outer({0}, {1})", "WV"), ("{f}({0})", "R"),

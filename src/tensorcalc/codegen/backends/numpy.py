@@ -133,8 +133,8 @@ _EXPM = """def _expm(a):
          129060195264000.0, 10559470521600.0, 670442572800.0, 33522128640.0, 1323241920.0,
          40840800.0, 960960.0, 16380.0, 182.0, 1.0)
     norm = np.max(np.sum(np.abs(a), axis=-2, keepdims=True), axis=-1, keepdims=True)
-    if not np.all(np.isfinite(norm)):
-        raise ValueError("expm needs finite entries: X has an inf or nan")
+    bad = np.logical_not(np.isfinite(norm))  # a matrix with an inf or NaN gives NaNs
+    a, norm = np.where(bad, 0.0, a), np.where(bad, 0.0, norm)
     s = np.maximum(np.ceil(np.log2(np.maximum(norm, 1e-300) / 5.371920351148152)), 0.0)
     a = a / 2.0**s
     i = np.eye(a.shape[-1], dtype=a.dtype)
@@ -147,7 +147,7 @@ _EXPM = """def _expm(a):
     r = np.linalg.solve(v - u, v + u)
     for k in range(int(np.max(s))):
         r = np.where(s > k, r @ r, r)
-    return r"""
+    return np.where(bad, np.nan, r)"""
 _EXPM_FRECHET = """def _expm_frechet(x, *es):
     # D^k e^X[E1, ..., Ek]: the top-right block of e^M, M0 = X, Mj = [[Mj-1, I (x) Ej], [0, Mj-1]]
     # (Mathias 1996), at every combination of the directions' own leading axes (one flat axis
