@@ -1,5 +1,6 @@
-"""The GP log-marginal-likelihood gradient and the batched multi-head attention gradient:
-tensorcalc (numpy and jax backends) against ``jax.jit(jax.grad)`` in the same run.
+"""The GP log-marginal-likelihood gradient, the batched multi-head attention gradient and the
+gradient of ⟨W, e^X⟩: tensorcalc (numpy and jax backends) against ``jax.jit(jax.grad)`` in the
+same run.
 
     python benchmarks/ml_ops.py [--rounds 15]
 
@@ -24,6 +25,7 @@ import tensorcalc as tc
 try:
     import jax
     import jax.numpy as jnp
+    import jax.scipy.linalg
 
     jax.config.update("jax_enable_x64", True)
 except ImportError:  # pragma: no cover - optional
@@ -68,6 +70,19 @@ def attention_problem(b, h, length, d):
     jgrad = jax.jit(jax.grad(loss, argnums=(0, 1, 2))) if jax else None
     args = tuple(vals[k] for k in "QKVG")
     return f"attention {shape}", grads, vals, jgrad, args
+
+
+def expm_problem(n):
+    """⟨W, e^X⟩ with respect to X: tensorcalc's gradient is one expm_frechet(X', W)."""
+    rng = np.random.default_rng(2)
+    vals = {"X": rng.normal(size=(n, n)) / np.sqrt(n), "W": rng.normal(size=(n, n))}
+    f = tc.parse("sum(expm(X) * W)", {"X": (n, n), "W": (n, n)})
+
+    def loss(x, w):
+        return jnp.sum(jax.scipy.linalg.expm(x) * w)
+
+    jgrad = jax.jit(jax.grad(loss, argnums=(0,))) if jax else None  # a tuple, as the others
+    return f"expm gradient n={n}", [tc.gradient(f, "X")], vals, jgrad, (vals["X"], vals["W"])
 
 
 def _block(out):
@@ -116,6 +131,7 @@ def main():
     args = parser.parse_args()
     problems = [gp_problem(100), gp_problem(400), attention_problem(2, 4, 16, 8)]
     problems.append(attention_problem(8, 8, 64, 32))
+    problems += [expm_problem(10), expm_problem(100)]
     before = os.getloadavg()
     rows = run(problems, args.rounds)
     print(f"load average before: {before}")

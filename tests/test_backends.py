@@ -16,6 +16,7 @@ import pytest
 import tensorcalc as tc
 import test_axes
 import test_batched
+import test_expm
 import test_linalg
 import test_reshape
 from conftest import assert_close
@@ -112,6 +113,7 @@ _NEW_OPERATIONS = (
     + [(t, test_batched.SH, w, test_batched._values) for t, w, _ in test_batched.CASES]
     + [(t, sh, w, gen) for t, sh, w, _, gen in test_linalg.CASES]
     + [(t, sh, w, gen) for t, sh, w, _, gen in test_reshape.CASES]
+    + [(t, test_expm.SH, w, test_expm._values) for t, w, _ in test_expm.CASES]
 )
 
 

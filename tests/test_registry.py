@@ -12,7 +12,7 @@ from tensorcalc.diff.rules import D1, D2, PARTIAL, RULE_NAME
 from tensorcalc.explain.texts import RULE_TEXT
 from tensorcalc.numeric.evaluate import EVAL
 from tensorcalc.ops import BINARY, KIND, LEAF, UNARY, Op
-from tensorcalc.parse.lower import ELEMENTWISE, FUNCTIONS, ONE_ARG, TWO_ARG
+from tensorcalc.parse.lower import ELEMENTWISE, FUNCTIONS, MANY_ARGS, ONE_ARG, TWO_ARG
 from tensorcalc.printing.matrix import NAMES
 from tensorcalc.shapes import SHAPE
 
@@ -52,7 +52,7 @@ def test_printer_and_parser(op):
     elif op is Op.RESHAPE:  # reshape(X, (2, 3)): its sizes are read by the parser itself
         assert NAMES[op] in FUNCTIONS and build.vec(build.var("X", (2, 3))).op is Op.RESHAPE
     elif op not in (Op.EINSUM, Op.ADD, Op.POW, Op.DIV):
-        assert NAMES[op] in ONE_ARG
+        assert NAMES[op] in ONE_ARG or NAMES[op] in MANY_ARGS  # f(X) or f(X, E1, ..., Ek)
 
 
 def test_kind_covers_every_op():

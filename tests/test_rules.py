@@ -78,6 +78,8 @@ CASES = {
     Op.EIGVECSH: ("sum(eigvecsh(X + X')^2 * X)", MAT, "X", _sym_mat),
     Op.SVDVALS: ("svdvals(X)", MAT, "X", _mat),
     Op.PINV: ("pinv(X)", MAT, "X", _mat),
+    Op.EXPM: ("expm(X) @ expm(X')", MAT, "X", _mat),
+    Op.EXPM_FRECHET: ("expm_frechet(X, X @ X, X')", MAT, "X", _mat),
     Op.STACK: ("[x[0] * x[1], sin(x[2]), x[0]^2] * exp(x)", VEC, "x", _vec),
     Op.RESHAPE: ("reshape(X, 9) * exp(reshape(X', (9,)))", MAT, "X", _mat),
     Op.KRON: ("kron(x, sin(x))", VEC, "x", _vec),

@@ -201,6 +201,24 @@ REWRITE_CASES = [
         b.einsum([(b.ones(("n", "n")), "ij"), (b.ones(("n",)), "j"), (x, "i")], "i"),
         "sum(ones(n)) * x",
     ),
+    (
+        "frechet_sums_a_direction",
+        b.einsum([(b.expm_frechet(X, b.outer(Y, Z)), "ijkl"), (Y, "ij")], "kl"),
+        "expm_frechet(X, norm(Y)^2 * Z)",
+    ),
+    (
+        "frechet_sums_a_direction",
+        b.einsum([(b.expm_frechet(X, b.outer(x, Y)), "ijk"), (z, "i")], "jk"),
+        "expm_frechet(X, (z' @ x) * Y)",
+    ),
+    (
+        "frechet_applied_to_a_direction",
+        b.einsum([(b.expm_frechet(X, Y, b.frechet_units(X)), "ijkl"), (Z, "kl")], "ij"),
+        "expm_frechet(X', Y', Z)",
+    ),
+    ("frechet_drops_identity", b.expm_frechet(X, Y, b.eye("n")), "expm_frechet(X, Y)"),
+    ("frechet_drops_identity", b.expm_frechet(X, b.eye("n")), "expm(X)"),
+    ("expm_of_transpose", b.func(b.Op.EXPM, X.T) @ x, "expm(X)' @ x"),
 ]
 
 

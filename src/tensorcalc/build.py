@@ -1505,7 +1505,47 @@ def func(op: Op, a, axis=None) -> Expr:
     return node(op, (a,))
 
 
+MAX_EXPM_DIRECTIONS = 6  # expm's derivatives up to this order: a block matrix of 2ᵏ n rows
+
+
+def expm_frechet(x, *es) -> Expr:
+    """Dᵏ e^X[E₁, …, Eₖ], the k-th Fréchet derivative of the matrix exponential at X in the
+    directions E₁ … Eₖ: the top-right block of e^M, M built as M₀ = X, Mⱼ = [[Mⱼ₋₁, I ⊗ Eⱼ],
+    [0, Mⱼ₋₁]] (Mathias 1996); multilinear and symmetric in the Eᵢ.  An Eᵢ may have leading
+    axes of its own: the result has them all, in order, before X's shape.  No direction: e^X.
+
+    >>> X, E = var("X", (3, 3)), var("E", (5, 3, 3))
+    >>> expm_frechet(X, E).shape, expm_frechet(X, zeros((3, 3))).shape
+    ((5, 3, 3), (3, 3))
+    """
+    x, es = to_expr(x), tuple(to_expr(e) for e in es)
+    if not es:
+        return func(Op.EXPM, x)
+    if len(es) > MAX_EXPM_DIRECTIONS:
+        raise ShapeError("expm_frechet", [x.shape], f"derivatives of expm above order "
+                         f"{MAX_EXPM_DIRECTIONS} are beyond the limit (tensorcalc.build."
+                         "MAX_EXPM_DIRECTIONS): a block matrix of 2^k n rows")  # fmt: skip
+    out = node(Op.EXPM_FRECHET, (x,) + es)
+    if any(const_value(e) == 0.0 for e in es):  # multilinear: a zero direction gives zero
+        return zeros(out.shape)
+    return out
+
+
+def frechet_units(x) -> Expr:
+    """U with U[c, d, s…, a, b] = δ_ac δ_bd: every unit direction e_c e_dᵀ of x's matrices (a
+    stack s… of them, each its own), with its own leading axes (c, d): expm_frechet(X, U) is
+    the Jacobian of e^X.
+
+    >>> frechet_units(var("X", (2, 2))).shape
+    (2, 2, 2, 2)
+    """
+    k, s = x.shape[-1], tuple(("stack", j) for j in range(x.ndim - 2))
+    ops = [(eye(k), ("c", "a")), (eye(k), ("d", "b"))] + ([(ones(x.shape[:-2]), s)] if s else [])
+    return einsum(ops, ("c", "d") + s + ("a", "b"))
+
+
 REBUILD = {
+    Op.EXPM_FRECHET: lambda n, args: expm_frechet(*args),
     Op.EINSUM: lambda n, args: einsum(list(zip(args, n.attrs[0])), n.attrs[1]),
     Op.ADD: lambda n, args: add(*args),
     Op.POW: lambda n, args: pow_(*args),

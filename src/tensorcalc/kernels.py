@@ -238,3 +238,86 @@ def reshape(x, old, new):
     """
     sizes = {d: k for d, k in zip(old, np.shape(x)) if isinstance(d, str)}
     return np.reshape(x, tuple(sizes.get(d, d) for d in new))
+
+
+# The [13/13] Padé approximant's coefficients and the largest 1-norm it is used at (Higham,
+# "The scaling and squaring method for the matrix exponential revisited", 2005, table 2.3)
+PADE13 = (64764752532480000.0, 32382376266240000.0, 7771770303897600.0, 1187353796428800.0,
+          129060195264000.0, 10559470521600.0, 670442572800.0, 33522128640.0, 1323241920.0,
+          40840800.0, 960960.0, 16380.0, 182.0, 1.0)  # fmt: skip
+THETA13 = 5.371920351148152
+
+
+def expm(x):
+    """e^X on the last two axes, by scaling and squaring with the [13/13] Padé approximant
+    (Higham 2005): each matrix is scaled by 2⁻ˢ to a 1-norm of at most θ₁₃, approximated, and
+    squared s times.  A matrix with an inf or NaN entry gives NaNs (as NumPy's functions do); a
+    finite X whose e^X overflows is an ``EvaluationError``.
+
+    >>> expm([[0.0, 1.0], [0.0, 0.0]]).round(12).tolist()  # I + N for a nilpotent N
+    [[1.0, 1.0], [0.0, 1.0]]
+    """
+    a = np.asarray(x)
+    bad = ~np.all(np.isfinite(a), axis=(-2, -1))  # matrices with an inf or NaN: NaN out
+    a = np.where(bad[..., None, None], 0.0, a)
+    norm = np.max(np.sum(np.abs(a), axis=-2), axis=-1) if a.size else np.zeros(a.shape[:-2])
+    s = np.maximum(0, np.ceil(np.log2(np.maximum(norm, 1e-300) / THETA13))).astype(int)
+    a = a / (2.0**s)[..., None, None]
+    b, eye = PADE13, np.eye(a.shape[-1])
+    a2 = a @ a
+    a4 = a2 @ a2
+    a6 = a4 @ a2
+    u = a @ (a6 @ (b[13] * a6 + b[11] * a4 + b[9] * a2) + b[7] * a6 + b[5] * a4 + b[3] * a2
+             + b[1] * eye)  # fmt: skip
+    v = a6 @ (b[12] * a6 + b[10] * a4 + b[8] * a2) + b[6] * a6 + b[4] * a4 + b[2] * a2 + b[0] * eye
+    r = np.linalg.solve(v - u, v + u)
+    for k in range(int(np.max(s, initial=0))):
+        r = np.where((k < s)[..., None, None], r @ r, r)
+    if not np.all(np.isfinite(r) | bad[..., None, None]):
+        raise EvaluationError("expm overflows: e^X has entries beyond the float range")
+    return np.where(bad[..., None, None], np.nan, r)
+
+
+EXPM_BLOCK_ENTRIES = 1 << 22  # entries of the block matrices expm_frechet builds at a time
+
+
+def _blocks(m, d):
+    """[[M, D], [0, M]] on the last two axes, D repeated down the diagonal to M's size."""
+    while d.shape[-1] < m.shape[-1]:
+        z = np.zeros_like(d)
+        d = np.concatenate([np.concatenate([d, z], -1), np.concatenate([z, d], -1)], -2)
+    z = np.zeros_like(m)
+    return np.concatenate([np.concatenate([m, d], -1), np.concatenate([z, m], -1)], -2)
+
+
+def expm_frechet(x, *es):
+    """Dᵏ e^X[E₁, …, Eₖ]: the top-right block of e^M with M₀ = X, Mⱼ = [[Mⱼ₋₁, I ⊗ Eⱼ],
+    [0, Mⱼ₋₁]] (Mathias 1996).  Each Eᵢ has shape Pᵢ + X's shape; the result P₁ + … + Pₖ + X's
+    (every combination of the directions' own leading axes, computed a bounded number of block
+    matrices at a time).  Each direction is scaled to a largest entry of 1 first (the result is
+    multilinear), so a large E costs no accuracy.
+
+    >>> expm_frechet([[1.0]], [[2.0]]).round(12).tolist()  # d e^x = e^x dx: 2e
+    [[5.436563656918]]
+    """
+    x = np.asarray(x)
+    es = [np.asarray(e) for e in es]
+    own = [e.shape[: e.ndim - x.ndim] for e in es]
+    counts = [int(np.prod(p)) for p in own]
+    scale, flat = 1.0, []
+    for e, count in zip(es, counts):
+        c = float(np.max(np.abs(e), initial=0.0))
+        c = c if c > 0 and np.isfinite(c) else 1.0
+        scale *= c
+        flat.append((e / c).reshape((count,) + x.shape))
+    n, total = x.shape[-1], int(np.prod(counts))
+    size = x.size // (n * n) * (2 ** len(es) * n) ** 2  # one combination's block matrices
+    per = max(1, EXPM_BLOCK_ENTRIES // max(size, 1))
+    out = np.empty((total,) + x.shape, dtype=np.result_type(x, *es, 1.0))
+    for start in range(0, total, per):
+        at = np.unravel_index(np.arange(start, min(total, start + per)), counts)
+        m = np.broadcast_to(x, (len(at[0]),) + x.shape)
+        for d, i in zip(flat, at):
+            m = _blocks(m, d[i])
+        out[start : start + len(at[0])] = expm(m)[..., :n, m.shape[-1] - n :]
+    return scale * out.reshape(sum(own, ()) + x.shape)

@@ -52,6 +52,8 @@ class Op(Enum):
     EIGVECSH = "eigvecsh"  # their unit eigenvectors as columns, each's largest entry positive
     SVDVALS = "svdvals"  # singular values, descending (full rank)
     PINV = "pinv"  # the Moore–Penrose pseudo-inverse (full rank)
+    EXPM = "expm"  # the matrix exponential e^X (per matrix of a stack)
+    EXPM_FRECHET = "expm_frechet"  # Dᵏ e^X[E₁, …, Eₖ], multilinear in the directions Eᵢ
     STACK = "stack"  # [a, b, ...]: n same-shape expressions as one tensor, the new axis first
     RESHAPE = "reshape"  # row-major, to the shape in attrs (vec(X) = reshape(X', mn))
     KRON = "kron"  # NumPy's Kronecker product of two matrices (or two vectors)
@@ -103,6 +105,8 @@ KIND = {
     Op.EIGVECSH: STRUCT,
     Op.SVDVALS: STRUCT,
     Op.PINV: STRUCT,
+    Op.EXPM: STRUCT,
+    Op.EXPM_FRECHET: STRUCT,
     Op.STACK: STRUCT,
     Op.RESHAPE: STRUCT,
     Op.KRON: STRUCT,

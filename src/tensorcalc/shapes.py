@@ -275,6 +275,18 @@ def _kron(args):
     return tuple(out)
 
 
+def _frechet(args):
+    """Dᵏ e^X[E₁, …, Eₖ]: X square (a stack S of them), each Eᵢ of shape Pᵢ + X's (Pᵢ: the
+    direction's own leading axes, any); the result has shape P₁ + … + Pₖ + X's."""
+    x, *es = args
+    _square(Op.EXPM_FRECHET, [x])
+    if not es or any(e.shape[e.ndim - x.ndim :] != x.shape or e.ndim < x.ndim for e in es):
+        raise ShapeError(
+            "expm_frechet", [a.shape for a in args], f"needs directions of shape (...,) + {x.shape}"
+        )
+    return sum((e.shape[: e.ndim - x.ndim] for e in es), ()) + x.shape
+
+
 def _einsum(op, args, attrs):
     ins, out = attrs
     if len(ins) != len(args):
@@ -331,6 +343,8 @@ SHAPE = {
     Op.EIGVECSH: lambda args, attrs: _square(Op.EIGVECSH, args),
     Op.SVDVALS: lambda args, attrs: _svdvals(args),
     Op.PINV: lambda args, attrs: _matrix(Op.PINV, args)[:-2] + args[0].shape[:-3:-1],
+    Op.EXPM: lambda args, attrs: _square(Op.EXPM, args),
+    Op.EXPM_FRECHET: lambda args, attrs: _frechet(args),
     Op.NORM: lambda args, attrs: (),
     Op.UNIT: lambda args, attrs: args[0].shape,
     Op.SOFTMAX: lambda args, attrs: args[0].shape,

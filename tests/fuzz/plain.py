@@ -49,6 +49,47 @@ def _logsumexp(v, axis=None):
     return out if axis is None else np.squeeze(out, axis)
 
 
+def _expm(a):
+    """e^A by its Taylor series after scaling to a 1-norm of at most 1/4, then squaring (not
+    tensorcalc's Padé approximant); a matrix with an inf or NaN gives NaNs."""
+    a = np.asarray(a, dtype=float)
+    out = np.empty_like(a)
+    for idx in np.ndindex(a.shape[:-2]):
+        m = a[idx]
+        if not np.all(np.isfinite(m)):
+            out[idx] = np.nan
+            continue
+        s = max(0, int(np.ceil(np.log2(max(np.abs(m).sum(axis=0).max(), 1e-300) * 4))))
+        b, term = m / 2.0**s, np.eye(m.shape[0])
+        total = term.copy()
+        for k in range(1, 30):
+            term = term @ b / k
+            total = total + term
+        for _ in range(s):
+            total = total @ total
+        out[idx] = total
+    return out
+
+
+def _expm_frechet(x, *es):
+    """Dᵏ e^X[E₁…Eₖ] at every combination of the directions' own axes: the top-right block of
+    e^M, M₀ = X, Mⱼ = [[Mⱼ₋₁, I ⊗ Eⱼ], [0, Mⱼ₋₁]] (Mathias 1996), one combination at a time."""
+    own = [e.shape[: e.ndim - x.ndim] for e in es]
+    out = np.empty(sum(own, ()) + x.shape)
+    n = x.shape[-1]
+    for combo in itertools.product(*(list(np.ndindex(p)) for p in own)):
+        m = x
+        for e, i in zip(es, combo):
+            d = e[i]
+            while d.shape[-1] < m.shape[-1]:
+                z = np.zeros_like(d)
+                d = np.concatenate([np.concatenate([d, z], -1), np.concatenate([z, d], -1)], -2)
+            z = np.zeros_like(m)
+            m = np.concatenate([np.concatenate([m, d], -1), np.concatenate([z, m], -1)], -2)
+        out[sum(combo, ())] = _expm(m)[..., :n, m.shape[-1] - n :]
+    return out
+
+
 def _sym(a):
     return 0.5 * (a + np.swapaxes(a, -1, -2))
 
@@ -83,6 +124,8 @@ STRUCT = {
     Op.EIGVECSH: lambda n, a: _eigvecsh(a),
     Op.SVDVALS: lambda n, a: np.linalg.svd(a, compute_uv=False),
     Op.PINV: lambda n, a: np.linalg.pinv(a),
+    Op.EXPM: lambda n, a: _expm(a),
+    Op.EXPM_FRECHET: lambda n, *a: _expm_frechet(*a),
     Op.STACK: lambda n, *a: np.stack(a),
     Op.RESHAPE: lambda n, a: np.reshape(a, _reshaped(n.args[0].shape, a.shape, n.shape)),
     Op.KRON: lambda n, a, b: np.kron(a, b),

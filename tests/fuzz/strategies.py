@@ -149,7 +149,7 @@ values = st.one_of(
 # the elementwise functions, tr/trace, det, logdet, inv, solve, norm/norm1/norm2, unit, diag,
 # transpose, swapaxes, outer, dot, einsum, sum/mean/softmax/logsumexp over all entries and along an
 # axis, cholesky, phi, eigvalsh, eigvecsh, svdvals, norm_nuc, pinv, matrix_power, reshape,
-# vec, kron, commutation,
+# vec, kron, commutation, expm, expm_frechet,
 # ones/zeros/eye/select, vector(c)/matrix(c), literals, selections (on the concrete axes of
 # ``C`` and ``c``), and powers of every kind: integer, negative, fractional, a variable exponent,
 # a constant base, and powers of dimension-valued constants (Σ 1 = n).  Dimensions appear as
@@ -203,6 +203,7 @@ _LANG_RULES = {
         ("sum(svdvals(X + {0}))", "R"), ("norm_nuc(X + {0})", "R"),
         ("sum(reshape({0}, (2, 2)) @ reshape({0}, (2, 2))')", "P"),
         ("kron({0}, {1}) @ kron({1}, {0})", "PP"),
+        ("tr(expm({0} / (1 + norm({0}))))", "M"),
     ],
     "V": [
         ("{0} + {1}", "VV"), ("{0} - {1}", "VV"), ("{0} * {1}", "VV"), ("{0} * {1}", "SV"),
@@ -237,6 +238,7 @@ _LANG_RULES = {
         ("{0} - outer(ones(n), mean({0}, 0))", "M"),
         ("matrix_power({0}, 2)", "M"), ("matrix_power(eye(n) + {0}' @ {0}, -1)", "M"),
         ("phi({0})", "M"), ("swapaxes({0}, 0, 1)", "M"),
+        ("expm_frechet({0} / (1 + norm({0})), {1})", "MM"),
     ],
     "R": [
         ("{0} + {1}", "RR"), ("{0} * {1}", "SR"), ("outer({0}, {1})", "WV"), ("{f}({0})", "R"),

@@ -172,7 +172,7 @@ class _Renderer:
     def call_template(self, key, args):
         template = self.b.matmul if key == "matmul" else self.b.funcs[key]
         self.used_helpers.update(h for h in self.b.helpers if h + "(" in template)
-        return template.format(*args)
+        return template.format(*args, args=", ".join(args))  # {args}: f(X, E1, ..., Ek)
 
     def r_einsum(self, p):
         args = ", ".join(self.render(c) for c in p.children)

@@ -23,7 +23,9 @@ from ..build import (
     delta,
     div,
     einsum,
+    expm_frechet,
     eye,
+    frechet_units,
     func,
     mul,
     neg,
@@ -261,6 +263,30 @@ def _kron(n, i):
     return [term(1.0, o, (la, lb)[i], *ties, ((b, lb), (a, la))[i])]
 
 
+def _t(e):
+    """Eᵀ on the last two axes (of a stack, of a direction with leading axes)."""
+    ls = tuple(range(e.ndim))
+    return einsum([(e, ls)], ls[:-2] + ls[:-3:-1])
+
+
+def _stack_of(x):
+    return tuple(("stack", k) for k in range(x.ndim - 2))
+
+
+def _frechet(n, i):
+    """∂Dᵏe^X[E₁…Eₖ]_ab / ∂X_cd = Dᵏ⁺¹e^X[E₁…Eₖ, e_c e_dᵀ]_ab = Dᵏ⁺¹e^(Xᵀ)[E₁ᵀ…Eₖᵀ, e_a e_bᵀ]_cd
+    (i = 0; the adjoint of the last slot, so an adjoint G contracted over a, b is a direction:
+    L(Xᵀ, G)); ∂/∂Eᵢ, linear: Dᵏe^(Xᵀ)[…Eⱼᵀ (j ≠ i)…, e_a e_bᵀ]_cd, a delta on Eᵢ's own axes."""
+    x, es = n.args[0], n.args[1:]
+    s = _stack_of(x)
+    own = [tuple(("p", j, q) for q in range(e.ndim - x.ndim)) for j, e in enumerate(es)]
+    keep = [j for j in range(len(es)) if j != i - 1]
+    f = expm_frechet(_t(x), *(_t(es[j]) for j in keep), frechet_units(x))
+    labels = sum((own[j] for j in keep), ()) + ("a", "b") + s + ("c", "d")
+    arg = (own[i - 1] if i else ()) + s + ("c", "d")
+    return [term(1.0, sum(own, ()) + s + ("a", "b"), arg, (f, labels))]
+
+
 def _unit_vector(n, i):
     """eᵢ of length n, the i-th column of the identity."""
     return array(np.eye(n)[i])
@@ -281,6 +307,8 @@ PARTIAL = {
     Op.EIGVECSH: lambda n, i: [_eigvec(n, "c", "d"), _eigvec(n, "d", "c")],  # dV = V (F ⊙ (Vᵀ sym(dS) V)), F_ij = 1 / (λ_j − λ_i), F_ii = 0
     Op.SVDVALS: lambda n, i: _svdvals(n),  # dσᵢ = uᵢᵀ dX vᵢ (full rank, distinct σ), so d‖X‖_* = ⟨U Vᵀ, dX⟩
     Op.PINV: lambda n, i: _pinv(n),  # dX⁺ = −X⁺ dX X⁺ + X⁺X⁺ᵀ dXᵀ (I − X X⁺) + (I − X⁺X) dXᵀ X⁺ᵀX⁺ (full rank)
+    Op.EXPM: lambda n, i: [term(1.0, _m(n, "ab"), _m(n, "cd"), (expm_frechet(_t(n.args[0]), frechet_units(n.args[0])), ("a", "b") + _m(n, "cd")))],  # d e^X = L(X, dX): ∂(e^X)_ab/∂X_cd = L(X, e_c e_dᵀ)_ab = L(Xᵀ, e_a e_bᵀ)_cd, L(X, E) = ∫₀¹ e^(sX) E e^((1−s)X) ds
+    Op.EXPM_FRECHET: _frechet,  # d Dᵏe^X[E₁…Eₖ] = Dᵏ⁺¹e^X[E₁…Eₖ, dX] + Σᵢ Dᵏe^X[E₁…dEᵢ…Eₖ] (multilinear in the Eᵢ)
     Op.LOGSUMEXP: lambda n, i: [term(1.0, _lse_out(n), _a(n), (func(Op.SOFTMAX, n.args[0], n.attrs or None), _a(n)))],  # d lse(x) = softmax(x)ᵀ dx; along axis k: ∂l_{I∖k}/∂x_I = softmax(x, k)_I
     Op.STACK: lambda n, i: [term(1.0, _o(n), _o(n)[1:], (_unit_vector(len(n.args), i), _o(n)[:1]))],  # d[a, b] = [da, db]: ∂[..]ₖ/∂(entry i) = δₖᵢ
     Op.RESHAPE: lambda n, i: _reshape(n),  # d reshape(A) = reshape(dA), so d vec(X) = vec(dX)
@@ -311,6 +339,8 @@ RULE_NAME = {
     Op.EIGVECSH: "eigenvector rule dV = V (F ⊙ (Vᵀ dS V)), F_ij = 1 / (λ_j − λ_i)",
     Op.SVDVALS: "singular-value rule dσᵢ = uᵢᵀ dX vᵢ",
     Op.PINV: "pseudo-inverse rule dX⁺ = −X⁺ dX X⁺ + X⁺X⁺ᵀ dXᵀ (I − XX⁺) + (I − X⁺X) dXᵀ X⁺ᵀX⁺",
+    Op.EXPM: "Fréchet derivative d e^X = L(X, dX)",
+    Op.EXPM_FRECHET: "Fréchet derivative d Dᵏe^X[E…] = Dᵏ⁺¹e^X[E…, dX] + Σᵢ Dᵏe^X[…dEᵢ…]",
     Op.POW: "power rule d aᵇ = b aᵇ⁻¹ da + aᵇ log a db",
     Op.DIV: "quotient rule d(a/b) = (da·b − a·db) / b²",
     Op.STACK: "entry by entry d[a, b] = [da, db]",

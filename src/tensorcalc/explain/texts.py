@@ -45,6 +45,8 @@ RULE_TEXT = {
     Op.SVDVALS: "singular-value rule: dσᵢ = uᵢᵀ dX vᵢ (full rank, distinct σ)",
     Op.PINV: "pseudo-inverse rule: dX⁺ = −X⁺ dX X⁺ + X⁺X⁺ᵀ dXᵀ (I − XX⁺) + (I − X⁺X) dXᵀ X⁺ᵀX⁺",
     Op.EIGVECSH: "eigenvector rule: dV = V (F ⊙ (Vᵀ dS V)), F_ij = 1 / (λ_j − λ_i), F_ii = 0",
+    Op.EXPM: "Fréchet derivative: d e^X = L(X, dX), the top-right block of e^[[X, dX], [0, X]]",
+    Op.EXPM_FRECHET: "Fréchet derivative again: d Dᵏe^X[E₁…Eₖ] = Dᵏ⁺¹e^X[E₁…Eₖ, dX] + Σᵢ Dᵏe^X[…dEᵢ…]",
     Op.STACK: "entry by entry: d[a, b] = [da, db]",
     Op.RESHAPE: "reshape is linear: d reshape(A) = reshape(dA), and d vec(X) = vec(dX)",
     Op.KRON: "Kronecker product rule: d(A ⊗ B) = dA ⊗ B + A ⊗ dB",

@@ -176,6 +176,8 @@ EVAL = {
     Op.EIGVECSH: lambda n, v: kernels.eigvecsh(v[0]),
     Op.SVDVALS: lambda n, v: kernels.svdvals(v[0]),
     Op.PINV: lambda n, v: kernels.pinv(v[0]),
+    Op.EXPM: lambda n, v: kernels.expm(v[0]),
+    Op.EXPM_FRECHET: lambda n, v: kernels.expm_frechet(*(_dense(a) for a in v)),
     Op.STACK: lambda n, v: np.stack([_dense(a) for a in v]),  # [a, b]
     Op.RESHAPE: lambda n, v: kernels.reshape(v[0], n.args[0].shape, n.shape),
     Op.KRON: lambda n, v: np.kron(v[0], v[1]),

@@ -18,7 +18,8 @@ take says so in its error.
 from __future__ import annotations
 
 from ..errors import ParseError, ShapeError, TensorCalcError
-from ..expr import NOTES, Expr
+from ..expr import NOTES, Expr, postorder
+from ..ops import Op
 from ..shapes import as_shapes, check_name, is_symmetric_spec
 from .infer import matrix_products
 from .latex import SIZE_NOTE, parse_latex_tree, read_sizes
@@ -28,6 +29,11 @@ from .parser import MAX_DEPTH, check_depth, parse_matlab_tree, parse_tree
 READERS = {"text": parse_tree, "matlab": parse_matlab_tree, "latex": parse_latex_tree}
 SYNTAXES = ("auto", "text", "matlab", "latex")  # and "math", the old name of "text"
 STAR_NOTE = "read `*` as elementwise; for the matrix product write `@` or switch to MATLAB syntax"
+EXP_NOTE = (
+    "read \\exp of a matrix as the elementwise exponential; the matrix exponential is "
+    "\\operatorname{expm}(X)"
+)
+E_NOTE = "read e as a variable; for the elementwise exponential write \\exp(X), for the matrix one \\operatorname{expm}(X)"
 
 __all__ = ["parse", "as_expr", "FUNCTIONS", "declared", "format_shapes", "where", "resolve_syntax"]
 
@@ -117,6 +123,7 @@ def parse(
         raise
     notes = _star_notes(text, lowering, shapes, known) if kind == "text" else ()
     notes += tuple(SIZE_NOTE.format(n=n) for n in sorted(sizes))
+    notes += _exp_notes(e, shapes) if kind == "latex" else ()
     for key, value in (("assumed", assumed), ("notes", notes)):
         if value:
             NOTES.setdefault(e, {})[key] = value
@@ -145,6 +152,22 @@ def _star_notes(text, lowering, shapes, known) -> tuple:
     except (TensorCalcError, RecursionError):
         return ()
     return (STAR_NOTE,) if ok and matrix_products(tree, full, ELEMENTWISE) else ()
+
+
+def _exp_notes(e: Expr, shapes) -> tuple:
+    """The LaTeX reading of ``\\exp(X)`` and ``e^{X}`` of a matrix X, which a matrix-analysis
+    text means as the matrix exponential: elementwise here, and e an undeclared variable."""
+    notes = []
+    for n in postorder([e]):
+        if n.op is Op.EXP and n.ndim >= 2 and EXP_NOTE not in notes:
+            notes.append(EXP_NOTE)
+        base = n.args[0] if n.op is Op.POW and n.ndim >= 2 else None
+        while base is not None and base.op is Op.EINSUM:  # e broadcast: e · ones(3, 3)
+            base = next((a for a in base.args if a.op is not Op.CONST), None)
+        if base is not None and base.op is Op.VAR and base.attrs[0] == "e" and not base.ndim:
+            if "e" not in (shapes or {}) and E_NOTE not in notes:
+                notes.append(E_NOTE)
+    return tuple(notes)
 
 
 def declared(shapes) -> dict:

@@ -43,7 +43,7 @@ POOL = ("n", "m", "k", "p", "q", "r", "l", "d", "t", "s", "u", "v")
 ELEMENTWISE_BINOPS = {"+", "-", "*", "/", "^"}
 SCALAR_OUT = {"tr", "trace", "det", "logdet", "norm", "norm1", "norm2", "norm_2"}
 AXIS_REDUCE = {"sum", "mean", "logsumexp"}  # f(X) is a scalar, f(X, axis) drops the axis
-SQUARE_SAME = {"inv", "^-T", "cholesky", "phi"}
+SQUARE_SAME = {"inv", "^-T", "cholesky", "phi", "expm"}
 VECTOR_FUNCS = {"softmax", "logsumexp", "norm", "norm1", "norm2", "norm_2", "unit", "sum", "mean"}
 MATLAB_RANKS = {**dict.fromkeys("abcdefg", 0), **dict.fromkeys("hijklmnopqrstuvwxyz", 1)}
 MATLAB_RANKS |= dict.fromkeys("ABCDEFGHIJKLMNOPQRSTUVWXYZ", 2)
@@ -285,6 +285,13 @@ class _Check:
             return s + vals[1][0], False, False
         if f == "dot" and len(vals) == 2:
             return self.matmul(vals[0], vals[1], rows=False)
+        if f == "expm_frechet" and len(vals) >= 2:  # X and directions of X's shape
+            if any(len(v[0]) != 2 for v in vals):
+                raise Unknown  # stacks, directions with axes of their own: as declared
+            for v in vals:
+                self.same(s, v[0])
+            self.square(s)
+            return s, False, False
         if f == "solve" and len(vals) == 2:
             self.square(s)
             t = vals[1][0]

@@ -136,6 +136,7 @@ FUNCS = {
     "tanh": "tanh", "arcsin": "arcsin", "arccos": "arccos", "arctan": "arctan", "det": "det",
 }  # fmt: skip
 OPNAMES = {"Tr": "tr", "trace": "tr", "Trace": "tr", "diag": "diag", "Diag": "diag"}
+OPNAMES |= {"expm\\_frechet": "expm_frechet"}  # the underscore as LaTeX writes it
 # names that \mathrm{...} and \text{...} spell as functions (single letters stay variables)
 UPRIGHT_FUNCS = set(OPNAMES) | {
     "vec",

@@ -55,6 +55,7 @@ ONE_ARG = {
     "svdvals": lambda x: b.func(Op.SVDVALS, x),  # descending, as NumPy's
     "norm_nuc": lambda x: b.sum_(b.func(Op.SVDVALS, x), -1),  # the nuclear norm Σσᵢ
     "pinv": lambda x: b.func(Op.PINV, x),
+    "expm": lambda x: b.func(Op.EXPM, x),  # the matrix exponential e^X (exp is elementwise)
     "logsumexp": lambda x: b.func(Op.LOGSUMEXP, x),
     "softmax": lambda x: b.func(Op.SOFTMAX, x),
     "transpose": b.transpose,
@@ -77,6 +78,10 @@ TWO_ARG = {
     "solve": lambda a, c: b.matmul(b.func(Op.INV, a), c),  # solve(A, B) = A⁻¹ B
     "kron": b.kron,  # the Kronecker product (LaTeX: A \otimes B)
 }
+MANY_ARGS = {  # f(X, E1, ..., Ek): at least two arguments
+    "expm_frechet": (b.expm_frechet, "expm_frechet(X, E1, ..., Ek): the k-th Fréchet derivative of "
+                     "expm at X in the directions E1 ... Ek"),
+}  # fmt: skip
 AXES_ARGS = {  # f(X, constant ints...): axes as literals, as NumPy writes them
     "transpose": (b.transpose, "transpose(T) or transpose(T, (0, 2, 1))", (0, 1)),
     "swapaxes": (b.swapaxes, "swapaxes(T, 1, 2)", (2,)),
@@ -102,6 +107,7 @@ FUNCTIONS = sorted(
     | set(DIM_FUNCS)
     | set(AXIS)
     | set(AXES_ARGS)
+    | set(MANY_ARGS)
     | {"einsum", "reshape"}
 )
 
@@ -387,6 +393,10 @@ class Lowering:
             if len(args) != 2:
                 self.error(f"{f}() takes 2 arguments, got {len(args)}", n.pos)
             return _Val(TWO_ARG[f](*args))
+        if f in MANY_ARGS:
+            if len(args) < 2:
+                self.error(f"{f}() takes {MANY_ARGS[f][1]}", n.pos)
+            return _Val(MANY_ARGS[f][0](*args))
         if f in READER:
             return _Val(READER[f](*args))
         hint = ", ".join(FUNCTIONS)

@@ -23,6 +23,7 @@ FUNC = {
     "cholesky": r"\operatorname{cholesky}", "phi": r"\operatorname{phi}",  # read back as such
     "eigvalsh": r"\operatorname{eigvalsh}", "eigvecsh": r"\operatorname{eigvecsh}",
     "svdvals": r"\operatorname{svdvals}", "pinv": r"\operatorname{pinv}",
+    "expm": r"\operatorname{expm}", "expm_frechet": r"\operatorname{expm\_frechet}",  # not \exp
 }  # fmt: skip
 
 

@@ -192,8 +192,8 @@ def node_tree(e: Expr, bcast_ok: bool, sub) -> P:
     if op is Op.RESHAPE and (v := _vec_of(e)) is not None:
         return call("vec", sub(v, False), rank=1)
     if KIND[op] == UNARY or op in NAMES:
-        args = (sub(a, False) for a in e.args)  # an axis, or the shape of a reshape, in extra
-        return call(NAMES[op], *args, rank=e.ndim, extra=e.attrs)
+        args = (sub(a, False) for a in e.args)  # one, or expm_frechet's X, E₁, …, Eₖ
+        return call(NAMES[op], *args, rank=e.ndim, extra=e.attrs)  # extra: an axis, a shape
     raise NotImplementedError(op)  # pragma: no cover - the registry test guards this
 
 

@@ -16,13 +16,26 @@ form at random values (tests/test_simplify.py).
   ``sum(ones(n))``, the size n;
 * a factor on one index of a kept delta sits on its first index (``δ_pq b_q = δ_pq b_p``), the
   form ``diag(b)`` builds, so a printed derivative reads back as the same node.
+* the Fréchet derivatives of expm are multilinear, so a product summing a direction's own axes
+  sums the direction instead: the gradient of ⟨W, e^X⟩ is one ``expm_frechet(X', W)``, not a
+  4-tensor contracted with W; a direction I drops (e^(X+tI) = eᵗ e^X), so d tr(e^X) is e^(Xᵀ);
+  and e^(Xᵀ) is (e^X)ᵀ.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 
-from ..build import const, const_value, einsum, func, ones
+from ..build import (
+    const,
+    const_value,
+    einsum,
+    expm_frechet,
+    frechet_units,
+    func,
+    ones,
+    transpose,
+)
 from ..expr import Expr
 from ..ops import Op
 
@@ -166,6 +179,101 @@ def norm_of_zero(e):
     return const(0.0) if a.op is Op.CONST and const_value(a) == 0.0 and not e.attrs else None
 
 
+def _direction_axes(f: Expr, fl):
+    """(j, the labels of direction j's own axes, the other labels) of an expm_frechet node
+    read with labels ``fl``, for each direction with axes of its own."""
+    x, at = f.args[0], 0
+    for j, d in enumerate(f.args[1:]):
+        r = d.ndim - x.ndim
+        if r:
+            yield j, fl[at : at + r], fl[:at] + fl[at + r :]
+        at += r
+
+
+def frechet_sums_a_direction(e):
+    # Σ_P G[Q, P] Dᵏe^X[…, E[P], …] = Dᵏe^X[…, Σ_P G[Q, P] E[P], …] (multilinear), when Q has
+    # fewer axes than P: the gradient of ⟨W, e^X⟩ is L(Xᵀ, W), not a 4-tensor contracted with W
+    ops, out = _ops(e)
+    for k, (f, fl) in enumerate(ops):
+        if f.op is not Op.EXPM_FRECHET:
+            continue
+        x, es = f.args[0], f.args[1:]
+        tail = fl[len(fl) - x.ndim :]  # the stack and matrix labels
+        for j, p, others in _direction_axes(f, fl):
+            if set(p) & set(others) or len(set(tail)) != len(tail):
+                continue
+            near = [i for i, (_, ls) in enumerate(ops) if i != k and set(ls) & set(p)]
+            tied = set(others) - set(tail[:-2])  # other directions' axes and the matrix's
+            if any(set(ops[i][1]) & tied for i in near):
+                continue
+            kept = [x for x in p if x in out]  # axes of the result stay the direction's
+            q = tuple(
+                dict.fromkeys(kept + [x for i in near for x in ops[i][1] if x not in p + tail])
+            )
+            if len(q) >= len(set(p)):
+                continue  # only where fewer directions are left to compute
+            m = (("frechet", 0), ("frechet", 1))
+            d = einsum([ops[i] for i in near] + [(es[j], p + tail[:-2] + m)], q + tail[:-2] + m)
+            g = expm_frechet(x, *es[:j], d, *es[j + 1 :])
+            rest = [o for i, o in enumerate(ops) if i != k and i not in near]
+            at = fl.index(p[0])
+            return einsum(rest + [(g, fl[:at] + q + fl[at + len(p) :])], out)
+    return None
+
+
+def _t(e: Expr) -> Expr:
+    ls = tuple(range(e.ndim))
+    return einsum([(e, ls)], ls[:-2] + ls[:-3:-1])
+
+
+def frechet_applied_to_a_direction(e):
+    # Σ_cd G[Q, c, d] Dᵏe^Y[…, U, …][a, b, c, d] = Dᵏe^(Yᵀ)[…ᵀ, G[Q]][a, b] (U: the unit
+    # directions e_a e_bᵀ; the adjoint of a slot): the Jacobian applied to dX is L(X, dX)
+    ops, out = _ops(e)
+    for k, (f, fl) in enumerate(ops):
+        if f.op is not Op.EXPM_FRECHET or len(set(fl)) != len(fl):
+            continue
+        y, es = f.args[0], f.args[1:]
+        c, d, stack = fl[-2], fl[-1], fl[len(fl) - y.ndim : -2]
+        near = [i for i, (_, ls) in enumerate(ops) if i != k and {c, d} & set(ls)]
+        if c in out or d in out or len(near) != 1:
+            continue
+        g, gl = ops[near[0]]
+        own = set(fl[: len(fl) - y.ndim])
+        if gl.count(c) != 1 or gl.count(d) != 1 or own & set(gl):
+            continue
+        q = tuple(dict.fromkeys(x for x in gl if x not in (c, d) and x not in stack))
+        units = frechet_units(y)
+        for j, p, _ in _direction_axes(f, fl):
+            if es[j] is not units or len(q) >= len(p):
+                continue
+            fill = [(ones((dim,)), (x,)) for x, dim in zip(stack, y.shape) if x not in gl]
+            direction = einsum([(g, gl)] + fill, q + stack + (c, d))
+            rest = [i for i in range(len(es)) if i != j]
+            new = expm_frechet(_t(y), *(_t(es[i]) for i in rest), direction)
+            labels = sum((p2 for i2, p2, _ in _direction_axes(f, fl) if i2 != j), ())
+            others = [o for i, o in enumerate(ops) if i not in (k, near[0])]
+            return einsum(others + [(new, labels + q + stack + p)], out)
+    return None
+
+
+def frechet_drops_identity(e):
+    # Dᵏe^X[…, I, …] = Dᵏ⁻¹e^X[…]: e^(X+tI) = eᵗ e^X, so L(X, I) = e^X
+    x, es = e.args[0], e.args[1:]
+    for j, d in enumerate(es):
+        if d.op is Op.EYE and x.ndim == 2:
+            return expm_frechet(x, *es[:j], *es[j + 1 :])
+    return None
+
+
+def expm_of_transpose(e):
+    # e^(Xᵀ) = (e^X)ᵀ
+    (a,) = e.args
+    if a.ndim == 2 and a.op is Op.EINSUM and len(a.args) == 1 and a.attrs[0][0] == a.attrs[1][::-1]:
+        return transpose(func(Op.EXPM, a.args[0]))
+    return None
+
+
 IDENTITIES = {
     Op.EINSUM: [
         softmax_sums_to_one,
@@ -173,7 +281,11 @@ IDENTITIES = {
         delta_joins_vectors,
         delta_first_index,
         ones_once,
+        frechet_sums_a_direction,
+        frechet_applied_to_a_direction,
     ],
     Op.LOG: [log_of_sum_of_exp],
     Op.NORM: [norm_of_zero],
+    Op.EXPM_FRECHET: [frechet_drops_identity],
+    Op.EXPM: [expm_of_transpose],
 }

@@ -72,6 +72,8 @@ SYMMETRIC = {
     Op.EIGVECSH: lambda e: False,  # orthogonal
     Op.SVDVALS: lambda e: False,  # a vector
     Op.PINV: _args,  # pinv(S)ᵀ = pinv(Sᵀ)
+    Op.EXPM: _args,  # e^(S)ᵀ = e^(Sᵀ)
+    Op.EXPM_FRECHET: _args,  # L(S, E)ᵀ = L(Sᵀ, Eᵀ)
     Op.STACK: lambda e: (
         all(r.op is Op.STACK for r in e.args)
         and all(r.args[j] is e.args[j].args[i] for i, r in enumerate(e.args) for j in range(i))

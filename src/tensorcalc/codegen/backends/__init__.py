@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 class Backend:
     name: str
     imports: tuple
-    funcs: dict  # print-tree function name -> template
+    funcs: dict  # print-tree function name -> template ({args}: all arguments, comma-separated)
     einsum: str  # template with {spec} and {args}
     outer: str
     asarray: str
@@ -74,6 +74,8 @@ FUNCTIONS = (
     "vec",  # vec(X) = reshape(X', m*n): the columns stacked
     "kron",  # kron(A, B): the Kronecker product of two matrices or two vectors
     "commutation",  # commutation(m, n): K[i*n + j, j*m + i] = 1, so K @ vec(A) = vec(A')
+    "expm",  # the matrix exponential e^X, last two axes
+    "expm_frechet",  # expm_frechet(X, E1, ..., Ek) ({args}): Fréchet derivatives of expm
     "stack",  # stack([a, b]): entries of one shape as a new first axis (a literal [a, b])
     "copy",  # copy(x): a result that is an input, a view of one or another result (writable arrays)
 )  # fmt: skip

@@ -49,7 +49,8 @@ _SCATTER = """def _scatter(x, axis, n, start, step):
 
 BACKEND = Backend(
     name="jax",
-    imports=("import jax", "import jax.numpy as jnp", "import jax.scipy.special"),
+    imports=("import jax", "import jax.numpy as jnp", "import jax.scipy.special")
+    + ("import jax.scipy.linalg",),
     funcs={
         "exp": "jnp.exp({0})",
         "log": "jnp.log({0})",
@@ -83,6 +84,8 @@ BACKEND = Backend(
         "vec": "jnp.reshape(jnp.transpose({0}), (-1,))",
         "kron": "jnp.kron({0}, {1})",
         "commutation": "_commutation({0}, {1})",
+        "expm": "jax.scipy.linalg.expm({0})",
+        "expm_frechet": "_expm_frechet({args})",
         "softmax": "_softmax({0})",
         "logsumexp": "jax.scipy.special.logsumexp({0})",
         "sum": "jnp.sum({0})",
@@ -120,6 +123,9 @@ BACKEND = Backend(
         "_phi": NUMPY.helpers["_phi"].replace("np.", "jnp."),
         "_eigvalsh": NUMPY.helpers["_eigvalsh"].replace("np.", "jnp."),
         "_eigvecsh": _EIGVECSH,
+        "_expm_frechet": NUMPY.helpers["_expm_frechet"]
+        .replace("np.", "jnp.")
+        .replace("_expm(m)", "jax.scipy.linalg.expm(m)"),
     },
     module="jax",
     jit=jit,

@@ -126,6 +126,54 @@ _PINV = """def _pinv(x):
         raise ValueError("svdvals and pinv need a full-rank matrix: X is rank-deficient")
     return np.linalg.pinv(x)"""
 
+_EXPM = """def _expm(a):
+    # e^A on the last two axes: scaling and squaring with the [13/13] Pade approximant (Higham
+    # 2005), each matrix scaled by 2^-s to a 1-norm of at most theta_13, then squared s times
+    b = (64764752532480000.0, 32382376266240000.0, 7771770303897600.0, 1187353796428800.0,
+         129060195264000.0, 10559470521600.0, 670442572800.0, 33522128640.0, 1323241920.0,
+         40840800.0, 960960.0, 16380.0, 182.0, 1.0)
+    norm = np.max(np.sum(np.abs(a), axis=-2, keepdims=True), axis=-1, keepdims=True)
+    bad = np.logical_not(np.isfinite(norm))  # a matrix with an inf or NaN gives NaNs
+    a, norm = np.where(bad, 0.0, a), np.where(bad, 0.0, norm)
+    s = np.maximum(np.ceil(np.log2(np.maximum(norm, 1e-300) / 5.371920351148152)), 0.0)
+    a = a / 2.0**s
+    i = np.eye(a.shape[-1], dtype=a.dtype)
+    a2 = a @ a
+    a4 = a2 @ a2
+    a6 = a4 @ a2
+    u = a @ (a6 @ (b[13] * a6 + b[11] * a4 + b[9] * a2) + b[7] * a6 + b[5] * a4 + b[3] * a2
+             + b[1] * i)
+    v = a6 @ (b[12] * a6 + b[10] * a4 + b[8] * a2) + b[6] * a6 + b[4] * a4 + b[2] * a2 + b[0] * i
+    r = np.linalg.solve(v - u, v + u)
+    for k in range(int(np.max(s))):
+        r = np.where(s > k, r @ r, r)
+    return np.where(bad, np.nan, r)"""
+_EXPM_FRECHET = """def _expm_frechet(x, *es):
+    # D^k e^X[E1, ..., Ek]: the top-right block of e^M, M0 = X, Mj = [[Mj-1, I (x) Ej], [0, Mj-1]]
+    # (Mathias 1996), at every combination of the directions' own leading axes (one flat axis
+    # while M is built: MXNet's arrays stop at rank 5), which come first in the result
+    xs = tuple(x.shape)
+    own = [tuple(e.shape)[: len(e.shape) - len(xs)] for e in es]
+    scale, m = 1.0, np.reshape(x, (1,) + xs)
+    for e, p in zip(es, own):
+        c = np.max(np.abs(e))
+        c = np.where(c > 0.0, c, np.ones_like(c))  # multilinear: each direction scaled to 1
+        scale = scale * c
+        count = 1
+        for q in p:
+            count = count * q
+        d = np.reshape(e / c, (1, count) + xs)
+        while d.shape[-1] < m.shape[-1]:
+            z = np.zeros_like(d)
+            d = np.concatenate([np.concatenate([d, z], -1), np.concatenate([z, d], -1)], -2)
+        b, rest = m.shape[0], tuple(m.shape)[1:]
+        m = np.reshape(np.broadcast_to(np.reshape(m, (b, 1) + rest), (b, count) + rest), (b * count,) + rest)
+        d = np.reshape(np.broadcast_to(d, (b, count) + rest), (b * count,) + rest)
+        z = np.zeros_like(m)
+        m = np.concatenate([np.concatenate([m, d], -1), np.concatenate([z, m], -1)], -2)
+    n = xs[-1]
+    return np.reshape(scale * _expm(m)[..., :n, m.shape[-1] - n :], sum(own, ()) + xs)"""
+
 _SOFTMAX_AXIS = """def _softmax_axis(x, axis):
     e = np.exp(x - np.max(x, axis=axis, keepdims=True))
     return e / np.sum(e, axis=axis, keepdims=True)"""
@@ -181,6 +229,8 @@ BACKEND = Backend(
         "vec": "np.reshape(np.transpose({0}), (-1,))",
         "kron": "np.kron({0}, {1})",
         "commutation": "_commutation({0}, {1})",
+        "expm": "_expm({0})",
+        "expm_frechet": "_expm_frechet({args})",  # {args}: X, E1, ..., Ek
         "softmax": "_softmax({0})",
         "logsumexp": "_logsumexp({0})",
         "sum": "np.sum({0})",
@@ -222,6 +272,8 @@ BACKEND = Backend(
         "_eigvecsh": _EIGVECSH,
         "_full_rank": _FULL_RANK,
         "_pinv": _PINV,
+        "_expm": _EXPM,
+        "_expm_frechet": _EXPM_FRECHET,
         "_gram": _GRAM,
         "_sigmoid": _SIGMOID,
         "_softmax": _SOFTMAX,

@@ -12,6 +12,7 @@ tensor first (float64 for Python numbers, the array's own dtype otherwise).
 import importlib
 
 from . import Backend
+from .numpy import BACKEND as NUMPY
 from .numpy import KRON
 
 _SOFTMAX = """def _softmax(x):
@@ -136,6 +137,8 @@ BACKEND = Backend(
         "vec": "tf.reshape(tf.transpose({0}), (-1,))",
         "kron": "_kron({0}, {1})",
         "commutation": "_commutation({0}, {1}, _dt)",
+        "expm": "tf.linalg.expm({0})",
+        "expm_frechet": "_expm_frechet({args})",
         "softmax": "_softmax({0})",
         "logsumexp": "tf.reduce_logsumexp({0})",
         "sum": "tf.reduce_sum({0})",
@@ -179,6 +182,11 @@ BACKEND = Backend(
         "_phi": _PHI,
         "_eigvalsh": _EIGVALSH,
         "_eigvecsh": _EIGVECSH,
+        "_expm_frechet": NUMPY.helpers["_expm_frechet"]
+        .replace("np.max(", "tf.reduce_max(")
+        .replace("np.concatenate", "tf.concat")
+        .replace("np.", "tf.")
+        .replace("_expm(m)", "tf.linalg.expm(m)"),
         "_solve": _SOLVE,
         "_mm": _MM,
     },

@@ -1,6 +1,7 @@
 """PyTorch backend: runs on the device and dtype of the inputs (CUDA tensors stay on CUDA)."""
 
 from . import Backend
+from .numpy import BACKEND as NUMPY
 from .numpy import KRON
 
 _SOFTMAX = """def _softmax(x):
@@ -110,6 +111,8 @@ BACKEND = Backend(
         "vec": "torch.reshape(torch.transpose({0}, 0, 1), (-1,))",
         "kron": "_kron({0}, {1})",  # torch.kron views its inputs: a transposed one raises
         "commutation": "_commutation({0}, {1}, **_new)",
+        "expm": "torch.linalg.matrix_exp({0})",
+        "expm_frechet": "_expm_frechet({args})",
         "softmax": "_softmax({0})",
         "logsumexp": "torch.logsumexp(({0}).reshape(-1), 0)",
         "sum": "torch.sum({0})",
@@ -148,6 +151,10 @@ BACKEND = Backend(
         "_phi": _PHI,
         "_eigvalsh": _EIGVALSH,
         "_eigvecsh": _EIGVECSH,
+        "_expm_frechet": NUMPY.helpers["_expm_frechet"]
+        .replace("np.concatenate", "torch.cat")
+        .replace("np.", "torch.")
+        .replace("_expm(m)", "torch.linalg.matrix_exp(m)"),
         "_gram": _GRAM,
         "_softmax": _SOFTMAX,
         "_commutation": _COMMUTATION,
