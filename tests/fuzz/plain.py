@@ -3,8 +3,8 @@
 ``tc.evaluate`` first rewrites an expression into its evaluation form (``finite_form``), so it
 cannot be the oracle for that rewrite, nor for the simplifier that feeds it.  ``plain`` reads
 each node literally: a ``CONST`` is a filled array, an ``EYE`` or ``SELECT`` a dense 0/1
-matrix, an ``EINSUM`` one ``np.einsum`` call (a repeated output index, a diagonal placement,
-is a product with a dense identity), ``DIV`` a quotient, ``NORM`` the square root of the sum of
+matrix, an ``EINSUM`` one ``np.einsum`` call (a delta factor and a repeated output index are a
+placement on the diagonal, 0 off it, as tensorcalc defines them), ``DIV`` a quotient, ``NORM`` the square root of the sum of
 squares.  It shares no code with tensorcalc's evaluator or kernels; dimensions that no variable
 carries come from ``dims``.
 
@@ -150,35 +150,50 @@ def _commutation(m: int, n: int) -> np.ndarray:
 
 def _einsum(n: Expr, vals) -> np.ndarray:
     ins, out = n.attrs
-    operands = list(zip(vals, ins))
-    # a label repeated in the output places the product on a diagonal: name each further
-    # occurrence anew and tie it to the first with an identity matrix
-    fresh = itertools.count()
-    seen, labels = {}, []
-    for pos, lab in enumerate(out):
-        if lab in seen:
-            new = ("diagonal", next(fresh))
-            operands.append((np.eye(_size(operands, lab)), (lab, new)))
-            labels.append(new)
-        else:
-            seen[lab] = pos
-            labels.append(lab)
+    # a delta δ_pq (an EYE factor) is a placement, as tensorcalc defines it: q is renamed p in
+    # the other factors and the product is placed on the diagonal, exactly 0 off it (so an inf
+    # or NaN stays in its own entry: 0 · NaN off the diagonal is 0, not NaN)
+    operands, rename = [], {}
+    for a, v, ls in zip(n.args, vals, ins):
+        if a.op is Op.EYE and ls[0] != ls[1]:
+            p, q = (_root(rename, x) for x in ls)
+            if p != q:
+                rename[q] = p
+                continue
+        operands.append((v, ls))
+    operands = [(v, tuple(_root(rename, x) for x in ls)) for v, ls in operands]
+    labels = tuple(_root(rename, x) for x in out)
+    first = tuple(dict.fromkeys(labels))
+    for x in first:
+        if not any(x in ls for _, ls in operands):  # only the deltas carried it: a ones axis
+            operands.append((np.ones(_label_size(n, vals, x, rename)), (x,)))
     letters = {}
     for _, ls in operands:
         for x in ls:
             letters.setdefault(x, _LETTERS[len(letters)])
     spec = ",".join("".join(letters[x] for x in ls) for _, ls in operands)
-    spec += "->" + "".join(letters[x] for x in labels)
-    return np.einsum(spec, *(v for v, _ in operands), optimize=len(operands) > 2)
+    spec += "->" + "".join(letters[x] for x in first)
+    small = np.einsum(spec, *(v for v, _ in operands), optimize=len(operands) > 2)
+    if first == labels:
+        return small
+    full = np.zeros(tuple(small.shape[first.index(x)] for x in labels))
+    grids = np.indices(small.shape)
+    full[tuple(grids[first.index(x)] for x in labels)] = small
+    return full
 
 
-def _size(operands, label) -> int:
-    """The size of ``label``'s axis in the operands."""
-    for v, ls in operands:
-        for axis, x in enumerate(ls):
-            if x == label:
+def _root(rename: dict, x):
+    while x in rename:
+        x = rename[x]
+    return x
+
+
+def _label_size(n: Expr, vals, x, rename) -> int:
+    for v, ls in zip(vals, n.attrs[0]):
+        for axis, lab in enumerate(ls):
+            if _root(rename, lab) == x:
                 return np.shape(v)[axis]
-    raise AssertionError(f"label {label!r} is on no operand")
+    raise AssertionError(f"label {x!r} is on no operand")
 
 
 def sizes(e: Expr, values: dict, dims=None) -> dict:

@@ -200,7 +200,7 @@ _LANG_RULES = {
         ("tan(tanh({0}) / 2)", "S"), ("arccos(tanh({0}) / 2)", "S"), ("sign(2 + tanh({0})) * {0}", "S"),
         ("sum(log(diag(cholesky(eye(n) + {0}' @ {0}))))", "M"), ("sum(svdvals(reshape({0}, (2, 2))))", "P"),
         ("norm_nuc(reshape({0}, (2, 2)))", "P"), ("sum(pinv(X + {0}) * {1}')", "RR"),
-        ("sum(svdvals(X + {0}))", "R"), ("norm_nuc(X + {0})", "R"),
+        ("sum(svdvals(A + {0}))", "M"), ("norm_nuc(A + {0})", "M"),
         ("sum(reshape({0}, (2, 2)) @ reshape({0}, (2, 2))')", "P"),
         ("kron({0}, {1}) @ kron({1}, {0})", "PP"),
         ("tr(expm({0} / (1 + norm({0}))))", "M"),

@@ -714,7 +714,8 @@ SIZE_NOTE = (
     "read {n} as the size {n}, sum(ones({n})), since the declared shapes use it as a dimension; "
     "declare {n} in shapes to make it a scalar variable"
 )
-SIZED = ("eye", "ones", "zeros", "select")  # their arguments are dimensions already
+SIZED = ("eye", "ones", "zeros", "select", "commutation")  # their arguments are dimensions
+SHAPED = ("reshape",)  # arguments after the first are dimensions
 
 
 def read_sizes(n, dims: set):
@@ -735,6 +736,9 @@ def read_sizes(n, dims: set):
             return tuple(walk(c) for c in n)
         if not hasattr(n, "__dataclass_fields__") or isinstance(n, Call) and n.func in SIZED:
             return n
+        if isinstance(n, Call) and n.func in SHAPED and n.args:
+            return type(n)(**{f: getattr(n, f) for f in n.__dataclass_fields__}
+                           | {"args": (walk(n.args[0]), *n.args[1:])})  # fmt: skip
         return type(n)(**{f: walk(getattr(n, f)) for f in n.__dataclass_fields__})
 
     return walk(n) if dims else n, found
