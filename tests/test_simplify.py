@@ -189,6 +189,8 @@ REWRITE_CASES = [
     ("sum_of_constant_term", tc.parse("mean(X - ones(n) @ mean(X, 0)', 0)", _N), "zeros(n)"),
     ("sum_of_constant_term", tc.parse("sum(x + p * ones(n))", _N), "sum(x) + p * sum(ones(n))"),
     ("norm_of_zero", tc.parse("norm(x - mean(x) - (x - mean(x)))", _N), "0"),
+    ("function_of_a_fill", tc.parse("softplus(ones(n)) * x", _N), "softplus(1) * x"),
+    ("function_of_a_fill", tc.parse("(X - ones(n) @ mean(X, 0)')' @ exp(ones(n))", _N), "zeros(n)"),
     ("norm_of_zero", tc.parse("p * norm(mean(X - ones(n) @ mean(X, 0)', 0))", _N), "0"),
     ("delta_first_index", b.einsum([(b.eye("n"), "ij"), (x, "j")], "ij") * p, "p * diag(x)"),
     (

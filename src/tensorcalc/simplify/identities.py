@@ -8,6 +8,8 @@ form at random values (tests/test_simplify.py).
   and its Hessian diag(s) − s sᵀ;
 * ``exp(x) / sum(exp(x))`` is ``softmax(x)`` (along axes too): the gradient of
   ``log(sum(exp(x)))``, whose Hessian is then diag(s) − s sᵀ;
+* an elementwise function of a constant tensor is the function's value broadcast
+  (``softplus(ones(N))`` is ``softplus(1) * ones(N)``, constant along its axis);
 * the norm of zeros is 0 (a centred mean, mean(x − mean(x)), is proved zero by the count
   rewrites of ``rules``, and its norm then has the exact derivative 0, not 0/0);
 * a delta between two output indices makes the factors on either index one vector:
@@ -27,6 +29,7 @@ from __future__ import annotations
 from collections import Counter
 
 from ..build import (
+    broadcast,
     const,
     const_value,
     einsum,
@@ -35,9 +38,10 @@ from ..build import (
     func,
     ones,
     transpose,
+    unary,
 )
 from ..expr import Expr
-from ..ops import Op
+from ..ops import UNARY_OPS, Op
 
 
 def _ops(e: Expr):
@@ -173,6 +177,15 @@ def exp_over_sum_is_softmax(e):
     return None
 
 
+def function_of_a_fill(e):
+    # f(c·1) = f(c)·1: an elementwise function of a constant tensor is that constant broadcast
+    # (softplus(ones(N)) is softplus(1) ones(N), constant along its axis: Σᵢ (xᵢ − mean(x)) c = 0)
+    (a,) = e.args
+    if a.op is not Op.CONST or not a.ndim:
+        return None
+    return broadcast(unary(e.op, const(const_value(a))), a.shape)
+
+
 def norm_of_zero(e):
     # ‖0‖ = 0 (an argument the rewrites proved zero, as mean(x − mean(x)) is)
     (a,) = e.args
@@ -284,7 +297,8 @@ IDENTITIES = {
         frechet_sums_a_direction,
         frechet_applied_to_a_direction,
     ],
-    Op.LOG: [log_of_sum_of_exp],
+    **{op: [function_of_a_fill] for op in UNARY_OPS},
+    Op.LOG: [log_of_sum_of_exp, function_of_a_fill],
     Op.NORM: [norm_of_zero],
     Op.EXPM_FRECHET: [frechet_drops_identity],
     Op.EXPM: [expm_of_transpose],

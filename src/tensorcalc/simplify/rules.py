@@ -288,15 +288,15 @@ def sum_of_constant_term(e):
 
 
 def _constant_along(u: Expr, axis: int) -> bool:
-    """Whether ``u`` is constant along ``axis``: a ones, or a product whose index on that axis
-    is carried by ones factors alone."""
-    if _is_ones(u):
+    """Whether ``u`` is constant along ``axis``: a constant fill, or a product whose index on
+    that axis is carried by constant fills alone."""
+    if u.op is Op.CONST:
         return True
     if u.op is not Op.EINSUM:
         return False
     ops, out = _ops(u)
     lab = out[axis]
-    return all(_is_ones(a) for a, ls in ops if lab in ls)
+    return all(a.op is Op.CONST for a, ls in ops if lab in ls)
 
 
 # ---------------------------------------------------------------------------------- sums
