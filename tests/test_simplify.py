@@ -155,6 +155,7 @@ X, Y, Z = tc.matrix("X", "n", "n"), tc.matrix("Y", "n", "n"), tc.matrix("Z", "n"
 B4 = b.outer(X, Y) + b.transpose(b.outer(X, Y), (1, 0, 3, 2))
 
 _N = {"x": ("n",), "X": ("n", "n"), "p": ()}
+u6, w6, Y3 = tc.vector("u6", 6), tc.vector("w6", 6), tc.matrix("Y3", 3, 3)
 REWRITE_CASES = [
     # (rule name, expression that triggers it, its simplified text)
     ("eye_diagonal", b.diag(b.eye("n")) * x, "x"),
@@ -190,6 +191,21 @@ REWRITE_CASES = [
     ("sum_of_constant_term", tc.parse("sum(x + p * ones(n))", _N), "sum(x) + p * sum(ones(n))"),
     ("norm_of_zero", tc.parse("norm(x - mean(x) - (x - mean(x)))", _N), "0"),
     ("function_of_a_fill", tc.parse("softplus(ones(n)) * x", _N), "softplus(1) * x"),
+    (
+        "split_identity",
+        b.einsum([(b.reshape(b.eye(6), (2, 3, 2, 3)), "ijkl"), (Y3, "jl")], "ik"),
+        "tr(Y3) * eye(2)",
+    ),
+    (
+        "split_outer",
+        b.reshape(b.outer(u6, w6), (2, 3, 3, 2)) * p,
+        'p * einsum("ij,kl->ijkl", reshape(u6, (2, 3)), reshape(w6, (3, 2)))',
+    ),
+    (
+        "split_outer",
+        b.einsum([(b.reshape(b.outer(u6, w6), (2, 3, 2, 3)), "ijkl"), (Y3, "jl")], "ik"),
+        "reshape(u6, (2, 3)) @ Y3 @ reshape(w6, (2, 3))'",
+    ),
     ("function_of_a_fill", tc.parse("(X - ones(n) @ mean(X, 0)')' @ exp(ones(n))", _N), "zeros(n)"),
     ("norm_of_zero", tc.parse("p * norm(mean(X - ones(n) @ mean(X, 0)', 0))", _N), "0"),
     ("delta_first_index", b.einsum([(b.eye("n"), "ij"), (x, "j")], "ij") * p, "p * diag(x)"),

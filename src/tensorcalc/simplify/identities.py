@@ -10,6 +10,9 @@ form at random values (tests/test_simplify.py).
   ``log(sum(exp(x)))``, whose Hessian is then diag(s) − s sᵀ;
 * an elementwise function of a constant tensor is the function's value broadcast
   (``softplus(ones(N))`` is ``softplus(1) * ones(N)``, constant along its axis);
+* a reshaped identity whose two halves have one shape is a product of identities, one per
+  axis (``reshape(eye(6), (2, 3, 2, 3))`` is δ_ij δ_kl);
+* an outer product reshaped along its own split is the outer product of the reshapes;
 * the norm of zeros is 0 (a centred mean, mean(x − mean(x)), is proved zero by the count
   rewrites of ``rules``, and its norm then has the exact derivative 0, not 0/0);
 * a delta between two output indices makes the factors on either index one vector:
@@ -26,6 +29,7 @@ form at random values (tests/test_simplify.py).
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 
 from ..build import (
@@ -34,9 +38,11 @@ from ..build import (
     const_value,
     einsum,
     expm_frechet,
+    eye,
     frechet_units,
     func,
     ones,
+    reshape,
     transpose,
     unary,
 )
@@ -186,6 +192,37 @@ def function_of_a_fill(e):
     return broadcast(unary(e.op, const(const_value(a))), a.shape)
 
 
+def split_identity(e):
+    # reshape(I_N, S + S) = Π_t δ(i_t, j_t) for N = Π S: the identity of the flat positions is
+    # one delta per axis (d tr(A ⊗ B)/dA = tr(B) I, not a reshaped 6×6 identity)
+    (a,) = e.args
+    half = e.ndim // 2
+    if a.op is not Op.EYE or e.ndim % 2 or e.shape[:half] != e.shape[half:] or half < 2:
+        return None
+    return einsum([(eye(d), (t, half + t)) for t, d in enumerate(e.shape[:half])],
+                  tuple(range(e.ndim)))  # fmt: skip
+
+
+def split_outer(e):
+    # reshape(u vᵀ, S₁ + S₂) = reshape(u, S₁) ⊗ reshape(v, S₂) when Π S₁ = len(u): an outer
+    # product reshaped along its own split is the outer product of the reshapes
+    (a,) = e.args
+    if a.op is not Op.EINSUM or a.ndim != 2 or not all(isinstance(d, int) for d in e.shape):
+        return None
+    ops, (p, q) = _ops(a)
+    left = [o for o in ops if p in o[1]]
+    right = [o for o in ops if o not in left]
+    if any(q in ls for _, ls in left) or not any(q in ls for _, ls in right):
+        return None
+    if {x for _, ls in left for x in ls} & {x for _, ls in right for x in ls}:
+        return None
+    k = next((k for k in range(1, e.ndim) if math.prod(e.shape[:k]) == a.shape[0]), None)
+    if k is None or not isinstance(a.shape[0], int):
+        return None
+    u, v = reshape(einsum(left, (p,)), e.shape[:k]), reshape(einsum(right, (q,)), e.shape[k:])
+    return einsum([(u, tuple(range(k))), (v, tuple(range(k, e.ndim)))], tuple(range(e.ndim)))
+
+
 def norm_of_zero(e):
     # ‖0‖ = 0 (an argument the rewrites proved zero, as mean(x − mean(x)) is)
     (a,) = e.args
@@ -300,6 +337,7 @@ IDENTITIES = {
     **{op: [function_of_a_fill] for op in UNARY_OPS},
     Op.LOG: [log_of_sum_of_exp, function_of_a_fill],
     Op.NORM: [norm_of_zero],
+    Op.RESHAPE: [split_identity, split_outer],
     Op.EXPM_FRECHET: [frechet_drops_identity],
     Op.EXPM: [expm_of_transpose],
 }
