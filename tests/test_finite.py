@@ -216,3 +216,21 @@ def test_a_count_is_counted_once_in_the_evaluation_form(text, power, n):
     f = tc.parse(text, {"y": ("n",)})
     assert np.isclose(tc.evaluate(f, {"y": y}), want, rtol=1e-12)
     assert np.isclose(tc.compile(f, "numpy")(y=y), want, rtol=1e-12)
+
+
+def test_a_power_taken_with_another_base_is_not_taken_twice():
+    """In a product with 1 / ‖v‖ and 1 / ‖y‖ for v = 0.5 y² / ‖y‖, a copy of v takes the
+    1 / ‖y‖ with it; the powers of y are then those left, not those before (the evaluation
+    form multiplied by 1 / ‖y‖ once more: ML campaign, seed 6032241)."""
+    f = tc.parse("sum(u * u / norm(u)) where u = (y / norm(y)) * (0.5 * y)", {"y": ("n",)})
+    y = np.array([0.3, -1.2, 0.7])
+
+    def fn(y):
+        u = y / np.linalg.norm(y) * 0.5 * y
+        return np.sum(u * u / np.linalg.norm(u))
+
+    want = np.array([(fn(y + e) - fn(y - e)) / 2e-6 for e in np.eye(3) * 1e-6])
+    d = tc.derivative(f, "y")
+    for got in (tc.evaluate(d, {"y": y}), tc.compile(d, "numpy")(y=y),
+                tc.evaluate(tc.parse(str(d), {"y": ("n",)}), {"y": y})):  # fmt: skip
+        assert np.allclose(got, want, rtol=1e-6, atol=1e-9)

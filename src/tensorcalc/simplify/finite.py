@@ -30,6 +30,7 @@ the code generator evaluate ``finite_form(e)``; printing and differentiation nev
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 from ..build import (
@@ -141,8 +142,15 @@ def _product(ops, out, bases=()):
     negative = [(x, m, c) for x, (m, c, neg) in powers.items() if neg]
     if not negative:
         return None
-    for x, m, c in negative:
-        at = [k for k, (e, _) in enumerate(ops) if (norm_power(e, bases) or (None,))[0] is x]
+    for x, _, _ in negative:
+        # x's powers as the factors now are: a take for another base (a copy of
+        # v = 0.5 y² / ‖y‖ takes a 1 / ‖y‖ with it) may have used some of them
+        found = [(k, norm_power(e, bases)) for k, (e, _) in enumerate(ops)]
+        found = [(k, p) for k, p in found if p and p[0] is x]
+        if not any(p[1] < 0 for _, p in found):
+            continue
+        at = [k for k, _ in found]
+        m, c = sum(p[1] for _, p in found), math.prod(p[2] for _, p in found)
         ops, m = _take(ops, out, x, m, at, c)
         if m < 0:
             spread = _distribute(ops, out, x, bases)
