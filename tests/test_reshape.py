@@ -157,12 +157,23 @@ def test_gradient_reads_as_a_reshape():
         ("vec(T)", "matrix"),
         ("kron(X, u)", "two matrices"),
         ("kron(M, X)", "int sizes"),
+        ("commutation(2) @ w", "two sizes"),
+        ("commutation(2, 3, 1) @ w", "two sizes"),
+        ("commutation(m, 2)", "int sizes"),
+        ("commutation(100000, 100000)", "too large"),
     ],
 )
 def test_bad_input_is_a_clear_error(text, message):
     with pytest.raises(tc.TensorCalcError, match=message) as err:
         tc.parse(text, {**SH, "M": ("m", "n")})
-    assert "reshape" in str(err.value) or "vec" in str(err.value) or "kron" in str(err.value)
+    assert any(w in str(err.value) for w in ("reshape", "vec", "kron", "commutation", "shape"))
+
+
+@pytest.mark.parametrize("text", ["sum(X, (0, 0))", "mean(X, (0, -2))", "mean(M, (1, 1))"])
+def test_a_repeated_axis_is_refused_as_numpy_does(text):
+    # mean over (0, 0) once divided by the count twice
+    with pytest.raises(tc.ShapeError, match="repeated axis"):
+        tc.parse(text, {**SH, "M": ("m", "n")})
 
 
 def test_traced_python_functions():

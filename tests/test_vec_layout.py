@@ -55,6 +55,8 @@ CASES = [
     ("vec(X) * w", "X", lambda v: _vec(v["X"]) * v["w"], None),
     ("tr(X' @ X @ C)", "X", lambda v: np.trace(v["X"].T @ v["X"] @ v["C"]), None),  # a 1×6 row
     ("sin(X) @ C", "C", lambda v: np.sin(v["X"]) @ v["C"], "kron(eye(3), sin(X))"),
+    ("C' @ C + 2 * C @ S", "C", lambda v: v["C"].T @ v["C"] + 2 * v["C"] @ v["S"],
+     "2 * kron(S', eye(3)) + (eye(9) + commutation(3, 3)) @ kron(eye(3), C')"),  # a scalar left
 ]  # fmt: skip
 IDS = [f"{c[0]} wrt {c[1]}" for c in CASES]
 

@@ -145,6 +145,17 @@ def test_declared_shapes_change_the_result(client):
     assert scalar["text"] == "x" and scalar["shape_text"] == "scalar" and scalar["analysis"]
 
 
+def test_the_vec_layout_gives_the_kronecker_form_and_a_clear_error_at_named_sizes(client):
+    body = {"expression": "A @ X @ B", "wrt": "X", "layout": "vec",
+            "shapes": {"A": "2,3", "X": "3,4", "B": "4,2"}}  # fmt: skip
+    d = post(client, "derivative", body).json()
+    assert d["text"] == "kron(B', A)" and d["shape"] == [4, 12]
+    check = post(client, "check", body).json()
+    assert check["passed"]
+    named = post(client, "derivative", {**body, "shapes": {}})
+    assert named.status_code == 400 and "int" in named.json()["error"]
+
+
 def test_default_variable_and_higher_orders(client):
     d = post(client, "derivative", {"expression": "x' @ A @ x", "order": 2}).json()
     assert d["wrt"] == "x" and d["text"] == "A + A'" and d["shape"] == ["n", "n"]

@@ -26,7 +26,7 @@ import numpy as np
 from .errors import NumericError, ShapeError
 from .expr import Expr, node, postorder
 from .ops import KIND, UNARY, Op
-from .shapes import MAX_OPERANDS, MAX_RANK, as_shape, check_name, reshape_parts
+from .shapes import MAX_OPERANDS, MAX_RANK, as_shape, check_dim, check_name, reshape_parts
 
 
 def var(name: str, shape=(), symmetric: bool = False) -> Expr:
@@ -112,9 +112,10 @@ def commutation(m, n) -> Expr:
     >>> print(tc.commutation(2, 3).evaluate() @ [1.0, 4.0, 2.0, 5.0, 3.0, 6.0])
     [1. 2. 3. 4. 5. 6.]
     """
-    if not all(isinstance(d, int) and not isinstance(d, bool) for d in (m, n)):
+    m, n = as_shape((m, n))  # NumPy ints count as ints; a size over MAX_DIM is refused
+    if not all(isinstance(d, int) for d in (m, n)):
         raise ShapeError("commutation", [], f"commutation(m, n) needs int sizes, got ({m}, {n})")
-    m, n = as_shape((m, n))
+    check_dim(m * n)  # its mn×mn shape
     if m == 1 or n == 1:
         return eye(m * n)  # vec(A) = vec(A') for a vector
     return node(Op.COMMUTATION, (), (m, n))
@@ -1041,10 +1042,12 @@ def sum_(a, axis=None) -> Expr:
     idx = tuple(range(a.ndim))
     if axis is None:
         return einsum([(a, idx)], ())
-    axes = {axis} if isinstance(axis, int) else set(axis)
-    if any(not -a.ndim <= x < a.ndim for x in axes):
+    given = (axis,) if isinstance(axis, int) else tuple(axis)
+    if any(not -a.ndim <= x < a.ndim for x in given):
         raise ShapeError("sum", [a.shape], f"axis {axis} out of range for rank {a.ndim}")
-    axes = {x % a.ndim for x in axes}
+    axes = {x % a.ndim for x in given}
+    if len(axes) != len(given):  # NumPy refuses it too; mean would count the axis twice
+        raise ShapeError("sum", [a.shape], f"repeated axis in {axis!r}")
     return einsum([(a, idx)], tuple(x for x in idx if x not in axes))
 
 

@@ -91,9 +91,7 @@ def _common_right(m: Expr) -> Expr:
         c, core = split_coef(t)
         if core.op is Op.KRON:
             left = const(c) if c != 1.0 else None
-        elif core.op is Op.EINSUM and sorted(a.op.value for a in core.args) == [
-            "commutation", "kron"
-        ] and dict(zip((a.op for a in core.args), core.attrs[0])) == {
+        elif core.op is Op.EINSUM and len(core.args) == 2 and dict(zip((a.op for a in core.args), core.attrs[0])) == {
             Op.COMMUTATION: (0, 2), Op.KRON: (2, 1)
         } and core.attrs[1] == (0, 1):  # fmt: skip
             k, p = sorted(core.args, key=lambda a: a.op is Op.KRON)
@@ -108,7 +106,9 @@ def _common_right(m: Expr) -> Expr:
         if p is None:
             out += lefts
         elif len(lefts) == 1:
-            out.append(matmul(lefts[0], p) if lefts[0] is not None else p)
+            x = lefts[0]
+            out.append(p if x is None else matmul(x, p) if x.ndim else
+                       einsum([(x, ()), (p, (0, 1))], (0, 1)))  # fmt: skip
         else:
             size = p.shape[0]
             ident = [eye(size) if x is None else x for x in lefts]

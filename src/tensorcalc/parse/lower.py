@@ -93,12 +93,20 @@ AXIS = {  # f(X) over all entries, f(X, axis) or f(X, axis=k) along an axis
     "softmax": lambda x, axis: b.func(Op.SOFTMAX, x, axis),
     "logsumexp": lambda x, axis: b.func(Op.LOGSUMEXP, x, axis),
 }
+
+
+def _two(dims):
+    if len(dims) != 2:
+        raise ShapeError("commutation", [], f"commutation(m, n) takes two sizes, got {len(dims)}")
+    return dims
+
+
 DIM_FUNCS = {
     "eye": lambda dims: b.eye(dims[0]),
     "ones": b.ones,
     "zeros": b.zeros,
     "select": lambda dims: b.select(*dims),
-    "commutation": lambda dims: b.commutation(*dims),  # K_{m,n}: K vec(A) = vec(A')
+    "commutation": lambda dims: b.commutation(*_two(dims)),  # K_{m,n}: K vec(A) = vec(A')
 }
 FUNCTIONS = sorted(
     set(ELEMENTWISE)

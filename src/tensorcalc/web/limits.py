@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-LAYOUTS = ("jacobian", "numerator", "denominator")
+LAYOUTS = ("jacobian", "numerator", "denominator", "vec")
 BACKENDS = ("numpy", "jax", "torch", "dask", "tensorflow")
 SYNTAXES = ("auto", "text", "matlab", "latex")
 TASKS = ("derivative", "explain", "check", "code", "analysis")

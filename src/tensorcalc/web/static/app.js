@@ -6,7 +6,7 @@ const $ = (id) => document.getElementById(id);
 const DEBOUNCE_MS = 350;
 const MAX_TEX = 12000; // LaTeX longer than this is not typeset (KaTeX would give up or take a page)
 const SYNTAXES = ["auto", "text", "matlab", "latex"];
-const LAYOUTS = ["jacobian", "numerator", "denominator"];
+const LAYOUTS = ["jacobian", "numerator", "denominator", "vec"];
 const STAR_NOTE = "read `*` as elementwise; for the matrix product write `@` or switch to MATLAB syntax";
 
 const state = {
