@@ -9,6 +9,7 @@ import pytest
 
 import tensorcalc as tc
 from conftest import assert_close
+from tensorcalc.build import MAX_ENTRIES
 from tensorcalc.cli import main
 
 T = [-1.1, 0.4, 0.9, 2.3]
@@ -396,3 +397,21 @@ def test_numerator_layout_lines_are_dimensionally_right():
     assert [t for t in texts if t.startswith("∂f/∂theta")] == [
         "∂f/∂theta = -2 * (y - Phi @ theta)' @ Phi"
     ]
+
+
+def test_inputs_with_more_than_max_entries_stay_in_tensor_form():
+    """Entry by entry only up to MAX_ENTRIES entries of the variables: a 3×3 A and a 3-vector
+    written out made a symbolic 3×3 inverse (half a megabyte of text, seconds per derivative;
+    the fuzz campaign's hangs)."""
+    text = "tr(inv(eye(3) + outer(A' @ x[::-1], A' @ x[::-1])))"
+    d = tc.derivative(text, "x", shapes={"x": (3,), "A": (3, 3)})
+    assert 3 + 9 > MAX_ENTRIES and not str(d).startswith("[") and len(str(d)) < 500
+    rng = np.random.default_rng(2)
+    A, x = rng.normal(size=(3, 3)) / 3, rng.normal(size=3)
+
+    def f(x):
+        u = A.T @ x[::-1]
+        return np.trace(np.linalg.inv(np.eye(3) + np.outer(u, u)))
+
+    want = [(f(x + e) - f(x - e)) / 2e-6 for e in np.eye(3) * 1e-6]
+    assert np.allclose(d.evaluate(x=x, A=A), want, rtol=1e-6, atol=1e-9)

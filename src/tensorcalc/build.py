@@ -350,6 +350,9 @@ def entry(e: Expr, k: int, p: int = 0) -> Expr:
     return einsum([(e, idx), (hot, idx[p : p + 1])], idx[:p] + idx[p + 1 :])
 
 
+MAX_ENTRIES = 8  # written entry by entry: at most this many entries of the variables in all
+
+
 def small_shape(shape) -> bool:
     """A concrete shape of at most 16 entries: small enough to be written entry by entry."""
     return all(isinstance(d, int) for d in shape) and math.prod(shape) <= 16
@@ -358,7 +361,8 @@ def small_shape(shape) -> bool:
 def entries(e: Expr) -> Expr:
     """``e`` as a stack of stacks of its entries (``[[a, b], [c, d]]``), each written with
     entries of the inputs (``x[0] * x[1]``, no selection matrices), when its shape and its
-    variables' shapes are concrete and small; else ``e``.
+    variables' shapes are concrete and small (``MAX_ENTRIES`` entries of the variables in
+    all); else ``e``.
 
     Each such variable is replaced by the stack of its entries (scalar placeholders), so that
     every product, sum and function is taken entry by entry, and then each placeholder by
@@ -367,6 +371,8 @@ def entries(e: Expr) -> Expr:
     if not small_shape(e.shape):
         return e
     leaves = [v for v in postorder([e]) if v.op is Op.VAR and v.ndim and small_shape(v.shape)]
+    if sum(math.prod(v.shape) for v in leaves) > MAX_ENTRIES:
+        return e  # the work grows with the product of the entries; a tensor form it stays
     back = {}
 
     def spread(v, idx):
