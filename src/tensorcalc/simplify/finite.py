@@ -133,16 +133,15 @@ def _power(x: Expr, m: float) -> Expr:
 def _product(ops, out, bases=()):
     """The product ``ops`` (pairs of node and labels) with each base x of a negative norm power
     taking that power from its factors x (see the module), or ``None`` when there is none."""
-    powers = {}  # x -> (net power, its coefficient, whether some factor is a negative power)
+    powers = {}  # x -> whether some factor is a negative power of ‖x‖, in order of x's first
     for e, _ in ops:
         found = norm_power(e, bases)
         if found and _varies(found[0]):  # ‖1‖ = √n is never 0, and its ones are not an x
-            m, c, neg = powers.get(found[0], (0.0, 1.0, False))
-            powers[found[0]] = (m + found[1], c * found[2], neg or found[1] < 0)
-    negative = [(x, m, c) for x, (m, c, neg) in powers.items() if neg]
+            powers[found[0]] = powers.get(found[0], False) or found[1] < 0
+    negative = [x for x, neg in powers.items() if neg]
     if not negative:
         return None
-    for x, _, _ in negative:
+    for x in negative:
         # x's powers as the factors now are: a take for another base (a copy of
         # v = 0.5 y² / ‖y‖ takes a 1 / ‖y‖ with it) may have used some of them
         found = [(k, norm_power(e, bases)) for k, (e, _) in enumerate(ops)]

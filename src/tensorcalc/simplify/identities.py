@@ -96,12 +96,17 @@ def delta_joins_vectors(e):
         if not (any(q in lb and p not in lb for lb in others)
                 and any(p in lb and q not in lb for lb in others)):  # fmt: skip
             continue  # only factors on both sides join (diag(v) alone is left as it is)
-        moved = [
-            (b, tuple(p if x == q else x for x in lb)) if j != k and p not in lb else (b, lb)
-            for j, (b, lb) in enumerate(ops)
-        ]
-        return einsum(moved, out)
+        return einsum(_moved(ops, k, p, q), out)
     return None
+
+
+def _moved(ops, k, p, q):
+    """The factors other than the delta ``ops[k]`` = δ_pq, each on q moved onto p (one that
+    carries both stays)."""
+    return [
+        (b, tuple(p if x == q else x for x in lb)) if j != k and p not in lb else (b, lb)
+        for j, (b, lb) in enumerate(ops)
+    ]
 
 
 def delta_first_index(e):
@@ -113,11 +118,7 @@ def delta_first_index(e):
             continue
         p, q = ls
         if any(j != k and q in lb and p not in lb for j, (_, lb) in enumerate(ops)):
-            moved = [
-                (b, tuple(p if x == q else x for x in lb)) if j != k and p not in lb else (b, lb)
-                for j, (b, lb) in enumerate(ops)
-            ]
-            return einsum(moved, out)
+            return einsum(_moved(ops, k, p, q), out)
     return None
 
 
